@@ -1,0 +1,92 @@
+"""`create_app(settings)`: the ASGI app, its lifespan jobs, and the one error handler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from townsquare import __version__
+from townsquare.errors import InvalidParameter, TownsquareError
+from townsquare.incidents.views import router as incidents_router
+from townsquare.platform import Platform
+from townsquare.settings import Settings
+from townsquare.web.views import mount as mount_web
+
+log = logging.getLogger(__name__)
+RELAY_INTERVAL_S = 0.5
+PROBLEM = "application/problem+json"
+
+
+def problem(request: Request, exc: TownsquareError) -> JSONResponse:
+    """RFC 9457 problem details for any platform error."""
+    body: dict[str, object] = {
+        "type": f"https://townsquare.example/problems/{exc.type_slug}",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        "instance": request.url.path,
+    }
+    if isinstance(exc, InvalidParameter):
+        body["parameter"] = exc.parameter
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM)
+
+
+def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
+    name = str(first["loc"][-1])
+    return problem(request, InvalidParameter(name, str(first["msg"])))
+
+
+async def _relay_forever(platform: Platform) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(platform.relay_once)
+        except Exception:
+            log.exception("outbox relay failed; retrying")
+        await asyncio.sleep(RELAY_INTERVAL_S)
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    """Build the app; state is created here, never at import time."""
+    platform = platform or Platform.from_settings(settings or Settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(platform.start)
+        task = asyncio.create_task(_relay_forever(platform))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan,
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None)
+    app.state.platform = platform
+    app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
+    app.include_router(incidents_router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="The store answers and the index is built")
+    def readyz() -> JSONResponse:
+        try:
+            with platform.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # the readiness answer is the point, not the exception
+            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, 503)
+        return JSONResponse({"status": "ready", "indexed_incidents": len(platform.index)})
+
+    mount_web(app)
+    return app

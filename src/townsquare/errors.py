@@ -1,0 +1,66 @@
+"""The exception tree; each error carries its HTTP status and becomes RFC 9457 problem+json.
+
+    TownsquareError (500)
+    ├── NotFound (404)
+    ├── InvalidParameter (422): names the parameter
+    ├── Conflict (409)
+    └── SourceError (502): a feed could not be read
+        └── ConfigError (400 when served, exit 2 in the CLI): a source file is wrong
+"""
+
+from __future__ import annotations
+
+
+class TownsquareError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    @property
+    def type_slug(self) -> str:
+        """Stable slug used in the problem `type` URI."""
+        return self.title.lower().replace(" ", "-")
+
+
+class NotFound(TownsquareError):
+    """The object does not exist, or the caller may not know that it does."""
+
+    status = 404
+    title = "Not found"
+
+
+class InvalidParameter(TownsquareError):
+    """A request parameter is malformed or out of range."""
+
+    status = 422
+    title = "Invalid parameter"
+
+    def __init__(self, parameter: str, detail: str) -> None:
+        super().__init__(f"{parameter}: {detail}")
+        self.parameter = parameter
+
+
+class Conflict(TownsquareError):
+    """The request contradicts the current state."""
+
+    status = 409
+    title = "Conflict"
+
+
+class SourceError(TownsquareError):
+    """A feed could not be fetched or parsed as a whole."""
+
+    status = 502
+    title = "Source error"
+
+
+class ConfigError(SourceError):
+    """A source configuration file is invalid."""
+
+    status = 400
+    title = "Invalid source configuration"

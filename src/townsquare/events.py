@@ -1,0 +1,94 @@
+"""Outbox and bus: changes are announced only after the transaction that made them commits.
+
+An action writes `OutboxEvent` rows in its own transaction (`announce`); after commit the
+relay reads unrelayed rows in order, hands them to the bus, and marks them relayed. A crash
+between the two re-sends, so consumers must be idempotent (they are keyed by incident id).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import JSON, Index, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from townsquare.db import Base, UTCDateTime, transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, dict[str, Any]], None]
+
+
+class OutboxEvent(Base):
+    """One announcement, written in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "relayed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), comment="e.g. incident.published")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, comment="ids only, never personal data")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def announce(session: Session, topic: str, payload: dict[str, Any]) -> None:
+    """Queue an event in the caller's transaction; it is relayed only if that commits."""
+    session.add(OutboxEvent(topic=topic, payload=payload, created_at=utcnow()))
+
+
+class Bus(Protocol):
+    """Where relayed events go; in-process by default, NATS JetStream across nodes."""
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        """Deliver one event to every subscriber."""
+
+    def subscribe(self, handler: Handler) -> None:
+        """Call `handler(topic, payload)` for every event published from now on."""
+
+
+class MemoryBus:
+    """The in-process bus: synchronous fan-out to the handlers of this process."""
+
+    def __init__(self) -> None:
+        self._handlers: list[Handler] = []
+        self._lock = threading.Lock()
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        """Call every handler; one failing handler does not stop the others."""
+        with self._lock:
+            handlers = list(self._handlers)
+        for handler in handlers:
+            try:
+                handler(topic, payload)
+            except Exception:
+                log.exception("event handler failed", extra={"topic": topic})
+
+    def subscribe(self, handler: Handler) -> None:
+        """Add a handler."""
+        with self._lock:
+            self._handlers.append(handler)
+
+
+def relay(factory: sessionmaker[Session], bus: Bus, batch: int = 500) -> int:
+    """Send every unrelayed event to the bus in order; returns how many were sent."""
+    sent = 0
+    while True:
+        with transaction(factory) as session:
+            rows = session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.relayed_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                bus.publish(row.topic, row.payload)
+                row.relayed_at = utcnow()
+            sent += len(rows)
+        if len(rows) < batch:
+            return sent

@@ -1,0 +1,163 @@
+"""Public shapes of incidents and the parsed feed query.
+
+`IncidentPublic` can hold only what the public may see: a coarsened point, an address
+block and redacted text. It is built from a stored incident by `to_public` alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from townsquare import geo, taxonomy
+from townsquare.errors import InvalidParameter
+
+PROVENANCE = {"dispatch": "dispatch-confirmed", "agency": "agency", "resident": "resident, unverified"}
+
+
+class IncidentPublic(BaseModel):
+    """One feed item as anyone may see it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    category: str
+    category_label: str
+    title: str
+    summary: str
+    original_type: str
+    address_block: str | None
+    lat: float
+    lon: float
+    occurred_at: datetime
+    published_at: datetime
+    updated_at: datetime
+    status: str
+    severity: int
+    origin: str
+    provenance: str
+    agency: str | None
+    alertable: bool
+    alert_reasons: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Circle:
+    """A radius around a point."""
+
+    center: geo.Point
+    radius_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class BBox:
+    """A west, south, east, north box in degrees."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+
+@dataclass(frozen=True, slots=True)
+class FeedQuery:
+    """A validated feed request."""
+
+    area: Circle | BBox
+    limit: int
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: tuple[float, int] | None = None
+
+
+def encode_cursor(occurred_at: datetime, incident_id: int) -> str:
+    """An opaque cursor meaning 'strictly after this item in feed order'."""
+    raw = json.dumps([occurred_at.timestamp(), incident_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    """The (timestamp, id) inside a cursor; InvalidParameter if it was not made by us."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, incident_id = json.loads(raw)
+        if not isinstance(incident_id, int) or not isinstance(stamp, int | float):
+            raise TypeError
+        return float(stamp), incident_id
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidParameter("cursor", "not a cursor returned by this API") from None
+
+
+def parse_time(name: str, value: str | None) -> datetime | None:
+    """An ISO 8601 instant; a value without offset is refused rather than guessed."""
+    if value is None or value == "":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(name, f"{value!r} is not an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise InvalidParameter(name, "needs a UTC offset, e.g. 2024-05-01T12:00:00Z")
+    return parsed.astimezone(UTC)
+
+
+def _number(name: str, value: str | None) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidParameter(name, f"{value!r} is not a number") from None
+
+
+def parse_area(
+    lat: str | None, lon: str | None, radius_m: str | None, bbox: str | None, max_radius_m: float
+) -> Circle | BBox:
+    """A circle from lat/lon/radius_m or a box from bbox=west,south,east,north."""
+    if bbox:
+        if lat or lon:
+            raise InvalidParameter("bbox", "give either bbox or lat/lon, not both")
+        parts = bbox.split(",")
+        if len(parts) != 4:
+            raise InvalidParameter("bbox", "expected west,south,east,north")
+        w, s, e, n = (_number("bbox", p.strip()) or 0.0 for p in parts)
+        if not geo.bbox_is_valid(w, s, e, n):
+            raise InvalidParameter("bbox", "must be ordered west<east, south<north, in range")
+        return BBox(w, s, e, n)
+    lat_v, lon_v = _number("lat", lat), _number("lon", lon)
+    if lat_v is None or lon_v is None:
+        raise InvalidParameter("lat" if lat_v is None else "lon", "lat and lon (or bbox) required")
+    if not -90 <= lat_v <= 90:
+        raise InvalidParameter("lat", f"{lat_v} is outside [-90, 90]")
+    if not -180 <= lon_v <= 180:
+        raise InvalidParameter("lon", f"{lon_v} is outside [-180, 180]")
+    radius = _number("radius_m", radius_m)
+    radius = 2000.0 if radius is None else radius
+    if not 0 < radius <= max_radius_m:
+        raise InvalidParameter("radius_m", f"must be in (0, {max_radius_m:g}]")
+    return Circle(geo.Point(lat_v, lon_v), radius)
+
+
+def parse_category(value: str | None) -> str | None:
+    """A taxonomy code or prefix; unknown ones are refused so typos do not look like quiet."""
+    if not value:
+        return None
+    if not taxonomy.is_known_filter(value):
+        raise InvalidParameter("category", f"{value!r} is not a category code or prefix")
+    return value
+
+
+def parse_limit(value: str | None, maximum: int, default: int = 50) -> int:
+    """A page size between 1 and `maximum`."""
+    number = _number("limit", value)
+    if number is None:
+        return min(default, maximum)
+    if number != int(number) or not 1 <= number <= maximum:
+        raise InvalidParameter("limit", f"must be an integer in [1, {maximum}]")
+    return int(number)

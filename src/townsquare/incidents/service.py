@@ -1,0 +1,196 @@
+"""Feed queries: the in-memory index on the hot path, SQL over H3 columns as fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select, tuple_
+from sqlalchemy.orm import Session, sessionmaker
+
+from townsquare import geo, taxonomy
+from townsquare.agencies.models import Agency
+from townsquare.errors import NotFound
+from townsquare.incidents.index import FeedIndex, IndexItem
+from townsquare.incidents.models import Incident
+from townsquare.incidents.schemas import PROVENANCE, BBox, Circle, FeedQuery, IncidentPublic
+
+SQL_BATCH = 200
+
+
+def to_public(incident: Incident, agency_name: str | None) -> IncidentPublic:
+    """The public form of a stored incident: the one way out of the store."""
+    return IncidentPublic(
+        id=incident.id,
+        category=incident.category,
+        category_label=taxonomy.get(incident.category).label,
+        title=incident.title,
+        summary=incident.summary,
+        original_type=incident.original_type,
+        address_block=incident.address_block,
+        lat=incident.lat,
+        lon=incident.lon,
+        occurred_at=incident.occurred_at,
+        published_at=incident.published_at,
+        updated_at=incident.updated_at,
+        status=incident.status,
+        severity=incident.severity,
+        origin=incident.origin,
+        provenance=PROVENANCE[incident.origin],
+        agency=agency_name,
+        alertable=incident.alertable,
+        alert_reasons=list(incident.alertable_reasons),
+    )
+
+
+def _agency_names(session: Session, incidents: Sequence[Incident]) -> dict[int, str]:
+    ids = {i.agency_id for i in incidents if i.agency_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(ids)))
+    return dict(rows.tuples().all())
+
+
+def publish_all(session: Session, incidents: Sequence[Incident]) -> list[IncidentPublic]:
+    """Public forms of several incidents, in the given order."""
+    names = _agency_names(session, incidents)
+    return [to_public(i, names.get(i.agency_id) if i.agency_id else None) for i in incidents]
+
+
+def get_public(session: Session, incident_id: int) -> IncidentPublic:
+    """One public incident; withheld and removed ones are indistinguishable from absent."""
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.visibility != "public":
+        raise NotFound(f"incident {incident_id} not found")
+    return publish_all(session, [incident])[0]
+
+
+def index_item(incident: Incident) -> IndexItem:
+    """The feed-index entry of an incident."""
+    return IndexItem(incident.id, incident.lat, incident.lon,
+                     incident.occurred_at.timestamp(), incident.category)
+
+
+def load_index(session: Session) -> FeedIndex:
+    """Rebuild the feed index from every public incident in the store."""
+    rows = session.execute(
+        select(Incident.id, Incident.lat, Incident.lon, Incident.occurred_at, Incident.category)
+        .where(Incident.visibility == "public")
+        .execution_options(yield_per=10_000)
+    )
+    return FeedIndex.build(
+        IndexItem(i, lat, lon, _as_utc(at).timestamp(), cat) for i, lat, lon, at, cat in rows
+    )
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def apply_event(
+    factory: sessionmaker[Session], index: FeedIndex, topic: str, payload: dict[str, Any]
+) -> None:
+    """Keep the index current from one bus event; idempotent, so re-delivery is harmless."""
+    if not topic.startswith("incident."):
+        return
+    incident_id = int(payload["id"])
+    with factory() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None or incident.visibility != "public":
+            index.remove(incident_id)
+        else:
+            index.upsert(index_item(incident))
+
+
+def query_feed(session: Session, index: FeedIndex | None, query: FeedQuery) -> list[IncidentPublic]:
+    """Newest-first page of public incidents matching `query` (index if given, else SQL)."""
+    ids = _query_index(index, query) if index is not None else None
+    if ids is None:
+        return publish_all(session, query_sql(session, query))
+    rows = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
+    # An item the index still holds but the store has since hidden is skipped, not shown.
+    found = [rows[i] for i in ids if i in rows and rows[i].visibility == "public"]
+    return publish_all(session, found)
+
+
+def _query_index(index: FeedIndex, query: FeedQuery) -> list[int]:
+    since = query.since.timestamp() if query.since else None
+    until = query.until.timestamp() if query.until else None
+    if isinstance(query.area, Circle):
+        items = index.query(query.area.center.lat, query.area.center.lon, query.area.radius_m,
+                            query.limit, before=query.before, since=since, until=until,
+                            category=query.category)
+    else:
+        box = query.area
+        items = index.query_bbox(box.west, box.south, box.east, box.north, query.limit,
+                                 before=query.before, since=since, until=until,
+                                 category=query.category)
+    return [item.id for item in items]
+
+
+def _sql_resolution(radius_m: float) -> int:
+    if radius_m <= 1_000:
+        return 9
+    return 7 if radius_m <= 10_000 else 5
+
+
+def _filters(query: FeedQuery) -> list[Any]:
+    conditions: list[Any] = [Incident.visibility == "public"]
+    if query.category:
+        conditions.append(or_(Incident.category == query.category,
+                              Incident.category.startswith(query.category + ".", autoescape=True)))
+    if query.since:
+        conditions.append(Incident.occurred_at >= query.since)
+    if query.until:
+        conditions.append(Incident.occurred_at < query.until)
+    return conditions
+
+
+def _in_area(incident: Incident, area: Circle | BBox) -> bool:
+    if isinstance(area, Circle):
+        distance = geo.haversine_m(area.center.lat, area.center.lon, incident.lat, incident.lon)
+        return distance <= area.radius_m
+    return area.west <= incident.lon <= area.east and area.south <= incident.lat <= area.north
+
+
+def query_sql(session: Session, query: FeedQuery) -> list[Incident]:
+    """The store-of-record path: H3 cells IN (...), exact test, keyset order; both backends."""
+    conditions = _filters(query)
+    area = query.area
+    if isinstance(area, Circle):
+        res = _sql_resolution(area.radius_m)
+        column = {5: Incident.h3_r5, 7: Incident.h3_r7, 9: Incident.h3_r9}[res]
+        conditions.append(column.in_(geo.disk_cells(area.center, area.radius_m, res)))
+    else:
+        conditions.append(and_(Incident.lon.between(area.west, area.east),
+                               Incident.lat.between(area.south, area.north)))
+    found: list[Incident] = []
+    after = _before_condition(query.before)
+    while len(found) < query.limit:
+        stmt: Select[tuple[Incident]] = (
+            select(Incident).where(*conditions, *after)
+            .order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(SQL_BATCH)
+        )
+        batch = session.scalars(stmt).all()
+        found.extend(i for i in batch if _in_area(i, area))
+        if len(batch) < SQL_BATCH:
+            break
+        last = batch[-1]
+        after = _before_condition((last.occurred_at.timestamp(), last.id))
+    return found[: query.limit]
+
+
+def _before_condition(before: tuple[float, int] | None) -> list[Any]:
+    if before is None:
+        return []
+    stamp = datetime.fromtimestamp(before[0], UTC)
+    return [tuple_(Incident.occurred_at, Incident.id) < tuple_(stamp, before[1])]
+
+
+def iter_public(session: Session) -> Iterator[Incident]:
+    """Every public incident, newest first (exports and checks)."""
+    yield from session.scalars(
+        select(Incident).where(Incident.visibility == "public")
+        .order_by(Incident.occurred_at.desc(), Incident.id.desc())
+    )

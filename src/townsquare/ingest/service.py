@@ -1,0 +1,280 @@
+"""Ingestion actions: raw record -> normalize -> redact -> policy gate -> merge -> store -> outbox.
+
+Adapters only yield raw items; this module validates, dedupes and stores them. Every raw
+record is kept; one that cannot be normalized is quarantined with its field and reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from townsquare import geo, taxonomy
+from townsquare.agencies.models import Agency
+from townsquare.db import transaction, utcnow
+from townsquare.errors import SourceError
+from townsquare.events import announce
+from townsquare.incidents.models import Incident
+from townsquare.ingest import policy
+from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.models import OUTCOMES, RawRecord, Source
+from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
+from townsquare.ingest.redact import address_block, scrub_text
+from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.sources.registry import adapter_for
+
+log = logging.getLogger(__name__)
+
+Retime = Callable[[datetime], datetime]
+BATCH = 1000
+
+
+@dataclass
+class IngestReport:
+    """What one run did, counted by outcome; printed by the CLI and logged."""
+
+    source: str
+    received: int = 0
+    unchanged: int = 0
+    created: int = 0
+    updated: int = 0
+    merged: int = 0
+    withheld: int = 0
+    quarantined: int = 0
+    quarantined_by_field: Counter[str] = field(default_factory=Counter)
+    replayed_ids: set[str] = field(default_factory=set, repr=False)
+
+    def summary(self) -> str:
+        """One line a person can read."""
+        fields = ", ".join(f"{k} {v}" for k, v in sorted(self.quarantined_by_field.items()))
+        return (
+            f"{self.source}: {self.received} received, {self.unchanged} already stored, "
+            f"{self.created} new incidents, {self.updated} updated, {self.merged} merged "
+            f"into existing incidents, {self.withheld} withheld, {self.quarantined} quarantined"
+            + (f" ({fields})" if fields else "")
+        )
+
+
+def content_hash(payload: dict[str, str]) -> str:
+    """SHA-256 of a raw payload, independent of key order."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def ensure_source(session: Session, config: SourceConfig) -> Source:
+    """The stored Source (and its Agency) for `config`, created or refreshed."""
+    agency = session.scalar(select(Agency).where(Agency.slug == config.agency.slug))
+    if agency is None:
+        agency = Agency(slug=config.agency.slug, name=config.agency.name, time_zone=config.time_zone)
+        session.add(agency)
+        session.flush()
+    source = session.scalar(select(Source).where(Source.slug == config.slug))
+    if source is None:
+        source = Source(slug=config.slug, agency_id=agency.id, name=config.name, kind=config.kind,
+                        config={})
+        session.add(source)
+    source.name = config.name
+    source.kind = config.kind
+    source.config = config.model_dump(mode="json")
+    session.flush()
+    return source
+
+
+def ingest(
+    factory: sessionmaker[Session],
+    config: SourceConfig,
+    *,
+    now: datetime | None = None,
+    retime: Retime | None = None,
+) -> IngestReport:
+    """Fetch a source and store what it holds; a failed fetch is recorded on the source."""
+    with transaction(factory) as session:
+        source_id = ensure_source(session, config).id
+    try:
+        items = list(adapter_for(config.kind).fetch(config))
+    except (OSError, SourceError) as exc:
+        with transaction(factory) as session:
+            source = session.get_one(Source, source_id)
+            source.last_error_at = utcnow()
+            source.last_error = str(exc)
+        raise SourceError(f"{config.slug}: {exc}") from exc
+    report = IngestReport(config.slug)
+    for start in range(0, len(items), BATCH):
+        with transaction(factory) as session:
+            source = session.get_one(Source, source_id)
+            store_items(session, source, config, items[start : start + BATCH], report,
+                        now=now or utcnow(), retime=retime)
+    with transaction(factory) as session:
+        session.get_one(Source, source_id).last_success_at = utcnow()
+    log.info("ingest finished", extra={"report": report.summary()})
+    return report
+
+
+def store_items(
+    session: Session,
+    source: Source,
+    config: SourceConfig,
+    items: Iterable[RawItem],
+    report: IngestReport,
+    *,
+    now: datetime,
+    retime: Retime | None = None,
+) -> None:
+    """Keep each raw item and apply it; with `retime` already-seen items are re-applied (replay)."""
+    for item in items:
+        report.received += 1
+        digest = content_hash(item.payload)
+        raw = session.scalar(
+            select(RawRecord).where(RawRecord.source_id == source.id,
+                                    RawRecord.content_hash == digest)
+        )
+        if raw is not None and retime is None:
+            report.unchanged += 1
+            continue
+        if raw is None:
+            raw = RawRecord(source_id=source.id, position=item.position, content_hash=digest,
+                            payload=json.dumps(item.payload, ensure_ascii=False),
+                            received_at=now, outcome="quarantined", error="not yet processed")
+            session.add(raw)
+        try:
+            record = normalize(item, config)
+        except NormalizeError as exc:
+            raw.outcome, raw.error_field, raw.error = "quarantined", exc.field, str(exc)
+            report.quarantined += 1
+            report.quarantined_by_field[exc.field] += 1
+            continue
+        if retime is not None:
+            record = _retimed(record, retime)
+        raw.external_id = record.external_id
+        raw.error_field = raw.error = None
+        incident, change = _apply(session, source, config, record, now=now,
+                                  replay=retime is not None, replayed=report.replayed_ids)
+        raw.outcome = "withheld" if incident.visibility == "withheld" else "normalized"
+        session.flush()
+        raw.incident_id = incident.id
+        if incident.visibility == "withheld" and change == "created":
+            report.withheld += 1
+        setattr(report, change, getattr(report, change) + 1)
+
+
+def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
+    return replace(record, occurred_at=retime(record.occurred_at))
+
+
+def _incident_hash(record: NormalizedRecord, block: str | None, point: geo.Point) -> str:
+    text = "|".join([record.category, record.original_type, block or "",
+                     f"{point.lat:.6f},{point.lon:.6f}", record.occurred_at.isoformat()])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _apply(
+    session: Session,
+    source: Source,
+    config: SourceConfig,
+    record: NormalizedRecord,
+    *,
+    now: datetime,
+    replay: bool,
+    replayed: set[str],
+) -> tuple[Incident, str]:
+    """Create or update the incident for `record`; returns it and 'created'/'updated'/'merged'."""
+    category = taxonomy.get(record.category)
+    public_point = geo.coarsen(record.point)
+    block = address_block(record.address)
+    incident = session.scalar(
+        select(Incident).where(Incident.source_id == source.id,
+                               Incident.external_id == record.external_id)
+    )
+    if incident is not None and replay and record.external_id in replayed:
+        return incident, "merged"  # another unit of a call this replay already re-timed
+    replayed.add(record.external_id)
+    if incident is not None and not replay:
+        # Another unit on the same call: the incident keeps its first time and place.
+        incident.unit_count += 1
+        incident.summary = _summary(config, incident.unit_count)
+        incident.updated_at = now
+        return incident, "merged"
+    occurred = record.occurred_at
+    decision = policy.decide(category, occurred, now, category.severity)
+    digest = _incident_hash(record, block, public_point)
+    change = "created"
+    if incident is None:
+        incident = Incident(origin="dispatch", source_id=source.id,
+                            external_id=record.external_id, agency_id=source.agency_id,
+                            unit_count=1, status="active")
+        session.add(incident)
+    elif incident.content_hash == digest:
+        return incident, "unchanged"
+    else:
+        change = "updated"
+    was_public = change == "updated" and incident.visibility == "public"
+    cells = geo.cells_of(public_point)
+    incident.category = category.code
+    incident.original_type = scrub_text(record.original_type)
+    incident.title = scrub_text(record.original_type)
+    incident.summary = _summary(config, incident.unit_count)
+    incident.address_block = block
+    incident.lat, incident.lon = public_point.lat, public_point.lon
+    incident.h3_r5, incident.h3_r7, incident.h3_r9 = cells[5], cells[7], cells[9]
+    incident.occurred_at = occurred
+    incident.published_at = min(now, occurred) if replay else now
+    incident.updated_at = now
+    incident.severity = category.severity
+    incident.visibility = decision.visibility
+    incident.visibility_reasons = list(decision.visibility_reasons)
+    incident.alertable = decision.alertable
+    incident.alertable_reasons = list(decision.alertable_reasons)
+    incident.content_hash = digest
+    session.flush()
+    if incident.visibility == "public":
+        announce(session, f"incident.{'published' if change == 'created' else 'updated'}",
+                 {"id": incident.id})
+    elif was_public:
+        announce(session, "incident.removed", {"id": incident.id})
+    return incident, change
+
+
+def _summary(config: SourceConfig, units: int) -> str:
+    noun = "unit" if units == 1 else "units"
+    return f"{config.agency.name} dispatched {units} {noun}."
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """What an operator sees of one source."""
+
+    slug: str
+    name: str
+    kind: str
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error: str | None
+    counts: dict[str, int]
+    incidents: int
+
+
+def list_sources(session: Session) -> list[SourceHealth]:
+    """Every source with its health and record counts per outcome."""
+    counts: dict[int, dict[str, int]] = {}
+    for source_id, outcome, n in session.execute(
+        select(RawRecord.source_id, RawRecord.outcome, func.count()).group_by(
+            RawRecord.source_id, RawRecord.outcome)
+    ):
+        counts.setdefault(source_id, dict.fromkeys(OUTCOMES, 0))[outcome] = n
+    incidents = dict(
+        session.execute(select(Incident.source_id, func.count()).group_by(Incident.source_id))
+        .tuples().all()
+    )
+    return [
+        SourceHealth(s.slug, s.name, s.kind, s.last_success_at, s.last_error_at, s.last_error,
+                     counts.get(s.id, dict.fromkeys(OUTCOMES, 0)), incidents.get(s.id, 0))
+        for s in session.scalars(select(Source).order_by(Source.slug))
+    ]

@@ -1,0 +1,9 @@
+"""Imports every domain's tables so `Base.metadata` is complete (for Alembic and tests)."""
+
+from townsquare.agencies.models import Agency
+from townsquare.db import Base
+from townsquare.events import OutboxEvent
+from townsquare.incidents.models import Incident
+from townsquare.ingest.models import RawRecord, Source
+
+__all__ = ["Agency", "Base", "Incident", "OutboxEvent", "RawRecord", "Source"]
