@@ -142,3 +142,7 @@ def sources_list() -> None:
                    f"records: {counts}; last success {ok}")
         if row.last_error:
             typer.echo(f"  last error at {row.last_error_at}: {row.last_error}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,47 @@
+# The commands the README gives. `make run` and `make test` install what they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MAPPINGS := src/townsquare/ingest/mappings
+export TOWNSQUARE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/townsquare_test
+
+.PHONY: install run test lint bench system-deps clean
+
+$(STAMP): pyproject.toml constraints.txt package.json package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python scripts/vendor_static.py
+	touch $@
+
+install: $(STAMP)
+
+# Debian's Chromium drives the browser tests (Playwright's own download cannot work offline).
+system-deps:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || \
+	    { apt-get update -q && apt-get install -y -q chromium >/dev/null; }; \
+	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
+
+run: install
+	$(BIN)/townsquare db upgrade
+	$(BIN)/townsquare replay $(MAPPINGS)/seattle_fire_911.toml --speed 2000
+	$(BIN)/townsquare replay $(MAPPINGS)/sf_fire_calls.toml --speed 100
+	$(BIN)/townsquare serve
+
+test: install system-deps
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy src
+
+bench: install
+	$(BIN)/python bench/feed.py
+
+clean:
+	rm -rf $(VENV) node_modules var src/townsquare/web/static/vendor

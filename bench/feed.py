@@ -1,0 +1,187 @@
+"""Feed benchmark: "newest 50 within 2 km" over 1,000,000 synthetic incidents.
+
+Prints one table: the in-memory index alone, the HTTP endpoint (a real `townsquare serve`
+process whose index is rebuilt from the store at start), and the SQL fallback (H3 cells IN
+(...) plus exact distance) on SQLite, all over the same data and the same query centres.
+Run: `make bench` (or `.venv/bin/python bench/feed.py --n 200000` for a quicker look).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from feed_index import synthetic_items  # noqa: E402
+
+from townsquare import geo, migrate  # noqa: E402
+from townsquare.db import make_engine, make_sessionmaker  # noqa: E402
+from townsquare.incidents import service  # noqa: E402
+from townsquare.incidents.index import FeedIndex, IndexItem  # noqa: E402
+from townsquare.incidents.models import Incident  # noqa: E402
+from townsquare.incidents.schemas import Circle, FeedQuery  # noqa: E402
+
+RADIUS_M = 2_000
+LIMIT = 50
+
+
+def percentiles(samples_s: Sequence[float]) -> tuple[float, float, float]:
+    """p50, p99 and mean in microseconds."""
+    ordered = sorted(samples_s)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return (statistics.median(ordered) * 1e6, p99 * 1e6, statistics.fmean(ordered) * 1e6)
+
+
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
+    """Wall-clock durations of `repeat` calls."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def centres(items: list[IndexItem], count: int, seed: int) -> list[tuple[float, float]]:
+    """Query centres drawn from where incidents are (people look where things happen)."""
+    rng = random.Random(seed)
+    return [(item.lat, item.lon) for item in rng.sample(items, count)]
+
+
+def fill_sqlite(url: str, items: list[IndexItem]) -> float:
+    """Migrate a fresh SQLite store and insert the items as public incidents; seconds taken."""
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    start = time.perf_counter()
+    rows = []
+    with engine.begin() as connection:
+        for item in items:
+            cells = geo.cells_of(geo.Point(item.lat, item.lon))
+            at = datetime.fromtimestamp(item.occurred_at, UTC)
+            rows.append({
+                "id": item.id, "origin": "dispatch", "category": item.category,
+                "original_type": item.category, "title": item.category, "summary": "",
+                "address_block": "100 block of Main St", "lat": item.lat, "lon": item.lon,
+                "h3_r5": cells[5], "h3_r7": cells[7], "h3_r9": cells[9], "occurred_at": at,
+                "published_at": at, "updated_at": at, "status": "active", "severity": 2,
+                "visibility": "public", "visibility_reasons": [], "alertable": False,
+                "alertable_reasons": [], "unit_count": 1, "content_hash": "bench",
+            })
+            if len(rows) == 20_000:
+                connection.execute(insert(Incident), rows)
+                rows.clear()
+        if rows:
+            connection.execute(insert(Incident), rows)
+    engine.dispose()
+    return time.perf_counter() - start
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_http(url: str, points: list[tuple[float, float]]) -> tuple[list[float], float]:
+    """Latencies of the HTTP endpoint of a real server, and its start-up time to ready."""
+    port = free_port()
+    env = {**os.environ, "TOWNSQUARE_DATABASE_URL": url, "TOWNSQUARE_LOG_LEVEL": "WARNING"}
+    start = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while True:
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None:
+                    raise RuntimeError("server exited before it was ready")
+                time.sleep(0.1)
+            ready = time.perf_counter() - start
+            samples = []
+            for lat, lon in points:
+                params = {"lat": lat, "lon": lon, "radius_m": RADIUS_M, "limit": LIMIT}
+                t0 = time.perf_counter()
+                response = client.get("/api/v1/incidents", params=params)
+                samples.append(time.perf_counter() - t0)
+                response.raise_for_status()
+        return samples, ready
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    """Build the data, measure each path, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=1_000_000, help="synthetic incidents")
+    parser.add_argument("--queries", type=int, default=2_000, help="index queries")
+    parser.add_argument("--http-queries", type=int, default=500)
+    parser.add_argument("--sql-queries", type=int, default=200)
+    args = parser.parse_args()
+
+    items = synthetic_items(args.n, seed=1)
+    points = centres(items, args.queries, seed=2)
+
+    t0 = time.perf_counter()
+    index = FeedIndex.build(items)
+    rebuild_s = time.perf_counter() - t0
+    touched = []
+
+    def one(lat: float, lon: float) -> None:
+        touched.append(len(index.query(lat, lon, RADIUS_M, LIMIT)))
+
+    index_samples = [timed(lambda p=p: one(*p), 1)[0] for p in points]  # type: ignore[misc]
+
+    rows: list[tuple[str, str]] = []
+    p50, p99, mean = percentiles(index_samples)
+    rows.append(("index alone", f"{p50:9.1f} {p99:9.1f} {mean:9.1f}"))
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.db"
+        fill_s = fill_sqlite(url, items)
+        factory = make_sessionmaker(make_engine(url))
+        sql_samples = []
+        with factory() as session:
+            for lat, lon in points[: args.sql_queries]:
+                query = FeedQuery(Circle(geo.Point(lat, lon), RADIUS_M), LIMIT)
+                sql_samples.append(timed(lambda q=query: service.query_sql(session, q), 1)[0])
+        http_samples, ready_s = bench_http(url, points[: args.http_queries])
+
+    p50, p99, mean = percentiles(http_samples)
+    rows.append(("HTTP endpoint (index + store)", f"{p50:9.1f} {p99:9.1f} {mean:9.1f}"))
+    p50, p99, mean = percentiles(sql_samples)
+    rows.append(("SQL fallback on SQLite", f"{p50:9.1f} {p99:9.1f} {mean:9.1f}"))
+
+    print(f"\nnewest {LIMIT} within {RADIUS_M} m, {args.n:,} incidents, 60x60 km, 30 days")
+    print(f"{'path':32} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
+    for name, figures in rows:
+        print(f"{name:32} {figures}")
+    print(f"\nindex rebuild from memory: {rebuild_s:.2f} s; average results per query: "
+          f"{statistics.fmean(touched):.1f}")
+    print(f"SQLite fill: {fill_s:.1f} s; server start to /readyz (index rebuilt from SQLite): "
+          f"{ready_s:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
