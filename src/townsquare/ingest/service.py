@@ -154,10 +154,10 @@ def store_items(
         if retime is not None:
             record = _retimed(record, retime)
         raw.external_id = record.external_id
-        raw.error_field = raw.error = None
         incident, change = _apply(session, source, config, record, now=now,
                                   replay=retime is not None, replayed=report.replayed_ids)
         raw.outcome = "withheld" if incident.visibility == "withheld" else "normalized"
+        raw.error_field = raw.error = None
         session.flush()
         raw.incident_id = incident.id
         if incident.visibility == "withheld" and change == "created":
@@ -197,10 +197,7 @@ def _apply(
         return incident, "merged"  # another unit of a call this replay already re-timed
     replayed.add(record.external_id)
     if incident is not None and not replay:
-        # Another unit on the same call: the incident keeps its first time and place.
-        incident.unit_count += 1
-        incident.summary = _summary(config, incident.unit_count)
-        incident.updated_at = now
+        _merge_unit(session, incident, config, record, now=now)
         return incident, "merged"
     occurred = record.occurred_at
     decision = policy.decide(category, occurred, now, category.severity)
@@ -240,6 +237,25 @@ def _apply(
     elif was_public:
         announce(session, "incident.removed", {"id": incident.id})
     return incident, change
+
+
+def _merge_unit(
+    session: Session, incident: Incident, config: SourceConfig, record: NormalizedRecord,
+    *, now: datetime,
+) -> None:
+    """Another unit on the same call: count it; the call started at its earliest time."""
+    incident.unit_count += 1
+    incident.summary = _summary(config, incident.unit_count)
+    incident.updated_at = now
+    if record.occurred_at < incident.occurred_at:
+        incident.occurred_at = record.occurred_at
+        category = taxonomy.get(incident.category)
+        decision = policy.decide(category, incident.occurred_at, now, incident.severity)
+        incident.alertable = decision.alertable
+        incident.alertable_reasons = list(decision.alertable_reasons)
+    if incident.visibility == "public":
+        session.flush()
+        announce(session, "incident.updated", {"id": incident.id})
 
 
 def _summary(config: SourceConfig, units: int) -> str:

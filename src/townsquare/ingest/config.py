@@ -1,0 +1,298 @@
+"""A feed source declared by one TOML file: where to read it and how its fields map to ours.
+
+Onboarding a city means writing one of these files (examples in `ingest/mappings/`), never
+code. Every column reference is a `column`: a key of the flat payload an adapter yields.
+CSV keys are header names; adapters of nested formats (JSON, ArcGIS) flatten to dotted
+paths ("attributes.CALL_TIME"), so the same mapping shape serves every kind. Numbers that
+need scaling (integer micro-degrees) say `scale`; epoch times use the formats `epoch_s` /
+`epoch_ms`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from townsquare import geo, taxonomy
+from townsquare.errors import ConfigError
+from townsquare.ingest.sources.registry import known_kinds
+
+SPECIAL_TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601")
+"""Time formats that are not strptime patterns."""
+MAPPINGS_DIR = Path(__file__).parent / "mappings"
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}") from None
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Model):
+    """One value of the record: the payload key (column) it is read from."""
+
+    column: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"column": data} if isinstance(data, str) else data
+
+
+class IdSpec(_Model):
+    """The source's own record id: one column, or several joined (composite ids)."""
+
+    columns: list[str] = Field(min_length=1)
+    separator: str = ":"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"columns": [data]}
+        if isinstance(data, list):
+            return {"columns": data}
+        return data
+
+
+class CoordinateSpec(FieldSpec):
+    """A latitude or longitude column; `scale` turns integers into degrees (1e-6: micro-degrees)."""
+
+    scale: float = 1.0
+
+
+class PairSpec(FieldSpec):
+    """A column holding both coordinates as "(a, b)"; `order` says which comes first."""
+
+    order: Literal["lat_lon", "lon_lat"] = "lat_lon"
+    scale: float = 1.0
+
+
+class TimeSpec(FieldSpec):
+    """A time column and how to read it; `occurred_at` lists one or more, tried in order."""
+
+    formats: list[str] = Field(min_length=1)
+    offset: Literal["use", "ignore"] = "use"
+    """A parsed UTC offset is used as given, or ignored (the wall clock is `time_zone` time)."""
+    ambiguous: Literal["earlier", "later", "reject"] = "earlier"
+    """A local time that occurs twice (clocks went back) is read as its first or second
+    occurrence, or rejected. A local time that does not exist (clocks went forward) is read
+    with the offset in force before the change, i.e. moved forward by the gap (02:30 -> 03:30)."""
+    hour_24: Literal["reject", "next_day", "noon"] = "reject"
+    """Hour 24: an error; 00 of the next day (ISO 8601 end-of-day reading); or 12 of the
+    same day (an exporter that wrote noon as 24)."""
+    twelve_pm_means_midnight_before: date | None = None
+    """For an exporter that wrote 00:xx as "12:xx PM": before this date, 12 PM is 00."""
+    time_zone: str | None = None
+    """Zone of naive values of this column; default the source's `time_zone`."""
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: list[str]) -> list[str]:
+        for fmt in value:
+            if fmt not in SPECIAL_TIME_FORMATS and "%" not in fmt:
+                raise ValueError(
+                    f"{fmt!r} is neither a strptime pattern nor one of {SPECIAL_TIME_FORMATS}"
+                )
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _valid_zone(cls, value: str | None) -> str | None:
+        return None if value is None else _zone(value)
+
+
+class FieldsConfig(_Model):
+    """Which payload columns give each normalized field (the `[fields]` table)."""
+
+    external_id: IdSpec | None = None
+    id_from_content: list[str] = Field(default_factory=list)
+    """Columns hashed into a stable id ("h:" + SHA-256) when the id column is empty."""
+    call_type: FieldSpec
+    occurred_at: list[TimeSpec] = Field(min_length=1)
+    address: FieldSpec | None = None
+    latitude: CoordinateSpec | None = None
+    longitude: CoordinateSpec | None = None
+    location: PairSpec | None = None
+    unit: FieldSpec | None = None
+    missing: list[str] = Field(default_factory=list)
+    """Cell values that mean "no value" besides the empty string (e.g. "null")."""
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | dict) else value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> FieldsConfig:
+        separate = (self.latitude is not None, self.longitude is not None)
+        if separate == (True, True) and self.location is not None:
+            raise ValueError("give either latitude + longitude or location, not both")
+        if separate == (False, False) and self.location is None:
+            raise ValueError("give latitude + longitude, or location (a '(lat, lon)' column)")
+        if separate in {(True, False), (False, True)}:
+            raise ValueError("latitude and longitude go together")
+        if self.external_id is None and not self.id_from_content:
+            raise ValueError("give external_id, id_from_content, or both")
+        return self
+
+    def columns(self) -> set[str]:
+        """Every payload column this mapping reads."""
+        specs: list[FieldSpec | None] = [
+            self.call_type, self.address, self.latitude, self.longitude, self.location, self.unit,
+            *self.occurred_at,
+        ]
+        found = {spec.column for spec in specs if spec is not None}
+        found.update(self.id_from_content)
+        if self.external_id is not None:
+            found.update(self.external_id.columns)
+        return found
+
+
+class AgencyConfig(_Model):
+    """The agency that runs the feed."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    name: str = Field(min_length=1)
+    time_zone: str
+
+    @field_validator("time_zone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        return _zone(value)
+
+
+class CsvOptions(_Model):
+    """How to read a CSV payload (the `[csv]` table)."""
+
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quotechar: str = Field(default='"', min_length=1, max_length=1)
+    encoding: str = "utf-8-sig"
+    header: bool = True
+    """The first line names the columns."""
+    columns: list[str] | None = None
+    """Column names by position; required without a header, replaces the header if given."""
+
+    @model_validator(mode="after")
+    def _named(self) -> CsvOptions:
+        if not self.header and not self.columns:
+            raise ValueError("header = false needs columns = [...] (names by position)")
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            raise ValueError("columns must be distinct")
+        return self
+
+
+class SourceConfig(_Model):
+    """One feed of one agency, as declared in its TOML file."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    name: str = Field(min_length=1)
+    kind: str = Field(min_length=1)
+    agency: AgencyConfig
+    location: str = Field(min_length=1)
+    """http(s) URL, or an absolute file path (relative paths are resolved on load)."""
+    time_zone: str = ""
+    """IANA zone of the feed's naive local times; default the agency's."""
+    bbox: tuple[float, float, float, float] | None = None
+    """Sanity box [west, south, east, north]: points outside it are rejected."""
+    poll_interval_s: int | None = Field(default=None, ge=10)
+    """Seconds between polls; none: fetched only on demand."""
+    fields: FieldsConfig
+    categories: dict[str, str] = Field(min_length=1)
+    """Source call type (exact string) -> taxonomy code."""
+    csv: CsvOptions = CsvOptions()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_zone(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("time_zone"):
+            agency = data.get("agency")
+            if isinstance(agency, dict) and isinstance(agency.get("time_zone"), str):
+                return {**data, "time_zone": agency["time_zone"]}
+        return data
+
+    @field_validator("time_zone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        return _zone(value)
+
+    @field_validator("bbox")
+    @classmethod
+    def _valid_bbox(
+        cls, value: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if value is not None and not geo.bbox_is_valid(*value):
+            raise ValueError("bbox must be [west, south, east, north] inside WGS 84")
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _known_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        known = taxonomy.categories()
+        wrong = [f"{call_type!r} -> {code!r}" for call_type, code in value.items()
+                 if code not in known]
+        if wrong:
+            raise ValueError(f"unknown taxonomy code: {', '.join(wrong)}")
+        return value
+
+    @model_validator(mode="after")
+    def _columns_exist(self) -> SourceConfig:
+        if self.kind == "csv" and not self.csv.header and self.csv.columns:
+            unknown = sorted(self.fields.columns() - set(self.csv.columns))
+            if unknown:
+                raise ValueError(f"fields name columns not in csv.columns: {unknown}")
+        return self
+
+    def is_url(self) -> bool:
+        """True if `location` is fetched over HTTP rather than read from disk."""
+        return self.location.startswith(("http://", "https://"))
+
+
+def bundled_mappings() -> dict[str, Path]:
+    """The source files shipped in the package, by name ("seattle_fire_911": its path)."""
+    return {path.stem: path for path in sorted(MAPPINGS_DIR.glob("*.toml"))}
+
+
+def load_source_config(path: Path) -> SourceConfig:
+    """Read and validate a source TOML file; ConfigError names the file and the key."""
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    location = data.get("location")
+    if isinstance(location, str) and location and not location.startswith(
+        ("http://", "https://")
+    ):
+        data["location"] = str((path.parent / location).resolve())
+    try:
+        config = SourceConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc)}") from None
+    if config.kind not in known_kinds():
+        raise ConfigError(
+            f"{path}: kind: unknown source kind {config.kind!r}; "
+            f"known kinds: {', '.join(known_kinds())}"
+        )
+    return config
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{key}: {message}")
+    return "; ".join(parts)

@@ -1,0 +1,38 @@
+"""The adapter contract: a source yields raw items and never touches the database.
+
+The core (ingest.service) keeps every raw item, normalizes it and quarantines what fails,
+so an adapter reports a record it could not read faithfully by setting `defect` instead of
+dropping it; only a payload that cannot be read at all raises SourceError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from townsquare.ingest.config import SourceConfig
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """One record exactly as received, and where in the payload it was."""
+
+    position: str
+    """Where in the payload, e.g. "line 17"."""
+    payload: dict[str, str]
+    """The record as received (CSV: header -> cell, unchanged)."""
+    defect: str | None = None
+    """Why the record could not be read faithfully (e.g. a row with too many cells);
+    normalize() quarantines such a record under the field `_row`."""
+
+
+class SourceAdapter(Protocol):
+    """A feed reader of one kind, found by `kind` in the `townsquare.sources` entry points."""
+
+    kind: ClassVar[str]
+
+    def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
+        """Every record the source currently holds, in payload order."""
+        ...

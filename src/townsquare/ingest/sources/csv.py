@@ -1,0 +1,97 @@
+"""CSV feeds: a local file or an http(s) URL, with a header line or columns by position."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+
+from townsquare.errors import SourceError
+from townsquare.ingest.config import CsvOptions, SourceConfig
+from townsquare.ingest.sources.base import RawItem
+
+HTTP_TIMEOUT_S = 30.0
+
+
+class CsvSource:
+    """Reads a whole CSV payload and yields one item per record, cells unchanged.
+
+    A row whose cell count differs from the column count is still yielded: the cells it has
+    are keyed by column name, surplus cells by their 1-based position ("#8", "#9"), and
+    `defect` says what is wrong, so the core quarantines it instead of losing it.
+    """
+
+    kind: ClassVar[str] = "csv"
+
+    def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
+        """Every record of the file or URL in `config.location`."""
+        return _records(_read_text(config), config.csv, config.location)
+
+
+def _read_text(config: SourceConfig) -> str:
+    encoding = config.csv.encoding
+    if config.is_url():
+        try:
+            response = httpx.get(config.location, timeout=HTTP_TIMEOUT_S, follow_redirects=True)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise SourceError(f"{config.location}: {exc}") from exc
+        data = response.content
+    else:
+        try:
+            data = Path(config.location).read_bytes()
+        except OSError as exc:
+            raise SourceError(f"{config.location}: {exc.strerror or exc}") from exc
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"{config.location}: not {encoding}: {exc}") from exc
+
+
+def _records(text: str, options: CsvOptions, where: str) -> Iterator[RawItem]:
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=options.quotechar
+    )
+    rows = _numbered(reader, where)
+    names = options.columns
+    if options.header:
+        first = next(rows, None)
+        if first is None:
+            raise SourceError(f"{where}: empty payload, expected a header line")
+        names = names or first[1]
+    assert names is not None  # guaranteed by CsvOptions
+    if len(set(names)) != len(names):
+        raise SourceError(f"{where}: duplicate column names in {names}")
+    for line, cells in rows:
+        yield _item(line, cells, names)
+
+
+def _numbered(reader: Iterable[list[str]], where: str) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank rows with the line each starts on (a quoted cell may span lines)."""
+    line_num = 0
+    iterator = iter(reader)
+    while True:
+        start = line_num + 1
+        try:
+            cells = next(iterator)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise SourceError(f"{where}: line {start}: {exc}") from exc
+        line_num = reader.line_num  # type: ignore[attr-defined]
+        if cells:
+            yield start, cells
+
+
+def _item(line: int, cells: list[str], names: list[str]) -> RawItem:
+    payload = dict(zip(names, cells, strict=False))
+    if len(cells) == len(names):
+        return RawItem(f"line {line}", payload)
+    for index in range(len(names), len(cells)):
+        payload[f"#{index + 1}"] = cells[index]
+    defect = f"{len(cells)} cells where there are {len(names)} columns"
+    return RawItem(f"line {line}", payload, defect)

@@ -1,0 +1,123 @@
+"""Addresses become hundred blocks or intersections; free text loses phones and e-mails."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from townsquare.ingest.redact import address_block, scrub_text
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("1234 Pine St", "1200 block of Pine St"),
+        ("5 Main St", "0 block of Main St"),
+        ("2821 S Walden St", "2800 block of S Walden St"),
+        ("1234B Pine St", "1200 block of Pine St"),
+        # SF publishes blocks already: same normal form
+        ("2000 Block of CALIFORNIA ST", "2000 block of California St"),
+        ("0 Block of SILVERVIEW DR", "0 block of Silverview Dr"),
+        # intersections, one separator
+        ("23rd Av E / E Roy St", "23rd Av E / E Roy St"),
+        ("GROVE ST/LARKIN ST", "Grove St / Larkin St"),
+        ("4th Av S/ Edgar Martinez Dr S", "4th Av S / Edgar Martinez Dr S"),
+        ("Pine St & 3rd Ave", "Pine St / 3rd Ave"),
+        ("O'FARRELL ST/JONES ST", "O'Farrell St / Jones St"),
+        # freeway locations: exit numbers are not house numbers
+        ("Nb I5 At Spring", "NB I5 At Spring"),
+        ("Sb I5 At 50", "SB I5 At 50"),
+        ("Sb Sr509 At 1 Av S Bridge", "SB SR509 At 1 Av S Bridge"),
+        ("Eb I90 Fr 4 Nb / Sb I5 Cd Fr Edgar", "EB I90 Fr 4 NB / SB I5 CD Fr Edgar"),
+        # junk placeholders and ranges
+        ("0 - 0 Sb I5 At Northgate", "SB I5 At Northgate"),
+        ("0 Sb Sr99 At Yesler", "SB SR99 At Yesler"),
+        ("4400 - 4499 Delridge Way Sw", "4400 block of Delridge Way SW"),
+        ("900-1000 Elliott Av W", "900 block of Elliott Av W"),
+        ("150 - 399 Edgar Martinez Dr S", "100 block of Edgar Martinez Dr S"),
+        ("5/130", None),
+        ("", None),
+        ("   ", None),
+        (None, None),
+        # units dropped
+        ("1234 Pine St Apt 5", "1200 block of Pine St"),
+        ("1234 Pine St #203", "1200 block of Pine St"),
+        ("1234 Pine St, Unit B", "1200 block of Pine St"),
+        ("1234 Pine St Suite 400", "1200 block of Pine St"),
+        # labels and house numbers not at the start
+        ("CALL BOX: 226 WILLARD NORTH ST,SF", "200 block of Willard North St, SF"),
+        ("CALL BOX: ACADEMY OF SCIENCES", "Academy of Sciences"),
+        ("Near 1234 Pine St", "Near 1200 block of Pine St"),
+        ("Pine St near 1250 BLOCK OF ELM ST", "Pine St Near 1200 block of Elm St"),
+        # one capitalisation whatever the source's
+        ("PHINNEY AV N / N 46TH ST", "Phinney Av N / N 46th St"),
+        ("Phinney Av N / N 46th St", "Phinney Av N / N 46th St"),
+        ("EAST  LAKE WASHINGTON  BLVD / MONTLAKE", "East Lake Washington Blvd / Montlake"),
+        ("Ne 143rd St / 15th Av Ne", "NE 143rd St / 15th Av NE"),
+        ("McClellan St", "McClellan St"),
+    ],
+)
+def test_address_block(address: str | None, public: str | None) -> None:
+    assert address_block(address) == public
+
+
+_BLOCK_NUMBER = re.compile(r"(\d+)\s+block", re.IGNORECASE)
+_STREET_WORD = st.sampled_from(
+    ["Pine", "PINE", "St", "Av", "Ave", "N", "Sw", "NE", "39th", "1ST", "Martin", "Luther",
+     "King", "Jr", "Way", "Rainier", "Blvd", "O'Farrell", "Broadway"]
+)
+_UNIT = st.sampled_from(["", " Apt 5", " #12", " Unit 3B", ", Suite 210", " Ste 1"])
+
+
+@settings(max_examples=500, database=None)
+@given(st.text())
+def test_any_block_number_is_a_hundred(text: str) -> None:
+    result = address_block(text)
+    if result is not None:
+        for number in _BLOCK_NUMBER.findall(result):
+            assert int(number) % 100 == 0, (text, result)
+
+
+@settings(max_examples=500, database=None)
+@given(
+    house=st.integers(min_value=0, max_value=99_999),
+    suffix=st.sampled_from(["", "B", "-A"]),
+    range_end=st.one_of(st.none(), st.integers(min_value=0, max_value=99_999)),
+    words=st.lists(_STREET_WORD, min_size=1, max_size=4),
+    unit=_UNIT,
+    label=st.sampled_from(["", "CALL BOX: ", "Near "]),
+    cross=st.one_of(st.none(), st.lists(_STREET_WORD, min_size=1, max_size=3)),
+)
+def test_no_house_number_survives(
+    house: int, suffix: str, range_end: int | None, words: list[str], unit: str, label: str,
+    cross: list[str] | None,
+) -> None:
+    number = f"{house}{suffix}" if range_end is None else f"{house} - {range_end}"
+    address = f"{label}{number} {' '.join(words)}{unit}"
+    if cross is not None:
+        address += " / " + " ".join(cross)
+    result = address_block(address)
+    assert result is not None
+    # the only number left is the hundred block, and it is the house number's hundred
+    assert re.findall(r"\b\d+\b", result) == [str(house // 100 * 100)], (address, result)
+    assert f"{house // 100 * 100} block of " in result
+
+
+def test_scrub_text_removes_phones_and_emails() -> None:
+    text = (
+        "Caller at (206) 555-0100 / 206.555.0100 / +1 206 555 0100 / 2065550100 / 555-0100, "
+        "also +44 20 7946 0958, wrote to jo.doe+fire@example.co.uk."
+    )
+    scrubbed = scrub_text(text)
+    assert re.search(r"\d{3}", scrubbed) is None, scrubbed
+    assert "@" not in scrubbed
+    assert scrubbed.count("[phone]") == 6
+    assert scrubbed.count("[email]") == 1
+
+
+def test_scrub_text_keeps_dates_times_and_case_numbers() -> None:
+    text = "Motor Vehicle Accident 2011-10-24 at 10:04, F110104134, call 20110016, 2 units"
+    assert scrub_text(text) == text
