@@ -118,6 +118,22 @@ def ingest(
     return report
 
 
+@dataclass
+class _Batch:
+    """Rows one batch touches, so a batch costs a few queries and one flush, not per record."""
+
+    incidents: dict[str, Incident]
+    links: list[tuple[RawRecord, Incident]] = field(default_factory=list)
+    topics: dict[int, tuple[Incident, str]] = field(default_factory=dict)
+
+    def announce(self, incident: Incident, topic: str) -> None:
+        """Remember to announce `incident`; a creation stays a creation within the batch."""
+        previous = self.topics.get(id(incident))
+        if previous and previous[1] == "incident.published" and topic == "incident.updated":
+            return
+        self.topics[id(incident)] = (incident, topic)
+
+
 def store_items(
     session: Session,
     source: Source,
@@ -129,13 +145,17 @@ def store_items(
     retime: Retime | None = None,
 ) -> None:
     """Keep each raw item and apply it; with `retime` already-seen items are re-applied (replay)."""
-    for item in items:
+    pending = [(item, content_hash(item.payload)) for item in items]
+    known = {
+        raw.content_hash: raw
+        for raw in session.scalars(select(RawRecord).where(
+            RawRecord.source_id == source.id,
+            RawRecord.content_hash.in_({digest for _, digest in pending})))
+    }
+    todo: list[tuple[RawRecord, NormalizedRecord]] = []
+    for item, digest in pending:
         report.received += 1
-        digest = content_hash(item.payload)
-        raw = session.scalar(
-            select(RawRecord).where(RawRecord.source_id == source.id,
-                                    RawRecord.content_hash == digest)
-        )
+        raw = known.get(digest)
         if raw is not None and retime is None:
             report.unchanged += 1
             continue
@@ -144,6 +164,7 @@ def store_items(
                             payload=json.dumps(item.payload, ensure_ascii=False),
                             received_at=now, outcome="quarantined", error="not yet processed")
             session.add(raw)
+            known[digest] = raw
         try:
             record = normalize(item, config)
         except NormalizeError as exc:
@@ -151,18 +172,29 @@ def store_items(
             report.quarantined += 1
             report.quarantined_by_field[exc.field] += 1
             continue
-        if retime is not None:
-            record = _retimed(record, retime)
+        todo.append((raw, _retimed(record, retime) if retime else record))
+
+    external_ids = {record.external_id for _, record in todo}
+    batch = _Batch({
+        i.external_id or "": i
+        for i in session.scalars(select(Incident).where(
+            Incident.source_id == source.id, Incident.external_id.in_(external_ids)))
+    })
+    for raw, record in todo:
         raw.external_id = record.external_id
-        incident, change = _apply(session, source, config, record, now=now,
+        incident, change = _apply(session, batch, source, config, record, now=now,
                                   replay=retime is not None, replayed=report.replayed_ids)
         raw.outcome = "withheld" if incident.visibility == "withheld" else "normalized"
         raw.error_field = raw.error = None
-        session.flush()
-        raw.incident_id = incident.id
+        batch.links.append((raw, incident))
         if incident.visibility == "withheld" and change == "created":
             report.withheld += 1
         setattr(report, change, getattr(report, change) + 1)
+    session.flush()
+    for raw, incident in batch.links:
+        raw.incident_id = incident.id
+    for incident, topic in batch.topics.values():
+        announce(session, topic, {"id": incident.id})
 
 
 def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
@@ -177,6 +209,7 @@ def _incident_hash(record: NormalizedRecord, block: str | None, point: geo.Point
 
 def _apply(
     session: Session,
+    batch: _Batch,
     source: Source,
     config: SourceConfig,
     record: NormalizedRecord,
@@ -186,21 +219,16 @@ def _apply(
     replayed: set[str],
 ) -> tuple[Incident, str]:
     """Create or update the incident for `record`; returns it and 'created'/'updated'/'merged'."""
-    category = taxonomy.get(record.category)
-    public_point = geo.coarsen(record.point)
-    block = address_block(record.address)
-    incident = session.scalar(
-        select(Incident).where(Incident.source_id == source.id,
-                               Incident.external_id == record.external_id)
-    )
+    incident = batch.incidents.get(record.external_id)
     if incident is not None and replay and record.external_id in replayed:
         return incident, "merged"  # another unit of a call this replay already re-timed
     replayed.add(record.external_id)
     if incident is not None and not replay:
-        _merge_unit(session, incident, config, record, now=now)
+        _merge_unit(batch, incident, config, record, now=now)
         return incident, "merged"
-    occurred = record.occurred_at
-    decision = policy.decide(category, occurred, now, category.severity)
+    category = taxonomy.get(record.category)
+    public_point = geo.coarsen(record.point)
+    block = address_block(record.address)
     digest = _incident_hash(record, block, public_point)
     change = "created"
     if incident is None:
@@ -208,11 +236,13 @@ def _apply(
                             external_id=record.external_id, agency_id=source.agency_id,
                             unit_count=1, status="active")
         session.add(incident)
+        batch.incidents[record.external_id] = incident
     elif incident.content_hash == digest:
         return incident, "unchanged"
     else:
         change = "updated"
     was_public = change == "updated" and incident.visibility == "public"
+    decision = policy.decide(category, record.occurred_at, now, category.severity)
     cells = geo.cells_of(public_point)
     incident.category = category.code
     incident.original_type = scrub_text(record.original_type)
@@ -221,8 +251,8 @@ def _apply(
     incident.address_block = block
     incident.lat, incident.lon = public_point.lat, public_point.lon
     incident.h3_r5, incident.h3_r7, incident.h3_r9 = cells[5], cells[7], cells[9]
-    incident.occurred_at = occurred
-    incident.published_at = min(now, occurred) if replay else now
+    incident.occurred_at = record.occurred_at
+    incident.published_at = min(now, record.occurred_at) if replay else now
     incident.updated_at = now
     incident.severity = category.severity
     incident.visibility = decision.visibility
@@ -230,17 +260,15 @@ def _apply(
     incident.alertable = decision.alertable
     incident.alertable_reasons = list(decision.alertable_reasons)
     incident.content_hash = digest
-    session.flush()
     if incident.visibility == "public":
-        announce(session, f"incident.{'published' if change == 'created' else 'updated'}",
-                 {"id": incident.id})
+        batch.announce(incident, "incident.published" if change == "created" else "incident.updated")
     elif was_public:
-        announce(session, "incident.removed", {"id": incident.id})
+        batch.announce(incident, "incident.removed")
     return incident, change
 
 
 def _merge_unit(
-    session: Session, incident: Incident, config: SourceConfig, record: NormalizedRecord,
+    batch: _Batch, incident: Incident, config: SourceConfig, record: NormalizedRecord,
     *, now: datetime,
 ) -> None:
     """Another unit on the same call: count it; the call started at its earliest time."""
@@ -254,8 +282,7 @@ def _merge_unit(
         incident.alertable = decision.alertable
         incident.alertable_reasons = list(decision.alertable_reasons)
     if incident.visibility == "public":
-        session.flush()
-        announce(session, "incident.updated", {"id": incident.id})
+        batch.announce(incident, "incident.updated")
 
 
 def _summary(config: SourceConfig, units: int) -> str:
