@@ -26,14 +26,14 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from feed_index import synthetic_items  # noqa: E402
+from feed_index import synthetic_items
 
-from townsquare import geo, migrate  # noqa: E402
-from townsquare.db import make_engine, make_sessionmaker  # noqa: E402
-from townsquare.incidents import service  # noqa: E402
-from townsquare.incidents.index import FeedIndex, IndexItem  # noqa: E402
-from townsquare.incidents.models import Incident  # noqa: E402
-from townsquare.incidents.schemas import Circle, FeedQuery  # noqa: E402
+from townsquare import geo, migrate
+from townsquare.db import make_engine, make_sessionmaker
+from townsquare.incidents import service
+from townsquare.incidents.index import FeedIndex, IndexItem
+from townsquare.incidents.models import Incident
+from townsquare.incidents.schemas import Circle, FeedQuery
 
 RADIUS_M = 2_000
 LIMIT = 50
@@ -72,15 +72,33 @@ def fill_sqlite(url: str, items: list[IndexItem]) -> float:
         for item in items:
             cells = geo.cells_of(geo.Point(item.lat, item.lon))
             at = datetime.fromtimestamp(item.occurred_at, UTC)
-            rows.append({
-                "id": item.id, "origin": "dispatch", "category": item.category,
-                "original_type": item.category, "title": item.category, "summary": "",
-                "address_block": "100 block of Main St", "lat": item.lat, "lon": item.lon,
-                "h3_r5": cells[5], "h3_r7": cells[7], "h3_r9": cells[9], "occurred_at": at,
-                "published_at": at, "updated_at": at, "status": "active", "severity": 2,
-                "visibility": "public", "visibility_reasons": [], "alertable": False,
-                "alertable_reasons": [], "unit_count": 1, "content_hash": "bench",
-            })
+            rows.append(
+                {
+                    "id": item.id,
+                    "origin": "dispatch",
+                    "category": item.category,
+                    "original_type": item.category,
+                    "title": item.category,
+                    "summary": "",
+                    "address_block": "100 block of Main St",
+                    "lat": item.lat,
+                    "lon": item.lon,
+                    "h3_r5": cells[5],
+                    "h3_r7": cells[7],
+                    "h3_r9": cells[9],
+                    "occurred_at": at,
+                    "published_at": at,
+                    "updated_at": at,
+                    "status": "active",
+                    "severity": 2,
+                    "visibility": "public",
+                    "visibility_reasons": [],
+                    "alertable": False,
+                    "alertable_reasons": [],
+                    "unit_count": 1,
+                    "content_hash": "bench",
+                }
+            )
             if len(rows) == 20_000:
                 connection.execute(insert(Incident), rows)
                 rows.clear()
@@ -177,10 +195,14 @@ def main() -> None:
     print(f"{'path':32} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
     for name, figures in rows:
         print(f"{name:32} {figures}")
-    print(f"\nindex rebuild from memory: {rebuild_s:.2f} s; average results per query: "
-          f"{statistics.fmean(touched):.1f}")
-    print(f"SQLite fill: {fill_s:.1f} s; server start to /readyz (index rebuilt from SQLite): "
-          f"{ready_s:.1f} s")
+    print(
+        f"\nindex rebuild from memory: {rebuild_s:.2f} s; average results per query: "
+        f"{statistics.fmean(touched):.1f}"
+    )
+    print(
+        f"SQLite fill: {fill_s:.1f} s; server start to /readyz (index rebuilt from SQLite): "
+        f"{ready_s:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -39,12 +39,30 @@ def incident(
     cells = geo.cells_of(point)
     cat = taxonomy.get(category)
     row = Incident(
-        origin="dispatch", external_id=external_id, agency_id=agency_id, category=category,
-        original_type=cat.label, title=cat.label, summary="", address_block="100 block of Pine St",
-        lat=point.lat, lon=point.lon, h3_r5=cells[5], h3_r7=cells[7], h3_r9=cells[9],
-        occurred_at=occurred_at, published_at=occurred_at, updated_at=occurred_at,
-        status="active", severity=cat.severity, visibility=visibility, visibility_reasons=[],
-        alertable=False, alertable_reasons=["not alerted: test"], unit_count=1, content_hash="x",
+        origin="dispatch",
+        external_id=external_id,
+        agency_id=agency_id,
+        category=category,
+        original_type=cat.label,
+        title=cat.label,
+        summary="",
+        address_block="100 block of Pine St",
+        lat=point.lat,
+        lon=point.lon,
+        h3_r5=cells[5],
+        h3_r7=cells[7],
+        h3_r9=cells[9],
+        occurred_at=occurred_at,
+        published_at=occurred_at,
+        updated_at=occurred_at,
+        status="active",
+        severity=cat.severity,
+        visibility=visibility,
+        visibility_reasons=[],
+        alertable=False,
+        alertable_reasons=["not alerted: test"],
+        unit_count=1,
+        content_hash="x",
     )
     session.add(row)
     session.flush()
@@ -53,14 +71,31 @@ def incident(
     return row
 
 
-def scatter(session: Session, n: int, seed: int, center: tuple[float, float] = (47.61, -122.33),
-            spread_deg: float = 0.08) -> list[Incident]:
+def scatter(
+    session: Session,
+    n: int,
+    seed: int,
+    center: tuple[float, float] = (47.61, -122.33),
+    spread_deg: float = 0.08,
+) -> list[Incident]:
     """`n` incidents around `center`, clustered, over 30 days, some withheld, seeded."""
     rng = random.Random(seed)
-    codes = ["fire.structure", "fire.alarm", "traffic.collision", "crime.burglary",
-             "crime.theft", "medical", "safety.hazard"]
-    hubs = [(center[0] + rng.uniform(-spread_deg, spread_deg),
-             center[1] + rng.uniform(-spread_deg, spread_deg)) for _ in range(6)]
+    codes = [
+        "fire.structure",
+        "fire.alarm",
+        "traffic.collision",
+        "crime.burglary",
+        "crime.theft",
+        "medical",
+        "safety.hazard",
+    ]
+    hubs = [
+        (
+            center[0] + rng.uniform(-spread_deg, spread_deg),
+            center[1] + rng.uniform(-spread_deg, spread_deg),
+        )
+        for _ in range(6)
+    ]
     rows = []
     for _ in range(n):
         hub = rng.choice(hubs)
@@ -69,6 +104,9 @@ def scatter(session: Session, n: int, seed: int, center: tuple[float, float] = (
         code = rng.choice(codes)
         when = BASE_TIME - timedelta(minutes=rng.randrange(0, 30 * 24 * 60))
         visibility = "withheld" if taxonomy.get(code).sensitive else "public"
-        rows.append(incident(session, lat=lat, lon=lon, occurred_at=when, category=code,
-                             visibility=visibility))
+        rows.append(
+            incident(
+                session, lat=lat, lon=lon, occurred_at=when, category=code, visibility=visibility
+            )
+        )
     return rows

@@ -16,8 +16,11 @@ README = Path(__file__).parents[1] / "README.md"
 
 def test_every_setting_is_documented() -> None:
     text = (DOCS / "configuration.md").read_text()
-    missing = [f"TOWNSQUARE_{name.upper()}" for name in Settings.model_fields
-               if f"`TOWNSQUARE_{name.upper()}`" not in text]
+    missing = [
+        f"TOWNSQUARE_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`TOWNSQUARE_{name.upper()}`" not in text
+    ]
     assert missing == []
 
 

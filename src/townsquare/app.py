@@ -68,8 +68,14 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    app = FastAPI(title="Townsquare", version=__version__, lifespan=lifespan,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None)
+    app = FastAPI(
+        title="Townsquare",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
     app.state.platform = platform
     app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]

@@ -17,7 +17,9 @@ from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.sources.registry import adapter_for
 from townsquare.settings import Settings
 
-app = typer.Typer(help="Townsquare: a privacy-first neighborhood safety feed.", no_args_is_help=True)
+app = typer.Typer(
+    help="Townsquare: a privacy-first neighborhood safety feed.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 sources_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -43,8 +45,13 @@ def serve(
     from townsquare.app import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_config=None, access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @db_app.command("upgrade")
@@ -103,7 +110,9 @@ def compress_to_now(last: datetime, now: datetime, speed: float) -> ingest_servi
 @app.command()
 def replay(
     config: ConfigArg,
-    speed: Annotated[float, typer.Option(min=1.0, help="Time compression: 60 = an hour a minute.")] = 1.0,
+    speed: Annotated[
+        float, typer.Option(min=1.0, help="Time compression: 60 = an hour a minute.")
+    ] = 1.0,
 ) -> None:
     """Re-publish a source's records with times shifted so the newest one is now."""
     settings = _settings()
@@ -138,8 +147,10 @@ def sources_list() -> None:
     for row in rows:
         counts = ", ".join(f"{k} {v}" for k, v in row.counts.items())
         ok = row.last_success_at.isoformat() if row.last_success_at else "never"
-        typer.echo(f"{row.slug} ({row.kind}) {row.name}: {row.incidents} incidents; "
-                   f"records: {counts}; last success {ok}")
+        typer.echo(
+            f"{row.slug} ({row.kind}) {row.name}: {row.incidents} incidents; "
+            f"records: {counts}; last success {ok}"
+        )
         if row.last_error:
             typer.echo(f"  last error at {row.last_error_at}: {row.last_error}")
 

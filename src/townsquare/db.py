@@ -1,4 +1,4 @@
-"""Engine and session factory; SQLite pragmas for durability; one naming convention for constraints."""
+"""Engine and session factory, SQLite pragmas for durability, one constraint naming convention."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One typed configuration, read from `TOWNSQUARE_*` environment variables and validated at start."""
+"""One typed configuration from `TOWNSQUARE_*` environment variables, validated at start."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     max_radius_m: float = Field(
         default=50_000, gt=0, description="Largest radius a feed query may ask for, in metres."
     )
-    page_size_max: int = Field(default=200, ge=1, description="Largest `limit` a feed query may ask.")
+    page_size_max: int = Field(
+        default=200, ge=1, description="Largest `limit` a feed query may ask."
+    )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
 

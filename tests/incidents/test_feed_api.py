@@ -19,6 +19,7 @@ from lxml import etree
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests import factories
 from townsquare import geo
 from townsquare.app import create_app
 from townsquare.db import transaction
@@ -27,7 +28,6 @@ from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import BBox, Circle, FeedQuery
 from townsquare.platform import Platform
 from townsquare.settings import Settings
-from tests import factories
 
 SCHEMAS = Path(__file__).parents[1] / "data" / "schemas"
 CENTER = (47.61, -122.33)
@@ -59,6 +59,7 @@ def client(platform: Platform, stored: list[Incident]) -> Iterator[TestClient]:
 
 def brute_force(rows: list[Incident], query: FeedQuery) -> list[int]:
     """The expected answer: filter every stored public incident, sort, cut."""
+
     def inside(row: Incident) -> bool:
         area = query.area
         if isinstance(area, Circle):
@@ -68,10 +69,15 @@ def brute_force(rows: list[Incident], query: FeedQuery) -> list[int]:
         return area.west <= row.lon <= area.east and area.south <= row.lat <= area.north
 
     hits = [
-        r for r in rows
-        if r.visibility == "public" and inside(r)
-        and (query.category is None or r.category == query.category
-             or r.category.startswith(query.category + "."))
+        r
+        for r in rows
+        if r.visibility == "public"
+        and inside(r)
+        and (
+            query.category is None
+            or r.category == query.category
+            or r.category.startswith(query.category + ".")
+        )
     ]
     hits.sort(key=lambda r: (r.occurred_at, r.id), reverse=True)
     return [r.id for r in hits[: query.limit]]
@@ -80,13 +86,20 @@ def brute_force(rows: list[Incident], query: FeedQuery) -> list[int]:
 queries = st.builds(
     lambda dlat, dlon, radius, limit, category: FeedQuery(
         area=Circle(geo.Point(CENTER[0] + dlat, CENTER[1] + dlon), radius),
-        limit=limit, category=category),
-    st.floats(-0.12, 0.12), st.floats(-0.12, 0.12), st.floats(50, 20_000),
-    st.integers(1, 60), st.sampled_from([None, "fire", "crime", "traffic.collision", "medical"]),
+        limit=limit,
+        category=category,
+    ),
+    st.floats(-0.12, 0.12),
+    st.floats(-0.12, 0.12),
+    st.floats(50, 20_000),
+    st.integers(1, 60),
+    st.sampled_from([None, "fire", "crime", "traffic.collision", "medical"]),
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(query=queries)
 def test_radius_query_equals_brute_force_on_sql_and_index(
     factory: sessionmaker[Session], stored: list[Incident], query: FeedQuery
@@ -100,7 +113,9 @@ def test_radius_query_equals_brute_force_on_sql_and_index(
     assert via_index == expected
 
 
-def test_bbox_query_equals_brute_force(factory: sessionmaker[Session], stored: list[Incident]) -> None:
+def test_bbox_query_equals_brute_force(
+    factory: sessionmaker[Session], stored: list[Incident]
+) -> None:
     query = FeedQuery(area=BBox(-122.36, 47.58, -122.30, 47.64), limit=500)
     expected = brute_force(stored, query)
     assert expected, "the box should hold some of the sample"
@@ -138,8 +153,12 @@ def test_pagination_is_stable_while_new_incidents_arrive(
     newest = max(r.occurred_at for r in stored)
     with transaction(platform.factory) as session:
         for minutes in range(5):
-            factories.incident(session, lat=CENTER[0], lon=CENTER[1],
-                               occurred_at=newest + timedelta(minutes=minutes + 1))
+            factories.incident(
+                session,
+                lat=CENTER[0],
+                lon=CENTER[1],
+                occurred_at=newest + timedelta(minutes=minutes + 1),
+            )
     platform.relay_once()
     seen = [f["id"] for f in first["features"]]
     seen += _all_pages(client, {**params, "cursor": first["next_cursor"]})
@@ -152,8 +171,9 @@ def test_new_incident_reaches_the_index_after_commit_and_relay(
 ) -> None:
     newest = max(r.occurred_at for r in stored)
     with transaction(platform.factory) as session:
-        fresh = factories.incident(session, lat=CENTER[0], lon=CENTER[1],
-                                   occurred_at=newest + timedelta(hours=1))
+        fresh = factories.incident(
+            session, lat=CENTER[0], lon=CENTER[1], occurred_at=newest + timedelta(hours=1)
+        )
     params = {"lat": CENTER[0], "lon": CENTER[1], "radius_m": 500, "limit": 1}
     platform.relay_once()
     top = client.get("/api/v1/incidents", params=params).json()["features"]
@@ -162,15 +182,26 @@ def test_new_incident_reaches_the_index_after_commit_and_relay(
 
 
 def test_geojson_validates_and_carries_public_fields(client: TestClient) -> None:
-    response = client.get("/api/v1/incidents", params={"lat": CENTER[0], "lon": CENTER[1],
-                                                      "radius_m": 20_000})
+    response = client.get(
+        "/api/v1/incidents", params={"lat": CENTER[0], "lon": CENTER[1], "radius_m": 20_000}
+    )
     assert response.headers["content-type"].startswith("application/geo+json")
     body = response.json()
     schema = json.loads((SCHEMAS / "geojson" / "FeatureCollection.json").read_text())
     jsonschema.validate(body, schema)
     props = body["features"][0]["properties"]
-    for key in ("id", "category", "category_label", "title", "address_block", "occurred_at",
-                "published_at", "status", "provenance", "agency"):
+    for key in (
+        "id",
+        "category",
+        "category_label",
+        "title",
+        "address_block",
+        "occurred_at",
+        "published_at",
+        "status",
+        "provenance",
+        "agency",
+    ):
         assert key in props
     assert props["occurred_at"].endswith("Z") or props["occurred_at"].endswith("+00:00")
     assert props["provenance"] == "dispatch-confirmed"
@@ -183,8 +214,16 @@ def test_withheld_incidents_are_never_served(client: TestClient, stored: list[In
     assert withheld
     response = client.get(f"/api/v1/incidents/{withheld[0].id}")
     assert response.status_code == 404
-    seen = _all_pages(client, {"lat": CENTER[0], "lon": CENTER[1], "radius_m": 50_000,
-                               "limit": 200, "category": "medical"})
+    seen = _all_pages(
+        client,
+        {
+            "lat": CENTER[0],
+            "lon": CENTER[1],
+            "radius_m": 50_000,
+            "limit": 200,
+            "category": "medical",
+        },
+    )
     assert seen == []
 
 
@@ -196,8 +235,10 @@ def atom_schema() -> etree.RelaxNG:
 
 
 def test_atom_validates_against_rfc4287_and_parses(client: TestClient) -> None:
-    response = client.get("/feeds/atom", params={"lat": CENTER[0], "lon": CENTER[1],
-                                                 "radius_m": 5000, "category": "fire"})
+    response = client.get(
+        "/feeds/atom",
+        params={"lat": CENTER[0], "lon": CENTER[1], "radius_m": 5000, "category": "fire"},
+    )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/atom+xml")
     schema = atom_schema()
@@ -207,7 +248,8 @@ def test_atom_validates_against_rfc4287_and_parses(client: TestClient) -> None:
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.entries
     entry = parsed.entries[0]
-    lat, lon = (float(x) for x in entry["georss_point"].split())
+    assert entry["where"]["type"] == "Point"
+    lon, lat = entry["where"]["coordinates"]  # feedparser turns GeoRSS "lat lon" into x, y
     assert geo.haversine_m(lat, lon, CENTER[0], CENTER[1]) <= 5000 + 1
     assert all(e["tags"][0]["term"].startswith("fire") for e in parsed.entries)
 

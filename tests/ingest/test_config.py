@@ -92,10 +92,16 @@ def test_url_location_is_kept_and_time_zone_defaults_to_the_agency(tmp_path: Pat
     [
         (('"fire.structure"', '"fire.big"'), "categories", "'Fire' -> 'fire.big'"),
         (('kind = "csv"', 'kind = "socrata"'), "kind", "known kinds: csv"),
-        (('time_zone = "America/Chicago"', 'time_zone = "Mars/Olympus"'), "agency.time_zone",
-         "Mars/Olympus"),
-        (('formats = ["%Y-%m-%d %H:%M"]', 'formats = ["YYYY-MM-DD"]'),
-         "fields.occurred_at.0.formats", "YYYY-MM-DD"),
+        (
+            ('time_zone = "America/Chicago"', 'time_zone = "Mars/Olympus"'),
+            "agency.time_zone",
+            "Mars/Olympus",
+        ),
+        (
+            ('formats = ["%Y-%m-%d %H:%M"]', 'formats = ["YYYY-MM-DD"]'),
+            "fields.occurred_at.0.formats",
+            "YYYY-MM-DD",
+        ),
         (('call_type = "type"', 'call_typ = "type"'), "fields.call_typ", "Extra inputs"),
         (('longitude = "lon"', ""), "fields", "latitude and longitude go together"),
         (('slug = "test-feed"', 'slug = "Test Feed"'), "slug", "pattern"),
@@ -112,7 +118,7 @@ def test_config_errors_name_the_key(
 
 
 def test_bbox_must_be_ordered(tmp_path: Path) -> None:
-    message = _error(tmp_path, 'bbox = [10, 0, 5, 1]\n' + MINIMAL)
+    message = _error(tmp_path, "bbox = [10, 0, 5, 1]\n" + MINIMAL)
     assert "bbox: bbox must be [west, south, east, north]" in message
 
 

@@ -77,8 +77,10 @@ def test_seattle_rows_convert_to_the_right_instant(
 
 
 def test_twelve_pm_after_the_exporter_fix_is_noon(seattle: SourceConfig) -> None:
-    item = RawItem("test", {**_seattle_row(seattle, "F110103308").payload,
-                            "Datetime": "11/20/2011 12:26:00 PM +0000"})
+    item = RawItem(
+        "test",
+        {**_seattle_row(seattle, "F110103308").payload, "Datetime": "11/20/2011 12:26:00 PM +0000"},
+    )
     assert normalize(item, seattle).occurred_at == datetime(2011, 11, 20, 12, 26, tzinfo=UTC)
 
 
@@ -91,8 +93,10 @@ def test_hour_24_read_the_iso_way_is_the_next_midnight(seattle: SourceConfig) ->
 
 
 def test_hour_25_is_out_of_range(seattle: SourceConfig) -> None:
-    item = RawItem("test", {**_seattle_row(seattle, "F110098817").payload,
-                            "Datetime": " 2011-10-24T25:22:00+0000"})
+    item = RawItem(
+        "test",
+        {**_seattle_row(seattle, "F110098817").payload, "Datetime": " 2011-10-24T25:22:00+0000"},
+    )
     with pytest.raises(NormalizeError, match=r"^Datetime: hour 25 is out of range$") as caught:
         normalize(item, seattle)
     assert (caught.value.field, caught.value.reason) == ("Datetime", "hour 25 is out of range")
@@ -231,7 +235,10 @@ def test_exact_point_and_unredacted_address_are_kept(sf: SourceConfig) -> None:
     assert record.point == Point(37.7895840679362, -122.428071912459)
     assert record.address == "2000 Block of CALIFORNIA ST"
     assert (record.original_type, record.category, record.unit) == (
-        "Structure Fire", "fire.structure", "T13")
+        "Structure Fire",
+        "fire.structure",
+        "T13",
+    )
 
 
 def test_unmapped_call_type_is_an_error_not_a_guess(sf: SourceConfig) -> None:

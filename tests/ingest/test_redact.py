@@ -66,8 +66,27 @@ def test_address_block(address: str | None, public: str | None) -> None:
 
 _BLOCK_NUMBER = re.compile(r"(\d+)\s+block", re.IGNORECASE)
 _STREET_WORD = st.sampled_from(
-    ["Pine", "PINE", "St", "Av", "Ave", "N", "Sw", "NE", "39th", "1ST", "Martin", "Luther",
-     "King", "Jr", "Way", "Rainier", "Blvd", "O'Farrell", "Broadway"]
+    [
+        "Pine",
+        "PINE",
+        "St",
+        "Av",
+        "Ave",
+        "N",
+        "Sw",
+        "NE",
+        "39th",
+        "1ST",
+        "Martin",
+        "Luther",
+        "King",
+        "Jr",
+        "Way",
+        "Rainier",
+        "Blvd",
+        "O'Farrell",
+        "Broadway",
+    ]
 )
 _UNIT = st.sampled_from(["", " Apt 5", " #12", " Unit 3B", ", Suite 210", " Ste 1"])
 
@@ -92,7 +111,12 @@ def test_any_block_number_is_a_hundred(text: str) -> None:
     cross=st.one_of(st.none(), st.lists(_STREET_WORD, min_size=1, max_size=3)),
 )
 def test_no_house_number_survives(
-    house: int, suffix: str, range_end: int | None, words: list[str], unit: str, label: str,
+    house: int,
+    suffix: str,
+    range_end: int | None,
+    words: list[str],
+    unit: str,
+    label: str,
     cross: list[str] | None,
 ) -> None:
     number = f"{house}{suffix}" if range_end is None else f"{house} - {range_end}"

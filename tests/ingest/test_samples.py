@@ -75,7 +75,9 @@ def test_seattle_distinct_ids(seattle: Outcome) -> None:
     assert sum(1 for i in ids if i.startswith("h:")) == 214
     assert max(ids.values()) == 9
     assert Counter(r.category for r in seattle.records) == {
-        "traffic.collision": 1174, "traffic.collision_freeway": 301}
+        "traffic.collision": 1174,
+        "traffic.collision_freeway": 301,
+    }
 
 
 def test_sf_every_row_normalizes(sf: Outcome) -> None:
@@ -108,7 +110,8 @@ def test_seattle_times_follow_incident_numbers(seattle: Outcome) -> None:
     ordered = sorted(first_time.items())
     assert len(ordered) == 1187
     late = [
-        (a, b) for (a, ta), (b, tb) in itertools.pairwise(ordered)
+        (a, b)
+        for (a, ta), (b, tb) in itertools.pairwise(ordered)
         if a[:3] == b[:3] and tb < ta - timedelta(hours=1)
     ]
     assert late == []

@@ -42,11 +42,13 @@ def test_seattle_sample_counts(factory: sessionmaker[Session]) -> None:
         assert count(session, Incident) == 1411
         assert count(session, RawRecord) == 1500 - 61
         quarantined = session.scalars(
-            select(RawRecord).where(RawRecord.outcome == "quarantined")).all()
+            select(RawRecord).where(RawRecord.outcome == "quarantined")
+        ).all()
         assert len(quarantined) == 25
         first = quarantined[0]
         assert first.error_field == "Latitude"
-        assert first.error is not None and first.error.startswith("Latitude")
+        assert first.error is not None
+        assert first.error.startswith("Latitude")
         assert "Address" in json.loads(first.payload)  # kept exactly as received
 
 
@@ -75,12 +77,16 @@ def test_sf_units_merge_and_medical_calls_are_withheld(factory: sessionmaker[Ses
         assert three is not None
         medical = session.scalar(select(Incident).where(Incident.category == "medical"))
         assert medical is not None
-        assert medical.visibility_reasons == ["withheld: medical emergency is a sensitive call type"]
+        assert medical.visibility_reasons == [
+            "withheld: medical emergency is a sensitive call type"
+        ]
         # Only public incidents are announced: a withheld call never reaches the bus.
         announced = {e.payload["id"] for e in session.scalars(select(OutboxEvent))}
-        withheld = set(session.scalars(
-            select(Incident.id).where(Incident.visibility == "withheld")))
-        assert announced and not announced & withheld
+        withheld = set(
+            session.scalars(select(Incident.id).where(Incident.visibility == "withheld"))
+        )
+        assert announced
+        assert not announced & withheld
 
 
 HOUSE_NUMBER = re.compile(r"^\d+\b(?! block)")
@@ -117,7 +123,8 @@ def test_replay_moves_the_sample_to_now_without_duplicates(factory: sessionmaker
         newest = session.scalar(select(func.max(Incident.occurred_at)))
         oldest = session.scalar(select(func.min(Incident.occurred_at)))
     assert newest == NOW
-    assert oldest is not None and NOW - oldest < timedelta(days=1)
+    assert oldest is not None
+    assert NOW - oldest < timedelta(days=1)
 
 
 def test_a_failing_fetch_is_recorded_and_keeps_what_was_stored(
@@ -131,7 +138,8 @@ def test_a_failing_fetch_is_recorded_and_keeps_what_was_stored(
         service.ingest(factory, config, now=NOW)
     with factory() as session:
         source = session.scalar(select(Source).where(Source.slug == config.slug))
-        assert source is not None and source.last_error == "connection refused"
+        assert source is not None
+        assert source.last_error == "connection refused"
         assert source.last_success_at is not None
         assert count(session, Incident) == 961
 

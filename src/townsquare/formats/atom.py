@@ -31,7 +31,7 @@ def atom_feed(
     updated: datetime,
 ) -> bytes:
     """Serialize a page of incidents; each entry links to its page and carries its point."""
-    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM, "georss": GEORSS})
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM, "georss": GEORSS})  # type: ignore[dict-item]
     _text(feed, "id", self_url)
     _text(feed, "title", title)
     newest = max((i.updated_at for i in incidents), default=updated)
@@ -49,11 +49,14 @@ def atom_feed(
         _text(entry, "updated", _stamp(incident.updated_at))
         _text(entry, "published", _stamp(incident.published_at))
         etree.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=url)
-        etree.SubElement(entry, f"{{{ATOM}}}category", term=incident.category,
-                         label=incident.category_label)
-        summary = (f"{incident.category_label}. {incident.summary} "
-                   f"Occurred {_stamp(incident.occurred_at)}. Source: "
-                   f"{incident.agency or incident.provenance}.")
+        etree.SubElement(
+            entry, f"{{{ATOM}}}category", term=incident.category, label=incident.category_label
+        )
+        summary = (
+            f"{incident.category_label}. {incident.summary} "
+            f"Occurred {_stamp(incident.occurred_at)}. Source: "
+            f"{incident.agency or incident.provenance}."
+        )
         _text(entry, "summary", summary.strip(), type="text")
         point = etree.SubElement(entry, f"{{{GEORSS}}}point")
         point.text = f"{incident.lat} {incident.lon}"  # GeoRSS order is "lat lon"

@@ -17,7 +17,11 @@ from pydantic import BaseModel, ConfigDict
 from townsquare import geo, taxonomy
 from townsquare.errors import InvalidParameter
 
-PROVENANCE = {"dispatch": "dispatch-confirmed", "agency": "agency", "resident": "resident, unverified"}
+PROVENANCE = {
+    "dispatch": "dispatch-confirmed",
+    "agency": "agency",
+    "resident": "resident, unverified",
+}
 
 
 class IncidentPublic(BaseModel):

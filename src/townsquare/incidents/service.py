@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, tuple_
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare import geo, taxonomy
@@ -49,7 +49,7 @@ def _agency_names(session: Session, incidents: Sequence[Incident]) -> dict[int, 
     if not ids:
         return {}
     rows = session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {agency_id: name for agency_id, name in rows}
 
 
 def publish_all(session: Session, incidents: Sequence[Incident]) -> list[IncidentPublic]:
@@ -68,8 +68,9 @@ def get_public(session: Session, incident_id: int) -> IncidentPublic:
 
 def index_item(incident: Incident) -> IndexItem:
     """The feed-index entry of an incident."""
-    return IndexItem(incident.id, incident.lat, incident.lon,
-                     incident.occurred_at.timestamp(), incident.category)
+    return IndexItem(
+        incident.id, incident.lat, incident.lon, incident.occurred_at.timestamp(), incident.category
+    )
 
 
 def load_index(session: Session) -> FeedIndex:
@@ -118,14 +119,29 @@ def _query_index(index: FeedIndex, query: FeedQuery) -> list[int]:
     since = query.since.timestamp() if query.since else None
     until = query.until.timestamp() if query.until else None
     if isinstance(query.area, Circle):
-        items = index.query(query.area.center.lat, query.area.center.lon, query.area.radius_m,
-                            query.limit, before=query.before, since=since, until=until,
-                            category=query.category)
+        items = index.query(
+            query.area.center.lat,
+            query.area.center.lon,
+            query.area.radius_m,
+            query.limit,
+            before=query.before,
+            since=since,
+            until=until,
+            category=query.category,
+        )
     else:
         box = query.area
-        items = index.query_bbox(box.west, box.south, box.east, box.north, query.limit,
-                                 before=query.before, since=since, until=until,
-                                 category=query.category)
+        items = index.query_bbox(
+            box.west,
+            box.south,
+            box.east,
+            box.north,
+            query.limit,
+            before=query.before,
+            since=since,
+            until=until,
+            category=query.category,
+        )
     return [item.id for item in items]
 
 
@@ -138,8 +154,12 @@ def _sql_resolution(radius_m: float) -> int:
 def _filters(query: FeedQuery) -> list[Any]:
     conditions: list[Any] = [Incident.visibility == "public"]
     if query.category:
-        conditions.append(or_(Incident.category == query.category,
-                              Incident.category.startswith(query.category + ".", autoescape=True)))
+        conditions.append(
+            or_(
+                Incident.category == query.category,
+                Incident.category.startswith(query.category + ".", autoescape=True),
+            )
+        )
     if query.since:
         conditions.append(Incident.occurred_at >= query.since)
     if query.until:
@@ -163,14 +183,20 @@ def query_sql(session: Session, query: FeedQuery) -> list[Incident]:
         column = {5: Incident.h3_r5, 7: Incident.h3_r7, 9: Incident.h3_r9}[res]
         conditions.append(column.in_(geo.disk_cells(area.center, area.radius_m, res)))
     else:
-        conditions.append(and_(Incident.lon.between(area.west, area.east),
-                               Incident.lat.between(area.south, area.north)))
+        conditions.append(
+            and_(
+                Incident.lon.between(area.west, area.east),
+                Incident.lat.between(area.south, area.north),
+            )
+        )
     found: list[Incident] = []
     after = _before_condition(query.before)
     while len(found) < query.limit:
-        stmt: Select[tuple[Incident]] = (
-            select(Incident).where(*conditions, *after)
-            .order_by(Incident.occurred_at.desc(), Incident.id.desc()).limit(SQL_BATCH)
+        stmt = (
+            select(Incident)
+            .where(*conditions, *after)
+            .order_by(Incident.occurred_at.desc(), Incident.id.desc())
+            .limit(SQL_BATCH)
         )
         batch = session.scalars(stmt).all()
         found.extend(i for i in batch if _in_area(i, area))
@@ -191,6 +217,7 @@ def _before_condition(before: tuple[float, int] | None) -> list[Any]:
 def iter_public(session: Session) -> Iterator[Incident]:
     """Every public incident, newest first (exports and checks)."""
     yield from session.scalars(
-        select(Incident).where(Incident.visibility == "public")
+        select(Incident)
+        .where(Incident.visibility == "public")
         .order_by(Incident.occurred_at.desc(), Incident.id.desc())
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -34,13 +35,18 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
-def feed_query(platform: Platform, params: dict[str, str | None]) -> FeedQuery:
+def feed_query(platform: Platform, params: Mapping[str, str | None]) -> FeedQuery:
     """Validate the shared feed parameters into a FeedQuery."""
     settings = platform.settings
     cursor = params.get("cursor")
     return FeedQuery(
-        area=parse_area(params.get("lat"), params.get("lon"), params.get("radius_m"),
-                        params.get("bbox"), settings.max_radius_m),
+        area=parse_area(
+            params.get("lat"),
+            params.get("lon"),
+            params.get("radius_m"),
+            params.get("bbox"),
+            settings.max_radius_m,
+        ),
         limit=parse_limit(params.get("limit"), settings.page_size_max),
         category=parse_category(params.get("category")),
         since=parse_time("since", params.get("since")),
@@ -55,12 +61,23 @@ def run_feed(platform: Platform, query: FeedQuery) -> list[IncidentPublic]:
         return service.query_feed(session, platform.index, query)
 
 
-@router.get("/api/v1/incidents", response_class=JSONResponse, tags=["feed"],
-            summary="Newest public incidents in a circle or box (GeoJSON FeatureCollection)")
+@router.get(
+    "/api/v1/incidents",
+    response_class=JSONResponse,
+    tags=["feed"],
+    summary="Newest public incidents in a circle or box (GeoJSON FeatureCollection)",
+)
 def list_incidents(
-    request: Request, lat: Param = None, lon: Param = None, radius_m: Param = None,
-    bbox: Param = None, category: Param = None, since: Param = None, until: Param = None,
-    limit: Param = None, cursor: Param = None,
+    request: Request,
+    lat: Param = None,
+    lon: Param = None,
+    radius_m: Param = None,
+    bbox: Param = None,
+    category: Param = None,
+    since: Param = None,
+    until: Param = None,
+    limit: Param = None,
+    cursor: Param = None,
 ) -> Response:
     """GET the feed, newest first, with an opaque cursor for the next page."""
     platform = platform_of(request)
@@ -75,8 +92,11 @@ def list_incidents(
     return JSONResponse(body, media_type=GEOJSON, headers=headers)
 
 
-@router.get("/api/v1/incidents/{incident_id}", tags=["feed"],
-            summary="One public incident (GeoJSON Feature)")
+@router.get(
+    "/api/v1/incidents/{incident_id}",
+    tags=["feed"],
+    summary="One public incident (GeoJSON Feature)",
+)
 def get_incident(request: Request, incident_id: int) -> Response:
     """GET one incident; withheld or removed ones answer 404."""
     with platform_of(request).factory() as session:
@@ -86,8 +106,13 @@ def get_incident(request: Request, incident_id: int) -> Response:
 
 @router.get("/feeds/atom", tags=["feeds"], summary="Atom 1.0 feed with GeoRSS points")
 def atom(
-    request: Request, lat: Param = None, lon: Param = None, radius_m: Param = None,
-    bbox: Param = None, category: Param = None, limit: Param = None,
+    request: Request,
+    lat: Param = None,
+    lon: Param = None,
+    radius_m: Param = None,
+    bbox: Param = None,
+    category: Param = None,
+    limit: Param = None,
 ) -> Response:
     """GET the newest incidents of an area as Atom."""
     platform = platform_of(request)
@@ -97,7 +122,11 @@ def atom(
     page = run_feed(platform, query)
     base = str(request.base_url).rstrip("/")
     where = f"{query.category + ' ' if query.category else ''}incidents"
-    body = atom_feed(page, title=f"Townsquare: {where} near this place",
-                     self_url=str(request.url), base_url=base,
-                     updated=utcnow())
+    body = atom_feed(
+        page,
+        title=f"Townsquare: {where} near this place",
+        self_url=str(request.url),
+        base_url=base,
+        updated=utcnow(),
+    )
     return Response(body, media_type="application/atom+xml")

@@ -150,7 +150,12 @@ class FieldsConfig(_Model):
     def columns(self) -> set[str]:
         """Every payload column this mapping reads."""
         specs: list[FieldSpec | None] = [
-            self.call_type, self.address, self.latitude, self.longitude, self.location, self.unit,
+            self.call_type,
+            self.address,
+            self.latitude,
+            self.longitude,
+            self.location,
+            self.unit,
             *self.occurred_at,
         ]
         found = {spec.column for spec in specs if spec is not None}
@@ -240,8 +245,9 @@ class SourceConfig(_Model):
     @classmethod
     def _known_codes(cls, value: dict[str, str]) -> dict[str, str]:
         known = taxonomy.categories()
-        wrong = [f"{call_type!r} -> {code!r}" for call_type, code in value.items()
-                 if code not in known]
+        wrong = [
+            f"{call_type!r} -> {code!r}" for call_type, code in value.items() if code not in known
+        ]
         if wrong:
             raise ValueError(f"unknown taxonomy code: {', '.join(wrong)}")
         return value
@@ -273,9 +279,7 @@ def load_source_config(path: Path) -> SourceConfig:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     location = data.get("location")
-    if isinstance(location, str) and location and not location.startswith(
-        ("http://", "https://")
-    ):
+    if isinstance(location, str) and location and not location.startswith(("http://", "https://")):
         data["location"] = str((path.parent / location).resolve())
     try:
         config = SourceConfig.model_validate(data)

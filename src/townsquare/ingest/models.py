@@ -17,9 +17,7 @@ class Source(Base):
     """One feed of one agency, declared by a TOML file."""
 
     __tablename__ = "source"
-    __table_args__ = (
-        CheckConstraint("kind <> ''", name="kind_not_empty"),
-    )
+    __table_args__ = (CheckConstraint("kind <> ''", name="kind_not_empty"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True)
@@ -27,7 +25,9 @@ class Source(Base):
     kind: Mapped[str] = mapped_column(String(32), comment="adapter: csv, socrata, arcgis, ...")
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     config: Mapped[dict[str, Any]] = mapped_column(JSON, comment="the parsed TOML declaration")
-    cursor: Mapped[dict[str, Any] | None] = mapped_column(JSON, comment="where the next poll resumes")
+    cursor: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, comment="where the next poll resumes"
+    )
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)

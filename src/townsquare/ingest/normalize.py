@@ -158,7 +158,8 @@ def _point(cells: _Cells, config: SourceConfig) -> Point:
     if abs(lat) > 90:
         if abs(lon) <= 90:
             raise NormalizeError(
-                lat_field, f"latitude {lat} is out of range but longitude {lon} is not: "
+                lat_field,
+                f"latitude {lat} is out of range but longitude {lon} is not: "
                 "the coordinates look swapped",
             )
         raise NormalizeError(lat_field, f"latitude {lat} is out of range [-90, 90]")

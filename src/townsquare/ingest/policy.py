@@ -55,8 +55,12 @@ def decide(category: Category, occurred_at: datetime, now: datetime, severity: i
     if severity < ALERT_MIN_SEVERITY:
         not_alerted.append(f"not alerted: severity {severity} is below {ALERT_MIN_SEVERITY}")
     alertable = not not_alerted
-    reasons = tuple(not_alerted) if not_alerted else (
-        f"alertable: {describe_age(max(age, timedelta(0)))} old, affects the community, "
-        f"severity {severity}",
+    reasons = (
+        tuple(not_alerted)
+        if not_alerted
+        else (
+            f"alertable: {describe_age(max(age, timedelta(0)))} old, affects the community, "
+            f"severity {severity}",
+        )
     )
     return Decision(visibility, tuple(visibility_reasons), alertable, reasons)

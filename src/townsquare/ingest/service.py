@@ -73,13 +73,16 @@ def ensure_source(session: Session, config: SourceConfig) -> Source:
     """The stored Source (and its Agency) for `config`, created or refreshed."""
     agency = session.scalar(select(Agency).where(Agency.slug == config.agency.slug))
     if agency is None:
-        agency = Agency(slug=config.agency.slug, name=config.agency.name, time_zone=config.time_zone)
+        agency = Agency(
+            slug=config.agency.slug, name=config.agency.name, time_zone=config.time_zone
+        )
         session.add(agency)
         session.flush()
     source = session.scalar(select(Source).where(Source.slug == config.slug))
     if source is None:
-        source = Source(slug=config.slug, agency_id=agency.id, name=config.name, kind=config.kind,
-                        config={})
+        source = Source(
+            slug=config.slug, agency_id=agency.id, name=config.name, kind=config.kind, config={}
+        )
         session.add(source)
     source.name = config.name
     source.kind = config.kind
@@ -110,8 +113,15 @@ def ingest(
     for start in range(0, len(items), BATCH):
         with transaction(factory) as session:
             source = session.get_one(Source, source_id)
-            store_items(session, source, config, items[start : start + BATCH], report,
-                        now=now or utcnow(), retime=retime)
+            store_items(
+                session,
+                source,
+                config,
+                items[start : start + BATCH],
+                report,
+                now=now or utcnow(),
+                retime=retime,
+            )
     with transaction(factory) as session:
         session.get_one(Source, source_id).last_success_at = utcnow()
     log.info("ingest finished", extra={"report": report.summary()})
@@ -148,9 +158,12 @@ def store_items(
     pending = [(item, content_hash(item.payload)) for item in items]
     known = {
         raw.content_hash: raw
-        for raw in session.scalars(select(RawRecord).where(
-            RawRecord.source_id == source.id,
-            RawRecord.content_hash.in_({digest for _, digest in pending})))
+        for raw in session.scalars(
+            select(RawRecord).where(
+                RawRecord.source_id == source.id,
+                RawRecord.content_hash.in_({digest for _, digest in pending}),
+            )
+        )
     }
     todo: list[tuple[RawRecord, NormalizedRecord]] = []
     for item, digest in pending:
@@ -160,9 +173,15 @@ def store_items(
             report.unchanged += 1
             continue
         if raw is None:
-            raw = RawRecord(source_id=source.id, position=item.position, content_hash=digest,
-                            payload=json.dumps(item.payload, ensure_ascii=False),
-                            received_at=now, outcome="quarantined", error="not yet processed")
+            raw = RawRecord(
+                source_id=source.id,
+                position=item.position,
+                content_hash=digest,
+                payload=json.dumps(item.payload, ensure_ascii=False),
+                received_at=now,
+                outcome="quarantined",
+                error="not yet processed",
+            )
             session.add(raw)
             known[digest] = raw
         try:
@@ -175,15 +194,28 @@ def store_items(
         todo.append((raw, _retimed(record, retime) if retime else record))
 
     external_ids = {record.external_id for _, record in todo}
-    batch = _Batch({
-        i.external_id or "": i
-        for i in session.scalars(select(Incident).where(
-            Incident.source_id == source.id, Incident.external_id.in_(external_ids)))
-    })
+    batch = _Batch(
+        {
+            i.external_id or "": i
+            for i in session.scalars(
+                select(Incident).where(
+                    Incident.source_id == source.id, Incident.external_id.in_(external_ids)
+                )
+            )
+        }
+    )
     for raw, record in todo:
         raw.external_id = record.external_id
-        incident, change = _apply(session, batch, source, config, record, now=now,
-                                  replay=retime is not None, replayed=report.replayed_ids)
+        incident, change = _apply(
+            session,
+            batch,
+            source,
+            config,
+            record,
+            now=now,
+            replay=retime is not None,
+            replayed=report.replayed_ids,
+        )
         raw.outcome = "withheld" if incident.visibility == "withheld" else "normalized"
         raw.error_field = raw.error = None
         batch.links.append((raw, incident))
@@ -202,8 +234,15 @@ def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
 
 
 def _incident_hash(record: NormalizedRecord, block: str | None, point: geo.Point) -> str:
-    text = "|".join([record.category, record.original_type, block or "",
-                     f"{point.lat:.6f},{point.lon:.6f}", record.occurred_at.isoformat()])
+    text = "|".join(
+        [
+            record.category,
+            record.original_type,
+            block or "",
+            f"{point.lat:.6f},{point.lon:.6f}",
+            record.occurred_at.isoformat(),
+        ]
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -232,9 +271,14 @@ def _apply(
     digest = _incident_hash(record, block, public_point)
     change = "created"
     if incident is None:
-        incident = Incident(origin="dispatch", source_id=source.id,
-                            external_id=record.external_id, agency_id=source.agency_id,
-                            unit_count=1, status="active")
+        incident = Incident(
+            origin="dispatch",
+            source_id=source.id,
+            external_id=record.external_id,
+            agency_id=source.agency_id,
+            unit_count=1,
+            status="active",
+        )
         session.add(incident)
         batch.incidents[record.external_id] = incident
     elif incident.content_hash == digest:
@@ -261,15 +305,21 @@ def _apply(
     incident.alertable_reasons = list(decision.alertable_reasons)
     incident.content_hash = digest
     if incident.visibility == "public":
-        batch.announce(incident, "incident.published" if change == "created" else "incident.updated")
+        batch.announce(
+            incident, "incident.published" if change == "created" else "incident.updated"
+        )
     elif was_public:
         batch.announce(incident, "incident.removed")
     return incident, change
 
 
 def _merge_unit(
-    batch: _Batch, incident: Incident, config: SourceConfig, record: NormalizedRecord,
-    *, now: datetime,
+    batch: _Batch,
+    incident: Incident,
+    config: SourceConfig,
+    record: NormalizedRecord,
+    *,
+    now: datetime,
 ) -> None:
     """Another unit on the same call: count it; the call started at its earliest time."""
     incident.unit_count += 1
@@ -309,15 +359,26 @@ def list_sources(session: Session) -> list[SourceHealth]:
     counts: dict[int, dict[str, int]] = {}
     for source_id, outcome, n in session.execute(
         select(RawRecord.source_id, RawRecord.outcome, func.count()).group_by(
-            RawRecord.source_id, RawRecord.outcome)
+            RawRecord.source_id, RawRecord.outcome
+        )
     ):
         counts.setdefault(source_id, dict.fromkeys(OUTCOMES, 0))[outcome] = n
-    incidents = dict(
-        session.execute(select(Incident.source_id, func.count()).group_by(Incident.source_id))
-        .tuples().all()
-    )
+    incidents: dict[int | None, int] = {
+        source_id: n
+        for source_id, n in session.execute(
+            select(Incident.source_id, func.count()).group_by(Incident.source_id)
+        )
+    }
     return [
-        SourceHealth(s.slug, s.name, s.kind, s.last_success_at, s.last_error_at, s.last_error,
-                     counts.get(s.id, dict.fromkeys(OUTCOMES, 0)), incidents.get(s.id, 0))
+        SourceHealth(
+            s.slug,
+            s.name,
+            s.kind,
+            s.last_success_at,
+            s.last_error_at,
+            s.last_error,
+            counts.get(s.id, dict.fromkeys(OUTCOMES, 0)),
+            incidents.get(s.id, 0),
+        )
         for s in session.scalars(select(Source).order_by(Source.slug))
     ]
