@@ -1,11 +1,11 @@
 """The exception tree; each error carries its HTTP status and becomes RFC 9457 problem+json.
 
-    TownsquareError (500)
-    ├── NotFound (404)
-    ├── InvalidParameter (422): names the parameter
-    ├── Conflict (409)
-    └── SourceError (502): a feed could not be read
-        └── ConfigError (400 when served, exit 2 in the CLI): a source file is wrong
+TownsquareError (500)
+├── NotFound (404)
+├── InvalidParameter (422): names the parameter
+├── Conflict (409)
+└── SourceError (502): a feed could not be read
+    └── ConfigError (400 when served, exit 2 in the CLI): a source file is wrong
 """
 
 from __future__ import annotations

@@ -1,7 +1,91 @@
-"""Page routes (being written)."""
+"""Public page routes: the feed page of a place, its htmx fragments, and an incident's page."""
 
-from fastapi import FastAPI
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from townsquare import __version__
+from townsquare.db import utcnow
+from townsquare.errors import NotFound
+from townsquare.incidents.views import platform_of
+from townsquare.web import pages
+
+HERE = Path(__file__).parent
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def feed_page_of(request: Request) -> pages.FeedPage:
+    """The feed page for this request's query parameters."""
+    platform = platform_of(request)
+    params = pages.FeedParams.from_query(request.query_params, platform.settings.map_center)
+    return pages.load_feed(platform, params)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    """A page or fragment, with what every template uses and the pages' security headers."""
+    settings = platform_of(request).settings
+    context.update(settings=settings, now=utcnow(), version=__version__, pages=pages)
+    templates: Jinja2Templates = request.app.state.web_templates
+    headers = {
+        "Content-Security-Policy": pages.content_security_policy(settings.tile_url),
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=headers
+    )
+
+
+@router.get("/")
+def feed_page(request: Request) -> Response:
+    """The newest incidents of a place: map, filters, list; bad parameters explained in-page."""
+    feed = feed_page_of(request)
+    return render(request, "feed.html", feed.status_code, feed=feed)
+
+
+@router.get("/fragments/incidents")
+def feed_fragment(request: Request) -> Response:
+    """htmx: the results of a new search, or (with `cursor`) the next items of the list."""
+    feed = feed_page_of(request)
+    template = "_more.html" if feed.params.cursor else "_results.html"
+    response = render(request, template, feed.status_code, feed=feed)
+    if not feed.params.cursor and feed.error is None:
+        response.headers["HX-Push-Url"] = feed.params.url()
+    return response
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(request: Request, incident_id: str) -> Response:
+    """One incident: what, where (to about 100 m), when, from whom, and why it was (not) alerted."""
+    try:
+        incident = pages.load_incident(platform_of(request), incident_id)
+    except NotFound:
+        return render(request, "not_found.html", 404, incident_id=incident_id)
+    return render(request, "incident.html", incident=incident)
+
+
+def make_templates() -> Jinja2Templates:
+    """The page templates with the formatting filters they use."""
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters.update(
+        utc_iso=pages.utc_iso,
+        age=pages.relative_age,
+        group=pages.group_of,
+        group_label=pages.group_label,
+        distance=pages.distance_text,
+        coordinates=pages.coordinates_text,
+    )
+    return templates
 
 
 def mount(app: FastAPI) -> None:
     """Add the page routes and static files to `app`."""
+    app.state.web_templates = make_templates()
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
