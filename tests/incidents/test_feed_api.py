@@ -298,3 +298,11 @@ def test_openapi_and_health(client: TestClient, stored: list[Incident]) -> None:
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready"
     assert ready["indexed_incidents"] == sum(1 for r in stored if r.visibility == "public")
+
+
+def test_api_docs_load_nothing_from_another_host(client: TestClient) -> None:
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page.text
+    assert "cdn." not in page.text
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200

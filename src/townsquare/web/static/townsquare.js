@@ -1,0 +1,275 @@
+/* Townsquare pages: the maps (Leaflet) and the bits of behaviour htmx does not give.
+ *
+ * The server-rendered list is the source of truth: every list item carries its point
+ * (data-lat, data-lon), so after each htmx swap the markers are redrawn from the list.
+ * No request leaves this server unless the operator configured a tile URL.
+ */
+(function () {
+  "use strict";
+
+  var FALLBACK_COLOUR = "#6b7385";
+
+  function categoryColour(element) {
+    var value = window.getComputedStyle(element).getPropertyValue("--cat").trim();
+    return value || FALLBACK_COLOUR;
+  }
+
+  function baseMap(element, options) {
+    var map = L.map(element, Object.assign({ attributionControl: false, zoomSnap: 0.5 }, options));
+    var tiles = element.dataset.tileUrl;
+    if (tiles) {
+      L.control.attribution({ prefix: false }).addTo(map)
+        .addAttribution(element.dataset.tileAttribution || "");
+      L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
+    } else {
+      element.classList.add("map--plain");
+      plainGrid().addTo(map);
+    }
+    L.control.scale({ position: "bottomleft" }).addTo(map);
+    return map;
+  }
+
+  /* Without a tile server the map is a plain sheet; a faint grid drawn here (no request)
+     still shows it move and zoom. */
+  function plainGrid() {
+    var Grid = L.GridLayer.extend({
+      createTile: function () {
+        var size = this.getTileSize();
+        var tile = document.createElement("canvas");
+        tile.width = size.x;
+        tile.height = size.y;
+        var ctx = tile.getContext("2d");
+        ctx.strokeStyle = "rgba(90, 110, 140, 0.10)";
+        ctx.lineWidth = 1;
+        for (var at = 0.5; at < size.x; at += size.x / 4) {
+          ctx.beginPath();
+          ctx.moveTo(at, 0);
+          ctx.lineTo(at, size.y);
+          ctx.moveTo(0, at);
+          ctx.lineTo(size.x, at);
+          ctx.stroke();
+        }
+        return tile;
+      },
+    });
+    return new Grid({ className: "plain-grid" });
+  }
+
+  function markerStyle(colour, severity, selected) {
+    return {
+      radius: 5 + Math.min(Math.max(severity || 1, 1), 5) + (selected ? 3 : 0),
+      color: selected ? "#0f1b2d" : "#ffffff",
+      weight: selected ? 2.5 : 1.5,
+      fillColor: colour,
+      fillOpacity: 0.92,
+      bubblingMouseEvents: false,
+      className: "incident-marker",
+    };
+  }
+
+  /* ---- relative ages ("12 min ago"), kept fresh while the page stays open ---- */
+
+  function relativeAge(iso, now) {
+    var minutes = Math.floor((now - Date.parse(iso)) / 60000);
+    if (!(minutes >= 1)) return "just now";
+    if (minutes < 60) return minutes + " min ago";
+    if (minutes < 48 * 60) return Math.floor(minutes / 60) + " h ago";
+    return Math.floor(minutes / (24 * 60)) + " days ago";
+  }
+
+  function refreshAges() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      el.textContent = relativeAge(el.getAttribute("datetime"), now);
+    });
+  }
+
+  /* ---- the feed page ---- */
+
+  function initFeed(element) {
+    var map = baseMap(element, {});
+    var form = document.getElementById("search");
+    var searchHere = document.getElementById("search-here");
+    var status = document.getElementById("live-status");
+    var markers = L.featureGroup().addTo(map);
+    var byId = {};
+    var area = null;
+    var shown = null; /* "lat,lon,radius" of the search drawn */
+
+    function results() { return document.getElementById("results"); }
+
+    function select(id, scroll) {
+      document.querySelectorAll(".incident.is-selected").forEach(function (li) {
+        li.classList.remove("is-selected");
+        var old = byId[li.dataset.incident];
+        if (old) old.setStyle(markerStyle(old.colour, old.severity, false));
+      });
+      var item = document.querySelector('.incident[data-incident="' + id + '"]');
+      var marker = byId[id];
+      if (!item || !marker) return;
+      item.classList.add("is-selected");
+      marker.setStyle(markerStyle(marker.colour, marker.severity, true)).bringToFront();
+      if (scroll) item.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
+
+    function drawArea(box) {
+      var lat = parseFloat(box.dataset.lat);
+      var lon = parseFloat(box.dataset.lon);
+      var radius = parseFloat(box.dataset.radius);
+      if (!isFinite(lat) || !isFinite(lon) || !isFinite(radius)) return;
+      var key = [lat, lon, radius].join(",");
+      if (key === shown) return;
+      shown = key;
+      if (area) area.remove();
+      area = L.circle([lat, lon], {
+        radius: radius, interactive: false, className: "search-area", weight: 1.5,
+        fillOpacity: 0.04,
+      }).addTo(map);
+      map.fitBounds(L.latLng(lat, lon).toBounds(radius * 2.1), { animate: false });
+      searchHere.hidden = true;
+    }
+
+    function drawMarkers(box) {
+      markers.clearLayers();
+      byId = {};
+      var items = Array.prototype.slice.call(box.querySelectorAll(".incident[data-incident]"));
+      /* Oldest first, so the newest lie on top where points coincide. */
+      items.reverse().forEach(function (item) {
+        var colour = categoryColour(item);
+        var severity = parseInt(item.dataset.severity, 10);
+        var marker = L.circleMarker(
+          [parseFloat(item.dataset.lat), parseFloat(item.dataset.lon)],
+          markerStyle(colour, severity, false),
+        );
+        marker.colour = colour;
+        marker.severity = severity;
+        marker.bindTooltip(item.dataset.title + " · " + item.dataset.label, { direction: "top" });
+        marker.on("click", function () { select(item.dataset.incident, true); });
+        if (!item.dataset.wired) {
+          item.dataset.wired = "1";
+          item.addEventListener("mouseenter", function () { select(item.dataset.incident, false); });
+          item.addEventListener("focusin", function () { select(item.dataset.incident, false); });
+        }
+        markers.addLayer(marker);
+        byId[item.dataset.incident] = marker;
+      });
+    }
+
+    function drawLegend(box) {
+      var legend = document.getElementById("legend");
+      var list = legend.querySelector("ul");
+      var groups = {};
+      box.querySelectorAll(".incident[data-group]").forEach(function (item) {
+        groups[item.dataset.group] = item.dataset.groupLabel;
+      });
+      list.replaceChildren();
+      Object.keys(groups).sort().forEach(function (group) {
+        var entry = document.createElement("li");
+        var dot = document.createElement("span");
+        entry.className = "cat-" + group;
+        dot.className = "incident-dot";
+        dot.setAttribute("aria-hidden", "true");
+        entry.append(dot, groups[group]);
+        list.append(entry);
+      });
+      legend.hidden = list.children.length === 0;
+    }
+
+    function syncForm(box) {
+      if (!box.dataset.lat) return;
+      form.elements.lat.value = Number(box.dataset.lat).toFixed(4);
+      form.elements.lon.value = Number(box.dataset.lon).toFixed(4);
+    }
+
+    function redraw() {
+      var box = results();
+      if (!box) return;
+      drawArea(box);
+      drawMarkers(box);
+      drawLegend(box);
+    }
+
+    function searchAt(latlng) {
+      form.elements.lat.value = latlng.lat.toFixed(4);
+      form.elements.lon.value = latlng.lng.toFixed(4);
+      form.requestSubmit();
+    }
+
+    map.on("click", function (event) { searchAt(event.latlng); });
+    map.on("moveend", function () {
+      if (!area) return;
+      var away = map.getCenter().distanceTo(area.getLatLng());
+      searchHere.hidden = away < area.getRadius() / 2;
+    });
+    searchHere.addEventListener("click", function () { searchAt(map.getCenter()); });
+
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var box = results();
+      redraw();
+      refreshAges();
+      var first = box && box.querySelector("[data-focus]");
+      if (first) {
+        first.removeAttribute("data-focus");
+        first.querySelector("a").focus();
+      } else if (box) {
+        syncForm(box);
+      }
+      var summary = box && box.querySelector("[data-summary]");
+      var error = box && box.querySelector('[role="alert"]');
+      status.textContent = error ? error.textContent.trim() : summary ? summary.textContent.trim() : "";
+    });
+    function showProblem(text) {
+      status.textContent = text;
+      var box = results();
+      if (!box) return;
+      var notice = box.querySelector(".notice--transient") || document.createElement("div");
+      notice.className = "notice notice--error notice--transient";
+      notice.setAttribute("role", "alert");
+      notice.textContent = text;
+      var head = box.querySelector(".results-head");
+      if (head) head.after(notice); else box.prepend(notice);
+    }
+    document.body.addEventListener("htmx:sendError", function () {
+      showProblem("The server could not be reached. Check your connection and try again.");
+    });
+    document.body.addEventListener("htmx:responseError", function () {
+      showProblem("Something went wrong on our side. Please try again in a moment.");
+    });
+
+    redraw();
+    if (!shown) {
+      map.setView([parseFloat(element.dataset.defaultLat), parseFloat(element.dataset.defaultLon)], 13);
+    }
+  }
+
+  /* ---- an incident's page ---- */
+
+  function initIncident(element) {
+    var map = baseMap(element, { scrollWheelZoom: false });
+    var point = [parseFloat(element.dataset.lat), parseFloat(element.dataset.lon)];
+    var colour = categoryColour(element);
+    /* The published point is an H3 cell centre: draw the ~100 m it stands for. */
+    L.circle(point, {
+      radius: 120, interactive: false, color: colour, weight: 1, fillOpacity: 0.12,
+    }).addTo(map);
+    L.circleMarker(point, markerStyle(colour, parseInt(element.dataset.severity, 10), false))
+      .addTo(map);
+    map.setView(point, 16);
+  }
+
+  function init() {
+    if (typeof L === "undefined") return; /* vendored Leaflet missing: the lists still work */
+    var feed = document.querySelector('[data-map="feed"]');
+    if (feed) initFeed(feed);
+    var incident = document.querySelector('[data-map="incident"]');
+    if (incident) initIncident(incident);
+    refreshAges();
+    window.setInterval(refreshAges, 60000);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();
