@@ -1,7 +1,9 @@
 """Public shapes of incidents and the parsed feed query.
 
-`IncidentPublic` can hold only what the public may see: a coarsened point, an address
-block and redacted text. It is built from a stored incident by `to_public` alone.
+`IncidentPublic` can hold only what the public may see: its point, address and text
+fields take types that only `townsquare.privacy.public` can make (a plain `str` or float
+fails validation, and the unvalidated ways to build or copy a model are refused). It is
+built from a stored incident by `to_public` alone.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from townsquare import geo, taxonomy
 from townsquare.errors import InvalidParameter
+from townsquare.privacy.types import BlockAddress, CoarsePoint, ScrubbedText
 
 PROVENANCE = {
     "dispatch": "dispatch-confirmed",
@@ -32,12 +37,11 @@ class IncidentPublic(BaseModel):
     id: int
     category: str
     category_label: str
-    title: str
-    summary: str
-    original_type: str
-    address_block: str | None
-    lat: float
-    lon: float
+    title: ScrubbedText
+    summary: ScrubbedText
+    original_type: ScrubbedText
+    address_block: BlockAddress | None
+    point: CoarsePoint = Field(exclude=True)
     occurred_at: datetime
     published_at: datetime
     updated_at: datetime
@@ -48,6 +52,32 @@ class IncidentPublic(BaseModel):
     agency: str | None
     alertable: bool
     alert_reasons: list[str]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def lat(self) -> float:
+        """Latitude of the public (coarse) point."""
+        return self.point.lat
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def lon(self) -> float:
+        """Longitude of the public (coarse) point."""
+        return self.point.lon
+
+    @classmethod
+    # The pydantic mypy plugin types model_construct with the fields; this one takes none.
+    def model_construct(  # type: ignore[override]
+        cls, _fields_set: set[str] | None = None, **values: Any
+    ) -> Self:
+        """Refused: building without validation could hold an exact value."""
+        raise TypeError("IncidentPublic is built by incidents.service.to_public only")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; changes are refused because they would skip validation."""
+        if update:
+            raise TypeError("IncidentPublic cannot be changed by copying; build a new one")
+        return super().model_copy(deep=deep)
 
 
 @dataclass(frozen=True, slots=True)

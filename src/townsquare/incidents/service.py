@@ -15,6 +15,7 @@ from townsquare.errors import NotFound
 from townsquare.incidents.index import FeedIndex, IndexItem
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import PROVENANCE, BBox, Circle, FeedQuery, IncidentPublic
+from townsquare.privacy.public import seal_address, seal_point, seal_text
 
 SQL_BATCH = 200
 
@@ -25,12 +26,11 @@ def to_public(incident: Incident, agency_name: str | None) -> IncidentPublic:
         id=incident.id,
         category=incident.category,
         category_label=taxonomy.get(incident.category).label,
-        title=incident.title,
-        summary=incident.summary,
-        original_type=incident.original_type,
-        address_block=incident.address_block,
-        lat=incident.lat,
-        lon=incident.lon,
+        title=seal_text(incident.title),
+        summary=seal_text(incident.summary),
+        original_type=seal_text(incident.original_type),
+        address_block=seal_address(incident.address_block),
+        point=seal_point(incident.lat, incident.lon),
         occurred_at=incident.occurred_at,
         published_at=incident.published_at,
         updated_at=incident.updated_at,

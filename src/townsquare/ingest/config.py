@@ -217,6 +217,8 @@ class SourceConfig(_Model):
     categories: dict[str, str] = Field(min_length=1)
     """Source call type (exact string) -> taxonomy code."""
     csv: CsvOptions = CsvOptions()
+    policy: dict[str, Any] | None = None
+    """The `[policy]` table: tightens the privacy policy (read by townsquare.privacy)."""
 
     @model_validator(mode="before")
     @classmethod

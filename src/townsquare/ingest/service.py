@@ -23,13 +23,12 @@ from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError
 from townsquare.events import announce
 from townsquare.incidents.models import Incident
-from townsquare.ingest import policy
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import OUTCOMES, RawRecord, Source
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
-from townsquare.ingest.redact import address_block, scrub_text
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.privacy import engine as privacy
 
 log = logging.getLogger(__name__)
 
@@ -265,9 +264,10 @@ def _apply(
     if incident is not None and not replay:
         _merge_unit(batch, incident, config, record, now=now)
         return incident, "merged"
+    rules = privacy.policy_for(config)
     category = taxonomy.get(record.category)
-    public_point = geo.coarsen(record.point)
-    block = address_block(record.address)
+    public_point = privacy.public_point(record.point, rules)
+    block = privacy.public_address(record.address, rules)
     digest = _incident_hash(record, block, public_point)
     change = "created"
     if incident is None:
@@ -286,11 +286,13 @@ def _apply(
     else:
         change = "updated"
     was_public = change == "updated" and incident.visibility == "public"
-    decision = policy.decide(category, record.occurred_at, now, category.severity)
+    decision = privacy.decide(
+        rules, category, record.original_type, record.occurred_at, now, category.severity
+    )
     cells = geo.cells_of(public_point)
     incident.category = category.code
-    incident.original_type = scrub_text(record.original_type)
-    incident.title = scrub_text(record.original_type)
+    incident.original_type = privacy.public_text(record.original_type, rules)
+    incident.title = privacy.public_text(record.original_type, rules)
     incident.summary = _summary(config, incident.unit_count)
     incident.address_block = block
     incident.lat, incident.lon = public_point.lat, public_point.lon
@@ -328,7 +330,14 @@ def _merge_unit(
     if record.occurred_at < incident.occurred_at:
         incident.occurred_at = record.occurred_at
         category = taxonomy.get(incident.category)
-        decision = policy.decide(category, incident.occurred_at, now, incident.severity)
+        decision = privacy.decide(
+            privacy.policy_for(config),
+            category,
+            incident.original_type,
+            incident.occurred_at,
+            now,
+            incident.severity,
+        )
         incident.alertable = decision.alertable
         incident.alertable_reasons = list(decision.alertable_reasons)
     if incident.visibility == "public":
