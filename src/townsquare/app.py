@@ -14,14 +14,18 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from townsquare import __version__
+from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, TownsquareError
 from townsquare.incidents.views import router as incidents_router
 from townsquare.platform import Platform
+from townsquare.privacy.service import release_due
+from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
 from townsquare.web.views import mount as mount_web
 
 log = logging.getLogger(__name__)
 RELAY_INTERVAL_S = 0.5
+RELEASE_INTERVAL_S = 30.0
 PROBLEM = "application/problem+json"
 
 
@@ -54,6 +58,15 @@ async def _relay_forever(platform: Platform) -> None:
         await asyncio.sleep(RELAY_INTERVAL_S)
 
 
+async def _release_forever(platform: Platform) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(release_due, platform.factory, now=utcnow())
+        except Exception:
+            log.exception("releasing delayed incidents failed; retrying")
+        await asyncio.sleep(RELEASE_INTERVAL_S)
+
+
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
     """Build the app; state is created here, never at import time."""
     platform = platform or Platform.from_settings(settings or Settings())
@@ -61,13 +74,17 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(platform.start)
-        task = asyncio.create_task(_relay_forever(platform))
+        tasks = [
+            asyncio.create_task(_relay_forever(platform)),
+            asyncio.create_task(_release_forever(platform)),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app = FastAPI(
         title="Townsquare",
@@ -81,6 +98,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
     app.include_router(incidents_router)
+    app.include_router(privacy_router)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -15,6 +15,7 @@ from townsquare.ingest import service as ingest_service
 from townsquare.ingest.config import SourceConfig, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.privacy.cli import retention_app
 from townsquare.settings import Settings
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 sources_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
+app.add_typer(retention_app, name="retention")
 
 ConfigArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Source TOML file.")]
 

@@ -5,5 +5,6 @@ from townsquare.db import Base
 from townsquare.events import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
+from townsquare.privacy.models import RetentionRun
 
-__all__ = ["Agency", "Base", "Incident", "OutboxEvent", "RawRecord", "Source"]
+__all__ = ["Agency", "Base", "Incident", "OutboxEvent", "RawRecord", "RetentionRun", "Source"]

@@ -1,0 +1,159 @@
+"""Privacy actions: the retention job, the release of delayed incidents, the manifest query."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, cast, delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from townsquare import taxonomy
+from townsquare.agencies.models import Agency
+from townsquare.db import transaction
+from townsquare.errors import NotFound, TownsquareError
+from townsquare.events import announce
+from townsquare.incidents.models import Incident
+from townsquare.ingest.models import RawRecord, Source
+from townsquare.privacy import gate, manifest
+from townsquare.privacy.models import RetentionRun
+from townsquare.privacy.policy import SourcePolicy, default_policy, source_policy
+from townsquare.privacy.schemas import Figures, PolicyManifest, SourceRef
+
+log = logging.getLogger(__name__)
+
+RELEASE_WINDOW = timedelta(days=30)
+"""Delayed incidents older than this are not looked at again (delays are at most 7 days)."""
+
+
+def policy_of(source: Source) -> SourcePolicy:
+    """The policy a stored source runs under; ConfigError if its [policy] table is invalid."""
+    return source_policy(source.config.get("policy"))
+
+
+def _retention_policy(source: Source) -> SourcePolicy:
+    try:
+        return policy_of(source)
+    except TownsquareError:
+        # Deleting on time matters more than the source's wishes: use the deployment's.
+        log.exception("invalid policy; retention uses the default", extra={"source": source.slug})
+        return SourcePolicy(default_policy())
+
+
+def _expire_raw_records(session: Session, now: datetime) -> int:
+    deleted = 0
+    for source in session.scalars(select(Source)):
+        days = _retention_policy(source).policy.retention.raw_record_days
+        expired = (
+            RawRecord.source_id == source.id,
+            RawRecord.received_at < now - timedelta(days=days),
+        )
+        found = int(session.scalar(select(func.count()).where(*expired)) or 0)
+        if found:
+            session.execute(delete(RawRecord).where(*expired))
+        deleted += found
+    return deleted
+
+
+Expirer = Callable[[Session, datetime], int]
+EXPIRERS: dict[str, Expirer] = {"raw_records": _expire_raw_records}
+"""What the retention job deletes, by kind. Posts' private points and media originals add
+theirs here (`closed_post_point_days`, `media_original_days` in the policy)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionReport:
+    """What one retention run deleted, by kind."""
+
+    ran_at: datetime
+    deleted: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        """Rows deleted in all."""
+        return sum(self.deleted.values())
+
+    def summary(self) -> str:
+        """One line a person can read."""
+        kinds = ", ".join(f"{kind} {n}" for kind, n in self.deleted.items())
+        return f"retention: deleted {self.total} rows ({kinds})"
+
+
+def run_retention(factory: sessionmaker[Session], *, now: datetime) -> RetentionReport:
+    """Delete private data past its retention in one transaction, and record the counts."""
+    with transaction(factory) as session:
+        deleted = {kind: expire(session, now) for kind, expire in EXPIRERS.items()}
+        report = RetentionReport(now, deleted)
+        session.add(RetentionRun(ran_at=now, deleted=deleted, total=report.total))
+    log.info("retention run", extra={"report": report.summary(), "count": report.total})
+    return report
+
+
+def release_due(factory: sessionmaker[Session], *, now: datetime) -> int:
+    """Publish incidents whose publication delay has passed; returns how many were released."""
+    released = 0
+    with transaction(factory) as session:
+        held = session.scalars(
+            select(Incident).where(
+                Incident.visibility == "withheld",
+                Incident.occurred_at >= now - RELEASE_WINDOW,
+                cast(Incident.visibility_reasons, String).like(f'["{gate.DELAYED}%'),
+            )
+        )
+        sources = {s.id: s for s in session.scalars(select(Source))}
+        for incident in held:
+            source = sources.get(incident.source_id or -1)
+            policy = policy_of(source).policy if source else default_policy()
+            decision = gate.decide(
+                policy,
+                taxonomy.get(incident.category),
+                incident.original_type,
+                incident.occurred_at,
+                now,
+                incident.severity,
+            )
+            incident.visibility_reasons = list(decision.visibility_reasons)
+            incident.alertable = decision.alertable
+            incident.alertable_reasons = list(decision.alertable_reasons)
+            if decision.visibility == "public":
+                incident.visibility = "public"
+                incident.published_at = incident.updated_at = now
+                announce(session, "incident.published", {"id": incident.id})
+                released += 1
+    return released
+
+
+def _find_source(session: Session, key: str) -> Source:
+    where = Source.id == int(key) if key.isdecimal() and len(key) < 19 else Source.slug == key
+    source = session.scalar(select(Source).where(where))
+    if source is None:
+        raise NotFound(f"source {key!r} not found")
+    return source
+
+
+def _figures(session: Session, source_id: int) -> Figures:
+    def count(model: Any, *where: Any) -> int:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+    return Figures(
+        public_incidents=count(
+            Incident, Incident.source_id == source_id, Incident.visibility == "public"
+        ),
+        withheld_incidents=count(
+            Incident, Incident.source_id == source_id, Incident.visibility == "withheld"
+        ),
+        quarantined_records=count(
+            RawRecord, RawRecord.source_id == source_id, RawRecord.outcome == "quarantined"
+        ),
+    )
+
+
+def source_manifest(session: Session, key: str) -> PolicyManifest:
+    """The published redaction manifest of the source with this id or slug."""
+    source = _find_source(session, key)
+    agency = session.get_one(Agency, source.agency_id)
+    ref = SourceRef(id=source.id, slug=source.slug, name=source.name, agency=agency.name)
+    return manifest.build(ref, source.config, policy_of(source), _figures(session, source.id))
