@@ -25,7 +25,10 @@ def retention_run(
     """Delete raw records and other private data past their retention; print the counts."""
     settings = Settings()
     logs.configure(settings.log_level, settings.log_json)
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    engine = make_engine(settings.resolved_database_url())
     moment = utcnow() if now is None else now.replace(tzinfo=now.tzinfo or UTC)
-    report = service.run_retention(factory, now=moment)
+    try:
+        report = service.run_retention(make_sessionmaker(engine), now=moment)
+    finally:
+        engine.dispose()
     typer.echo(report.summary())
