@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -49,42 +49,43 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
     return problem(request, InvalidParameter(name, str(first["msg"])))
 
 
-async def _relay_forever(platform: Platform) -> None:
-    while True:
+async def _every(seconds: float, job: Callable[[], object], name: str, stop: asyncio.Event) -> None:
+    """Run `job` in a thread every `seconds` until `stop`; a run in progress is let finish."""
+    while not stop.is_set():
         try:
-            await asyncio.to_thread(platform.relay_once)
+            await asyncio.to_thread(job)
         except Exception:
-            log.exception("outbox relay failed; retrying")
-        await asyncio.sleep(RELAY_INTERVAL_S)
-
-
-async def _release_forever(platform: Platform) -> None:
-    while True:
-        try:
-            await asyncio.to_thread(release_due, platform.factory, now=utcnow())
-        except Exception:
-            log.exception("releasing delayed incidents failed; retrying")
-        await asyncio.sleep(RELEASE_INTERVAL_S)
+            log.exception("%s failed; retrying", name)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
     """Build the app; state is created here, never at import time."""
+    owned = platform is None
     platform = platform or Platform.from_settings(settings or Settings())
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(platform.start)
-        tasks = [
-            asyncio.create_task(_relay_forever(platform)),
-            asyncio.create_task(_release_forever(platform)),
+        stop = asyncio.Event()
+        jobs = [
+            _every(RELAY_INTERVAL_S, platform.relay_once, "outbox relay", stop),
+            _every(
+                RELEASE_INTERVAL_S,
+                lambda: release_due(platform.factory, now=utcnow()),
+                "releasing delayed incidents",
+                stop,
+            ),
         ]
+        tasks = [asyncio.create_task(job) for job in jobs]
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            stop.set()  # jobs finish their current run, so no thread holds a connection
+            await asyncio.gather(*tasks)
+            if owned:  # a platform passed in belongs to the caller, who closes it
+                platform.engine.dispose()
 
     app = FastAPI(
         title="Townsquare",
