@@ -100,7 +100,7 @@ def test_sensitive_call_types_are_withheld_even_when_mapped_wrong(
     assert by_type["Structure Fire"].visibility == "public"
     assert by_type["Structure Fire"].alertable
     assert by_type["DV - Domestic Disturbance"].visibility_reasons == [
-        "withheld: the call type says 'domestic', withheld by policy"
+        "withheld: the call type says 'dv', withheld by policy"
     ]
     for call_type in categories.keys() - {"Structure Fire"}:
         assert by_type[call_type].visibility == "withheld", call_type
