@@ -36,34 +36,39 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """A migrated PostgreSQL database, or a skip that says why there is none."""
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of this run alone, or a skip that says why there is none.
+
+    The database is named after the one in TOWNSQUARE_TEST_POSTGRES_URL plus this process id,
+    so concurrent runs (and xdist workers) on one server never see each other's rows.
+    """
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (make test and .ci/run set it)")
+    name = f"{make_url(base).database or 'townsquare_test'}_{os.getpid()}"
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
-        _create_database_if_missing(url)
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
+        _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     except Exception as exc:  # unreachable server: report it as a skip with the reason
-        pytest.skip(f"PostgreSQL at {make_url(url).render_as_string()} unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {make_url(base).render_as_string()} unreachable: {exc}")
+    engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _create_database_if_missing(url: str) -> None:
-    parsed = make_url(url)
-    admin = make_engine(parsed.set(database="postgres").render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        exists = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-        )
-        if not exists:
-            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
+def _admin(url: str, *statements: str) -> None:
+    """Run statements outside a transaction on the server's maintenance database."""
+    admin = make_engine(
+        make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    )
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
