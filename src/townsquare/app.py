@@ -14,9 +14,12 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from townsquare import __version__
+from townsquare.alerts.views import router as alerts_router
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, TownsquareError
+from townsquare.formats.views import router as cap_router
 from townsquare.incidents.views import router as incidents_router
+from townsquare.live.views import router as stream_router
 from townsquare.platform import Platform
 from townsquare.privacy.service import release_due
 from townsquare.privacy.views import router as privacy_router
@@ -24,7 +27,6 @@ from townsquare.settings import Settings
 from townsquare.web.views import mount as mount_web
 
 log = logging.getLogger(__name__)
-RELAY_INTERVAL_S = 0.5
 RELEASE_INTERVAL_S = 30.0
 PROBLEM = "application/problem+json"
 
@@ -67,10 +69,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        platform.hub.bind(asyncio.get_running_loop())
         await asyncio.to_thread(platform.start)
         stop = asyncio.Event()
         jobs = [
-            _every(RELAY_INTERVAL_S, platform.relay_once, "outbox relay", stop),
+            _every(platform.settings.relay_interval_s, platform.relay_once, "outbox relay", stop),
+            platform.alerts.run(stop),
             _every(
                 RELEASE_INTERVAL_S,
                 lambda: release_due(platform.factory, now=utcnow()),
@@ -84,6 +88,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         finally:
             stop.set()  # jobs finish their current run, so no thread holds a connection
             await asyncio.gather(*tasks)
+            await asyncio.to_thread(platform.bus.close)
             if owned:  # a platform passed in belongs to the caller, who closes it
                 platform.engine.dispose()
 
@@ -100,6 +105,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
     app.include_router(incidents_router)
     app.include_router(privacy_router)
+    app.include_router(alerts_router)
+    app.include_router(stream_router)
+    app.include_router(cap_router)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

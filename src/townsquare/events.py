@@ -3,6 +3,13 @@
 An action writes `OutboxEvent` rows in its own transaction (`announce`); after commit the
 relay reads unrelayed rows in order, hands them to the bus, and marks them relayed. A crash
 between the two re-sends, so consumers must be idempotent (they are keyed by incident id).
+The relay adds `event_id` (the outbox row id, one sequence for every node sharing the store)
+to each payload: live streams resume from it and NATS deduplicates re-sends by it.
+
+Two kinds of subscription: `subscribe` reaches every process (feed index, live streams,
+geofence index), `subscribe_shared(group, ...)` reaches one process of the group per event
+(alert matching). In one process both are the same; across nodes NATS JetStream makes the
+difference (`townsquare.nats_bus`).
 """
 
 from __future__ import annotations
@@ -44,11 +51,20 @@ def announce(session: Session, topic: str, payload: dict[str, Any]) -> None:
 class Bus(Protocol):
     """Where relayed events go; in-process by default, NATS JetStream across nodes."""
 
+    def open(self) -> None:
+        """Connect (no-op in process); called once by the platform at start."""
+
+    def close(self) -> None:
+        """Stop delivering and disconnect."""
+
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
-        """Deliver one event to every subscriber."""
+        """Deliver one event; returns once the bus has it (durably, for NATS)."""
 
     def subscribe(self, handler: Handler) -> None:
-        """Call `handler(topic, payload)` for every event published from now on."""
+        """Call `handler(topic, payload)` in this process for every event from now on."""
+
+    def subscribe_shared(self, group: str, handler: Handler) -> None:
+        """Call `handler` for every event in exactly one process of `group` (at least once)."""
 
 
 class MemoryBus:
@@ -57,6 +73,14 @@ class MemoryBus:
     def __init__(self) -> None:
         self._handlers: list[Handler] = []
         self._lock = threading.Lock()
+
+    def open(self) -> None:
+        """Nothing to connect to."""
+
+    def close(self) -> None:
+        """Forget every handler."""
+        with self._lock:
+            self._handlers.clear()
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
         """Call every handler; one failing handler does not stop the others."""
@@ -73,6 +97,10 @@ class MemoryBus:
         with self._lock:
             self._handlers.append(handler)
 
+    def subscribe_shared(self, group: str, handler: Handler) -> None:
+        """One process is the whole group: the same as `subscribe`."""
+        self.subscribe(handler)
+
 
 def relay(factory: sessionmaker[Session], bus: Bus, batch: int = 500) -> int:
     """Send every unrelayed event to the bus in order; returns how many were sent."""
@@ -87,7 +115,7 @@ def relay(factory: sessionmaker[Session], bus: Bus, batch: int = 500) -> int:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
-                bus.publish(row.topic, row.payload)
+                bus.publish(row.topic, {**row.payload, "event_id": row.id})
                 row.relayed_at = utcnow()
             sent += len(rows)
         if len(rows) < batch:

@@ -10,39 +10,63 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare.alerts.runtime import AlertEngine
 from townsquare.db import make_engine, make_sessionmaker
-from townsquare.events import MemoryBus, relay
+from townsquare.events import Bus, MemoryBus, relay
 from townsquare.incidents import service as incidents
 from townsquare.incidents.index import FeedIndex
+from townsquare.live.hub import StreamHub
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
+def make_bus(settings: Settings) -> Bus:
+    """The bus the settings choose: in-process, or NATS JetStream for several nodes."""
+    if settings.bus_url == "memory":
+        return MemoryBus()
+    if settings.bus_url.startswith(("nats://", "tls://")):
+        from townsquare.nats_bus import NatsBus
+
+        return NatsBus(settings.bus_url, settings.bus_stream)
+    raise ValueError(
+        f"TOWNSQUARE_BUS_URL: expected 'memory' or nats://..., not {settings.bus_url!r}"
+    )
+
+
 @dataclass
 class Platform:
-    """Settings, store, bus and feed index of one process."""
+    """Settings, store, bus, feed index, live-stream hub and alert engine of one process."""
 
     settings: Settings
     engine: Engine
     factory: sessionmaker[Session]
-    bus: MemoryBus = field(default_factory=MemoryBus)
+    bus: Bus = field(default_factory=MemoryBus)
     index: FeedIndex = field(default_factory=FeedIndex)
     index_lock: threading.RLock = field(default_factory=threading.RLock)
+    hub: StreamHub = field(init=False)
+    alerts: AlertEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hub = StreamHub(self.factory)
+        self.alerts = AlertEngine(self.settings, self.factory)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
         """Connect to the configured store; nothing is read yet."""
         engine = make_engine(settings.resolved_database_url())
-        return cls(settings, engine, make_sessionmaker(engine))
+        return cls(settings, engine, make_sessionmaker(engine), bus=make_bus(settings))
 
     def start(self) -> None:
-        """Rebuild the feed index from the store and follow the bus from now on."""
+        """Rebuild the indexes from the store and follow the bus from now on."""
+        self.bus.open()
         with self.factory() as session:
             index = incidents.load_index(session)
         with self.index_lock:
             self.index = index
         self.bus.subscribe(self._on_event)
+        self.bus.subscribe(self.hub.on_event)
+        self.alerts.start(self.bus)
         log.info("feed index built", extra={"incidents": len(index)})
 
     def _on_event(self, topic: str, payload: dict[str, Any]) -> None:

@@ -8,6 +8,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
+NATIVE_SENDER = {"email": "smtp", "webpush": "webpush", "webhook": "webhook"}
+DEFAULT_SENDERS = {"email": "console", "webpush": "webpush", "webhook": "webhook"}
 
 
 class Settings(BaseSettings):
@@ -42,8 +44,83 @@ class Settings(BaseSettings):
     page_size_max: int = Field(
         default=200, ge=1, description="Largest `limit` a feed query may ask."
     )
+    public_url: str = Field(
+        default="",
+        description="Base URL of the site as subscribers reach it, for links in alerts and "
+        "CAP documents; empty: http://HOST:PORT.",
+    )
+    bus_url: str = Field(
+        default="memory",
+        description="`memory` (one process) or a NATS URL `nats://host:4222` (JetStream, "
+        "several nodes).",
+    )
+    bus_stream: str = Field(
+        default="TOWNSQUARE",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="JetStream stream name; subjects are its lower-case form + '.topic'.",
+    )
+    relay_interval_s: float = Field(
+        default=0.2, gt=0, description="How often the outbox is relayed to the bus, seconds."
+    )
+    alert_senders: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_SENDERS),
+        description="Backend per channel kind (email, webpush, webhook): the kind's own "
+        "sender (smtp, webpush, webhook), `console` (log only) or `null` (drop).",
+    )
+    alert_rate_per_hour: int = Field(
+        default=10, ge=1, description="Immediate alerts per subscription per hour; more wait."
+    )
+    alert_digest_interval_s: float = Field(
+        default=3600,
+        gt=0,
+        description="Held (non-urgent, quiet-hours) alerts go out as one "
+        "digest this often, seconds.",
+    )
+    alert_max_attempts: int = Field(
+        default=6, ge=1, description="Attempts per delivery before it is dead-lettered."
+    )
+    alert_retry_base_s: float = Field(
+        default=2.0, gt=0, description="First retry delay; doubles each attempt, seconds."
+    )
+    smtp_host: str = Field(default="localhost", description="SMTP server for e-mail alerts.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str = Field(default="", description="SMTP login; empty: none.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade SMTP with STARTTLS.")
+    smtp_from: str = Field(
+        default="alerts@townsquare.invalid", description="From address of e-mail alerts."
+    )
+    vapid_private_key: SecretStr | None = Field(
+        default=None, description="VAPID private key (from `townsquare keys vapid`)."
+    )
+    vapid_public_key: str = Field(
+        default="", description="VAPID public key (base64url) handed to browsers."
+    )
+    vapid_subject: str = Field(
+        default="mailto:operator@townsquare.invalid",
+        description="VAPID `sub` claim: a mailto: or https: contact for push services.",
+    )
+    webhook_timeout_s: float = Field(default=5.0, gt=0, description="Webhook request timeout.")
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhooks to loopback and private addresses (tests, closed networks).",
+    )
+    stream_keepalive_s: float = Field(
+        default=15.0, gt=0, description="Live stream comment sent this often when idle."
+    )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
+
+    @field_validator("alert_senders")
+    @classmethod
+    def _known_senders(cls, value: dict[str, str]) -> dict[str, str]:
+        merged = {**DEFAULT_SENDERS, **value}
+        for kind, backend in merged.items():
+            if kind not in DEFAULT_SENDERS:
+                raise ValueError(f"unknown channel kind {kind!r}")
+            if backend not in {"null", "console", NATIVE_SENDER[kind]}:
+                raise ValueError(f"{kind} cannot be sent by {backend!r}")
+        return merged
 
     @field_validator("log_level")
     @classmethod
@@ -52,6 +129,10 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError(f"unknown log level {value!r}")
         return level
+
+    def site_url(self) -> str:
+        """The public base URL without trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def resolved_database_url(self) -> str:
         """The database URL to connect to, defaulting to the embedded SQLite file."""

@@ -1,0 +1,81 @@
+"""Webhooks: the delivery body POSTed as JSON, signed with HMAC-SHA256.
+
+Receivers check `X-Townsquare-Signature: sha256=HEX`, the HMAC of `TIMESTAMP.BODY` under
+the channel's secret, with `TIMESTAMP` from `X-Townsquare-Timestamp` (reject old ones to
+stop replays) and may deduplicate by `X-Townsquare-Delivery`. Targets on loopback or
+private addresses are refused unless the operator allows them (no probing the inside).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import socket
+import time
+from urllib.parse import urlsplit
+
+import httpx
+
+from townsquare.alerts.channels import Outgoing, SendError
+from townsquare.settings import Settings
+
+RETRYABLE_4XX = {408, 425, 429}
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header value for `body` sent at `timestamp`."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def _public_host(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError as exc:
+        raise SendError(f"cannot resolve {host}: {exc}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise SendError(f"{host} is not a public address", permanent=True)
+
+
+class WebhookSender:
+    """POSTs signed JSON; 2xx is delivered, 410 means gone, other 4xx are permanent."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, message: Outgoing) -> None:
+        """One attempt; the delivery worker retries with backoff."""
+        url = str(message.target["url"])
+        if not self.settings.webhook_allow_private:
+            _public_host(url)
+        body = json.dumps(message.body, separators=(",", ":"), ensure_ascii=False).encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Townsquare-Webhook/1",
+            "X-Townsquare-Delivery": str(message.delivery_id),
+            "X-Townsquare-Timestamp": stamp,
+            "X-Townsquare-Signature": signature(message.secret or "", stamp, body),
+        }
+        try:
+            response = httpx.post(
+                url,
+                content=body,
+                headers=headers,
+                timeout=self.settings.webhook_timeout_s,
+                follow_redirects=False,
+            )
+        except httpx.HTTPError as exc:
+            raise SendError(f"{type(exc).__name__}: {exc}") from exc
+        code = response.status_code
+        if 200 <= code < 300:
+            return
+        if code == 410:
+            raise SendError("HTTP 410: the receiver is gone", gone=True)
+        permanent = 400 <= code < 500 and code not in RETRYABLE_4XX
+        raise SendError(f"HTTP {code}", permanent=permanent)

@@ -1,0 +1,64 @@
+"""Web Push (RFC 8030) with encrypted payloads (RFC 8291) and VAPID (RFC 8292), by pywebpush."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pywebpush import WebPushException, webpush
+
+from townsquare.alerts.channels import Outgoing, SendError
+from townsquare.alerts.render import headline
+from townsquare.settings import Settings
+
+TTL_S = 24 * 3600
+GONE = {404, 410}
+
+
+def push_payload(body: dict[str, Any]) -> str:
+    """What the service worker shows: a title, a short text, a link (well under 4 KB)."""
+    incident = body.get("incident", {})
+    props = incident.get("properties", {})
+    return json.dumps(
+        {
+            "type": body.get("type"),
+            "title": headline(body),
+            "body": props.get("category_label", body.get("reason", "")),
+            "url": body.get("url", ""),
+            "incident_id": incident.get("id"),
+        },
+        ensure_ascii=False,
+    )
+
+
+class WebPushSender:
+    """Encrypts for the browser's keys and posts to its push service with a VAPID JWT."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, message: Outgoing) -> None:
+        """One push; 404/410 mean the browser unsubscribed."""
+        key = self.settings.vapid_private_key
+        if key is None:
+            raise SendError("no VAPID key configured (townsquare keys vapid)", permanent=True)
+        try:
+            webpush(
+                subscription_info={
+                    "endpoint": message.target["endpoint"],
+                    "keys": message.target["keys"],
+                },
+                data=push_payload(message.body),
+                vapid_private_key=key.get_secret_value(),
+                vapid_claims={"sub": self.settings.vapid_subject},
+                ttl=TTL_S,
+                timeout=10,
+            )
+        except WebPushException as exc:
+            code = exc.response.status_code if exc.response is not None else None
+            if code in GONE:
+                raise SendError(f"push service says {code}: unsubscribed", gone=True) from exc
+            permanent = code is not None and 400 <= code < 500 and code != 429
+            raise SendError(f"push failed: {code or exc}", permanent=permanent) from exc
+        except (OSError, ValueError) as exc:
+            raise SendError(f"push failed: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,143 @@
+"""Alert tables: subscriptions (watch areas), their channels, the geofence cover, deliveries.
+
+A subscription is owned by an anonymous manage token (only its SHA-256 is stored) so a
+visitor without an account can subscribe. Accounts come later: they add a nullable
+`owner_user_id` and relax `manage_token_hash` to "one of the two is set" in a migration,
+nothing here has to move.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from townsquare.db import Base, UTCDateTime
+
+CHANNEL_KINDS = ("email", "webpush", "webhook")
+DELIVERY_KINDS = ("alert", "update", "cancel", "digest")
+DELIVERY_STATUSES = ("queued", "retrying", "sent", "dead", "held", "digested", "withdrawn")
+
+
+class Subscription(Base):
+    """One watch area with what to alert about and when."""
+
+    __tablename__ = "alert_subscription"
+    __table_args__ = (
+        CheckConstraint("area_kind IN ('circle', 'polygon')", name="area_kind_known"),
+        CheckConstraint(
+            "area_kind != 'circle' OR (radius_m BETWEEN 100 AND 10000)", name="radius_range"
+        ),
+        CheckConstraint("min_severity BETWEEN 1 AND 5", name="min_severity_range"),
+        CheckConstraint("urgent_severity BETWEEN 1 AND 6", name="urgent_severity_range"),
+        CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="point_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    manage_token_hash: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="SHA-256 hex of the manage token; the token is not kept"
+    )
+    name: Mapped[str] = mapped_column(String(100), default="", comment="owner's label")
+    area_kind: Mapped[str] = mapped_column(String(16), comment="circle or polygon")
+    lat: Mapped[float] = mapped_column(Float, comment="circle centre, or polygon centroid")
+    lon: Mapped[float] = mapped_column(Float, comment="circle centre, or polygon centroid")
+    radius_m: Mapped[float | None] = mapped_column(Float, comment="circle radius, metres")
+    polygon: Mapped[dict[str, Any] | None] = mapped_column(JSON, comment="GeoJSON Polygon")
+    categories: Mapped[list[str]] = mapped_column(
+        JSON, default=list, comment="taxonomy codes or prefixes; empty: every category"
+    )
+    min_severity: Mapped[int] = mapped_column(Integer, default=1)
+    urgent_severity: Mapped[int] = mapped_column(
+        Integer, default=4, comment="from this severity alerts go out at once; below: digest"
+    )
+    quiet_start: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local, or none")
+    quiet_end: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local, or none")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Channel(Base):
+    """Where one subscription's alerts go."""
+
+    __tablename__ = "alert_channel"
+    __table_args__ = (
+        CheckConstraint("kind IN ('email', 'webpush', 'webhook')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_subscription.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[dict[str, Any]] = mapped_column(
+        JSON, comment="address, URL or push subscription; private to the owner"
+    )
+    secret: Mapped[str | None] = mapped_column(
+        String(100), comment="webhook signing key (HMAC-SHA256), shown to the owner once"
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True, comment="false once gone")
+
+
+class AreaCell(Base):
+    """The geofence cover of a subscription: H3 cells wholly inside or on the edge."""
+
+    __tablename__ = "alert_cell"
+    __table_args__ = (Index("ix_alert_cell_cell", "cell"),)
+
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_subscription.id", ondelete="CASCADE"), primary_key=True
+    )
+    cell: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="H3 cell as integer")
+    inside: Mapped[bool] = mapped_column(Boolean, comment="true: no exact test needed")
+
+
+class Delivery(Base):
+    """One message to one channel, and what became of it: the delivery log."""
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "incident_id", "kind", "revision"),
+        CheckConstraint("kind IN ('alert', 'update', 'cancel', 'digest')", name="kind_known"),
+        CheckConstraint(
+            "status IN ('queued', 'retrying', 'sent', 'dead', 'held', 'digested', 'withdrawn')",
+            name="status_known",
+        ),
+        Index("ix_alert_delivery_due", "status", "next_attempt_at"),
+        Index("ix_alert_delivery_incident", "incident_id"),
+        Index("ix_alert_delivery_log", "subscription_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_subscription.id", ondelete="CASCADE")
+    )
+    channel_id: Mapped[int] = mapped_column(ForeignKey("alert_channel.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(
+        BigInteger, comment="no foreign key: the log outlives a deleted incident"
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[str] = mapped_column(
+        String(40), default="", comment="content digest for updates, batch key for digests"
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, comment="public fields only")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,44 @@
+"""Words for a delivery body: the headline and the plain text every channel uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PREFIX = {"alert": "Alert", "update": "Update", "cancel": "Cancelled", "digest": "Digest"}
+
+
+def headline(body: dict[str, Any]) -> str:
+    """One line: kind, what, where."""
+    kind = PREFIX.get(str(body.get("type")), "Alert")
+    if body.get("type") == "digest":
+        return f"{kind}: {len(body.get('items', []))} incidents in {_area(body)}"
+    if body.get("type") == "cancel":
+        return f"{kind}: incident {body['incident']['id']} in {_area(body)}"
+    props = body["incident"]["properties"]
+    place = f" — {props['address_block']}" if props.get("address_block") else ""
+    return f"{kind}: {props['title']}{place}"
+
+
+def _area(body: dict[str, Any]) -> str:
+    name = body.get("subscription", {}).get("name")
+    return f"“{name}”" if name else "your watch area"
+
+
+def plain_text(body: dict[str, Any]) -> str:
+    """The message as a few lines of plain text with links."""
+    lines = [headline(body), ""]
+    if body.get("type") == "digest":
+        for item in body.get("items", []):
+            lines.append(f"- {headline(item)}  {item.get('url', '')}")
+    elif body.get("type") == "cancel":
+        lines.append(str(body.get("reason", "")))
+    else:
+        props = body["incident"]["properties"]
+        lines += [
+            f"{props['category_label']}, severity {props['severity']} of 5.",
+            f"Occurred {props['occurred_at']}.",
+            f"Source: {props.get('agency') or props['provenance']}.",
+            str(body.get("url", "")),
+        ]
+    lines += ["", "You get this because you subscribed to alerts for this area on Townsquare."]
+    return "\n".join(lines)

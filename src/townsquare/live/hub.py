@@ -1,0 +1,152 @@
+"""Live-stream fan-out: one store read per event per process, then a queue per client.
+
+Bus handlers run in threads; the hub hands each event to the server's event loop once,
+and the loop puts it on the queue of every client whose area holds the incident. A client
+too slow to keep up is dropped; the browser reconnects with Last-Event-ID and resumes from
+the outbox, which every node shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from townsquare import geo
+from townsquare.events import OutboxEvent
+from townsquare.formats.geojson import feature
+from townsquare.incidents.models import Incident
+from townsquare.incidents.schemas import BBox, Circle
+from townsquare.incidents.service import publish_all
+
+log = logging.getLogger(__name__)
+QUEUE_MAX = 256
+BACKLOG_MAX = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """One stream event: outbox id, SSE event name, where it is (for filtering), its data."""
+
+    id: int
+    name: str
+    lat: float | None
+    lon: float | None
+    data: str
+
+    def sse(self) -> str:
+        """The event in text/event-stream framing."""
+        return f"id: {self.id}\nevent: {self.name}\ndata: {self.data}\n\n"
+
+
+DROPPED = LiveEvent(-1, "dropped", None, None, "")
+
+
+def covers(area: Circle | BBox, lat: float | None, lon: float | None) -> bool:
+    """True if the area holds the point (an event without a point reaches everyone)."""
+    if lat is None or lon is None:
+        return True
+    if isinstance(area, Circle):
+        return geo.haversine_m(area.center.lat, area.center.lon, lat, lon) <= area.radius_m
+    return area.west <= lon <= area.east and area.south <= lat <= area.north
+
+
+@dataclass(eq=False)
+class StreamClient:
+    """One connected stream."""
+
+    area: Circle | BBox
+    queue: asyncio.Queue[LiveEvent] = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
+
+
+def live_events(session: Session, events: list[tuple[int, str, int]]) -> list[LiveEvent]:
+    """Stream events for (outbox id, topic, incident id) triples, read in one query."""
+    ids = {incident_id for _, _, incident_id in events}
+    rows = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
+    public = {i.id: i for i in rows.values() if i.visibility == "public"}
+    shown = {p.id: feature(p) for p in publish_all(session, list(public.values()))}
+    found = []
+    for event_id, topic, incident_id in events:
+        row = rows.get(incident_id)
+        lat, lon = (row.lat, row.lon) if row else (None, None)
+        if incident_id in shown and topic != "incident.removed":
+            name, data = topic, json.dumps(shown[incident_id], separators=(",", ":"))
+        else:
+            name, data = "incident.removed", json.dumps({"id": incident_id})
+        found.append(LiveEvent(event_id, name, lat, lon, data))
+    return found
+
+
+class StreamHub:
+    """The clients of this process and the one path events take to them."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        self.clients: set[StreamClient] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Deliver to clients on `loop` (the server's)."""
+        self._loop = loop
+
+    def on_event(self, topic: str, payload: dict[str, Any]) -> None:
+        """Bus handler: read the incident once and hand the event to the loop."""
+        if not topic.startswith("incident.") or self._loop is None or not self.clients:
+            return
+        with self.factory() as session:
+            events = live_events(
+                session, [(int(payload.get("event_id", 0)), topic, int(payload["id"]))]
+            )
+        for event in events:
+            self._loop.call_soon_threadsafe(self.dispatch, event)
+
+    def dispatch(self, event: LiveEvent) -> None:
+        """On the loop: queue the event for every client whose area holds it."""
+        for client in list(self.clients):
+            if not covers(client.area, event.lat, event.lon):
+                continue
+            try:
+                client.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self.clients.discard(client)
+                client.queue.get_nowait()
+                client.queue.put_nowait(DROPPED)
+
+    def add(self, area: Circle | BBox) -> StreamClient:
+        """Register a client (before reading its backlog, so nothing falls in between)."""
+        client = StreamClient(area)
+        self.clients.add(client)
+        return client
+
+    def remove(self, client: StreamClient) -> None:
+        """Forget a client."""
+        self.clients.discard(client)
+
+    def backlog(self, after_id: int, area: Circle | BBox) -> list[LiveEvent]:
+        """Events after `after_id` in the client's area, from the shared outbox."""
+        with self.factory() as session:
+            rows = session.execute(
+                select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload)
+                .where(
+                    OutboxEvent.id > after_id,
+                    OutboxEvent.topic.startswith("incident."),
+                    OutboxEvent.relayed_at.is_not(None),
+                )
+                .order_by(OutboxEvent.id)
+                .limit(BACKLOG_MAX)
+            ).all()
+            events = live_events(session, [(i, t, int(p["id"])) for i, t, p in rows])
+        return [e for e in events if covers(area, e.lat, e.lon)]
+
+    def resume_point(self) -> int:
+        """The newest relayed event id: where a fresh client would resume from."""
+        with self.factory() as session:
+            found = session.scalar(
+                select(func.max(OutboxEvent.id)).where(OutboxEvent.relayed_at.is_not(None))
+            )
+        return int(found or 0)

@@ -1,0 +1,85 @@
+"""`GET /api/v1/stream`: Server-Sent Events of new, updated and removed incidents of an area."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from townsquare.errors import InvalidParameter
+from townsquare.incidents.schemas import BBox, Circle, parse_area
+from townsquare.incidents.views import platform_of
+from townsquare.live.hub import DROPPED, LiveEvent, StreamHub
+
+router = APIRouter()
+Param = Annotated[str | None, Query()]
+RETRY_MS = 3000
+SEEN_MAX = 2048
+
+
+def _after(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise InvalidParameter("Last-Event-ID", "must be an event id sent by this stream")
+    return int(value)
+
+
+async def _events(
+    hub: StreamHub, area: Circle | BBox, after: int | None, keepalive_s: float
+) -> AsyncIterator[str]:
+    seen: deque[int] = deque(maxlen=SEEN_MAX)
+    client = hub.add(area)  # before reading the backlog, so nothing falls in between
+    try:
+        yield f"retry: {RETRY_MS}\n\n"
+        if after is None:
+            start = await asyncio.to_thread(hub.resume_point)
+            yield LiveEvent(start, "ready", None, None, "{}").sse()
+        else:
+            for event in await asyncio.to_thread(hub.backlog, after, client.area):
+                seen.append(event.id)
+                yield event.sse()
+            yield ": resumed\n\n"
+        while True:
+            try:
+                event = await asyncio.wait_for(client.queue.get(), keepalive_s)
+            except TimeoutError:
+                yield ": keepalive\n\n"
+                continue
+            if event is DROPPED:
+                return  # too slow: the browser reconnects and resumes with Last-Event-ID
+            if event.id in seen:
+                continue
+            seen.append(event.id)
+            yield event.sse()
+    finally:
+        hub.remove(client)
+
+
+@router.get(
+    "/api/v1/stream",
+    tags=["feed"],
+    summary="Live Server-Sent Events of the incidents of a circle or box",
+    response_class=StreamingResponse,
+)
+async def stream(
+    request: Request,
+    lat: Param = None,
+    lon: Param = None,
+    radius_m: Param = None,
+    bbox: Param = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Events `incident.published`, `incident.updated` (GeoJSON Feature), `incident.removed`."""
+    platform = platform_of(request)
+    area = parse_area(lat, lon, radius_m, bbox, platform.settings.max_radius_m)
+    after = _after(last_event_id or request.query_params.get("last_event_id"))
+    return StreamingResponse(
+        _events(platform.hub, area, after, platform.settings.stream_keepalive_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
