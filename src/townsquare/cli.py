@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from townsquare import logs, migrate
+from townsquare.alerts.cli import keys_app
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.errors import TownsquareError
 from townsquare.ingest import service as ingest_service
@@ -26,6 +27,7 @@ sources_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(retention_app, name="retention")
+app.add_typer(keys_app, name="keys")
 
 ConfigArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Source TOML file.")]
 

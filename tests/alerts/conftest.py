@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +29,7 @@ from townsquare.settings import Settings
 HOME = (47.6100, -122.3300)
 
 
-def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def alert_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for alert tests: local webhooks allowed, quick retries."""
     values: dict[str, Any] = {
         "data_dir": tmp_path,
@@ -45,7 +46,7 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
 @pytest.fixture
 def platform(engine: Engine, factory: sessionmaker[Session], tmp_path: Path) -> Platform:
     """A started platform (memory bus) on the test store; no server loops run."""
-    platform = Platform(test_settings(tmp_path), engine, factory)
+    platform = Platform(alert_settings(tmp_path), engine, factory)
     platform.start()
     return platform
 
@@ -55,7 +56,7 @@ class Received:
     """One request the receiver got."""
 
     path: str
-    headers: dict[str, str]
+    headers: httpx.Headers  # case-insensitive, as HTTP header names are
     body: bytes
 
     def json(self) -> Any:
@@ -87,7 +88,7 @@ def serve_receiver(
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
-            got = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
+            got = Received(self.path, httpx.Headers(self.headers.items()), self.rfile.read(length))
             with receiver.lock:
                 receiver.received.append(got)
             status, body = handle(receiver, got) if handle else (receiver.next_status(), b"")
@@ -127,8 +128,11 @@ def subscribe(
 ) -> SubscriptionCreated:
     """Create a circle subscription through the service."""
     data = SubscriptionIn.model_validate(
-        {"area": {"type": "circle", "lat": lat, "lon": lon, "radius_m": radius_m},
-         "channels": channels, **extra}
+        {
+            "area": {"type": "circle", "lat": lat, "lon": lon, "radius_m": radius_m},
+            "channels": channels,
+            **extra,
+        }
     )
     return service.create_subscription(factory, data, actor="test", now=utcnow())
 
@@ -145,7 +149,10 @@ def add_incident(
     """A public incident, announced as published; returns its id."""
     with transaction(factory) as session:
         row = factories.incident(
-            session, lat=lat, lon=lon, occurred_at=when or utcnow() - timedelta(minutes=1),
+            session,
+            lat=lat,
+            lon=lon,
+            occurred_at=when or utcnow() - timedelta(minutes=1),
             category=category,
         )
         row.alertable = alertable

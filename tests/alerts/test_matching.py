@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from townsquare.alerts import delivery
-from townsquare.alerts.channels import build_senders
-from townsquare.db import utcnow
-from townsquare.platform import Platform
-
 from tests.alerts.conftest import (
     HOME,
     Receiver,
@@ -17,6 +12,10 @@ from tests.alerts.conftest import (
     deliveries,
     subscribe,
 )
+from townsquare.alerts import delivery
+from townsquare.alerts.channels import build_senders
+from townsquare.db import utcnow
+from townsquare.platform import Platform
 
 
 def hook(receiver: Receiver) -> list[dict[str, str]]:
@@ -93,8 +92,13 @@ def test_categories_and_minimum_severity_choose_what_alerts(
 
 def test_polygon_area_matches_inside_only(platform: Platform, receiver: Receiver) -> None:
     lat, lon = HOME
-    ring = [[lon - 0.01, lat - 0.01], [lon + 0.01, lat - 0.01], [lon + 0.01, lat + 0.01],
-            [lon - 0.01, lat + 0.01], [lon - 0.01, lat - 0.01]]
+    ring = [
+        [lon - 0.01, lat - 0.01],
+        [lon + 0.01, lat - 0.01],
+        [lon + 0.01, lat + 0.01],
+        [lon - 0.01, lat + 0.01],
+        [lon - 0.01, lat - 0.01],
+    ]
     from townsquare.alerts import service
     from townsquare.alerts.schemas import SubscriptionIn
 
@@ -134,9 +138,9 @@ def test_non_urgent_incidents_wait_for_one_digest(platform: Platform, receiver: 
 def test_rate_limit_holds_the_flood_for_the_digest(
     engine: object, factory: object, tmp_path: object
 ) -> None:
-    from tests.alerts.conftest import test_settings
+    from tests.alerts.conftest import alert_settings
 
-    platform = Platform(test_settings(tmp_path, alert_rate_per_hour=2), engine, factory)  # type: ignore[arg-type]
+    platform = Platform(alert_settings(tmp_path, alert_rate_per_hour=2), engine, factory)  # type: ignore[arg-type]
     platform.start()
     subscribe(platform.factory, [{"kind": "email", "address": "a@example.org"}])
     platform.relay_once()

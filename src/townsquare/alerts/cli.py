@@ -1,0 +1,17 @@
+"""`townsquare keys vapid`: make the key pair Web Push alerts are signed with."""
+
+from __future__ import annotations
+
+import typer
+
+from townsquare.alerts.keys import new_vapid_keys
+
+keys_app = typer.Typer(help="Keys the server signs with.", no_args_is_help=True)
+
+
+@keys_app.command("vapid")
+def vapid() -> None:
+    """Print a new VAPID key pair as environment lines (keep the private one secret)."""
+    keys = new_vapid_keys()
+    typer.echo(f"TOWNSQUARE_VAPID_PRIVATE_KEY={keys.private_key}")
+    typer.echo(f"TOWNSQUARE_VAPID_PUBLIC_KEY={keys.public_key}")
