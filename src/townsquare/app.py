@@ -131,7 +131,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                 connection.execute(text("SELECT 1"))
         except Exception as exc:  # the readiness answer is the point, not the exception
             return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, 503)
-        return JSONResponse({"status": "ready", "indexed_incidents": len(platform.index)})
+        return JSONResponse(
+            {
+                "status": "ready",
+                "indexed_incidents": len(platform.index),
+                "watch_areas": len(platform.alerts.index),
+            }
+        )
 
     mount_web(app)
     return app

@@ -78,7 +78,7 @@ class NatsBus:
             await self._js.update_stream(config)
 
     def close(self) -> None:
-        """Stop consumers, drain the connection and stop the loop thread."""
+        """Stop consumers, close the connection and stop the loop thread."""
         if self._thread is None:
             return
         self._closing = True
@@ -89,13 +89,16 @@ class NatsBus:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._thread = None
+        if not self._loop.is_running():
+            self._loop.close()
 
     async def _shutdown(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._nc is not None:
-            await self._nc.drain()
+            # close, not drain: unacknowledged events are redelivered to another node anyway
+            await self._nc.close()
 
     def _jetstream(self) -> JetStreamContext:
         if self._js is None:

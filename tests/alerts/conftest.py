@@ -38,6 +38,7 @@ def alert_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "alert_max_attempts": 3,
         "public_url": "http://townsquare.test",
         "relay_interval_s": 0.05,
+        "stream_keepalive_s": 0.5,
     }
     values.update(overrides)
     return Settings(**values)
@@ -72,6 +73,14 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def quiet_for(self, seconds: float) -> int:
+        """How many requests there are once none has arrived for `seconds`."""
+        count = -1
+        while count != len(self.received):
+            count = len(self.received)
+            time.sleep(seconds)
+        return count
 
     def next_status(self) -> int:
         """The scripted status for the next request (200 once the script is used up)."""
@@ -190,3 +199,54 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met in {timeout}s (last: {value!r})")
         time.sleep(0.05)
+
+
+NATS_ENV = "TOWNSQUARE_TEST_NATS_URL"
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS server (JetStream) the tests may use, or a skip that says why there is none."""
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    url = os.environ.get(NATS_ENV, "nats://127.0.0.1:4222")
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), 2).close()
+    except OSError as exc:
+        pytest.skip(f"NATS at {url} unreachable ({exc}); .ci/run starts one ({NATS_ENV})")
+    return url
+
+
+@pytest.fixture
+def pg_engine(postgres_url: str) -> Iterator[Engine]:
+    """The run's PostgreSQL store alone (for tests of several nodes), emptied afterwards."""
+    from sqlalchemy import text
+
+    from townsquare.db import make_engine
+    from townsquare.models import Base
+
+    eng = make_engine(postgres_url)
+    yield eng
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with eng.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    eng.dispose()
+
+
+def delete_stream(nats_url: str, name: str) -> None:
+    """Remove a test's JetStream stream from the shared server."""
+    import asyncio
+
+    import nats
+
+    async def run() -> None:
+        connection = await nats.connect(nats_url)
+        try:
+            await connection.jetstream().delete_stream(name)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())

@@ -143,7 +143,8 @@ def test_webhooks_to_private_addresses_are_refused_by_default(
     run_worker(platform, platform.settings)
     assert receiver.received == []
     row = deliveries(factory)[0]
-    assert row.status == "dead" and "not a public address" in (row.last_error or "")
+    assert row.status == "dead"
+    assert "not a public address" in (row.last_error or "")
 
 
 # --- e-mail ---------------------------------------------------------------------------------
@@ -280,7 +281,8 @@ def test_web_push_is_encrypted_for_the_browser_and_signed_with_vapid(
     assert browser.problems == []
     assert len(browser.decrypted) == 1
     shown = browser.decrypted[0]
-    assert shown["type"] == "alert" and shown["incident_id"] == incident_id
+    assert shown["type"] == "alert"
+    assert shown["incident_id"] == incident_id
     assert shown["title"].startswith("Alert: Structure fire")
     assert [d.status for d in deliveries(factory)] == ["sent"]
 

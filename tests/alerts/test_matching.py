@@ -128,7 +128,8 @@ def test_non_urgent_incidents_wait_for_one_digest(platform: Platform, receiver: 
     assert delivery.send_digests(platform.factory, settings=settings, now=later) == 1
     assert delivery.send_digests(platform.factory, settings=settings, now=later) == 0
     digest = deliveries(platform.factory, kind="digest")
-    assert len(digest) == 1 and digest[0].subscription_id == sub.subscription.id
+    assert len(digest) == 1
+    assert digest[0].subscription_id == sub.subscription.id
     assert {i["incident"]["id"] for i in digest[0].body["items"]} == {first, second}
 
     delivery.deliver_due(platform.factory, build_senders(settings), settings=settings, now=later)

@@ -1,0 +1,106 @@
+"""Two server processes sharing PostgreSQL and NATS JetStream act as one service."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from tests.alerts.conftest import HOME, Receiver, add_incident, delete_stream, wait_for
+from tests.alerts.server import free_port
+from tests.alerts.sse import open_stream
+from townsquare.db import make_sessionmaker
+
+pytestmark = pytest.mark.postgres
+
+
+@contextmanager
+def node(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`townsquare serve` as its own process; yields its base URL once it is ready."""
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"node exited: {log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(ready, timeout=60)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_incident_on_node_a_reaches_a_stream_on_node_b_and_one_webhook(
+    pg_engine: Engine, postgres_url: str, nats_url: str, receiver: Receiver, tmp_path: Path
+) -> None:
+    stream = f"TEST_{uuid.uuid4().hex[:12].upper()}"
+    env = {
+        "TOWNSQUARE_DATABASE_URL": postgres_url,
+        "TOWNSQUARE_BUS_URL": nats_url,
+        "TOWNSQUARE_BUS_STREAM": stream,
+        "TOWNSQUARE_WEBHOOK_ALLOW_PRIVATE": "true",
+        "TOWNSQUARE_RELAY_INTERVAL_S": "0.05",
+        "TOWNSQUARE_DATA_DIR": str(tmp_path),
+        "TOWNSQUARE_LOG_LEVEL": "WARNING",
+    }
+    try:
+        with ExitStack() as nodes:
+            a = nodes.enter_context(node(env, tmp_path / "a.log"))
+            b = nodes.enter_context(node(env, tmp_path / "b.log"))
+            created = httpx.post(
+                f"{b}/api/v1/subscriptions",
+                json={
+                    "area": {"type": "circle", "lat": HOME[0], "lon": HOME[1], "radius_m": 1000},
+                    "channels": [{"kind": "webhook", "url": receiver.url}],
+                },
+            )
+            assert created.status_code == 201, created.text
+            # made on node B; node A learns of it through the bus
+            wait_for(lambda: httpx.get(f"{a}/readyz").json()["watch_areas"] == 1)
+
+            url = f"{b}/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
+            with open_stream(url) as live:
+                live.next("ready")
+                # No push endpoint for dispatch yet: the incident enters the shared store
+                # as ingestion would write it (with its outbox row) and the nodes relay it.
+                incident_id = add_incident(make_sessionmaker(pg_engine))
+                event = live.next("incident.published")
+                assert event.json()["id"] == incident_id
+
+            wait_for(lambda: receiver.received)
+            assert receiver.quiet_for(1.5) == 1  # exactly one webhook delivery, no repeat
+            assert receiver.received[0].json()["incident"]["id"] == incident_id
+            token = created.json()["manage_token"]
+            sub_id = created.json()["subscription"]["id"]
+            log = httpx.get(
+                f"{a}/api/v1/subscriptions/{sub_id}/deliveries",
+                headers={"Authorization": f"Bearer {token}"},
+            ).json()
+            assert [(d["kind"], d["status"]) for d in log] == [("alert", "sent")]
+    finally:
+        delete_stream(nats_url, stream)
