@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -85,10 +86,8 @@ def open_stream(url: str, headers: dict[str, str] | None = None) -> Iterator[Str
         raise AssertionError(f"stream answered {response.status_code}: {response.text}")
 
     def read() -> None:
-        try:
+        with contextlib.suppress(httpx.HTTPError, RuntimeError):  # closed by the test
             _parse(response.iter_lines(), stream)
-        except (httpx.HTTPError, RuntimeError):
-            pass  # closed by the test
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()

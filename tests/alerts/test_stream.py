@@ -40,7 +40,8 @@ def test_stream_resumes_after_the_last_event_id(
 ) -> None:
     platform = Platform(alert_settings(tmp_path), engine, factory)
     with running(platform) as base:
-        url = f"{base}/api/v1/stream?bbox={HOME[1] - 0.02},{HOME[0] - 0.02},{HOME[1] + 0.02},{HOME[0] + 0.02}"
+        box = f"{HOME[1] - 0.02},{HOME[0] - 0.02},{HOME[1] + 0.02},{HOME[0] + 0.02}"
+        url = f"{base}/api/v1/stream?bbox={box}"
         with open_stream(url) as stream:
             stream.next("ready")
             first = add_incident(factory)

@@ -1,0 +1,106 @@
+"""The subscription API: the manage token is the only key; bad areas are refused clearly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.alerts.conftest import HOME, Receiver, add_incident, wait_for
+from townsquare.app import create_app
+from townsquare.platform import Platform
+
+
+@pytest.fixture
+def client(platform: Platform) -> Iterator[TestClient]:
+    """The running app (relay and delivery loops included) on the test store."""
+    with TestClient(create_app(platform=platform)) as test_client:
+        yield test_client
+
+
+def area(radius_m: float = 1000) -> dict[str, object]:
+    return {"type": "circle", "lat": HOME[0], "lon": HOME[1], "radius_m": radius_m}
+
+
+def test_subscribe_then_read_log_and_unsubscribe_with_the_token_only(
+    client: TestClient, receiver: Receiver, platform: Platform
+) -> None:
+    response = client.post(
+        "/api/v1/subscriptions",
+        json={
+            "name": "Home",
+            "area": area(),
+            "categories": ["fire"],
+            "channels": [{"kind": "webhook", "url": receiver.url}],
+        },
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    sub_id, token = body["subscription"]["id"], body["manage_token"]
+    assert len(token) >= 40
+    assert list(body["webhook_secrets"]) == [str(body["subscription"]["channels"][0]["id"])]
+    owner = {"Authorization": f"Bearer {token}"}
+
+    assert client.get(f"/api/v1/subscriptions/{sub_id}", headers=owner).json()["name"] == "Home"
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        assert client.get(f"/api/v1/subscriptions/{sub_id}", headers=headers).status_code == 404
+
+    incident_id = add_incident(platform.factory)
+    log = wait_for(
+        lambda: [
+            d
+            for d in client.get(f"/api/v1/subscriptions/{sub_id}/deliveries", headers=owner).json()
+            if d["status"] == "sent"
+        ]
+    )
+    assert [(d["incident_id"], d["kind"], d["channel_kind"]) for d in log] == [
+        (incident_id, "alert", "webhook")
+    ]
+    assert len(receiver.received) == 1
+
+    assert client.delete(f"/api/v1/subscriptions/{sub_id}", headers=owner).status_code == 204
+    assert client.get(f"/api/v1/subscriptions/{sub_id}", headers=owner).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("payload", "parameter"),
+    [
+        (
+            {"area": area(50), "channels": [{"kind": "email", "address": "a@example.org"}]},
+            "radius_m",
+        ),
+        (
+            {"area": area(20_000), "channels": [{"kind": "email", "address": "a@example.org"}]},
+            "radius_m",
+        ),
+        ({"area": area(), "channels": []}, "channels"),
+        ({"area": area(), "channels": [{"kind": "email", "address": "nope"}]}, "address"),
+        (
+            {
+                "area": area(),
+                "categories": ["fire.imaginary"],
+                "channels": [{"kind": "email", "address": "a@example.org"}],
+            },
+            "categories",
+        ),
+        (
+            {
+                "area": {"type": "polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},
+                "channels": [{"kind": "email", "address": "a@example.org"}],
+            },
+            "coordinates",
+        ),
+    ],
+)
+def test_bad_subscriptions_are_refused_naming_the_field(
+    client: TestClient, payload: dict[str, object], parameter: str
+) -> None:
+    response = client.post("/api/v1/subscriptions", json=payload)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["parameter"] == parameter
+
+
+def test_push_key_is_served_only_when_configured(client: TestClient) -> None:
+    assert client.get("/api/v1/push/key").status_code == 404
