@@ -236,6 +236,33 @@
       showProblem("Something went wrong on our side. Please try again in a moment.");
     });
 
+    /* Live updates: the stream of the area shown; any change reloads the first page of the
+     * list (server-rendered, so it looks the same), unless older pages are being read. */
+    var live = null;
+    var liveKey = null;
+    function follow() {
+      var box = results();
+      if (!box || !box.dataset.lat || typeof EventSource === "undefined") return;
+      var query = "lat=" + box.dataset.lat + "&lon=" + box.dataset.lon + "&radius_m=" + box.dataset.radius;
+      if (query === liveKey) return;
+      if (live) live.close();
+      liveKey = query;
+      live = new EventSource("/api/v1/stream?" + query);
+      ["incident.published", "incident.updated", "incident.removed"].forEach(function (name) {
+        live.addEventListener(name, function (event) {
+          if (new URLSearchParams(location.search).get("cursor")) return;
+          var params = new URLSearchParams(new FormData(form));
+          htmx.ajax("GET", "/fragments/incidents?" + params.toString(), { target: "#results", swap: "outerHTML" });
+          if (name === "incident.published") {
+            var data = JSON.parse(event.data);
+            status.textContent = "New: " + data.properties.title;
+          }
+        });
+      });
+    }
+    document.body.addEventListener("htmx:afterSettle", follow);
+    follow();
+
     redraw();
     if (!shown) {
       map.setView([parseFloat(element.dataset.defaultLat), parseFloat(element.dataset.defaultLon)], 13);
