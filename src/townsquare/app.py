@@ -24,6 +24,7 @@ from townsquare.platform import Platform
 from townsquare.privacy.service import release_due
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
+from townsquare.web.alerts import router as alerts_pages
 from townsquare.web.views import mount as mount_web
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(alerts_router)
     app.include_router(stream_router)
     app.include_router(cap_router)
+    app.include_router(alerts_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
