@@ -11,8 +11,6 @@ check it is cut to its hundred.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from functools import cache
 from pathlib import Path
@@ -20,11 +18,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lxml import etree
 
 from townsquare.privacy.address import address_block
 
-SHARED = Path(__file__).parents[2].parent / "shared" / "data"
+ADDRESSES = Path(__file__).parents[1] / "data" / "addresses" / "real_addresses.txt"
 _KEPT_BEFORE = {
     *("i", "ih", "us", "fm", "sh", "sr", "exit", "mm", "at", "fr", "to", "bw", "hwy"),
     *("rr", "hc", "route", "road", "county", "marker", "box", "highway", "loop", "spur"),
@@ -32,33 +29,10 @@ _KEPT_BEFORE = {
 _KEPT_AFTER = {"block", "nb", "sb", "eb", "wb", "ib", "ob"}
 
 
-def _csv_column(path: Path, column: str) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return [row[column] for row in csv.DictReader(handle)]
-
-
 @cache
 def real_addresses() -> tuple[str, ...]:
-    """Every distinct address string of the shared data sets."""
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data not found at {SHARED}")
-    found: set[str] = set()
-    found.update(_csv_column(next((SHARED / "seattle_fire_911_csv").glob("*.csv")), "Address"))
-    found.update(
-        _csv_column(SHARED / "sf_fire_dept_calls_for_service" / "sf-fire-calls.csv", "Address")
-    )
-    for path in (SHARED / "houston_active_incidents").rglob("*.json"):
-        for feature in json.loads(path.read_text()).get("features", []):
-            found.update(
-                str(feature["attributes"][key] or "") for key in ("Address", "CrossStreet")
-            )
-    for path in (SHARED / "open311_georeport_v2" / "real_responses").glob("*.json"):
-        text = path.read_text()
-        found.update(re.findall(r'"address"\s*:\s*"([^"]*)"', text))
-    for path in (SHARED / "open311_georeport_v2" / "real_responses").glob("*.xml"):
-        tree = etree.parse(str(path))
-        found.update(e.text or "" for e in tree.iter("address"))
-    return tuple(sorted(a for a in found if a.strip()))
+    """Every distinct address string of the real data sets (extracted into tests/data)."""
+    return tuple(line for line in ADDRESSES.read_text("utf-8").splitlines() if line.strip())
 
 
 def test_the_shared_data_has_every_style() -> None:
