@@ -9,7 +9,12 @@ import pytest
 
 from townsquare import taxonomy
 from townsquare.errors import ConfigError
-from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source_config
+from townsquare.ingest.config import (
+    MAPPINGS_DIR,
+    SourceConfig,
+    bundled_mappings,
+    load_source_config,
+)
 
 MINIMAL = """
 slug = "test-feed"
@@ -52,9 +57,13 @@ def _error(tmp_path: Path, text: str) -> str:
 def test_shipped_mappings_load() -> None:
     found = bundled_mappings()
     assert set(found) >= {"seattle_fire_911", "sf_fire_calls"}
+    samples = MAPPINGS_DIR.parent.parent / "samples"
     for path in found.values():
         config = load_source_config(path)
-        assert Path(config.location).is_file(), f"{path.name}: sample file missing"
+        if config.is_url():  # a live feed: its recorded sample ships alongside
+            assert any((samples / path.stem).iterdir()), f"{path.name}: no recorded sample"
+        else:
+            assert Path(config.location).is_file(), f"{path.name}: sample file missing"
 
 
 def test_seattle_mapping_reads_the_offset_and_the_exporter_bugs() -> None:
@@ -91,7 +100,7 @@ def test_url_location_is_kept_and_time_zone_defaults_to_the_agency(tmp_path: Pat
     ("change", "key", "detail"),
     [
         (('"fire.structure"', '"fire.big"'), "categories", "'Fire' -> 'fire.big'"),
-        (('kind = "csv"', 'kind = "socrata"'), "kind", "known kinds: csv"),
+        (('kind = "csv"', 'kind = "gopher"'), "kind", "kind 'gopher'; known kinds: arcgis"),
         (
             ('time_zone = "America/Chicago"', 'time_zone = "Mars/Olympus"'),
             "agency.time_zone",

@@ -241,11 +241,16 @@ def test_exact_point_and_unredacted_address_are_kept(sf: SourceConfig) -> None:
     )
 
 
-def test_unmapped_call_type_is_an_error_not_a_guess(sf: SourceConfig) -> None:
+def test_unmapped_call_type_is_held_not_guessed(sf: SourceConfig) -> None:
     row = _items(sf)["2003235"][0]
     item = RawItem("test", {**row.payload, "CallType": "Structure fire"})  # case differs
+    record = normalize(item, sf)
+    # Not matched case-insensitively to "Structure Fire": held under the placeholder.
+    assert (record.category, record.mapped) == ("other", False)
+    assert record.original_type == "Structure fire"
+    strict = sf.model_copy(update={"unmapped": "quarantine"})
     with pytest.raises(NormalizeError) as caught:
-        normalize(item, sf)
+        normalize(item, strict)
     assert str(caught.value) == "CallType: call type 'Structure fire' is not mapped"
 
 

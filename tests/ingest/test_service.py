@@ -34,9 +34,12 @@ def test_seattle_sample_counts(factory: sessionmaker[Session]) -> None:
     report = service.ingest(factory, load_source_config(SEATTLE), now=NOW)
     # 1,500 rows: 61 are byte-identical repeats of an earlier row (the export repeats some up to
     # 9 times), 25 have no coordinates ("(0, 0)" or empty) and are quarantined on Latitude, and
-    # 3 reuse an incident number already seen with other content (merged as another unit).
+    # 3 reuse an incident number already seen with other content: a corrected address or an
+    # upgraded call type: versions of the same call. All three were received together, so
+    # their content hash orders them: 2 replace the version stored, 1 is ignored as older.
     assert (report.received, report.unchanged, report.quarantined) == (1500, 61, 25)
-    assert (report.created, report.merged, report.withheld) == (1411, 3, 0)
+    assert (report.created, report.merged, report.withheld) == (1411, 0, 0)
+    assert (report.updated, report.stale) == (2, 1)
     assert dict(report.quarantined_by_field) == {"Latitude": 25}
     with factory() as session:
         assert count(session, Incident) == 1411
@@ -117,7 +120,8 @@ def test_replay_moves_the_sample_to_now_without_duplicates(factory: sessionmaker
     retime = compress_to_now(last, NOW, speed=100)
     replayed = service.ingest(factory, config, now=NOW, retime=retime)
     assert replayed.created == 0
-    assert replayed.updated == first.created
+    # Every unit record is re-timed, and the 961 calls they make stay 961.
+    assert (first.created, first.merged, replayed.updated) == (961, 39, 1000)
     with factory() as session:
         assert count(session, Incident) == 961
         newest = session.scalar(select(func.max(Incident.occurred_at)))

@@ -34,6 +34,11 @@ class Incident(Base):
         UniqueConstraint("source_id", "external_id"),
         CheckConstraint("origin IN ('dispatch', 'resident', 'agency')", name="origin_known"),
         CheckConstraint("status IN ('active', 'closed')", name="status_known"),
+        CheckConstraint(
+            "(status = 'closed' AND closed_at IS NOT NULL)"
+            " OR (status = 'active' AND closed_at IS NULL)",
+            name="closed_has_time",
+        ),
         CheckConstraint("visibility IN ('public', 'withheld', 'removed')", name="visibility_known"),
         CheckConstraint("severity BETWEEN 1 AND 5", name="severity_range"),
         CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="point_range"),
@@ -64,6 +69,9 @@ class Incident(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="active")
+    closed_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="when the call was cleared; closed incidents leave the live feed"
+    )
     severity: Mapped[int] = mapped_column(Integer)
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     visibility_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)

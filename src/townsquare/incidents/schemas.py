@@ -46,6 +46,8 @@ class IncidentPublic(BaseModel):
     published_at: datetime
     updated_at: datetime
     status: str
+    closed_at: datetime | None = None
+    """When the call was cleared; a closed incident is no longer in the live feed."""
     severity: int
     origin: str
     provenance: str

@@ -35,6 +35,7 @@ def to_public(incident: Incident, agency_name: str | None) -> IncidentPublic:
         published_at=incident.published_at,
         updated_at=incident.updated_at,
         status=incident.status,
+        closed_at=incident.closed_at,
         severity=incident.severity,
         origin=incident.origin,
         provenance=PROVENANCE[incident.origin],
@@ -59,7 +60,7 @@ def publish_all(session: Session, incidents: Sequence[Incident]) -> list[Inciden
 
 
 def get_public(session: Session, incident_id: int) -> IncidentPublic:
-    """One public incident; withheld and removed ones are indistinguishable from absent."""
+    """One public incident, closed ones too; withheld and removed ones are as if absent."""
     incident = session.get(Incident, incident_id)
     if incident is None or incident.visibility != "public":
         raise NotFound(f"incident {incident_id} not found")
@@ -73,11 +74,16 @@ def index_item(incident: Incident) -> IndexItem:
     )
 
 
+def in_live_feed(incident: Incident) -> bool:
+    """Public and not yet closed: a cleared incident stays readable but leaves the feed."""
+    return incident.visibility == "public" and incident.status == "active"
+
+
 def load_index(session: Session) -> FeedIndex:
-    """Rebuild the feed index from every public incident in the store."""
+    """Rebuild the feed index from every public, active incident in the store."""
     rows = session.execute(
         select(Incident.id, Incident.lat, Incident.lon, Incident.occurred_at, Incident.category)
-        .where(Incident.visibility == "public")
+        .where(Incident.visibility == "public", Incident.status == "active")
         .execution_options(yield_per=10_000)
     )
     return FeedIndex.build(
@@ -98,7 +104,7 @@ def apply_event(
     incident_id = int(payload["id"])
     with factory() as session:
         incident = session.get(Incident, incident_id)
-        if incident is None or incident.visibility != "public":
+        if incident is None or not in_live_feed(incident):
             index.remove(incident_id)
         else:
             index.upsert(index_item(incident))
@@ -111,7 +117,7 @@ def query_feed(session: Session, index: FeedIndex | None, query: FeedQuery) -> l
         return publish_all(session, query_sql(session, query))
     rows = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
     # An item the index still holds but the store has since hidden is skipped, not shown.
-    found = [rows[i] for i in ids if i in rows and rows[i].visibility == "public"]
+    found = [rows[i] for i in ids if i in rows and in_live_feed(rows[i])]
     return publish_all(session, found)
 
 
@@ -152,7 +158,7 @@ def _sql_resolution(radius_m: float) -> int:
 
 
 def _filters(query: FeedQuery) -> list[Any]:
-    conditions: list[Any] = [Incident.visibility == "public"]
+    conditions: list[Any] = [Incident.visibility == "public", Incident.status == "active"]
     if query.category:
         conditions.append(
             or_(

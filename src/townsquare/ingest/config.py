@@ -20,6 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from townsquare import geo, taxonomy
 from townsquare.errors import ConfigError
+from townsquare.ingest.options import (
+    ArcgisOptions,
+    FeedOptions,
+    HttpOptions,
+    JsonOptions,
+    LifecycleConfig,
+    PushOptions,
+    SocrataOptions,
+)
 from townsquare.ingest.sources.registry import known_kinds
 
 SPECIAL_TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601")
@@ -36,7 +45,7 @@ def _zone(value: str) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class FieldSpec(_Model):
@@ -205,8 +214,9 @@ class SourceConfig(_Model):
     name: str = Field(min_length=1)
     kind: str = Field(min_length=1)
     agency: AgencyConfig
-    location: str = Field(min_length=1)
-    """http(s) URL, or an absolute file path (relative paths are resolved on load)."""
+    location: str = ""
+    """http(s) URL, or an absolute file path (relative paths are resolved on load); a push
+    source may leave it empty."""
     time_zone: str = ""
     """IANA zone of the feed's naive local times; default the agency's."""
     bbox: tuple[float, float, float, float] | None = None
@@ -216,7 +226,18 @@ class SourceConfig(_Model):
     fields: FieldsConfig
     categories: dict[str, str] = Field(min_length=1)
     """Source call type (exact string) -> taxonomy code."""
+    unmapped: Literal["hold", "quarantine"] = "hold"
+    """A call type missing from [categories]: "hold" publishes it as `other`, never alerted
+    and listed by `townsquare sources unknown-types`; "quarantine" keeps the raw record only."""
     csv: CsvOptions = CsvOptions()
+    http: HttpOptions = HttpOptions()
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    arcgis: ArcgisOptions = ArcgisOptions()
+    socrata: SocrataOptions = SocrataOptions()
+    json_: JsonOptions = Field(default=JsonOptions(), alias="json")
+    feed: FeedOptions = FeedOptions()
+    push: PushOptions | None = None
+    """Present: the source accepts POSTed records (kind "push" accepts nothing else)."""
     policy: dict[str, Any] | None = None
     """The `[policy]` table: tightens the privacy policy (read by townsquare.privacy)."""
 
@@ -257,9 +278,14 @@ class SourceConfig(_Model):
     @model_validator(mode="after")
     def _columns_exist(self) -> SourceConfig:
         if self.kind == "csv" and not self.csv.header and self.csv.columns:
-            unknown = sorted(self.fields.columns() - set(self.csv.columns))
+            read = self.fields.columns() | self.lifecycle.columns()
+            unknown = sorted(read - set(self.csv.columns))
             if unknown:
                 raise ValueError(f"fields name columns not in csv.columns: {unknown}")
+        if self.kind == "push" and self.push is None:
+            raise ValueError("kind push needs a [push] table")
+        if not self.location and self.kind != "push":
+            raise ValueError("location: give a URL or a file path")
         return self
 
     def is_url(self) -> bool:

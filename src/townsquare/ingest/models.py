@@ -5,10 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from townsquare.db import Base, UTCDateTime
+from townsquare.incidents.models import Incident
 
 OUTCOMES = ("normalized", "withheld", "quarantined")
 
@@ -31,6 +43,12 @@ class Source(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", comment="consecutive failed fetches"
+    )
+    circuit_open_until: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="no fetch before this: the circuit breaker is open"
+    )
 
 
 class RawRecord(Base):
@@ -61,3 +79,67 @@ class RawRecord(Base):
     incident_id: Mapped[int | None] = mapped_column(
         ForeignKey("incident.id", ondelete="SET NULL"), index=True
     )
+
+
+class SourceRecord(Base):
+    """One call (or one unit on a call) of a source as last seen, linked to its incident.
+
+    Holds only the public form of the record (redacted like the incident), so it may outlive
+    the raw records: an incident is recomputed from its source records whenever one changes.
+    """
+
+    __tablename__ = "source_record"
+    __table_args__ = (
+        UniqueConstraint("source_id", "record_key"),
+        Index("ix_source_record_scene", "source_id", "scene"),
+        Index("ix_source_record_open", "source_id", "closed_at"),
+        CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="point_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    record_key: Mapped[str] = mapped_column(String(200), comment="external id, /unit if any")
+    external_id: Mapped[str] = mapped_column(String(128))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    scene: Mapped[str | None] = mapped_column(String(128), comment="scene key ([lifecycle])")
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incident.id", ondelete="CASCADE"), index=True
+    )
+    incident: Mapped[Incident] = relationship(lazy="select")
+    version_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), comment="the record's version time, or when that version was received"
+    )
+    version_hash: Mapped[str] = mapped_column(String(64), comment="of the version's content")
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), comment="last delivery holding it")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), comment="cleared at")
+    category: Mapped[str] = mapped_column(String(64))
+    mapped: Mapped[bool] = mapped_column(Boolean, comment="false: call type not in the mapping")
+    original_type: Mapped[str] = mapped_column(String(200), comment="scrubbed")
+    address_block: Mapped[str | None] = mapped_column(String(300), comment="public form")
+    lat: Mapped[float] = mapped_column(Float, comment="public point")
+    lon: Mapped[float] = mapped_column(Float, comment="public point")
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SourceSnapshot(Base):
+    """A complete fetch of an "active calls" source: calls absent from it are closed."""
+
+    __tablename__ = "source_snapshot"
+    __table_args__ = (UniqueConstraint("source_id", "taken_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    records: Mapped[int] = mapped_column(Integer, comment="records it held")
+
+
+class PushReceipt(Base):
+    """A signature accepted on the push endpoint, kept for its time window to refuse replays."""
+
+    __tablename__ = "push_receipt"
+    __table_args__ = (UniqueConstraint("source_id", "signature"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    signature: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -27,6 +27,8 @@ from townsquare.ingest.config import (
 )
 from townsquare.ingest.sources.base import RawItem
 
+UNMAPPED_CATEGORY = "other"
+"""Category of a held call type that [categories] does not map (never alerted)."""
 ROW_FIELD = "_row"
 """Field named by the error of a record the adapter could not read faithfully."""
 MAX_ID_LENGTH = 128
@@ -63,6 +65,19 @@ class NormalizedRecord:
     occurred_at: datetime
     """Timezone-aware UTC."""
     unit: str | None
+    mapped: bool = True
+    """False: the call type is not in [categories] and `category` is the placeholder."""
+    version_at: datetime | None = None
+    """The record's own last-modified time ([lifecycle] version), if the source gives one."""
+    cleared_at: datetime | None = None
+    """When the call was cleared, if this record says it is closed."""
+    scene: str | None = None
+    """The [lifecycle] scene columns joined: records of one scene merge into one incident."""
+
+    @property
+    def key(self) -> str:
+        """The identity of this record among the source's: its id, and its unit if any."""
+        return self.external_id if self.unit is None else f"{self.external_id}/{self.unit}"
 
 
 def normalize(item: RawItem, config: SourceConfig) -> NormalizedRecord:
@@ -77,11 +92,15 @@ def normalize(item: RawItem, config: SourceConfig) -> NormalizedRecord:
     return NormalizedRecord(
         external_id=_external_id(cells, fields),
         original_type=original_type,
-        category=category,
+        category=category or UNMAPPED_CATEGORY,
         address=cells.get(fields.address.column) if fields.address else None,
         point=point,
         occurred_at=occurred_at,
         unit=cells.get(fields.unit.column) if fields.unit else None,
+        mapped=category is not None,
+        version_at=_lifecycle_time(cells, config, config.lifecycle.version),
+        cleared_at=_cleared_at(cells, config, occurred_at),
+        scene=_scene(cells, config.lifecycle.scene),
     )
 
 
@@ -115,13 +134,43 @@ class _Cells:
         return value
 
 
-def _category(cells: _Cells, config: SourceConfig) -> tuple[str, str]:
+def _category(cells: _Cells, config: SourceConfig) -> tuple[str, str | None]:
     column = config.fields.call_type.column
     call_type = cells.need(column)
     code = config.categories.get(call_type)
-    if code is None:
+    if code is None and config.unmapped == "quarantine":
         raise NormalizeError(column, f"call type {call_type!r} is not mapped")
     return call_type, code
+
+
+def _lifecycle_time(cells: _Cells, config: SourceConfig, column: str | None) -> datetime | None:
+    if column is None:
+        return None
+    value = cells.get(column)
+    if value is None:
+        return None
+    spec = config.fields.occurred_at[0].model_copy(update={"column": column})
+    return parse_time(value, spec, ZoneInfo(spec.time_zone or config.time_zone))
+
+
+def _cleared_at(cells: _Cells, config: SourceConfig, occurred_at: datetime) -> datetime | None:
+    rules = config.lifecycle
+    cleared = _lifecycle_time(cells, config, rules.cleared_at)
+    if cleared is not None:
+        return max(cleared, occurred_at)
+    if rules.status is not None:
+        status = (cells.get(rules.status) or "").casefold()
+        if status in {value.casefold() for value in rules.closed_values}:
+            # No clear time given: the record's version time, else the call's own time.
+            return _lifecycle_time(cells, config, rules.version) or occurred_at
+    return None
+
+
+def _scene(cells: _Cells, columns: list[str]) -> str | None:
+    if not columns:
+        return None
+    parts = [cells.get(column) for column in columns]
+    return None if any(p is None for p in parts) else "|".join(p for p in parts if p)
 
 
 def _external_id(cells: _Cells, fields: FieldsConfig) -> str:

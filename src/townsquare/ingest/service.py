@@ -10,25 +10,26 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare import geo, taxonomy
 from townsquare.agencies.models import Agency
 from townsquare.db import transaction, utcnow
-from townsquare.errors import SourceError
-from townsquare.events import announce
+from townsquare.errors import NotFound, SourceError
 from townsquare.incidents.models import Incident
+from townsquare.ingest import lifecycle
 from townsquare.ingest.config import SourceConfig
-from townsquare.ingest.models import OUTCOMES, RawRecord, Source
+from townsquare.ingest.models import OUTCOMES, RawRecord, Source, SourceRecord
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
+from townsquare.ingest.sources import http
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.registry import adapter_for
 from townsquare.privacy import engine as privacy
+from townsquare.privacy.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,11 @@ class IngestReport:
     created: int = 0
     updated: int = 0
     merged: int = 0
+    stale: int = 0
+    closed: int = 0
     withheld: int = 0
     quarantined: int = 0
     quarantined_by_field: Counter[str] = field(default_factory=Counter)
-    replayed_ids: set[str] = field(default_factory=set, repr=False)
 
     def summary(self) -> str:
         """One line a person can read."""
@@ -57,7 +59,8 @@ class IngestReport:
         return (
             f"{self.source}: {self.received} received, {self.unchanged} already stored, "
             f"{self.created} new incidents, {self.updated} updated, {self.merged} merged "
-            f"into existing incidents, {self.withheld} withheld, {self.quarantined} quarantined"
+            f"into existing incidents, {self.stale} older versions ignored, {self.closed} closed, "
+            f"{self.withheld} withheld, {self.quarantined} quarantined"
             + (f" ({fields})" if fields else "")
         )
 
@@ -98,49 +101,110 @@ def ingest(
     retime: Retime | None = None,
 ) -> IngestReport:
     """Fetch a source and store what it holds; a failed fetch is recorded on the source."""
+    return ingest_items(
+        factory, config, adapter_for(config.kind).fetch(config), now=now, retime=retime
+    )
+
+
+def ingest_items(
+    factory: sessionmaker[Session],
+    config: SourceConfig,
+    items: Iterable[RawItem],
+    *,
+    now: datetime | None = None,
+    retime: Retime | None = None,
+) -> IngestReport:
+    """Store `items` batch by batch; a fault mid-way keeps every batch stored before it.
+
+    A snapshot source ([lifecycle] snapshot) closes the calls missing from the items only
+    once all of them were read: an interrupted fetch closes nothing.
+    """
+    moment = now or utcnow()
+    snapshot = config.lifecycle.snapshot and retime is None
     with transaction(factory) as session:
-        source_id = ensure_source(session, config).id
-    try:
-        items = list(adapter_for(config.kind).fetch(config))
-    except (OSError, SourceError) as exc:
-        with transaction(factory) as session:
-            source = session.get_one(Source, source_id)
-            source.last_error_at = utcnow()
-            source.last_error = str(exc)
-        raise SourceError(f"{config.slug}: {exc}") from exc
+        source = ensure_source(session, config)
+        source_id = source.id
+        following = lifecycle.next_snapshot_after(session, source, moment) if snapshot else None
     report = IngestReport(config.slug)
-    for start in range(0, len(items), BATCH):
-        with transaction(factory) as session:
-            source = session.get_one(Source, source_id)
-            store_items(
-                session,
-                source,
-                config,
-                items[start : start + BATCH],
-                report,
-                now=now or utcnow(),
-                retime=retime,
-            )
+    try:
+        for chunk in _chunks(items, BATCH):
+            with transaction(factory) as session:
+                store_items(
+                    session,
+                    session.get_one(Source, source_id),
+                    config,
+                    chunk,
+                    report,
+                    now=moment,
+                    retime=retime,
+                    snapshot_at=moment if snapshot else None,
+                    next_snapshot=following,
+                )
+    except (OSError, SourceError) as exc:
+        record_failure(factory, source_id, str(exc))
+        raise SourceError(f"{config.slug}: {exc}") from exc
     with transaction(factory) as session:
-        session.get_one(Source, source_id).last_success_at = utcnow()
+        source = session.get_one(Source, source_id)
+        if snapshot:
+            closed = lifecycle.close_missing(
+                session, source, config, taken_at=moment, records=report.received
+            )
+            report.closed += closed.closed
+        source.last_success_at = utcnow()
+        source.failures = 0
+        source.circuit_open_until = None
     log.info("ingest finished", extra={"report": report.summary()})
     return report
 
 
-@dataclass
-class _Batch:
-    """Rows one batch touches, so a batch costs a few queries and one flush, not per record."""
+def poll(
+    factory: sessionmaker[Session], config: SourceConfig, *, now: datetime | None = None
+) -> IngestReport | None:
+    """One conditional fetch (ETag / If-Modified-Since kept on the source); None: unchanged."""
+    with transaction(factory) as session:
+        source = ensure_source(session, config)
+        source_id, cursor = source.id, dict(source.cursor or {})
+    try:
+        with http.conditional(cursor):
+            report = ingest(factory, config, now=now)
+    except http.NotModified:
+        report = None
+    with transaction(factory) as session:
+        source = session.get_one(Source, source_id)
+        source.cursor = cursor
+        if report is None:
+            source.last_success_at = utcnow()
+            source.failures = 0
+            source.circuit_open_until = None
+    return report
 
-    incidents: dict[str, Incident]
-    links: list[tuple[RawRecord, Incident]] = field(default_factory=list)
-    topics: dict[int, tuple[Incident, str]] = field(default_factory=dict)
 
-    def announce(self, incident: Incident, topic: str) -> None:
-        """Remember to announce `incident`; a creation stays a creation within the batch."""
-        previous = self.topics.get(id(incident))
-        if previous and previous[1] == "incident.published" and topic == "incident.updated":
-            return
-        self.topics[id(incident)] = (incident, topic)
+def record_failure(
+    factory: sessionmaker[Session],
+    source_id: int,
+    error: str,
+    *,
+    open_until: datetime | None = None,
+) -> None:
+    """Note a failed fetch on the source (health), and when its circuit breaker reopens."""
+    with transaction(factory) as session:
+        source = session.get_one(Source, source_id)
+        source.last_error_at = utcnow()
+        source.last_error = error[:2000]
+        source.failures = (source.failures or 0) + 1
+        if open_until is not None:
+            source.circuit_open_until = open_until
+
+
+def _chunks(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
+    chunk: list[RawItem] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def store_items(
@@ -152,8 +216,13 @@ def store_items(
     *,
     now: datetime,
     retime: Retime | None = None,
+    snapshot_at: datetime | None = None,
+    next_snapshot: datetime | None = None,
 ) -> None:
-    """Keep each raw item and apply it; with `retime` already-seen items are re-applied (replay)."""
+    """Keep each raw item and apply it; with `retime` already-seen items are re-applied (replay).
+
+    In a snapshot, an item already stored is still applied, so its call counts as seen.
+    """
     pending = [(item, content_hash(item.payload)) for item in items]
     known = {
         raw.content_hash: raw
@@ -164,11 +233,13 @@ def store_items(
             )
         )
     }
-    todo: list[tuple[RawRecord, NormalizedRecord]] = []
+    again = retime is not None or snapshot_at is not None
+    todo: list[tuple[RawRecord, NormalizedRecord, bool]] = []
     for item, digest in pending:
         report.received += 1
         raw = known.get(digest)
-        if raw is not None and retime is None:
+        seen = raw is not None
+        if raw is not None and not again:
             report.unchanged += 1
             continue
         if raw is None:
@@ -186,167 +257,73 @@ def store_items(
         try:
             record = normalize(item, config)
         except NormalizeError as exc:
-            raw.outcome, raw.error_field, raw.error = "quarantined", exc.field, str(exc)
-            report.quarantined += 1
-            report.quarantined_by_field[exc.field] += 1
+            if not seen:
+                raw.outcome, raw.error_field, raw.error = "quarantined", exc.field, str(exc)
+                report.quarantined += 1
+                report.quarantined_by_field[exc.field] += 1
+            else:
+                report.unchanged += 1
             continue
-        todo.append((raw, _retimed(record, retime) if retime else record))
-
-    external_ids = {record.external_id for _, record in todo}
-    batch = _Batch(
-        {
-            i.external_id or "": i
-            for i in session.scalars(
-                select(Incident).where(
-                    Incident.source_id == source.id, Incident.external_id.in_(external_ids)
-                )
-            )
-        }
+        todo.append((raw, _retimed(record, retime) if retime else record, seen))
+    rules = privacy.policy_for(config)
+    versions = [_public_version(record, rules, now) for _, record, _ in todo]
+    outcome = lifecycle.apply_versions(
+        session,
+        source,
+        config,
+        versions,
+        now=now,
+        replay=retime is not None,
+        next_snapshot=next_snapshot,
+        snapshot_at=snapshot_at,
     )
-    for raw, record in todo:
+    session.flush()
+    for (raw, record, seen), incident, change in zip(
+        todo, outcome.incidents, outcome.changes, strict=True
+    ):
         raw.external_id = record.external_id
-        incident, change = _apply(
-            session,
-            batch,
-            source,
-            config,
-            record,
-            now=now,
-            replay=retime is not None,
-            replayed=report.replayed_ids,
-        )
         raw.outcome = "withheld" if incident.visibility == "withheld" else "normalized"
         raw.error_field = raw.error = None
-        batch.links.append((raw, incident))
-        if incident.visibility == "withheld" and change == "created":
-            report.withheld += 1
-        setattr(report, change, getattr(report, change) + 1)
-    session.flush()
-    for raw, incident in batch.links:
         raw.incident_id = incident.id
-    for incident, topic in batch.topics.values():
-        announce(session, topic, {"id": incident.id})
+        if seen and retime is None:
+            change = "unchanged"  # the same bytes again in a snapshot: only seen again
+        setattr(report, change, getattr(report, change) + 1)
+    report.withheld += outcome.withheld
+    report.closed += outcome.closed
 
 
 def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
-    return replace(record, occurred_at=retime(record.occurred_at))
+    def moved(moment: datetime | None) -> datetime | None:
+        return None if moment is None else retime(moment)
 
-
-def _incident_hash(record: NormalizedRecord, block: str | None, point: geo.Point) -> str:
-    text = "|".join(
-        [
-            record.category,
-            record.original_type,
-            block or "",
-            f"{point.lat:.6f},{point.lon:.6f}",
-            record.occurred_at.isoformat(),
-        ]
+    return replace(
+        record,
+        occurred_at=retime(record.occurred_at),
+        cleared_at=moved(record.cleared_at),
+        version_at=moved(record.version_at),
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _apply(
-    session: Session,
-    batch: _Batch,
-    source: Source,
-    config: SourceConfig,
-    record: NormalizedRecord,
-    *,
-    now: datetime,
-    replay: bool,
-    replayed: set[str],
-) -> tuple[Incident, str]:
-    """Create or update the incident for `record`; returns it and 'created'/'updated'/'merged'."""
-    incident = batch.incidents.get(record.external_id)
-    if incident is not None and replay and record.external_id in replayed:
-        return incident, "merged"  # another unit of a call this replay already re-timed
-    replayed.add(record.external_id)
-    if incident is not None and not replay:
-        _merge_unit(batch, incident, config, record, now=now)
-        return incident, "merged"
-    rules = privacy.policy_for(config)
-    category = taxonomy.get(record.category)
-    public_point = privacy.public_point(record.point, rules)
-    block = privacy.public_address(record.address, rules)
-    digest = _incident_hash(record, block, public_point)
-    change = "created"
-    if incident is None:
-        incident = Incident(
-            origin="dispatch",
-            source_id=source.id,
-            external_id=record.external_id,
-            agency_id=source.agency_id,
-            unit_count=1,
-            status="active",
-        )
-        session.add(incident)
-        batch.incidents[record.external_id] = incident
-    elif incident.content_hash == digest:
-        return incident, "unchanged"
-    else:
-        change = "updated"
-    was_public = change == "updated" and incident.visibility == "public"
-    decision = privacy.decide(
-        rules, category, record.original_type, record.occurred_at, now, category.severity
+def _public_version(
+    record: NormalizedRecord, rules: Policy, received_at: datetime
+) -> lifecycle.Version:
+    """The record as it may be public: the privacy stage runs here, before anything is kept."""
+    text = privacy.public_text(record.original_type, rules)
+    return lifecycle.Version(
+        key=record.key,
+        external_id=record.external_id,
+        unit=record.unit,
+        scene=record.scene,
+        category=record.category,
+        mapped=record.mapped,
+        original_type=text,
+        address_block=privacy.public_address(record.address, rules),
+        point=privacy.public_point(record.point, rules),
+        occurred_at=record.occurred_at,
+        version_at=record.version_at or received_at,
+        cleared_at=record.cleared_at,
+        seen_at=received_at,
     )
-    cells = geo.cells_of(public_point)
-    incident.category = category.code
-    incident.original_type = privacy.public_text(record.original_type, rules)
-    incident.title = privacy.public_text(record.original_type, rules)
-    incident.summary = _summary(config, incident.unit_count)
-    incident.address_block = block
-    incident.lat, incident.lon = public_point.lat, public_point.lon
-    incident.h3_r5, incident.h3_r7, incident.h3_r9 = cells[5], cells[7], cells[9]
-    incident.occurred_at = record.occurred_at
-    incident.published_at = min(now, record.occurred_at) if replay else now
-    incident.updated_at = now
-    incident.severity = category.severity
-    incident.visibility = decision.visibility
-    incident.visibility_reasons = list(decision.visibility_reasons)
-    incident.alertable = decision.alertable
-    incident.alertable_reasons = list(decision.alertable_reasons)
-    incident.content_hash = digest
-    if incident.visibility == "public":
-        batch.announce(
-            incident, "incident.published" if change == "created" else "incident.updated"
-        )
-    elif was_public:
-        batch.announce(incident, "incident.removed")
-    return incident, change
-
-
-def _merge_unit(
-    batch: _Batch,
-    incident: Incident,
-    config: SourceConfig,
-    record: NormalizedRecord,
-    *,
-    now: datetime,
-) -> None:
-    """Another unit on the same call: count it; the call started at its earliest time."""
-    incident.unit_count += 1
-    incident.summary = _summary(config, incident.unit_count)
-    incident.updated_at = now
-    if record.occurred_at < incident.occurred_at:
-        incident.occurred_at = record.occurred_at
-        category = taxonomy.get(incident.category)
-        decision = privacy.decide(
-            privacy.policy_for(config),
-            category,
-            incident.original_type,
-            incident.occurred_at,
-            now,
-            incident.severity,
-        )
-        incident.alertable = decision.alertable
-        incident.alertable_reasons = list(decision.alertable_reasons)
-    if incident.visibility == "public":
-        batch.announce(incident, "incident.updated")
-
-
-def _summary(config: SourceConfig, units: int) -> str:
-    noun = "unit" if units == 1 else "units"
-    return f"{config.agency.name} dispatched {units} {noun}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,8 +336,27 @@ class SourceHealth:
     last_success_at: datetime | None
     last_error_at: datetime | None
     last_error: str | None
+    failures: int
+    """Consecutive failed fetches."""
+    circuit_open_until: datetime | None
     counts: dict[str, int]
     incidents: int
+    unknown_types: int
+    """Distinct call types not in the mapping, held back from alerts."""
+
+    def lag_s(self, now: datetime) -> float | None:
+        """Seconds since the last successful fetch, or None if there was none."""
+        return (
+            None if self.last_success_at is None else (now - self.last_success_at).total_seconds()
+        )
+
+    def state(self, now: datetime) -> str:
+        """ok, failing, open (the breaker waits) or new (never fetched)."""
+        if self.circuit_open_until is not None and self.circuit_open_until > now:
+            return "open"
+        if self.failures:
+            return "failing"
+        return "ok" if self.last_success_at else "new"
 
 
 def list_sources(session: Session) -> list[SourceHealth]:
@@ -378,6 +374,14 @@ def list_sources(session: Session) -> list[SourceHealth]:
             select(Incident.source_id, func.count()).group_by(Incident.source_id)
         )
     }
+    unknown: dict[int, int] = {
+        source_id: n
+        for source_id, n in session.execute(
+            select(SourceRecord.source_id, func.count(func.distinct(SourceRecord.original_type)))
+            .where(SourceRecord.mapped.is_(False))
+            .group_by(SourceRecord.source_id)
+        )
+    }
     return [
         SourceHealth(
             s.slug,
@@ -386,8 +390,25 @@ def list_sources(session: Session) -> list[SourceHealth]:
             s.last_success_at,
             s.last_error_at,
             s.last_error,
+            s.failures or 0,
+            s.circuit_open_until,
             counts.get(s.id, dict.fromkeys(OUTCOMES, 0)),
             incidents.get(s.id, 0),
+            unknown.get(s.id, 0),
         )
         for s in session.scalars(select(Source).order_by(Source.slug))
     ]
+
+
+def unknown_types(session: Session, slug: str) -> list[tuple[str, int]]:
+    """Call types of a source not in its mapping, with how many records carry each."""
+    source = session.scalar(select(Source).where(Source.slug == slug))
+    if source is None:
+        raise NotFound(f"source {slug!r} not found")
+    rows = session.execute(
+        select(SourceRecord.original_type, func.count())
+        .where(SourceRecord.source_id == source.id, SourceRecord.mapped.is_(False))
+        .group_by(SourceRecord.original_type)
+        .order_by(func.count().desc(), SourceRecord.original_type)
+    )
+    return [(call_type, n) for call_type, n in rows]

@@ -1,0 +1,448 @@
+"""The incident lifecycle: source records (versions of calls and units) -> incidents.
+
+Each record of a source is kept as a `SourceRecord` holding the public form of its newest
+version. An incident is a function of its source records alone (`combine`), so the order in
+which versions, duplicates and snapshots arrive never changes the end state:
+
+- a version replaces the stored one only if it is newer: (version time, content hash) is
+  greater; the hash breaks ties between versions of the same time deterministically;
+- a record's call time is the earliest any of its versions gave;
+- in an "active calls" source, a record is closed at the first complete snapshot after the
+  last one that held it, so applying snapshots in any order gives the same clear times;
+- records of one call (several units) or one scene (several agencies) share an incident:
+  the most severe record names it, the earliest time dates it, and it is closed only when
+  every record is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from townsquare import geo, taxonomy
+from townsquare.events import announce
+from townsquare.incidents.models import Incident
+from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.models import Source, SourceRecord, SourceSnapshot
+from townsquare.privacy import engine as privacy
+from townsquare.privacy.policy import Policy
+
+UNMAPPED_REASON = "not alerted: call type {!r} is not mapped yet"
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One version of a source record in its public form (already redacted)."""
+
+    key: str
+    external_id: str
+    unit: str | None
+    scene: str | None
+    category: str
+    mapped: bool
+    original_type: str
+    address_block: str | None
+    point: geo.Point
+    occurred_at: datetime
+    version_at: datetime
+    cleared_at: datetime | None
+    seen_at: datetime
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the content (not of when it was received)."""
+        parts = [
+            self.category,
+            str(self.mapped),
+            self.original_type,
+            self.address_block or "",
+            f"{self.point.lat:.6f},{self.point.lon:.6f}",
+            self.occurred_at.isoformat(),
+            self.cleared_at.isoformat() if self.cleared_at else "",
+        ]
+        return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Outcome:
+    """What applying a batch did: per version its incident and change, and the counts."""
+
+    incidents: list[Incident] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    closed: int = 0
+    withheld: int = 0
+
+
+@dataclass
+class _State:
+    """The rows one batch touches, loaded with a few queries."""
+
+    links: dict[str, SourceRecord]
+    by_external: dict[str, Incident]
+    by_scene: dict[str, list[SourceRecord]]
+    members: dict[int, list[SourceRecord]]
+    incidents: dict[int, Incident]
+    topics: dict[int, tuple[Incident, str]] = field(default_factory=dict)
+    created: set[int] = field(default_factory=set)
+    agency: str = ""
+
+
+def apply_versions(
+    session: Session,
+    source: Source,
+    config: SourceConfig,
+    versions: Sequence[Version],
+    *,
+    now: datetime,
+    replay: bool = False,
+    next_snapshot: datetime | None = None,
+    snapshot_at: datetime | None = None,
+) -> Outcome:
+    """Merge `versions` into the source's records and incidents; announces what changed."""
+    state = _load(session, source, versions)
+    state.agency = config.agency.name
+    outcome = Outcome()
+    touched: dict[int, Incident] = {}
+    rules = privacy.policy_for(config)
+    with session.no_autoflush:  # new incidents are complete only after _refresh
+        for version in versions:
+            link = state.links.get(version.key)
+            if link is None:
+                link, incident, change = _attach(session, state, source, config, version)
+            else:
+                incident = link.incident
+                change = _update(link, version, replay=replay)
+            if snapshot_at is not None:
+                _mark_seen(link, version, snapshot_at, next_snapshot)
+            if change != "unchanged" or snapshot_at is not None:
+                touched[id(incident)] = incident
+            outcome.incidents.append(incident)
+            outcome.changes.append(change)
+        for incident in touched.values():
+            _refresh(state, incident, rules, now=now, replay=replay, outcome=outcome)
+    _announce(session, state)
+    return outcome
+
+
+def close_missing(
+    session: Session, source: Source, config: SourceConfig, *, taken_at: datetime, records: int
+) -> Outcome:
+    """Record a complete snapshot; close every record last seen before it and not yet closed."""
+    exists = session.scalar(
+        select(SourceSnapshot.id).where(
+            SourceSnapshot.source_id == source.id, SourceSnapshot.taken_at == taken_at
+        )
+    )
+    if exists is None:
+        session.add(SourceSnapshot(source_id=source.id, taken_at=taken_at, records=records))
+    missing = session.scalars(
+        select(SourceRecord).where(
+            SourceRecord.source_id == source.id,
+            SourceRecord.seen_at < taken_at,
+            or_(SourceRecord.closed_at.is_(None), SourceRecord.closed_at > taken_at),
+        )
+    ).all()
+    for link in missing:
+        link.closed_at = taken_at
+    incidents = {link.incident_id for link in missing}
+    state = _members_of(session, incidents)
+    state.agency = config.agency.name
+    outcome = Outcome()
+    rules = privacy.policy_for(config)
+    for incident in state.incidents.values():
+        _refresh(state, incident, rules, now=taken_at, replay=False, outcome=outcome)
+    _announce(session, state)
+    return outcome
+
+
+def next_snapshot_after(session: Session, source: Source, moment: datetime) -> datetime | None:
+    """The earliest complete snapshot of the source taken after `moment`, if any."""
+    found: datetime | None = session.scalar(
+        select(func.min(SourceSnapshot.taken_at)).where(
+            SourceSnapshot.source_id == source.id, SourceSnapshot.taken_at > moment
+        )
+    )
+    return found
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def _load(session: Session, source: Source, versions: Sequence[Version]) -> _State:
+    keys = {v.key for v in versions}
+    links = {
+        link.record_key: link
+        for link in session.scalars(
+            select(SourceRecord).where(
+                SourceRecord.source_id == source.id, SourceRecord.record_key.in_(keys)
+            )
+        )
+    }
+    fresh = [v for v in versions if v.key not in links]
+    external = {v.external_id for v in fresh}
+    scenes = {v.scene for v in fresh if v.scene is not None}
+    by_scene: dict[str, list[SourceRecord]] = defaultdict(list)
+    siblings: list[SourceRecord] = []
+    if scenes or external:
+        siblings = list(
+            session.scalars(
+                select(SourceRecord).where(
+                    SourceRecord.source_id == source.id,
+                    or_(SourceRecord.scene.in_(scenes), SourceRecord.external_id.in_(external)),
+                )
+            )
+        )
+    for link in siblings:
+        if link.scene is not None:
+            by_scene[link.scene].append(link)
+    incident_ids = {link.incident_id for link in [*links.values(), *siblings]}
+    legacy: list[Incident] = []
+    if external:
+        # Incidents stored before source records existed are found by their external id.
+        legacy = list(
+            session.scalars(
+                select(Incident).where(
+                    Incident.source_id == source.id, Incident.external_id.in_(external)
+                )
+            )
+        )
+        incident_ids.update(incident.id for incident in legacy)
+    state = _members_of(session, incident_ids)
+    state.links, state.by_scene = links, by_scene
+    state.by_external = {incident.external_id or "": incident for incident in legacy}
+    for link in siblings:
+        state.by_external.setdefault(link.external_id, link.incident)
+    return state
+
+
+def _members_of(session: Session, incident_ids: set[int]) -> _State:
+    """The incidents and all their source records (incidents first: links resolve to them)."""
+    incidents: dict[int, Incident] = {}
+    members: dict[int, list[SourceRecord]] = defaultdict(list)
+    if incident_ids:
+        incidents = {
+            i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))
+        }
+        for link in session.scalars(
+            select(SourceRecord).where(SourceRecord.incident_id.in_(incident_ids))
+        ):
+            members[id(incidents[link.incident_id])].append(link)
+    return _State({}, {}, {}, members, incidents)
+
+
+# --- one version ---------------------------------------------------------------------------
+
+
+def _attach(
+    session: Session, state: _State, source: Source, config: SourceConfig, version: Version
+) -> tuple[SourceRecord, Incident, str]:
+    """A record seen for the first time: join its call or scene, or open a new incident."""
+    incident = state.by_external.get(version.external_id) or _scene_incident(
+        state, version, timedelta(minutes=config.lifecycle.scene_minutes)
+    )
+    change = "merged"
+    if incident is None:
+        incident = Incident(
+            origin="dispatch",
+            source_id=source.id,
+            external_id=version.external_id,
+            agency_id=source.agency_id,
+            status="active",
+            unit_count=1,
+            content_hash="",
+        )
+        session.add(incident)
+        state.by_external[version.external_id] = incident
+        state.created.add(id(incident))
+        change = "created"
+    link = SourceRecord(
+        source_id=source.id,
+        record_key=version.key,
+        external_id=version.external_id,
+        unit=version.unit,
+        scene=version.scene,
+        incident=incident,
+        seen_at=version.seen_at,
+    )
+    _copy(link, version, occurred_at=version.occurred_at)
+    session.add(link)
+    state.links[version.key] = link
+    state.members[id(incident)].append(link)
+    if version.scene is not None:
+        state.by_scene[version.scene].append(link)
+    return link, incident, change
+
+
+def _scene_incident(state: _State, version: Version, window: timedelta) -> Incident | None:
+    if version.scene is None:
+        return None
+    near = [
+        link
+        for link in state.by_scene.get(version.scene, [])
+        if abs(link.occurred_at - version.occurred_at) <= window
+    ]
+    if not near:
+        return None
+    return min(near, key=lambda link: (link.occurred_at, link.record_key)).incident
+
+
+def _update(link: SourceRecord, version: Version, *, replay: bool) -> str:
+    """Apply a version to a known record if it is newer; 'updated', 'unchanged' or 'stale'."""
+    link.seen_at = max(link.seen_at, version.seen_at)
+    if version.digest == link.version_hash and not replay:
+        link.version_at = max(link.version_at, version.version_at)
+        return "unchanged"
+    if not replay and (version.version_at, version.digest) < (link.version_at, link.version_hash):
+        return "stale"
+    # A replay re-times the record on purpose; otherwise the call started at its earliest time.
+    earliest = version.occurred_at if replay else min(link.occurred_at, version.occurred_at)
+    _copy(link, version, occurred_at=earliest)
+    return "updated"
+
+
+def _copy(link: SourceRecord, version: Version, *, occurred_at: datetime) -> None:
+    link.version_at = version.version_at
+    link.version_hash = version.digest
+    link.category = version.category
+    link.mapped = version.mapped
+    link.original_type = version.original_type
+    link.address_block = version.address_block
+    link.lat, link.lon = version.point.lat, version.point.lon
+    link.occurred_at = occurred_at
+    link.closed_at = version.cleared_at
+
+
+def _mark_seen(
+    link: SourceRecord, version: Version, taken_at: datetime, next_snapshot: datetime | None
+) -> None:
+    """In a snapshot: the record is open until the first complete snapshot after its last."""
+    if link.seen_at == taken_at and version.cleared_at is None:
+        link.closed_at = next_snapshot
+
+
+# --- the incident --------------------------------------------------------------------------
+
+
+def combine(links: Sequence[SourceRecord]) -> tuple[SourceRecord, datetime, datetime | None]:
+    """The record that names the incident, its earliest time, and its clear time if closed.
+
+    The naming record is a mapped one before an unmapped one, a non-sensitive one before a
+    sensitive one (a police crash record names a scene an ambulance also went to), then the
+    most severe, then the earliest: an order of the records, never of their arrival.
+    """
+
+    def rank(link: SourceRecord) -> tuple[bool, bool, int, datetime, str]:
+        category = taxonomy.get(link.category)
+        return (
+            not link.mapped,
+            category.sensitive,
+            -category.severity,
+            link.occurred_at,
+            link.record_key,
+        )
+
+    primary = min(links, key=rank)
+    occurred_at = min(link.occurred_at for link in links)
+    cleared = [link.closed_at for link in links]
+    closed_at = max(c for c in cleared if c) if all(cleared) else None
+    return primary, occurred_at, closed_at
+
+
+def _refresh(
+    state: _State,
+    incident: Incident,
+    rules: Policy,
+    *,
+    now: datetime,
+    replay: bool,
+    outcome: Outcome,
+) -> None:
+    links = state.members[id(incident)]
+    primary, occurred_at, closed_at = combine(links)
+    category = taxonomy.get(primary.category)
+    units = len(links)
+    parts = [
+        primary.category,
+        primary.original_type,
+        primary.address_block or "",
+        f"{primary.lat:.6f},{primary.lon:.6f}",
+        occurred_at.isoformat(),
+        closed_at.isoformat() if closed_at else "",
+        str(units),
+        ",".join(sorted(link.original_type for link in links if not link.mapped)),
+    ]
+    digest = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+    created = id(incident) in state.created
+    if incident.content_hash == digest and not replay:
+        return
+    was_public = not created and incident.visibility == "public"
+    was_closed = not created and incident.status == "closed"
+    decision = privacy.decide(
+        rules, category, primary.original_type, occurred_at, now, category.severity
+    )
+    alertable, reasons = decision.alertable, list(decision.alertable_reasons)
+    unmapped = sorted({link.original_type for link in links if not link.mapped})
+    if unmapped:
+        alertable = False
+        reasons = [UNMAPPED_REASON.format(t) for t in unmapped] + [
+            r for r in reasons if not r.startswith("alertable")
+        ]
+    cells = geo.cells_of(geo.Point(primary.lat, primary.lon))
+    incident.category = category.code
+    incident.original_type = primary.original_type
+    incident.title = primary.original_type
+    incident.summary = _summary(state.agency, links)
+    incident.address_block = primary.address_block
+    incident.lat, incident.lon = primary.lat, primary.lon
+    incident.h3_r5, incident.h3_r7, incident.h3_r9 = cells[5], cells[7], cells[9]
+    incident.occurred_at = occurred_at
+    incident.unit_count = units
+    incident.status = "closed" if closed_at else "active"
+    incident.closed_at = closed_at
+    incident.severity = category.severity
+    incident.visibility = decision.visibility
+    incident.visibility_reasons = list(decision.visibility_reasons)
+    incident.alertable, incident.alertable_reasons = alertable, reasons
+    incident.content_hash = digest
+    incident.updated_at = now
+    if created or (incident.visibility == "public" and not was_public):
+        incident.published_at = min(now, occurred_at) if replay else now
+    if created and incident.visibility == "withheld":
+        outcome.withheld += 1
+    if closed_at and not was_closed:
+        outcome.closed += 1
+    topic = _topic(incident, created=created, was_public=was_public, was_closed=was_closed)
+    if topic is not None:
+        previous = state.topics.get(id(incident))
+        if previous is None or previous[1] != "incident.published":
+            state.topics[id(incident)] = (incident, topic)
+
+
+def _topic(incident: Incident, *, created: bool, was_public: bool, was_closed: bool) -> str | None:
+    if incident.visibility != "public":
+        return "incident.removed" if was_public else None
+    if created or not was_public:
+        return "incident.published"
+    if incident.status == "closed" and not was_closed:
+        return "incident.closed"
+    return "incident.updated"
+
+
+def _summary(agency: str, links: Sequence[SourceRecord]) -> str:
+    units = len(links)
+    noun = "unit" if units == 1 else "units"
+    return f"{agency} dispatched {units} {noun}."
+
+
+def _announce(session: Session, state: _State) -> None:
+    if not state.topics:
+        return
+    session.flush()
+    for incident, topic in state.topics.values():
+        announce(session, topic, {"id": incident.id})
