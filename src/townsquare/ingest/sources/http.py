@@ -50,6 +50,11 @@ def conditional(cursor: dict[str, Any]) -> Iterator[dict[str, Any]]:
         _CURSOR.reset(token)
 
 
+def current_cursor() -> dict[str, Any] | None:
+    """The poll cursor of the fetch in progress, if the caller keeps one (incremental reads)."""
+    return _CURSOR.get()
+
+
 def read_location(config: SourceConfig) -> Fetched:
     """The whole document at `config.location`: a file, or one GET of the URL."""
     if config.is_url():

@@ -1,0 +1,45 @@
+"""Generic JSON documents: a list of records at a dotted path, each flattened to columns.
+
+`[json] records = "data.items"` names where the list is ("" for a document that is the
+list; "features" for GeoJSON). Nested values become dotted columns ("location.lat",
+"geometry.coordinates.0"), so the mapping's `fields` read any shape: micro-degree integers
+with `scale`, "(lat, lon)" strings with `location`, epoch times with `epoch_s`/`epoch_ms`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from townsquare.errors import SourceError
+from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.sources.http import Fetched, at_path, flatten, parse_json, read_location
+
+
+class JsonSource:
+    """The records of one JSON document (file or URL)."""
+
+    kind: ClassVar[str] = "json"
+
+    def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
+        """Every record at `[json] records` of the document at `location`."""
+        return self.parse(config, read_location(config).content)
+
+    def parse(self, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
+        """The records of a JSON body (also what the push endpoint calls)."""
+        return records(parse_json(Fetched(config.location, body, "")), config.json_.records)
+
+
+def records(document: Any, path: str) -> Iterator[RawItem]:
+    """One item per element of the list at `path`, flattened."""
+    found = at_path(document, path)
+    if isinstance(found, dict):
+        found = [found]  # a single record pushed on its own
+    if not isinstance(found, list):
+        raise SourceError(f"expected a list of records at {path or 'the top level'!r}")
+    for number, record in enumerate(found, start=1):
+        if isinstance(record, dict):
+            yield RawItem(f"record {number}", flatten(record))
+        else:
+            yield RawItem(f"record {number}", {"#record": str(record)}, "a record is not an object")
