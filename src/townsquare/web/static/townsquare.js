@@ -240,7 +240,9 @@
      * list (server-rendered, so it looks the same), unless older pages are being read. */
     var live = null;
     var liveKey = null;
+    var news = null; /* announced after the swap, which resets the status line */
     function follow() {
+      if (news) { status.textContent = news; news = null; }
       var box = results();
       if (!box || !box.dataset.lat || typeof EventSource === "undefined") return;
       var query = "lat=" + box.dataset.lat + "&lon=" + box.dataset.lon + "&radius_m=" + box.dataset.radius;
@@ -253,10 +255,7 @@
           if (new URLSearchParams(location.search).get("cursor")) return;
           var params = new URLSearchParams(new FormData(form));
           htmx.ajax("GET", "/fragments/incidents?" + params.toString(), { target: "#results", swap: "outerHTML" });
-          if (name === "incident.published") {
-            var data = JSON.parse(event.data);
-            status.textContent = "New: " + data.properties.title;
-          }
+          if (name === "incident.published") news = "New: " + JSON.parse(event.data).properties.title;
         });
       });
     }

@@ -1,0 +1,165 @@
+"""Alert matching benchmark: the geofence index against PostGIS ST_DWithin on the same data.
+
+    .venv/bin/python bench/alerts.py [--subs 1000000] [--incidents 2000] [--no-postgis]
+
+Subscriptions are circles (radius 0.5-5 km) clustered around hubs in a 60x60 km box;
+incidents fall in the same clusters. The PostGIS peer needs the extension: its setup step
+installs `postgresql-15-postgis-3` with apt when missing (root), and uses the database in
+TOWNSQUARE_BENCH_POSTGRES_URL (default: a `townsquare_bench` database on localhost).
+Prints one table. Not run by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import random
+import subprocess
+import time
+from collections.abc import Sequence
+
+from townsquare.alerts.index import CircleArea, GeofenceIndex
+
+CENTER = (47.60, -122.33)
+BOX_KM = 60.0
+DEG_LAT_KM = 111.32
+
+
+def clustered_points(
+    rng: random.Random, n: int, hubs: Sequence[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """`n` points around the hubs, inside the box."""
+    half_lat = BOX_KM / 2 / DEG_LAT_KM
+    half_lon = half_lat / math.cos(math.radians(CENTER[0]))
+    points = []
+    while len(points) < n:
+        hub = rng.choice(hubs)
+        lat = hub[0] + rng.gauss(0, half_lat / 4)
+        lon = hub[1] + rng.gauss(0, half_lon / 4)
+        if abs(lat - CENTER[0]) <= half_lat and abs(lon - CENTER[1]) <= half_lon:
+            points.append((lat, lon))
+    return points
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of `values`."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def bench_index(
+    subs: list[tuple[float, float, float]], incidents: list[tuple[float, float]]
+) -> tuple[float, list[float], int]:
+    """Build time (s), per-incident match times (s), total matches."""
+    start = time.perf_counter()
+    index = GeofenceIndex.build(
+        (i, CircleArea(lat, lon, r), None) for i, (lat, lon, r) in enumerate(subs)
+    )
+    build = time.perf_counter() - start
+    times, matched = [], 0
+    for lat, lon in incidents:
+        t0 = time.perf_counter()
+        found = index.match(lat, lon)
+        times.append(time.perf_counter() - t0)
+        matched += len(found)
+    return build, times, matched
+
+
+def ensure_postgis(url: str) -> None:
+    """The benchmark's own setup step: install PostGIS with apt if the extension is missing."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        available = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'"
+        ).fetchone()
+    if not available:
+        subprocess.run(["apt-get", "install", "-y", "-q", "postgresql-15-postgis-3"], check=True)
+
+
+def bench_postgis(
+    url: str, subs: list[tuple[float, float, float]], incidents: list[tuple[float, float]]
+) -> tuple[list[float], int]:
+    """Per-incident ST_DWithin query times over a GiST-indexed geography column."""
+    import psycopg
+
+    ensure_postgis(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("DROP TABLE IF EXISTS bench_sub")
+        conn.execute(
+            "CREATE TABLE bench_sub"
+            " (id int PRIMARY KEY, center geography(Point, 4326), radius_m float8)"
+        )
+        with conn.cursor().copy("COPY bench_sub (id, center, radius_m) FROM STDIN") as copy:
+            for i, (lat, lon, r) in enumerate(subs):
+                copy.write_row((i, f"SRID=4326;POINT({lon} {lat})", r))
+        conn.execute("CREATE INDEX ON bench_sub USING gist (center)")
+        conn.execute("ANALYZE bench_sub")
+        times, matched = [], 0
+        query = (
+            "SELECT id FROM bench_sub"
+            " WHERE ST_DWithin(center, ST_MakePoint(%s, %s)::geography, 5000, false)"
+            " AND ST_DWithin(center, ST_MakePoint(%s, %s)::geography, radius_m, false)"
+        )
+        for lat, lon in incidents:
+            t0 = time.perf_counter()
+            rows = conn.execute(query, (lon, lat, lon, lat)).fetchall()
+            times.append(time.perf_counter() - t0)
+            matched += len(rows)
+        conn.execute("DROP TABLE bench_sub")
+    return times, matched
+
+
+def main() -> None:
+    """Run and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subs", type=int, default=1_000_000)
+    parser.add_argument("--incidents", type=int, default=2000)
+    parser.add_argument("--no-postgis", action="store_true")
+    args = parser.parse_args()
+    rng = random.Random(42)
+    hubs = clustered_points(rng, 12, [CENTER])
+    subs = [
+        (lat, lon, rng.uniform(500, 5000)) for lat, lon in clustered_points(rng, args.subs, hubs)
+    ]
+    incidents = clustered_points(rng, args.incidents, hubs)
+
+    build, idx_times, idx_matched = bench_index(subs, incidents)
+    rows = [
+        ("subscriptions", f"{args.subs:,}"),
+        ("incidents matched", f"{args.incidents:,}"),
+        ("index build", f"{build:.1f} s"),
+        ("matches per incident (mean)", f"{idx_matched / len(incidents):,.0f}"),
+        (
+            "index p50 / p99",
+            f"{percentile(idx_times, 50) * 1e6:,.0f} / {percentile(idx_times, 99) * 1e6:,.0f} µs",
+        ),
+        ("index ns per matched subscriber", f"{sum(idx_times) / max(1, idx_matched) * 1e9:,.0f}"),
+    ]
+    if not args.no_postgis:
+        url = os.environ.get(
+            "TOWNSQUARE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
+        pg_times, pg_matched = bench_postgis(url, subs, incidents)
+        assert pg_matched == idx_matched, f"PostGIS found {pg_matched}, the index {idx_matched}"
+        rows += [
+            (
+                "PostGIS p50 / p99",
+                f"{percentile(pg_times, 50) * 1e6:,.0f} / {percentile(pg_times, 99) * 1e6:,.0f} µs",
+            ),
+            (
+                "speed-up (p50, p99)",
+                f"{percentile(pg_times, 50) / percentile(idx_times, 50):.1f}x, "
+                f"{percentile(pg_times, 99) / percentile(idx_times, 99):.1f}x",
+            ),
+            ("same answers", "yes"),
+        ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
