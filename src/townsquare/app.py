@@ -19,6 +19,7 @@ from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, TownsquareError
 from townsquare.formats.views import router as cap_router
 from townsquare.incidents.views import router as incidents_router
+from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
 from townsquare.platform import Platform
 from townsquare.privacy.service import release_due
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
     app.include_router(incidents_router)
     app.include_router(privacy_router)
+    app.include_router(ingest_router)
     app.include_router(alerts_router)
     app.include_router(stream_router)
     app.include_router(cap_router)

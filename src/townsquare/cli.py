@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -10,11 +11,12 @@ import typer
 
 from townsquare import logs, migrate
 from townsquare.alerts.cli import keys_app
-from townsquare.db import make_engine, make_sessionmaker, utcnow
+from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
 from townsquare.errors import TownsquareError
 from townsquare.ingest import service as ingest_service
 from townsquare.ingest.config import SourceConfig, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize
+from townsquare.ingest.scheduler import Scheduler, stored_configs
 from townsquare.ingest.sources.registry import adapter_for
 from townsquare.privacy.cli import retention_app
 from townsquare.settings import Settings
@@ -141,22 +143,87 @@ def replay(
 
 @sources_app.command("list")
 def sources_list() -> None:
-    """Each source with its health and record counts."""
+    """Each source with its health: state, lag, failures, record counts, unknown call types."""
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     with factory() as session:
         rows = ingest_service.list_sources(session)
     if not rows:
         typer.echo("no sources yet: run `townsquare ingest CONFIG.toml`")
+    now = utcnow()
     for row in rows:
         counts = ", ".join(f"{k} {v}" for k, v in row.counts.items())
         ok = row.last_success_at.isoformat() if row.last_success_at else "never"
+        lag = row.lag_s(now)
         typer.echo(
-            f"{row.slug} ({row.kind}) {row.name}: {row.incidents} incidents; "
+            f"{row.slug} ({row.kind}) {row.name}: {row.state(now)}; {row.incidents} incidents; "
             f"records: {counts}; last success {ok}"
+            + (f" ({lag:.0f} s ago)" if lag is not None else "")
+            + (f"; {row.unknown_types} unknown call types" if row.unknown_types else "")
         )
         if row.last_error:
             typer.echo(f"  last error at {row.last_error_at}: {row.last_error}")
+        if row.failures:
+            until = row.circuit_open_until
+            typer.echo(
+                f"  {row.failures} failures in a row"
+                + (f"; circuit open until {until.isoformat()}" if until and until > now else "")
+            )
+
+
+@sources_app.command("unknown-types")
+def sources_unknown_types(
+    name: Annotated[str, typer.Argument(help="The source's slug.")],
+) -> None:
+    """Call types of a source its mapping does not know (held back from alerts until mapped)."""
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    try:
+        with factory() as session:
+            found = ingest_service.unknown_types(session, name)
+    except TownsquareError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if not found:
+        typer.echo(f"{name}: every call type is mapped")
+    for call_type, count in found:
+        typer.echo(f"{count:6d}  {call_type}")
+
+
+@sources_app.command("add")
+def sources_add(config: ConfigArg) -> None:
+    """Register a source without fetching it (push sources receive records this way)."""
+    settings = _settings()
+    source = _load(config)
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    with transaction(factory) as session:
+        ingest_service.ensure_source(session, source)
+    typer.echo(f"{source.slug}: registered")
+
+
+@sources_app.command("run")
+def sources_run(
+    configs: Annotated[
+        list[Path] | None,
+        typer.Argument(exists=True, dir_okay=False, help="Source TOML files (default: stored)."),
+    ] = None,
+) -> None:
+    """Poll sources at their intervals until interrupted (a worker beside `serve`)."""
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    chosen = [_load(path) for path in configs] if configs else stored_configs(factory)
+    if not chosen:
+        typer.echo("no source to poll: give CONFIG.toml files or set poll_interval_s")
+        raise typer.Exit(1)
+    scheduler = Scheduler(factory, chosen)
+    stop = threading.Event()
+    typer.echo(f"polling {len(chosen)} sources; Ctrl-C stops")
+    try:
+        scheduler.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        scheduler.close()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.agencies.models import Agency
@@ -34,6 +36,7 @@ from townsquare.privacy.policy import Policy
 log = logging.getLogger(__name__)
 
 Retime = Callable[[datetime], datetime]
+_Row = TypeVar("_Row", Agency, Source)
 BATCH = 1000
 
 
@@ -72,25 +75,45 @@ def content_hash(payload: dict[str, str]) -> str:
 
 
 def ensure_source(session: Session, config: SourceConfig) -> Source:
-    """The stored Source (and its Agency) for `config`, created or refreshed."""
-    agency = session.scalar(select(Agency).where(Agency.slug == config.agency.slug))
-    if agency is None:
-        agency = Agency(
+    """The stored Source (and its Agency) for `config`, created or refreshed.
+
+    Two workers may register sources of one agency at once: the loser of the insert race
+    finds the winner's row instead of failing.
+    """
+    agency = _get_or_create(
+        session,
+        select(Agency).where(Agency.slug == config.agency.slug),
+        lambda: Agency(
             slug=config.agency.slug, name=config.agency.name, time_zone=config.time_zone
-        )
-        session.add(agency)
-        session.flush()
-    source = session.scalar(select(Source).where(Source.slug == config.slug))
-    if source is None:
-        source = Source(
+        ),
+    )
+    source = _get_or_create(
+        session,
+        select(Source).where(Source.slug == config.slug),
+        lambda: Source(
             slug=config.slug, agency_id=agency.id, name=config.name, kind=config.kind, config={}
-        )
-        session.add(source)
+        ),
+    )
     source.name = config.name
     source.kind = config.kind
     source.config = config.model_dump(mode="json")
     session.flush()
     return source
+
+
+def _get_or_create(session: Session, query: Select[_Row], make: Callable[[], _Row]) -> _Row:
+    found = session.scalar(query)
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            row = make()
+            session.add(row)
+        return row
+    except IntegrityError:
+        found = session.scalar(query)
+        assert found is not None  # the other insert committed
+        return found
 
 
 def ingest(
@@ -101,9 +124,13 @@ def ingest(
     retime: Retime | None = None,
 ) -> IngestReport:
     """Fetch a source and store what it holds; a failed fetch is recorded on the source."""
-    return ingest_items(
-        factory, config, adapter_for(config.kind).fetch(config), now=now, retime=retime
-    )
+    return ingest_items(factory, config, _fetch(config), now=now, retime=retime)
+
+
+def _fetch(config: SourceConfig) -> Iterator[RawItem]:
+    # A generator, so that even an adapter that reads eagerly fails inside ingest_items,
+    # where the failure is recorded on the source.
+    yield from adapter_for(config.kind).fetch(config)
 
 
 def ingest_items(

@@ -1,0 +1,66 @@
+"""Routes of the ingestion domain: source health, and records pushed by agencies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from townsquare.db import utcnow
+from townsquare.incidents.views import platform_of
+from townsquare.ingest import push, service
+
+router = APIRouter()
+
+
+@router.get("/api/v1/sources", tags=["sources"], summary="Each feed source and its health")
+def list_sources(request: Request) -> list[dict[str, Any]]:
+    """GET every source: state, last success, lag and counts (no error texts: operators only)."""
+    now = utcnow()
+    with platform_of(request).factory() as session:
+        rows = service.list_sources(session)
+    return [
+        {
+            "slug": row.slug,
+            "name": row.name,
+            "kind": row.kind,
+            "state": row.state(now),
+            "last_success_at": row.last_success_at,
+            "lag_s": row.lag_s(now),
+            "incidents": row.incidents,
+            "records": row.counts,
+            "unknown_call_types": row.unknown_types,
+        }
+        for row in rows
+    ]
+
+
+@router.post(
+    "/api/v1/sources/{slug}/records",
+    status_code=202,
+    tags=["sources"],
+    summary="Records pushed by the agency's dispatch system (signed; see docs/add-a-feed.md)",
+)
+async def push_records(request: Request, slug: str) -> dict[str, Any]:
+    """POST a body in the source's format; 401 bad credentials, 409 replay, 413 too large."""
+    factory = platform_of(request).factory
+    config = await run_in_threadpool(push.push_config, factory, slug)
+    limit = config.push.max_bytes if config.push else 0
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:  # stop reading: the limit bounds memory, not just the answer
+            raise push.PushTooLarge(f"body larger than {limit} bytes")
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    report = await run_in_threadpool(
+        push.receive, factory, config, bytes(body), headers, now=utcnow()
+    )
+    return {
+        "received": report.received,
+        "created": report.created,
+        "updated": report.updated,
+        "merged": report.merged,
+        "unchanged": report.unchanged,
+        "quarantined": report.quarantined,
+    }
