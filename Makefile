@@ -19,12 +19,18 @@ $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 install: $(STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright's own download cannot work offline).
+# ffmpeg re-encodes residents' clips; exiftool and ffprobe check that no location survives.
 system-deps:
 	@command -v chromium >/dev/null || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || \
 	    { apt-get update -q && apt-get install -y -q chromium >/dev/null; }; \
 	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
+	@{ command -v exiftool && command -v ffprobe && command -v ffmpeg; } >/dev/null || { \
+	  echo "installing Debian's exiftool and ffmpeg for media"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q libimage-exiftool-perl ffmpeg >/dev/null || \
+	    { apt-get update -q && apt-get install -y -q libimage-exiftool-perl ffmpeg >/dev/null; }; \
+	  else sudo apt-get install -y -q libimage-exiftool-perl ffmpeg >/dev/null; fi; }
 
 run: install
 	$(BIN)/townsquare db upgrade

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from townsquare import __version__
+from townsquare.accounts.views import router as accounts_router
 from townsquare.alerts.views import router as alerts_router
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, TownsquareError
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(alerts_router)
     app.include_router(stream_router)
     app.include_router(cap_router)
+    app.include_router(accounts_router)
     app.include_router(alerts_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)

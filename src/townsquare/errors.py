@@ -4,6 +4,10 @@ TownsquareError (500)
 ├── NotFound (404)
 ├── InvalidParameter (422): names the parameter
 ├── Conflict (409)
+├── Unauthorized (401): no valid session or token
+├── Forbidden (403): signed in, but not allowed
+├── TooManyRequests (429): a rate limit or a sign-in lockout
+├── PayloadTooLarge (413): an upload over its limit
 └── SourceError (502): a feed could not be read
     └── ConfigError (400 when served, exit 2 in the CLI): a source file is wrong
 """
@@ -50,6 +54,34 @@ class Conflict(TownsquareError):
 
     status = 409
     title = "Conflict"
+
+
+class Unauthorized(TownsquareError):
+    """No valid session, token or credentials."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(TownsquareError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class TooManyRequests(TownsquareError):
+    """A rate limit or a sign-in lockout; retry later."""
+
+    status = 429
+    title = "Too many requests"
+
+
+class PayloadTooLarge(TownsquareError):
+    """An upload is larger or longer than its limit."""
+
+    status = 413
+    title = "Payload too large"
 
 
 class SourceError(TownsquareError):

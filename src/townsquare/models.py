@@ -1,21 +1,33 @@
 """Imports every domain's tables so `Base.metadata` is complete (for Alembic and tests)."""
 
+from townsquare.accounts.models import Account, AccountSession, ApiToken, EmailToken
 from townsquare.agencies.models import Agency
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
+from townsquare.audit import AuditEntry
 from townsquare.db import Base
 from townsquare.events import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
+from townsquare.media.models import Media
+from townsquare.posts.models import Post, PostMedia
 from townsquare.privacy.models import RetentionRun
 
 __all__ = [
+    "Account",
+    "AccountSession",
     "Agency",
+    "ApiToken",
     "AreaCell",
+    "AuditEntry",
     "Base",
     "Channel",
     "Delivery",
+    "EmailToken",
     "Incident",
+    "Media",
     "OutboxEvent",
+    "Post",
+    "PostMedia",
     "RawRecord",
     "RetentionRun",
     "Source",

@@ -108,6 +108,42 @@ class Settings(BaseSettings):
     stream_keepalive_s: float = Field(
         default=15.0, gt=0, description="Live stream comment sent this often when idle."
     )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Server secret for CSRF tokens and per-home point seeds; empty: a random "
+        "key kept in DATA_DIR/secret.key.",
+    )
+    account_mail: str = Field(
+        default="console",
+        pattern=r"^(smtp|console|null)$",
+        description="How account e-mail (verification, password reset) is sent: smtp, "
+        "console (logged) or null.",
+    )
+    signin_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins in a row that lock an account."
+    )
+    signin_lockout_minutes: float = Field(
+        default=10, gt=0, description="How long a locked account stays locked, minutes."
+    )
+    session_days: float = Field(
+        default=14, gt=0, description="Longest life of a resident's session, days."
+    )
+    privileged_idle_minutes: float = Field(
+        default=30, gt=0, description="Idle minutes after which a privileged session ends."
+    )
+    posts_per_hour: int = Field(
+        default=5, ge=1, description="Posts one account may submit an hour."
+    )
+    media_max_image_bytes: int = Field(
+        default=20_000_000, ge=1, description="Largest photo upload, bytes."
+    )
+    media_max_video_bytes: int = Field(
+        default=100_000_000, ge=1, description="Largest clip upload, bytes."
+    )
+    media_max_video_s: float = Field(default=60, gt=0, description="Longest clip, seconds.")
+    media_max_pixels: int = Field(
+        default=40_000_000, ge=1, description="Largest photo, pixels (decompression bombs)."
+    )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
 

@@ -1,0 +1,88 @@
+"""Password hashing, random secrets kept as hashes, TOTP codes and the server secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from townsquare.settings import Settings
+
+_HASHER = PasswordHasher()
+MIN_PASSWORD = 10
+# A dummy hash checked when the e-mail is unknown, so timing does not tell accounts apart.
+_DUMMY = _HASHER.hash("not a password of anyone")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password`."""
+    return _HASHER.hash(password)
+
+
+def check_password(stored: str | None, password: str) -> bool:
+    """True when `password` matches `stored` (a hash is always computed, even for no account)."""
+    try:
+        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_secret() -> tuple[str, str]:
+    """A random URL-safe secret and the SHA-256 hex the store keeps of it."""
+    token = secrets.token_urlsafe(32)
+    return token, digest(token)
+
+
+def digest(token: str) -> str:
+    """SHA-256 hex of a secret."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time string comparison."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def new_totp_secret() -> str:
+    """A base32 TOTP secret."""
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, email: str) -> str:
+    """The otpauth:// URI an authenticator app scans."""
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="Townsquare")
+
+
+def totp_step(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
+    """The time step `code` is valid for (±1 step), or None; a used step is refused."""
+    totp = pyotp.TOTP(secret)
+    step = int(now.timestamp()) // totp.interval
+    for candidate in (step, step - 1, step + 1):
+        if last_step is not None and candidate <= last_step:
+            continue
+        if same(totp.generate_otp(candidate), code.strip()):
+            return candidate
+    return None
+
+
+def server_secret(settings: Settings) -> bytes:
+    """The deployment's secret: the setting, or a random key kept in the data folder."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created exclusively so two processes starting together cannot write different keys.
+        try:
+            with path.open("x", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text(encoding="ascii").strip().encode()

@@ -1,0 +1,422 @@
+"""Account actions: each commits once, audits what touches a person, and mails after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from townsquare import audit
+from townsquare.accounts import mail, security
+from townsquare.accounts.models import (
+    PRIVILEGED,
+    ROLES,
+    Account,
+    AccountSession,
+    ApiToken,
+    EmailToken,
+)
+from townsquare.accounts.schemas import Actor, Me
+from townsquare.errors import (
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
+from townsquare.settings import Settings
+
+LINK_LIFETIME = {"verify": timedelta(days=2), "reset": timedelta(hours=1)}
+TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session just opened: the cookie value (shown once) and the caller it stands for."""
+
+    token: str
+    actor: Actor
+
+
+def _normal(email: str) -> str:
+    return email.strip().lower()
+
+
+def _link(session: Session, account_id: int, purpose: str, now: datetime) -> str:
+    token, hashed = security.new_secret()
+    session.add(
+        EmailToken(
+            account_id=account_id,
+            purpose=purpose,
+            token_hash=hashed,
+            expires_at=now + LINK_LIFETIME[purpose],
+        )
+    )
+    return token
+
+
+def sign_up(
+    session: Session, settings: Settings, email: str, password: str, name: str, *, now: datetime
+) -> int:
+    """Create a resident account and mail a verification link; returns the account id."""
+    address = _normal(email)
+    if session.scalar(select(Account.id).where(Account.email == address)) is not None:
+        raise Conflict("an account with this e-mail exists; sign in or reset the password")
+    account = Account(
+        email=address,
+        password_hash=security.hash_password(password),
+        display_name=name.strip(),
+        roles=["resident"],
+        failed_signins=0,
+        totp_enabled=False,
+        created_at=now,
+    )
+    session.add(account)
+    session.flush()
+    token = _link(session, account.id, "verify", now)
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.sign_up",
+        object_type="account",
+        object_id=account.id,
+        subject_id=account.id,
+    )
+    session.commit()
+    url = f"{settings.site_url()}/verify?token={token}"
+    mail.send(settings, address, "Confirm your Townsquare address", f"Confirm: {url}\n")
+    return account.id
+
+
+def _use_link(session: Session, token: str, purpose: str, now: datetime) -> EmailToken:
+    row = session.scalar(
+        select(EmailToken).where(
+            EmailToken.token_hash == security.digest(token), EmailToken.purpose == purpose
+        )
+    )
+    if row is None or row.used_at is not None or row.expires_at < now:
+        raise InvalidParameter("token", "this link is unknown, used or expired")
+    row.used_at = now
+    return row
+
+
+def verify_email(session: Session, token: str, *, now: datetime) -> None:
+    """Mark the address of the link's account verified."""
+    link = _use_link(session, token, "verify", now)
+    account = session.get_one(Account, link.account_id)
+    account.email_verified_at = account.email_verified_at or now
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.verify_email",
+        object_type="account",
+        object_id=account.id,
+        subject_id=account.id,
+    )
+    session.commit()
+
+
+def _fail(session: Session, settings: Settings, account: Account, now: datetime) -> None:
+    account.failed_signins += 1
+    if account.failed_signins >= settings.signin_max_failures:
+        account.locked_until = now + timedelta(minutes=settings.signin_lockout_minutes)
+        account.failed_signins = 0
+        audit.record(
+            session,
+            actor_id=None,
+            action="account.locked",
+            object_type="account",
+            object_id=account.id,
+            subject_id=account.id,
+        )
+    session.commit()
+
+
+def _active_roles(account: Account, second_factor: bool) -> frozenset[str]:
+    roles = frozenset(account.roles)
+    return roles if second_factor else roles - PRIVILEGED
+
+
+def sign_in(
+    session: Session,
+    settings: Settings,
+    email: str,
+    password: str,
+    totp: str | None,
+    *,
+    now: datetime,
+) -> NewSession:
+    """Check the credentials (and TOTP once enabled) and open a session."""
+    account = session.scalar(select(Account).where(Account.email == _normal(email)))
+    if account is not None and account.locked_until is not None and account.locked_until > now:
+        raise TooManyRequests("too many failed sign-ins: this account is locked for a while")
+    if not security.check_password(account.password_hash if account else None, password):
+        if account is not None:
+            _fail(session, settings, account, now)
+        raise Unauthorized("wrong e-mail or password")
+    assert account is not None  # a password matched, so the account exists
+    if account.totp_enabled:
+        step = None
+        if totp and account.totp_secret:
+            step = security.totp_step(account.totp_secret, totp, now, account.totp_last_step)
+        if step is None:
+            if totp:
+                _fail(session, settings, account, now)
+            raise Unauthorized("a valid two-factor code is required")
+        account.totp_last_step = step
+    account.failed_signins = 0
+    account.locked_until = None
+    token, hashed = security.new_secret()
+    csrf, _ = security.new_secret()
+    row = AccountSession(
+        account_id=account.id,
+        token_hash=hashed,
+        csrf_token=csrf,
+        second_factor=account.totp_enabled,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(days=settings.session_days),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.sign_in",
+        object_type="session",
+        object_id=row.id,
+        subject_id=account.id,
+        detail={"second_factor": row.second_factor},
+    )
+    session.commit()
+    return NewSession(token, _actor(account, row))
+
+
+def _actor(account: Account, row: AccountSession | None, via_token: bool = False) -> Actor:
+    second = row.second_factor if row is not None else False
+    return Actor(
+        account_id=account.id,
+        roles=_active_roles(account, second),
+        # A token stands for its account, not for the session: it cannot sign out or mint.
+        session_id=row.id if row is not None and not via_token else None,
+        csrf_token=row.csrf_token if row is not None and not via_token else None,
+        email_verified=account.email_verified_at is not None,
+        via_token=via_token,
+    )
+
+
+def _end(session: Session, row: AccountSession, now: datetime) -> None:
+    row.ended_at = now
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.session_id == row.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def authenticate(
+    session: Session,
+    settings: Settings,
+    *,
+    cookie: str | None,
+    bearer: str | None,
+    now: datetime,
+) -> Actor:
+    """The caller behind a session cookie or an API token; Unauthorized if none is live."""
+    if bearer:
+        return _by_token(session, settings, bearer, now)
+    if not cookie:
+        raise Unauthorized("sign in first")
+    row = session.scalar(
+        select(AccountSession).where(AccountSession.token_hash == security.digest(cookie))
+    )
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        raise Unauthorized("this session has ended; sign in again")
+    account = session.get_one(Account, row.account_id)
+    idle = timedelta(minutes=settings.privileged_idle_minutes)
+    if PRIVILEGED & set(account.roles) and now - row.last_seen_at > idle:
+        _end(session, row, now)
+        session.commit()
+        raise Unauthorized("signed out after 30 idle minutes; sign in again")
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+        session.commit()
+    return _actor(account, row)
+
+
+def _by_token(session: Session, settings: Settings, bearer: str, now: datetime) -> Actor:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.digest(bearer)))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("this token is unknown or revoked")
+    account = session.get_one(Account, token.account_id)
+    parent = session.get(AccountSession, token.session_id) if token.session_id else None
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        token.last_used_at = now
+        session.commit()
+    # A token carries the second factor of the session that made it.
+    return _actor(account, parent, via_token=True)
+
+
+def sign_out(session: Session, actor: Actor, *, now: datetime) -> None:
+    """End the caller's session and revoke every API token made in it."""
+    if actor.session_id is None:
+        raise Forbidden("sign out from the session, not with a token")
+    row = session.get_one(AccountSession, actor.session_id)
+    _end(session, row, now)
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="account.sign_out",
+        object_type="session",
+        object_id=row.id,
+        subject_id=actor.account_id,
+    )
+    session.commit()
+
+
+def create_api_token(session: Session, name: str, *, actor: Actor, now: datetime) -> TokenMade:
+    """A new personal API token tied to the caller's session; the value is shown once."""
+    if actor.session_id is None:
+        raise Forbidden("tokens are made from a signed-in session")
+    token, hashed = security.new_secret()
+    row = ApiToken(
+        account_id=actor.account_id,
+        session_id=actor.session_id,
+        name=name,
+        token_hash=hashed,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="account.create_token",
+        object_type="api_token",
+        object_id=row.id,
+        subject_id=actor.account_id,
+    )
+    session.commit()
+    return TokenMade(row.id, name, token)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenMade:
+    """A token just made."""
+
+    id: int
+    name: str
+    token: str
+
+
+def request_password_reset(
+    session: Session, settings: Settings, email: str, *, now: datetime
+) -> None:
+    """Mail a reset link if the account exists; the answer is the same either way."""
+    account = session.scalar(select(Account).where(Account.email == _normal(email)))
+    if account is None:
+        return
+    token = _link(session, account.id, "reset", now)
+    session.commit()
+    url = f"{settings.site_url()}/reset?token={token}"
+    mail.send(settings, account.email, "Reset your Townsquare password", f"Reset: {url}\n")
+
+
+def reset_password(session: Session, token: str, password: str, *, now: datetime) -> None:
+    """Set a new password from a reset link; every session and token of the account ends."""
+    link = _use_link(session, token, "reset", now)
+    account = session.get_one(Account, link.account_id)
+    account.password_hash = security.hash_password(password)
+    account.failed_signins = 0
+    account.locked_until = None
+    for row in session.scalars(
+        select(AccountSession).where(
+            AccountSession.account_id == account.id, AccountSession.ended_at.is_(None)
+        )
+    ):
+        _end(session, row, now)
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.reset_password",
+        object_type="account",
+        object_id=account.id,
+        subject_id=account.id,
+    )
+    session.commit()
+
+
+def setup_totp(session: Session, *, actor: Actor) -> tuple[str, str]:
+    """Start two-factor enrolment: a new secret (not active until confirmed) and its URI."""
+    account = session.get_one(Account, actor.account_id)
+    if account.totp_enabled:
+        raise Conflict("two-factor sign-in is already on")
+    account.totp_secret = security.new_totp_secret()
+    session.commit()
+    return account.totp_secret, security.totp_uri(account.totp_secret, account.email)
+
+
+def confirm_totp(session: Session, code: str, *, actor: Actor, now: datetime) -> None:
+    """Turn two-factor sign-in on with a first valid code; the session gains its roles."""
+    account = session.get_one(Account, actor.account_id)
+    if account.totp_enabled or not account.totp_secret:
+        raise Conflict("start two-factor setup first")
+    step = security.totp_step(account.totp_secret, code, now, account.totp_last_step)
+    if step is None:
+        raise InvalidParameter("code", "this code is not valid now")
+    account.totp_enabled = True
+    account.totp_last_step = step
+    if actor.session_id is not None:
+        session.get_one(AccountSession, actor.session_id).second_factor = True
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.enable_totp",
+        object_type="account",
+        object_id=account.id,
+        subject_id=account.id,
+    )
+    session.commit()
+
+
+def grant_role(session: Session, email: str, role: str, *, actor_id: int | None) -> None:
+    """Give an account a role (operators, from the CLI); privileged ones apply after TOTP."""
+    if role not in ROLES:
+        raise InvalidParameter("role", f"one of {', '.join(ROLES)}")
+    account = session.scalar(select(Account).where(Account.email == _normal(email)))
+    if account is None:
+        raise NotFound(f"no account {email}")
+    if role not in account.roles:
+        account.roles = [*account.roles, role]
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="account.grant_role",
+        object_type="account",
+        object_id=account.id,
+        subject_id=account.id,
+        detail={"role": role},
+    )
+    session.commit()
+
+
+def me(session: Session, actor: Actor) -> Me:
+    """The caller's own account."""
+    account = session.get_one(Account, actor.account_id)
+    return Me(
+        id=account.id,
+        email=account.email,
+        display_name=account.display_name,
+        roles=sorted(account.roles),
+        active_roles=sorted(actor.roles),
+        email_verified=account.email_verified_at is not None,
+        totp_enabled=account.totp_enabled,
+    )

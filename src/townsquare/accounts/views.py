@@ -1,0 +1,174 @@
+"""Account API routes and the dependencies every signed-in route uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
+
+from townsquare.accounts import security, service
+from townsquare.accounts.schemas import (
+    Actor,
+    Code,
+    EmailOnly,
+    LinkToken,
+    Me,
+    NewPassword,
+    SignedIn,
+    SignIn,
+    SignUp,
+    TokenCreate,
+    TokenCreated,
+    TotpSetup,
+)
+from townsquare.db import utcnow
+from townsquare.errors import Forbidden, Unauthorized
+from townsquare.incidents.views import platform_of
+from townsquare.settings import Settings
+
+SESSION_COOKIE = "ts_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+router = APIRouter(prefix="/api/v1/account", tags=["accounts"])
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """A session of the platform's store for one request."""
+    with platform_of(request).factory() as session:
+        yield session
+
+
+def settings_of(request: Request) -> Settings:
+    """The platform's settings."""
+    return platform_of(request).settings
+
+
+DB = Annotated[Session, Depends(db_session)]
+Config = Annotated[Settings, Depends(settings_of)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def current_actor(request: Request, session: DB, settings: Config) -> Actor:
+    """The signed-in caller; unsafe cookie requests must carry the session's CSRF token."""
+    actor = service.authenticate(
+        session,
+        settings,
+        cookie=request.cookies.get(SESSION_COOKIE),
+        bearer=_bearer(request),
+        now=utcnow(),
+    )
+    if request.method not in SAFE_METHODS and not actor.via_token:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            value = (await request.form()).get("csrf_token")
+            sent = value if isinstance(value, str) else None
+        if not sent or not actor.csrf_token or not security.same(sent, actor.csrf_token):
+            raise Forbidden("missing or wrong CSRF token")
+    return actor
+
+
+async def optional_actor(request: Request, session: DB, settings: Config) -> Actor | None:
+    """The signed-in caller, or None for anyone (pages that work both ways)."""
+    try:
+        return await current_actor(request, session, settings)
+    except Unauthorized:
+        return None
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure whenever the site is HTTPS."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(settings.session_days * 86400),
+        httponly=True,
+        samesite="lax",
+        secure=settings.site_url().startswith("https://"),
+        path="/",
+    )
+
+
+@router.post("/sign-up", status_code=201, summary="Create a resident account")
+def sign_up(body: SignUp, session: DB, settings: Config) -> dict[str, int]:
+    """Create the account and mail a verification link."""
+    account_id = service.sign_up(
+        session, settings, body.email, body.password, body.display_name, now=utcnow()
+    )
+    return {"id": account_id}
+
+
+@router.post("/verify", summary="Confirm an e-mail address from its link")
+def verify(body: LinkToken, session: DB) -> dict[str, bool]:
+    """Mark the address verified."""
+    service.verify_email(session, body.token, now=utcnow())
+    return {"verified": True}
+
+
+@router.post("/sign-in", summary="Open a session (sets the cookie)")
+def sign_in(body: SignIn, response: Response, session: DB, settings: Config) -> SignedIn:
+    """Sign in with password (and TOTP once enabled)."""
+    opened = service.sign_in(session, settings, body.email, body.password, body.totp, now=utcnow())
+    set_session_cookie(response, settings, opened.token)
+    return SignedIn(
+        account_id=opened.actor.account_id,
+        roles=sorted(opened.actor.roles),
+        csrf_token=opened.actor.csrf_token or "",
+        second_factor=opened.actor.privileged,
+    )
+
+
+@router.post("/sign-out", status_code=204, summary="End this session and its tokens")
+def sign_out(actor: CurrentActor, response: Response, session: DB) -> None:
+    """End the session; the tokens made in it stop working."""
+    service.sign_out(session, actor, now=utcnow())
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("", summary="The signed-in account")
+def get_me(actor: CurrentActor, session: DB) -> Me:
+    """The caller's own account."""
+    return service.me(session, actor)
+
+
+@router.post("/tokens", status_code=201, summary="Create a personal API token")
+def create_token(body: TokenCreate, actor: CurrentActor, session: DB) -> TokenCreated:
+    """A token for scripts (`Authorization: Bearer ...`); shown once."""
+    made = service.create_api_token(session, body.name, actor=actor, now=utcnow())
+    return TokenCreated(id=made.id, name=made.name, token=made.token)
+
+
+@router.post("/totp", summary="Start two-factor setup")
+def totp_setup(actor: CurrentActor, session: DB) -> TotpSetup:
+    """A secret for an authenticator app."""
+    secret, uri = service.setup_totp(session, actor=actor)
+    return TotpSetup(secret=secret, uri=uri)
+
+
+@router.post("/totp/confirm", status_code=204, summary="Turn two-factor sign-in on")
+def totp_confirm(body: Code, actor: CurrentActor, session: DB) -> None:
+    """Confirm with a first code."""
+    service.confirm_totp(session, body.code, actor=actor, now=utcnow())
+
+
+@router.post("/password-reset", status_code=202, summary="Mail a password reset link")
+def password_reset(body: EmailOnly, session: DB, settings: Config) -> None:
+    """The same answer whether or not the account exists."""
+    service.request_password_reset(session, settings, body.email, now=utcnow())
+
+
+@router.post("/password", status_code=204, summary="Set a new password from a reset link")
+def new_password(body: NewPassword, session: DB) -> None:
+    """Every session and token of the account ends."""
+    service.reset_password(session, body.token, body.password, now=utcnow())

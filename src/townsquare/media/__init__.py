@@ -1,0 +1,1 @@
+"""Residents' photos and clips: private originals, stripped and blurred public derivatives."""

@@ -1,0 +1,1 @@
+"""The moderators' queue and their actions on posts."""

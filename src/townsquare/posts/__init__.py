@@ -1,0 +1,1 @@
+"""Residents' posts: guidelines, states, publication as resident incidents."""
