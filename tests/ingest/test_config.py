@@ -60,7 +60,7 @@ def test_shipped_mappings_load() -> None:
     samples = MAPPINGS_DIR.parent.parent / "samples"
     for path in found.values():
         config = load_source_config(path)
-        if config.is_url():  # a live feed: its recorded sample ships alongside
+        if config.is_url() or config.push:  # live or pushed: its recorded sample ships alongside
             assert any((samples / path.stem).iterdir()), f"{path.name}: no recorded sample"
         else:
             assert Path(config.location).is_file(), f"{path.name}: sample file missing"

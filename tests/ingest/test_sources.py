@@ -36,8 +36,8 @@ def test_registry_finds_the_builtin_csv_adapter_through_entry_points() -> None:
 
 
 def test_registry_lists_known_kinds_for_an_unknown_one() -> None:
-    with pytest.raises(ConfigError, match=r"unknown source kind 'eido'; known kinds: .*csv"):
-        adapter_for("eido")
+    with pytest.raises(ConfigError, match=r"unknown source kind 'gopher'; known kinds: .*csv"):
+        adapter_for("gopher")
 
 
 def test_csv_yields_header_to_cell_unchanged_with_line_positions() -> None:

@@ -101,9 +101,9 @@ def receive(
     if not hmac.compare_digest(signature, sign(secret, int(stamp), body)):
         raise PushRejected("signature does not match the body")
     _remember(factory, config, signature, now, timedelta(seconds=2 * options.max_skew_s))
-    parser = adapter_for(options.format if config.kind == "push" else config.kind)
+    parser = adapter_for(config.kind)
     if not callable(getattr(parser, "parse", None)):
-        raise SourceError(f"records in format {options.format!r} cannot be pushed")
+        raise SourceError(f"records of kind {config.kind!r} cannot be pushed")
     reader: BodyParser = parser  # type: ignore[assignment]
     return service.ingest_items(factory, config, reader.parse(config, body), now=now)
 

@@ -31,6 +31,14 @@ class CsvSource:
         """Every record of the file or URL in `config.location`."""
         return _records(_read_text(config), config.csv, config.location)
 
+    def parse(self, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
+        """The records of a pushed CSV body."""
+        try:
+            text = body.decode(config.csv.encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise SourceError(f"{config.slug}: not {config.csv.encoding}: {exc}") from exc
+        return _records(text, config.csv, config.slug)
+
 
 def _read_text(config: SourceConfig) -> str:
     encoding = config.csv.encoding
