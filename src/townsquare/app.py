@@ -22,7 +22,9 @@ from townsquare.formats.views import router as cap_router
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
+from townsquare.moderation.views import router as moderation_router
 from townsquare.platform import Platform
+from townsquare.posts.views import router as posts_router
 from townsquare.privacy.service import release_due
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(stream_router)
     app.include_router(cap_router)
     app.include_router(accounts_router)
+    app.include_router(posts_router)
+    app.include_router(moderation_router)
     app.include_router(alerts_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)

@@ -1,0 +1,87 @@
+"""Shapes of posts: what a resident sends, what the author sees, what anyone may see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from townsquare.privacy.types import CoarsePoint, ScrubbedText
+
+
+class PersonIn(BaseModel):
+    """A person the post describes."""
+
+    action: str = Field(default="", max_length=300)
+    descriptors: list[str] = Field(default_factory=list, max_length=12)
+    suspicious: bool = False
+    could_be: str | None = Field(
+        default=None, description="delivery, solicitor, utility, neighbour or none"
+    )
+
+
+class PostIn(BaseModel):
+    """A new post; the exact point is private and never shown to anyone else."""
+
+    category: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    description: str = Field(max_length=5000)
+    occurred_at: datetime
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    person: PersonIn | None = None
+    media_ids: list[int] = Field(default_factory=list, max_length=6)
+
+
+class CheckOut(BaseModel):
+    """One guideline finding."""
+
+    code: str
+    reason: str
+
+
+class PostOwn(BaseModel):
+    """A post as its author (or a moderator) sees it."""
+
+    id: int
+    state: str
+    reason: str | None
+    category: str
+    title: str
+    description: str
+    occurred_at: datetime
+    lat: float | None
+    lon: float | None
+    checks: list[CheckOut]
+    fyi: bool
+    alertable: bool
+    alert_reasons: list[str]
+    appeals: int
+    appeal_text: str | None
+    incident_id: int | None
+    corroborated_by: int | None
+    media_ids: list[int]
+    created_at: datetime
+
+
+class PostPublic(BaseModel):
+    """A published post as anyone may see it: scrubbed text and the displaced, coarse point."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    incident_id: int | None
+    category: str
+    title: ScrubbedText
+    description: ScrubbedText
+    point: CoarsePoint = Field(exclude=True)
+    occurred_at: datetime
+    provenance: str
+    corroborated_by: int | None
+    fyi: bool
+
+
+class Reason(BaseModel):
+    """A moderator's reason, or an author's appeal."""
+
+    reason: str = Field(min_length=3, max_length=2000)

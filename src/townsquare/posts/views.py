@@ -1,0 +1,44 @@
+"""Post API routes: submit, read one's own, appeal, and read a published post."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from townsquare.accounts.security import server_secret
+from townsquare.accounts.views import DB, Config, CurrentActor
+from townsquare.db import utcnow
+from townsquare.posts import service
+from townsquare.posts.schemas import PostIn, PostOwn, PostPublic, Reason
+
+router = APIRouter(prefix="/api/v1/posts", tags=["posts"])
+
+
+@router.post("", status_code=201, summary="Submit a post (queued for moderation)")
+def submit(body: PostIn, actor: CurrentActor, session: DB, settings: Config) -> PostOwn:
+    """Guideline refusals answer 422 with every reason."""
+    secret = server_secret(settings)
+    return service.submit_post(session, settings, secret, body, actor=actor, now=utcnow())
+
+
+@router.get("/mine", summary="The caller's posts")
+def mine(actor: CurrentActor, session: DB) -> list[PostOwn]:
+    """Newest first, with state and reasons."""
+    return service.list_mine(session, actor=actor)
+
+
+@router.get("/{post_id}", summary="One of the caller's posts, in full")
+def own(post_id: int, actor: CurrentActor, session: DB) -> PostOwn:
+    """Another resident's post is 404."""
+    return service.get_own(session, post_id, actor=actor)
+
+
+@router.post("/{post_id}/appeal", summary="Appeal a rejection or removal (once)")
+def appeal(post_id: int, body: Reason, actor: CurrentActor, session: DB) -> PostOwn:
+    """The post returns to the moderation queue."""
+    return service.appeal_post(session, post_id, body.reason, actor=actor, now=utcnow())
+
+
+@router.get("/{post_id}/public", summary="A published post as anyone sees it")
+def public(post_id: int, request: Request, session: DB) -> PostPublic:
+    """Scrubbed text and a displaced, coarse point; unpublished posts are 404."""
+    return service.get_public(session, post_id)
