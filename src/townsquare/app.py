@@ -22,6 +22,7 @@ from townsquare.formats.views import router as cap_router
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
+from townsquare.media.views import router as media_router
 from townsquare.moderation.views import router as moderation_router
 from townsquare.platform import Platform
 from townsquare.posts.views import router as posts_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(accounts_router)
     app.include_router(posts_router)
     app.include_router(moderation_router)
+    app.include_router(media_router)
     app.include_router(alerts_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)

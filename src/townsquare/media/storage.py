@@ -1,0 +1,38 @@
+"""Content-addressed blobs under the data folder, behind a small interface."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class BlobStore:
+    """Blobs named by their SHA-256, written atomically."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / key
+
+    def put(self, data: bytes) -> str:
+        """Store `data`; returns its key (storing the same bytes twice keeps one copy)."""
+        key = hashlib.sha256(data).hexdigest()
+        path = self._path(key)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        return key
+
+    def get(self, key: str) -> bytes:
+        """The bytes of a blob."""
+        return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        """Erase a blob if present."""
+        self._path(key).unlink(missing_ok=True)
