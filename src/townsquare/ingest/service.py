@@ -153,23 +153,35 @@ def ingest_items(
         source_id = source.id
         following = lifecycle.next_snapshot_after(session, source, moment) if snapshot else None
     report = IngestReport(config.slug)
+
+    def store(chunk: list[RawItem]) -> None:
+        with transaction(factory) as session:
+            store_items(
+                session,
+                session.get_one(Source, source_id),
+                config,
+                chunk,
+                report,
+                now=moment,
+                retime=retime,
+                snapshot_at=moment if snapshot else None,
+                next_snapshot=following,
+            )
+
+    chunk: list[RawItem] = []
     try:
-        for chunk in _chunks(items, BATCH):
-            with transaction(factory) as session:
-                store_items(
-                    session,
-                    session.get_one(Source, source_id),
-                    config,
-                    chunk,
-                    report,
-                    now=moment,
-                    retime=retime,
-                    snapshot_at=moment if snapshot else None,
-                    next_snapshot=following,
-                )
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == BATCH:
+                store(chunk)
+                chunk = []
     except (OSError, SourceError) as exc:
+        if chunk:  # what was read before the fault is kept; nothing is closed
+            store(chunk)
         record_failure(factory, source_id, str(exc))
         raise SourceError(f"{config.slug}: {exc}") from exc
+    if chunk:
+        store(chunk)
     with transaction(factory) as session:
         source = session.get_one(Source, source_id)
         if snapshot:
@@ -221,17 +233,6 @@ def record_failure(
         source.failures = (source.failures or 0) + 1
         if open_until is not None:
             source.circuit_open_until = open_until
-
-
-def _chunks(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
-    chunk: list[RawItem] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def store_items(
