@@ -1,0 +1,192 @@
+"""Ingestion throughput: synthetic CAD rows as CSV and as ArcGIS JSON.
+
+Prints a table:
+- parse + normalize + dedupe (one core, no database): rows/s through the real adapter and
+  `normalize`, with the content-hash dedupe the store applies;
+- stored records/s through `service.ingest_items` (raw record, source record, incident,
+  outbox) on SQLite and, if TOWNSQUARE_BENCH_POSTGRES_URL is set, PostgreSQL.
+
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--store-rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import json
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from townsquare import migrate
+from townsquare.db import make_engine, make_sessionmaker
+from townsquare.ingest import service
+from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.normalize import NormalizeError, normalize
+from townsquare.ingest.sources.arcgis import ArcgisSource
+from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.sources.csv import CsvSource
+from townsquare.models import Base
+
+TYPES = ["Motor Vehicle Accident", "Aid Response", "Structure Fire", "Fire Alarm", "Burglary"]
+CATEGORIES = {
+    "Motor Vehicle Accident": "traffic.collision",
+    "Aid Response": "medical",
+    "Structure Fire": "fire.structure",
+    "Fire Alarm": "fire.alarm",
+    "Burglary": "crime.burglary",
+}
+STREETS = ["Pine St", "Pike St", "1st Ave", "Broadway", "Rainier Ave S", "Aurora Ave N"]
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def synthetic(rows: int, seed: int = 1) -> Iterator[dict[str, Any]]:
+    """CAD rows around Seattle; about 3% repeat an earlier row exactly (exports do)."""
+    rng = random.Random(seed)
+    recent: list[dict[str, Any]] = []
+    for n in range(rows):
+        if recent and rng.random() < 0.03:
+            yield rng.choice(recent)
+            continue
+        row = {
+            "id": f"F{n:09d}",
+            "type": rng.choice(TYPES),
+            "epoch_ms": int((START + timedelta(seconds=n * 30)).timestamp() * 1000),
+            "address": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
+            "lat": round(47.5 + rng.random() * 0.2, 6),
+            "lon": round(-122.4 + rng.random() * 0.15, 6),
+        }
+        recent = [*recent[-99:], row]
+        yield row
+
+
+def config(kind: str, location: str, prefix: str = "") -> SourceConfig:
+    """A source reading the synthetic file."""
+    return SourceConfig.model_validate(
+        {
+            "slug": f"bench-{kind}",
+            "name": "Benchmark feed",
+            "kind": kind,
+            "location": location,
+            "agency": {"slug": "bench", "name": "Bench Fire", "time_zone": "America/Los_Angeles"},
+            "fields": {
+                "external_id": f"{prefix}id",
+                "call_type": f"{prefix}type",
+                "address": f"{prefix}address",
+                "latitude": f"{prefix}lat",
+                "longitude": f"{prefix}lon",
+                "occurred_at": {"column": f"{prefix}epoch_ms", "formats": ["epoch_ms"]},
+            },
+            "categories": CATEGORIES,
+        }
+    )
+
+
+def write_csv(path: Path, rows: int) -> None:
+    """The synthetic rows as a CSV file with a header."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, ["id", "type", "epoch_ms", "address", "lat", "lon"])
+        writer.writeheader()
+        writer.writerows(synthetic(rows))
+
+
+def write_arcgis(path: Path, rows: int) -> None:
+    """The synthetic rows as one Esri JSON query response."""
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write('{"fields": [], "features": [')
+        for n, row in enumerate(synthetic(rows)):
+            handle.write(("," if n else "") + json.dumps({"attributes": row}))
+        handle.write("]}")
+
+
+def parse_normalize_dedupe(items: Iterator[RawItem], source: SourceConfig) -> tuple[int, int]:
+    """Rows read and records kept after the store's content-hash dedupe."""
+    seen: set[str] = set()
+    rows = kept = 0
+    for item in items:
+        rows += 1
+        digest = service.content_hash(item.payload)
+        if digest in seen:
+            continue
+        seen.add(digest)
+        try:
+            normalize(item, source)
+        except NormalizeError:
+            continue
+        kept += 1
+    return rows, kept
+
+
+def timed(job: Callable[[], Any]) -> tuple[Any, float]:
+    """The job's result and its wall time in seconds."""
+    gc.collect()
+    started = time.perf_counter()
+    result = job()
+    return result, time.perf_counter() - started
+
+
+def store_rate(url: str, items: list[RawItem], source: SourceConfig) -> float:
+    """Stored records per second through the real ingest path on an empty store."""
+    engine = make_engine(url)
+    if url.startswith("postgresql"):
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    factory = make_sessionmaker(engine)
+    report, seconds = timed(lambda: service.ingest_items(factory, source, iter(items)))
+    engine.dispose()
+    stored = report.created + report.merged + report.updated
+    return stored / seconds
+
+
+def main() -> None:
+    """Run every measurement and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--store-rows", type=int, default=100_000)
+    args = parser.parse_args()
+    results: list[tuple[str, str, int, float]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        csv_path, json_path = base / "calls.csv", base / "calls.json"
+        write_csv(csv_path, args.rows)
+        write_arcgis(json_path, args.rows)
+        csv_source = config("csv", str(csv_path))
+        arcgis_source = config("arcgis", str(json_path), prefix="attributes.")
+        for name, source, adapter in (
+            ("CSV", csv_source, CsvSource()),
+            ("ArcGIS JSON", arcgis_source, ArcgisSource()),
+        ):
+            (rows, _kept), seconds = timed(
+                lambda s=source, a=adapter: parse_normalize_dedupe(a.fetch(s), s)
+            )
+            results.append((name, "parse + normalize + dedupe", rows, rows / seconds))
+        sample = list(CsvSource().fetch(config("csv", str(csv_path))))[: args.store_rows]
+        sqlite_url = f"sqlite:///{base / 'bench.db'}"
+        results.append(
+            ("CSV", "stored, SQLite", len(sample), store_rate(sqlite_url, sample, csv_source))
+        )
+        postgres = os.environ.get("TOWNSQUARE_BENCH_POSTGRES_URL")
+        if postgres:
+            results.append(
+                ("CSV", "stored, PostgreSQL", len(sample), store_rate(postgres, sample, csv_source))
+            )
+    print(f"{'format':<12} {'stage':<28} {'rows':>10} {'rows/s':>12}")
+    for name, stage, rows, rate in results:
+        print(f"{name:<12} {stage:<28} {rows:>10,} {rate:>12,.0f}")
+    if not os.environ.get("TOWNSQUARE_BENCH_POSTGRES_URL"):
+        print("(set TOWNSQUARE_BENCH_POSTGRES_URL to a scratch database to measure PostgreSQL)")
+    assert Base.metadata.tables  # every table is known to the migrations run above
+
+
+if __name__ == "__main__":
+    main()
