@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 
 from townsquare import logs, migrate
-from townsquare.accounts.cli import audit_app, users_app
 from townsquare.alerts.cli import keys_app
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
 from townsquare.errors import TownsquareError
+from townsquare.ingest import health as ingest_health
 from townsquare.ingest import service as ingest_service
 from townsquare.ingest.config import SourceConfig, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize
@@ -31,8 +31,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(retention_app, name="retention")
 app.add_typer(keys_app, name="keys")
-app.add_typer(users_app, name="users")
-app.add_typer(audit_app, name="audit")
 
 ConfigArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Source TOML file.")]
 
@@ -150,7 +148,7 @@ def sources_list() -> None:
     settings = _settings()
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     with factory() as session:
-        rows = ingest_service.list_sources(session)
+        rows = ingest_health.list_sources(session)
     if not rows:
         typer.echo("no sources yet: run `townsquare ingest CONFIG.toml`")
     now = utcnow()
@@ -183,7 +181,7 @@ def sources_unknown_types(
     factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
     try:
         with factory() as session:
-            found = ingest_service.unknown_types(session, name)
+            found = ingest_health.unknown_types(session, name)
     except TownsquareError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.ingest.servers import FeedServer, Reply, Request, static
 from townsquare.errors import SourceError
 from townsquare.incidents.models import Incident
-from townsquare.ingest import service
+from townsquare.ingest import health, service
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.ingest.sources.socrata import SocrataSource
@@ -215,7 +215,7 @@ def test_json_nested_paths_micro_degrees_pairs_and_bad_coordinates(
             unknown.alertable_reasons[0]
             == "not alerted: call type 'Gas Main Break' is not mapped yet"
         )
-        assert service.unknown_types(session, source.slug) == [("Gas Main Break", 1)]
+        assert health.unknown_types(session, source.slug) == [("Gas Main Break", 1)]
 
 
 def test_json_pairs_as_lat_lon_strings(server: FeedServer, factory: sessionmaker[Session]) -> None:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.ingest.servers import FeedServer, Reply, Request, static
 from tests.ingest.test_kinds import config
-from townsquare.ingest import scheduler, service
+from townsquare.ingest import health as source_health
+from townsquare.ingest import scheduler
 from townsquare.ingest.scheduler import Scheduler, backoff_s
 
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -87,7 +88,7 @@ def test_a_hanging_source_never_delays_the_others(
         gate.set()
         first[1].result(timeout=30)
         with factory() as session:
-            health = {h.slug: h for h in service.list_sources(session)}
+            health = {h.slug: h for h in source_health.list_sources(session)}
         assert health["fast"].state(clock.now) == "ok"
         assert health["fast"].incidents == 1
         assert health["slow"].state(clock.now) == "failing"
@@ -114,7 +115,7 @@ def test_the_breaker_opens_after_repeated_failures_then_tries_once(
             clock.now += timedelta(seconds=scheduler.MAX_BACKOFF_S)
         assert len(server.hits("/down.json")) == scheduler.BREAKER_FAILURES
         with factory() as session:
-            (health,) = service.list_sources(session)
+            (health,) = source_health.list_sources(session)
         opened = START + timedelta(seconds=scheduler.MAX_BACKOFF_S * 4)
         assert health.circuit_open_until == opened + timedelta(seconds=scheduler.BREAKER_OPEN_S)
         assert health.state(opened) == "open"

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from townsquare.db import utcnow
 from townsquare.incidents.views import platform_of
-from townsquare.ingest import push, service
+from townsquare.ingest import health, push
 
 router = APIRouter()
 
@@ -19,7 +19,7 @@ def list_sources(request: Request) -> list[dict[str, Any]]:
     """GET every source: state, last success, lag and counts (no error texts: operators only)."""
     now = utcnow()
     with platform_of(request).factory() as session:
-        rows = service.list_sources(session)
+        rows = health.list_sources(session)
     return [
         {
             "slug": row.slug,
