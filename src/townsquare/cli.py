@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from townsquare import logs, migrate
+from townsquare.accounts.cli import audit_app, users_app
 from townsquare.alerts.cli import keys_app
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
 from townsquare.errors import TownsquareError
@@ -31,6 +32,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(sources_app, name="sources")
 app.add_typer(retention_app, name="retention")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 
 ConfigArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Source TOML file.")]
 
