@@ -72,7 +72,8 @@ def test_removed_and_replaced_areas_stop_matching() -> None:
 def test_cover_uses_few_cells_and_inside_cells_need_no_test() -> None:
     for radius in (100, 500, 2000, 10_000):
         found = cover(CircleArea(CENTER[0], CENTER[1], radius))
-        assert len(found.inside) + len(found.edge) <= 150
+        # fine edge cells (radius / 16) keep exact tests few; the cells per area are the price
+        assert len(found.inside) + len(found.edge) <= 400
         for cell in found.inside:
             for lat, lon in h3.cell_to_boundary(h3.int_to_str(cell)):
                 assert geo.haversine_m(CENTER[0], CENTER[1], lat, lon) <= radius
