@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from townsquare import geo
 from townsquare.alerts.index import (
+    CHILD_OFFSET_FACTOR,
     CIRCUMRADIUS_FACTOR,
     EDGE_M,
     CircleArea,
@@ -102,3 +103,31 @@ def _destination(
         math.sin(b) * math.sin(d) * math.cos(lat1), math.cos(d) - math.sin(lat1) * math.sin(lat2)
     )
     return math.degrees(lat2), math.degrees(lon2)
+
+
+def test_areas_built_in_bulk_can_be_replaced_and_removed() -> None:
+    areas = random_areas(random.Random(3), 40)
+    index = GeofenceIndex.build((i, a, None) for i, a in areas.items())
+    index.add(0, CircleArea(CENTER[0] + 1.0, CENTER[1], 300))  # moved far away
+    index.remove(1)
+    rng = random.Random(4)
+    for _ in range(200):
+        lat = CENTER[0] + rng.uniform(-0.1, 0.1)
+        lon = CENTER[1] + rng.uniform(-0.12, 0.12)
+        expected = sorted(i for i, a in areas.items() if i > 1 and a.contains(lat, lon))
+        assert sorted(index.match(lat, lon)) == expected
+    assert index.match(CENTER[0] + 1.0, CENTER[1]) == [0]
+    assert index.cells_of(1) is None
+    assert index.cells_of(2) is not None
+
+
+def test_the_descent_bound_holds_for_logical_children() -> None:
+    rng = random.Random(6)
+    for _ in range(500):
+        res = rng.choice(range(0, 14))
+        lat, lon = rng.uniform(-85, 85), rng.uniform(-180, 180)
+        parent = h3.latlng_to_cell(lat, lon, res)
+        plat, plon = h3.cell_to_latlng(parent)
+        for child in h3.cell_to_children(parent, res + 1):
+            clat, clon = h3.cell_to_latlng(child)
+            assert geo.haversine_m(plat, plon, clat, clon) <= CHILD_OFFSET_FACTOR * EDGE_M[res]

@@ -22,6 +22,7 @@ from townsquare import geo
 
 Int64s = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+CentreCache = dict[int, tuple[float, float]]
 
 LOOKUP_RESOLUTION = 15
 CIRCUMRADIUS_FACTOR = 1.2
@@ -129,8 +130,11 @@ def cover(area: Area) -> Cover:
     return Cover(finest, tuple(inside), tuple(edge))
 
 
-def circle_covers(lat: Floats, lon: Floats, radius_m: Floats) -> CoverArrays:
+def circle_covers(
+    lat: Floats, lon: Floats, radius_m: Floats, known: CentreCache | None = None
+) -> CoverArrays:
     """The covers of many circles, split top-down from a disk of coarse cells."""
+    known = {} if known is None else known
     want = np.log(np.maximum(radius_m, 1.0) / EDGES_PER_RADIUS)
     fine = np.abs(_LOG_EDGE[None, :] - want[:, None]).argmin(axis=1)
     start = np.maximum(fine - START_LEVELS, 0)
@@ -145,7 +149,7 @@ def circle_covers(lat: Floats, lon: Floats, radius_m: Floats) -> CoverArrays:
             continue
         owner = np.concatenate([o for o, _ in pending[res]])
         cells = np.concatenate([c for _, c in pending.pop(res)])
-        dist = _distance_m(centres[owner], cells)
+        dist = _distance_m(centres[owner], cells, known)
         reach, radius = DESCENT_M[res], radius_m[owner]
         inside = dist + reach <= radius
         edge = ~inside & (dist - reach <= radius)
@@ -176,14 +180,20 @@ def _start_disks(
     return np.array(owner_out, np.int64), np.array(cells_out, np.int64)
 
 
-def _distance_m(points: npt.NDArray[np.float64], cells: Int64s) -> Floats:
+def _distance_m(points: npt.NDArray[np.float64], cells: Int64s, known: CentreCache) -> Floats:
     """Great-circle distance from each point to the centre of its cell (chord form, precise)."""
     unique, inverse = np.unique(cells, return_inverse=True)
-    latlng = np.array([h3i.cell_to_latlng(c) for c in unique.tolist()], np.float64)
+    latlng = np.array([known.get(c) or _centre(known, c) for c in unique.tolist()], np.float64)
     centres = unit_vectors(latlng[:, 0], latlng[:, 1])[inverse]
     chord = np.sqrt(((points - centres) ** 2).sum(axis=1))
     distance: Floats = 2 * geo.EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, chord / 2))
     return distance
+
+
+def _centre(known: CentreCache, cell: int) -> tuple[float, float]:
+    found: tuple[float, float] = h3i.cell_to_latlng(cell)
+    known[cell] = found
+    return found
 
 
 def _children(owner: Int64s, cells: Int64s, res: int) -> tuple[Int64s, Int64s]:

@@ -12,19 +12,24 @@ scalar test, so the answer is exactly what `Area.contains` says.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from h3.api import basic_int as h3i
 
 from townsquare import geo
 from townsquare.alerts.cover import (
+    CHILD_OFFSET_FACTOR,
     CIRCUMRADIUS_FACTOR,
     EDGE_M,
     LOOKUP_RESOLUTION,
     Area,
+    CentreCache,
     CircleArea,
     Cover,
+    Floats,
     Int64s,
     PolygonArea,
     circle_covers,
@@ -34,6 +39,7 @@ from townsquare.alerts.cover import (
 )
 
 __all__ = [
+    "CHILD_OFFSET_FACTOR",
     "CIRCUMRADIUS_FACTOR",
     "EDGE_M",
     "Area",
@@ -46,9 +52,11 @@ __all__ = [
 
 UNSURE_COS = 1e-12
 """Edge candidates whose dot product is this close to the cosine get the scalar test."""
-CHUNK = 20_000
+CHUNK = 100_000
 """Areas covered per numpy pass when building (bounds the temporary arrays)."""
 _EMPTY = np.zeros(0, np.int64)
+_NO_PARAMS = np.zeros((0, 4), np.float64)
+_EMPTY_ENTRY = (_EMPTY, _EMPTY, _NO_PARAMS)
 
 
 def _parent_masks(res: int) -> tuple[int, int]:
@@ -57,19 +65,19 @@ def _parent_masks(res: int) -> tuple[int, int]:
     return ~((0xF << 52) | low), (res << 52) | low
 
 
+Entry = tuple[Int64s, Int64s, Floats]
+"""A cell's inside ids, edge ids, and the edge areas' x, y, z, cos(radius) (NaN: polygon)."""
+
+
 class GeofenceIndex:
-    """Cell -> (inside ids, edge slots), plus each area's unit vector and radius cosine."""
+    """Cell -> inside ids and edge ids with their test parameters inline (no scattered reads)."""
 
     def __init__(self) -> None:
-        self._cells: dict[int, tuple[Int64s, Int64s]] = {}
+        self._cells: dict[int, Entry] = {}
         self._per_res: Counter[int] = Counter()
         self._levels: list[tuple[int, int]] = []
-        self._slot: dict[int, int] = {}
         self._areas: dict[int, Area] = {}
-        self._covers: dict[int, tuple[Int64s, Int64s]] = {}
-        self._free: list[int] = []
-        self._ids = np.zeros(0, np.int64)
-        self._params = np.zeros((0, 4), np.float64)  # x, y, z, cos(radius); NaN for polygons
+        self._covers: dict[int, tuple[Int64s, Int64s] | None] = {}  # None: recompute
 
     def __len__(self) -> int:
         return len(self._areas)
@@ -81,33 +89,34 @@ class GeofenceIndex:
         """Index one area (replacing any earlier one of the same id); returns its cover."""
         self.remove(subscription_id)
         found = cells or cover(area)
-        slot = self._new_slot(subscription_id, area)
+        self._areas[subscription_id] = area
         inside = np.array(found.inside, np.int64)
         edge = np.array(found.edge, np.int64)
         self._covers[subscription_id] = (inside, edge)
+        one = np.array([subscription_id], np.int64)
+        params = _params([area])
         for cell in inside.tolist():
-            ids, slots = self._cells.get(cell, (_EMPTY, _EMPTY))
-            self._put(cell, np.append(ids, subscription_id), slots)
+            ids, eids, eparams = self._cells.get(cell, _EMPTY_ENTRY)
+            self._put(cell, (np.concatenate([ids, one]), eids, eparams))
         for cell in edge.tolist():
-            ids, slots = self._cells.get(cell, (_EMPTY, _EMPTY))
-            self._put(cell, ids, np.append(slots, slot))
+            ids, eids, eparams = self._cells.get(cell, _EMPTY_ENTRY)
+            self._put(cell, (ids, np.concatenate([eids, one]), np.concatenate([eparams, params])))
         return found
 
     def remove(self, subscription_id: int) -> None:
         """Forget an area; unknown ids are ignored (events may repeat)."""
-        found = self._covers.pop(subscription_id, None)
-        if found is None:
+        if subscription_id not in self._areas:
             return
+        inside, edge = self._cover_arrays(subscription_id)
+        del self._covers[subscription_id]
         del self._areas[subscription_id]
-        slot = self._slot.pop(subscription_id)
-        for cell in found[0].tolist():
-            ids, slots = self._cells[cell]
-            self._put(cell, ids[ids != subscription_id], slots)
-        for cell in found[1].tolist():
-            ids, slots = self._cells[cell]
-            self._put(cell, ids, slots[slots != slot])
-        self._params[slot] = np.nan
-        self._free.append(slot)
+        for cell in inside.tolist():
+            ids, eids, eparams = self._cells[cell]
+            self._put(cell, (ids[ids != subscription_id], eids, eparams))
+        for cell in edge.tolist():
+            ids, eids, eparams = self._cells[cell]
+            keep = eids != subscription_id
+            self._put(cell, (ids, eids[keep], eparams[keep]))
 
     def match(self, lat: float, lon: float) -> list[int]:
         """Every subscription whose area contains the point (each once)."""
@@ -116,37 +125,37 @@ class GeofenceIndex:
     def match_ids(self, lat: float, lon: float) -> Int64s:
         """`match` as a numpy array of ids, with no Python object per subscriber."""
         point = h3i.latlng_to_cell(lat, lon, LOOKUP_RESOLUTION)
-        inside: list[Int64s] = []
-        edge: list[Int64s] = []
+        found: list[Int64s] = []
+        edge: list[Entry] = []
         get = self._cells.get
         for and_mask, or_mask in self._levels:
             entry = get((point & and_mask) | or_mask)
             if entry is not None:
-                inside.append(entry[0])
-                edge.append(entry[1])
-        if not inside:
-            return _EMPTY
-        if any(len(e) for e in edge):
-            inside.append(self._test_edge(np.concatenate(edge), lat, lon))
-        return np.concatenate(inside)
+                found.append(entry[0])
+                if len(entry[1]):
+                    edge.append(entry)
+        if edge:
+            ids = np.concatenate([e[1] for e in edge])
+            params = np.concatenate([e[2] for e in edge])
+            found.append(self._test_edge(ids, params, lat, lon))
+        return np.concatenate(found) if found else _EMPTY
 
-    def _test_edge(self, slots: Int64s, lat: float, lon: float) -> Int64s:
+    def _test_edge(self, ids: Int64s, params: Floats, lat: float, lon: float) -> Int64s:
         """The ids among edge candidates whose areas hold the point."""
-        params = self._params[slots]
         gap = params[:, :3] @ unit_vectors(np.array([lat]), np.array([lon]))[0] - params[:, 3]
-        hits: Int64s = self._ids[slots[gap > UNSURE_COS]]
+        hits: Int64s = ids[gap > UNSURE_COS]
         unsure = ~(np.abs(gap) > UNSURE_COS)  # NaN (polygons) lands here too
         if not unsure.any():
             return hits
         areas = self._areas
-        exact = [s for s in self._ids[slots[unsure]].tolist() if areas[s].contains(lat, lon)]
+        exact = [s for s in ids[unsure].tolist() if areas[s].contains(lat, lon)]
         return np.concatenate([hits, np.array(exact, np.int64)])
 
     def cells_of(self, subscription_id: int) -> Cover | None:
         """The cover of one indexed area."""
-        found = self._covers.get(subscription_id)
-        if found is None:
+        if subscription_id not in self._areas:
             return None
+        found = self._cover_arrays(subscription_id)
         finest = int(resolution_of(np.concatenate(found)).max())
         return Cover(finest, tuple(found[0].tolist()), tuple(found[1].tolist()))
 
@@ -154,63 +163,60 @@ class GeofenceIndex:
     def build(cls, entries: Iterable[tuple[int, Area, Cover | None]]) -> GeofenceIndex:
         """An index of many areas at once: covers and cell tables made with numpy in bulk."""
         index = cls()
-        io: list[Int64s] = []
-        ic: list[Int64s] = []
-        es: list[Int64s] = []
-        ec: list[Int64s] = []
-        todo: list[tuple[int, CircleArea]] = []
         for subscription_id, area, cells in entries:
-            if subscription_id in index._areas:
-                index.remove(subscription_id)
-            slot = index._new_slot(subscription_id, area)
-            if cells is None and isinstance(area, CircleArea):
-                todo.append((slot, area))
-                continue
-            found = cells or cover(area)
-            io.append(np.full(len(found.inside), slot, np.int64))
-            ic.append(np.array(found.inside, np.int64))
-            es.append(np.full(len(found.edge), slot, np.int64))
-            ec.append(np.array(found.edge, np.int64))
+            index._areas[subscription_id] = area
+            index._covers[subscription_id] = None
+            if cells:
+                given = np.array(cells.inside, np.int64), np.array(cells.edge, np.int64)
+                index._covers[subscription_id] = given
+        order = list(index._areas)
+        ids = np.array(order, np.int64)
+        areas = [index._areas[i] for i in order]
+        params = _params(areas)
+        pairs: list[tuple[Int64s, Int64s, Int64s, Int64s]] = []
+        todo = [n for n, a in enumerate(areas) if isinstance(a, CircleArea)]
+        todo = [n for n in todo if index._covers[order[n]] is None]
+        for n, i in enumerate(order):
+            got = index._covers[i]
+            if got is None and not isinstance(areas[n], CircleArea):
+                again = cover(areas[n])
+                got = (np.array(again.inside, np.int64), np.array(again.edge, np.int64))
+            if got is not None:
+                pairs.append((np.full(len(got[0]), n), got[0], np.full(len(got[1]), n), got[1]))
+        known: CentreCache = {}
         for start in range(0, len(todo), CHUNK):
-            chunk = todo[start : start + CHUNK]
-            slots = np.array([s for s, _ in chunk], np.int64)
-            got = circle_covers(
-                np.array([a.lat for _, a in chunk]),
-                np.array([a.lon for _, a in chunk]),
-                np.array([a.radius_m for _, a in chunk]),
+            slots = np.array(todo[start : start + CHUNK], np.int64)
+            bulk = circle_covers(*_circles(areas, slots), known)
+            pairs.append(
+                (slots[bulk.inside_owner], bulk.inside_cell, slots[bulk.edge_owner], bulk.edge_cell)
             )
-            io.append(slots[got.inside_owner])
-            ic.append(got.inside_cell)
-            es.append(slots[got.edge_owner])
-            ec.append(got.edge_cell)
-        index._fill(_joined(io), _joined(ic), _joined(es), _joined(ec))
+        in_slots, in_cells, edge_slots, edge_cells = (
+            _joined([p[k] for p in pairs]) for k in range(4)
+        )
+        inside = _grouped(in_cells, [ids[in_slots]])
+        edge = _grouped(edge_cells, [ids[edge_slots], params[edge_slots]])
+        for cell in inside.keys() | edge.keys():
+            got_in = inside.get(cell, (_EMPTY,))[0]
+            got_edge = edge.get(cell, (_EMPTY, _NO_PARAMS))
+            index._cells[cell] = (got_in, got_edge[0], got_edge[1])
+        index._per_res = Counter(resolution_of(np.array(list(index._cells), np.int64)).tolist())
+        index._levels = [_parent_masks(res) for res in sorted(index._per_res)]
         return index
 
-    def _fill(
-        self, in_slots: Int64s, in_cells: Int64s, edge_slots: Int64s, edge_cells: Int64s
-    ) -> None:
-        """Set the cell tables and per-area covers of an empty index from (slot, cell) pairs."""
-        for slots, cells, part in ((in_slots, in_cells, 0), (edge_slots, edge_cells, 1)):
-            order = np.argsort(slots, kind="stable")
-            bounds = np.searchsorted(slots[order], np.arange(len(self._ids) + 1))
-            sorted_cells = cells[order]
-            for sub_id, slot in self._slot.items():
-                got = sorted_cells[bounds[slot] : bounds[slot + 1]]
-                pair = self._covers.get(sub_id, (_EMPTY, _EMPTY))
-                self._covers[sub_id] = (got, pair[1]) if part == 0 else (pair[0], got)
-        inside = _grouped(in_cells, self._ids[in_slots])
-        edge = _grouped(edge_cells, edge_slots)
-        for cell in inside.keys() | edge.keys():
-            self._cells[cell] = (inside.get(cell, _EMPTY), edge.get(cell, _EMPTY))
-        self._per_res = Counter(resolution_of(np.array(list(self._cells), np.int64)).tolist())
-        self._levels = [_parent_masks(res) for res in sorted(self._per_res)]
+    def _cover_arrays(self, subscription_id: int) -> tuple[Int64s, Int64s]:
+        """The inside and edge cells of an indexed area (covers made in bulk are recomputed)."""
+        found = self._covers[subscription_id]
+        if found is None:
+            again = cover(self._areas[subscription_id])
+            return np.array(again.inside, np.int64), np.array(again.edge, np.int64)
+        return found
 
-    def _put(self, cell: int, ids: Int64s, slots: Int64s) -> None:
+    def _put(self, cell: int, entry: Entry) -> None:
         """Store one cell's arrays, keeping the resolutions in use current."""
         res = (cell >> 52) & 0xF
         known = cell in self._cells
-        if len(ids) or len(slots):
-            self._cells[cell] = (ids, slots)
+        if len(entry[0]) or len(entry[1]):
+            self._cells[cell] = entry
             if not known:
                 self._per_res[res] += 1
         elif known:
@@ -222,36 +228,44 @@ class GeofenceIndex:
             return
         self._levels = [_parent_masks(r) for r in sorted(self._per_res)]
 
-    def _new_slot(self, subscription_id: int, area: Area) -> int:
-        """A row for the area's id and test parameters."""
-        if self._free:
-            slot = self._free.pop()
-        else:
-            slot = len(self._ids)
-            grow = max(16, slot)
-            self._ids = np.concatenate([self._ids, np.zeros(grow, np.int64)])
-            self._params = np.concatenate([self._params, np.full((grow, 4), np.nan)])
-            self._free.extend(range(slot + grow - 1, slot, -1))
-        self._slot[subscription_id] = slot
-        self._areas[subscription_id] = area
-        self._ids[slot] = subscription_id
-        if isinstance(area, CircleArea):
-            self._params[slot, :3] = unit_vectors(np.array([area.lat]), np.array([area.lon]))[0]
-            self._params[slot, 3] = np.cos(area.radius_m / geo.EARTH_RADIUS_M)
-        return slot
+
+def _params(areas: list[Area]) -> Floats:
+    """Each area's unit vector and cosine of its angular radius; NaN rows for polygons."""
+    out = np.full((len(areas), 4), np.nan)
+    rows = [n for n, a in enumerate(areas) if isinstance(a, CircleArea)]
+    circles = [a for a in areas if isinstance(a, CircleArea)]
+    if circles:
+        lat, lon, radius = _circles(circles, np.arange(len(circles)))
+        out[rows, :3] = unit_vectors(lat, lon)
+        out[rows, 3] = np.cos(radius / geo.EARTH_RADIUS_M)
+    return out
+
+
+def _circles(areas: Sequence[Area], slots: Int64s) -> tuple[Floats, Floats, Floats]:
+    """Centre latitudes, longitudes and radii of the circles at `slots`."""
+    chosen = [areas[n] for n in slots.tolist()]
+    circles = [a for a in chosen if isinstance(a, CircleArea)]
+    return (
+        np.array([a.lat for a in circles], np.float64),
+        np.array([a.lon for a in circles], np.float64),
+        np.array([a.radius_m for a in circles], np.float64),
+    )
 
 
 def _joined(parts: list[Int64s]) -> Int64s:
     return np.concatenate(parts) if parts else _EMPTY
 
 
-def _grouped(cells: Int64s, values: Int64s) -> dict[int, Int64s]:
-    """Values grouped by cell, each group a view of one sorted array."""
-    order = np.argsort(cells, kind="stable")
-    cells, values = cells[order], values[order]
-    keys, starts = np.unique(cells, return_index=True)
+def _grouped(cells: Int64s, values: list[npt.NDArray[Any]]) -> dict[int, tuple[Any, ...]]:
+    """Values grouped by cell, each group a view of one array sorted by cell."""
+    if not len(cells):
+        return {}
+    order = np.argsort(cells)
+    cells = cells[order]
+    columns = [v[order] for v in values]
+    starts = np.flatnonzero(np.diff(cells, prepend=-1))
     ends = np.append(starts[1:], len(cells))
     return {
-        k: values[s:e]
-        for k, s, e in zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True)
+        k: tuple(c[s:e] for c in columns)
+        for k, s, e in zip(cells[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
     }
