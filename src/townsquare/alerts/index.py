@@ -12,7 +12,7 @@ scalar test, so the answer is exactly what `Area.contains` says.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -190,11 +190,13 @@ class GeofenceIndex:
             pairs.append(
                 (slots[bulk.inside_owner], bulk.inside_cell, slots[bulk.edge_owner], bulk.edge_cell)
             )
-        in_slots, in_cells, edge_slots, edge_cells = (
-            _joined([p[k] for p in pairs]) for k in range(4)
-        )
-        inside = _grouped(in_cells, [ids[in_slots]])
-        edge = _grouped(edge_cells, [ids[edge_slots], params[edge_slots]])
+        in_slots, in_cells = _joined([p[0] for p in pairs]), _joined([p[1] for p in pairs])
+        edge_slots, edge_cells = _joined([p[2] for p in pairs]), _joined([p[3] for p in pairs])
+        del pairs  # the peak is here at a million areas: let go of every copy early
+        inside = _grouped(in_cells, in_slots, lambda s: (ids[s],))
+        del in_cells, in_slots
+        edge = _grouped(edge_cells, edge_slots, lambda s: (ids[s], params[s]))
+        del edge_cells, edge_slots
         for cell in inside.keys() | edge.keys():
             got_in = inside.get(cell, (_EMPTY,))[0]
             got_edge = edge.get(cell, (_EMPTY, _NO_PARAMS))
@@ -256,13 +258,16 @@ def _joined(parts: list[Int64s]) -> Int64s:
     return np.concatenate(parts) if parts else _EMPTY
 
 
-def _grouped(cells: Int64s, values: list[npt.NDArray[Any]]) -> dict[int, tuple[Any, ...]]:
-    """Values grouped by cell, each group a view of one array sorted by cell."""
+def _grouped(
+    cells: Int64s, slots: Int64s, columns_of: Callable[[Int64s], tuple[npt.NDArray[Any], ...]]
+) -> dict[int, tuple[Any, ...]]:
+    """Columns of the slots grouped by cell, each group a view of one array sorted by cell."""
     if not len(cells):
         return {}
     order = np.argsort(cells)
     cells = cells[order]
-    columns = [v[order] for v in values]
+    columns = columns_of(slots[order])
+    del order
     starts = np.flatnonzero(np.diff(cells, prepend=-1))
     ends = np.append(starts[1:], len(cells))
     return {
