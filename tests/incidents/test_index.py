@@ -76,18 +76,22 @@ def destination(lat: float, lon: float, bearing: float, metres: float) -> tuple[
 
 @st.composite
 def scenes(draw: st.DrawFn, max_items: int = 250) -> list[IndexItem]:
-    """Items in a few clusters of varied spread around one place; times often tie."""
+    """Items in a few clusters of varied spread around one place; times often tie, points are
+    often coarsened the way published points are (many items then share a point)."""
     lat = draw(st.floats(-85.0, 85.0))
     lon = draw(st.floats(-180.0, 180.0))
     rng = random.Random(draw(st.integers(0, 2**32)))
     spreads = [draw(st.sampled_from([30.0, 300.0, 3_000.0, 30_000.0])) for _ in range(3)]
     cores = [offset(lat, lon, rng.uniform(-2e4, 2e4), rng.uniform(-2e4, 2e4)) for _ in spreads]
     n = draw(st.integers(0, max_items))
-    coarse_time = draw(st.booleans())
+    coarse_time, coarsened = draw(st.booleans()), draw(st.booleans())
     items = []
     for i, incident_id in enumerate(rng.sample(range(1, 10**12), n)):
         (clat, clon), spread = cores[i % 3], spreads[i % 3]
         plat, plon = offset(clat, clon, rng.gauss(0, spread), rng.gauss(0, spread))
+        if coarsened:
+            public = geo.coarsen(geo.Point(plat, plon))
+            plat, plon = public.lat, public.lon
         t = float(rng.randrange(50)) if coarse_time else rng.uniform(0.0, 1e6)
         items.append(IndexItem(incident_id, plat, plon, t, rng.choice(CATEGORIES)))
     return items
@@ -152,14 +156,16 @@ def test_keyset_pages_visit_each_item_once(data: st.DataObject) -> None:
     index = built(items, data.draw(st.sampled_from([0, 10**9])))
     lat, lon, radius = data.draw(circles(items))
     limit = data.draw(st.integers(1, 7))
-    category = data.draw(st.sampled_from(FILTERS))
+    f = data.draw(filters(items))
     pages: list[IndexItem] = []
     before: Bound | None = None
-    while page := index.query(lat, lon, radius, limit, before=before, category=category):
+    while page := index.query(
+        lat, lon, radius, limit, before=before, since=f.since, until=f.until, category=f.category
+    ):
         assert len(page) <= limit
         pages += page
         before = (page[-1].occurred_at, page[-1].id)
-    assert pages == brute(items, within(lat, lon, radius), len(items), category=category)
+    assert pages == brute(items, within(lat, lon, radius), len(items), **vars(f))
     assert len({it.id for it in pages}) == len(pages)
 
 
@@ -291,7 +297,7 @@ def test_the_boundary_is_inclusive_and_exact() -> None:
             assert index.query(lat, lon, math.nextafter(exact, 0.0), 5) == []
 
 
-def test_a_radius_beyond_every_level_walks_or_scans() -> None:
+def test_a_radius_beyond_every_level_scans_every_cell() -> None:
     rng = random.Random(7)  # one item per res-5 cell, far more cells than a scan would take
     items = [
         IndexItem(i, rng.uniform(30.0, 60.0), rng.uniform(-130.0, -60.0), rng.uniform(0, 9), "fire")

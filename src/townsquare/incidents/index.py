@@ -1,7 +1,7 @@
 """The in-memory feed index: the newest incidents in a circle or a box, without the database.
 
-Items live in flat arrays indexed by a slot, slots in feed order. At each H3 resolution of
-`LEVELS` the cell holding an item's point maps to its slots, ascending, so newest last. A query
+Items live in flat arrays indexed by a slot. At each H3 resolution of `LEVELS` the cell holding
+an item's point maps to its items' slots sorted by (occurred_at, id), newest last. A query
 picks the level whose cells are a few times smaller than the radius, takes the cells that can
 touch the circle, heap-merges them newest first with an exact test, and stops at `limit`.
 
@@ -14,7 +14,8 @@ d(O, c) - reach(c) - reach(O) <= r; the walk stops at the first ring that keeps 
 of the discs around the points of O is connected and every path from ring k-1 outward enters
 ring k, so no cell beyond that ring touches any of them. Each kept cell is then judged by its
 `spread`, the farthest of its items from its centre (<= reach; 0 for a coarsened point), which
-also says whether the whole cell is inside. Boxes: the same walk, caps tested against the box.
+also says whether the whole cell is inside. A box uses the cells of its circumscribed circle
+and tests their caps against the box.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, islice
-from operator import call, eq
+from itertools import chain, count, islice
+from operator import attrgetter, eq, lt
 
 import h3
 from h3.api import basic_int as h3i
@@ -40,7 +41,7 @@ __all__ = ["LEVELS", "FeedIndex", "IndexItem", "haversine_m"]
 
 LEVELS = (9, 8, 7, 6, 5)
 """H3 resolutions indexed, finest first; a query walks exactly one of them."""
-_SPAN = 6.0  # measured: a level is fastest up to ~6 edge lengths of radius, then the next one
+_SPAN = 4.0  # measured: past ~4 edge lengths of radius the next coarser level is faster
 _REACH_M = tuple(_SPAN * h3.average_hexagon_edge_length(res, "m") for res in LEVELS)
 _MARGIN = 2e-7  # radians (~1.3 m): covers acos rounding near 0 when classifying cells
 _BAND = 1e-3  # relative width around the radius inside which the exact haversine decides
@@ -62,6 +63,11 @@ class IndexItem:
     lon: float
     occurred_at: float
     category: str
+
+
+_SETTERS = tuple(
+    IndexItem.__dict__[f].__set__ for f in ("id", "lat", "lon", "occurred_at", "category")
+)
 
 
 def _unit(lat: float, lon: float) -> _Vec:
@@ -88,20 +94,10 @@ def _geometry(cell: int) -> tuple[float, float, float, float, float, float]:
     return x, y, z, math.acos(max(-1.0, min(1.0, low))) * 1.001 + 1e-7, lat, lon
 
 
-def _walk(start: int, keep: Callable[[int], bool]) -> list[int]:
-    found: list[int] = []
-    for k in range(1 << 30):
-        ring = [c for c in h3i.grid_ring(start, k) if keep(c)]
-        if not ring:
-            break
-        found += ring
-    return found
-
-
 @lru_cache(maxsize=1 << 13)
 def _table(level: int, origin: int) -> tuple[_Vec, array[float], array[int]]:
-    """Cells that may touch a circle of the level's reach around a point of `origin`, sorted by
-    d(origin, c) - reach(c): a circle of radius r around p only touches keys <= r + d(p, origin)."""
+    """Cells that may touch a circle of the level's reach around any point of `origin`."""
+    # sorted by d(origin, c) - reach(c): a circle of radius r around p touches keys <= r + d(p, o)
     *centre, slack, _, _ = _geometry(origin)
     o, reach = (centre[0], centre[1], centre[2]), _REACH_M[level] / EARTH_RADIUS_M
 
@@ -109,8 +105,15 @@ def _table(level: int, origin: int) -> tuple[_Vec, array[float], array[int]]:
         x, y, z, r, _, _ = _geometry(c)
         return _angle(o, (x, y, z)) - r
 
-    start = h3i.cell_to_center_child(origin, LEVELS[level])
-    near = sorted((key(c), c) for c in _walk(start, lambda c: key(c) - slack <= reach))
+    start, near = h3i.cell_to_center_child(origin, LEVELS[level]), []
+    for k in count():  # ring by ring until a ring keeps nothing (see the module doc)
+        ring = [
+            (d, c) for d, c in ((key(c), c) for c in h3i.grid_ring(start, k)) if d - slack <= reach
+        ]
+        if not ring:
+            break
+        near += ring
+    near.sort()
     return o, array("d", [k for k, _ in near]), array("q", [c for _, c in near])
 
 
@@ -136,16 +139,19 @@ def _valid(lat: array[float], lon: array[float], t: array[float]) -> bool:
 
 
 class FeedIndex:
-    """Newest-first lookup of incidents by circle or box over H3 cells (see the module doc)."""
+    """Newest-first lookup of incidents by circle or box over H3 cells (see the module doc).
+
+    Not thread-safe: run writes and queries on one thread, or behind one lock.
+    """
 
     scan_below = 64
-    """A level with at most this many non-empty cells is scanned whole instead of walked."""
+    """A level with at most this many non-empty cells is scanned whole, without cell tables."""
 
     def __init__(self) -> None:
-        self._lat, self._lon, self._t = array("d"), array("d"), array("d")
-        self._x, self._y, self._z = array("d"), array("d"), array("d")  # per point
-        self._point = array("i")  # slot -> its point's x, y, z (points are shared once coarsened)
-        self._id, self._cat = array("q"), array("H")
+        # per slot, in feed order at build; coarsened points are shared, so stored once each
+        self._t, self._id, self._cat, self._point = array("d"), array("q"), array("H"), array("i")
+        self._lat, self._lon = array("d"), array("d")  # per point, with its unit vector:
+        self._x, self._y, self._z = array("d"), array("d"), array("d")
         self._free: list[int] = []
         self._ids, self._slot_of = array("q"), array("i")  # sorted ids; slot -1 once removed
         self._dead = self._live = 0
@@ -163,44 +169,53 @@ class FeedIndex:
         seq = list(items)
         n = len(seq)
         ids = array("q", [it.id for it in seq])
-        by_id = sorted(range(n), key=ids.__getitem__)
-        sorted_ids = array("q", map(ids.__getitem__, by_id))
-        if any(map(eq, sorted_ids, islice(sorted_ids, 1, None))):
-            return cls.build(list({it.id: it for it in seq}.values()))
+        by_id: Sequence[int] = range(n)  # stores hand rows out in id order: skip the sort then
+        if not all(map(lt, ids, islice(ids, 1, None))):
+            by_id = sorted(by_id, key=ids.__getitem__)
+            if any(map(eq, map(ids.__getitem__, by_id), map(ids.__getitem__, by_id[1:]))):
+                return cls.build(list({it.id: it for it in seq}.values()))
         times = array("d", [it.occurred_at for it in seq])
         feed = sorted(by_id, key=times.__getitem__)  # stable: (time, id) order, the slot order
+        slot_of = array("i", bytes(4 * n))
+        deque(map(slot_of.__setitem__, feed, range(n)), 0)
         index = cls()
-        index._ids, index._live = sorted_ids, n
+        index._ids = array("q", map(ids.__getitem__, by_id))
+        index._slot_of = array("i", map(slot_of.__getitem__, by_id))
         index._id = array("q", map(ids.__getitem__, feed))
         index._t = array("d", map(times.__getitem__, feed))
-        index._slot_of = array("i", sorted(range(n), key=index._id.__getitem__))
         seq = list(map(seq.__getitem__, feed))
-        index._lat = array("d", [it.lat for it in seq])
-        index._lon = array("d", [it.lon for it in seq])
+        codes: dict[str, int] = {}  # numbered in order of first sight
+        index._cat = array("H", [codes.setdefault(it.category, len(codes)) for it in seq])
+        index._codes, index._code_of = list(codes), codes
+        points: dict[tuple[float, float], int] = {}
+        keys = map(attrgetter("lat", "lon"), seq)
+        index._point = array("i", [points.setdefault(k, len(points)) for k in keys])
+        index._lat, index._lon = (array("d", [p[i] for p in points]) for i in range(2))
         if not _valid(index._lat, index._lon, index._t):
             raise ValueError("an item's point or time is out of range")
-        categories = [it.category for it in seq]
-        for code in sorted(dict.fromkeys(categories)):
-            index._code(code)
-        index._cat = array("H", map(index._code_of.__getitem__, categories))
-        first: dict[tuple[float, float], int] = {}  # once per distinct point, not per item
-        owner = list(map(first.setdefault, zip(index._lat, index._lon, strict=True), range(n)))
-        dense = {slot: i for i, slot in enumerate(first.values())}
-        index._point = array("i", map(dense.__getitem__, owner))
-        vectors = [_unit(lat, lon) for lat, lon in first]
+        vectors = [_unit(lat, lon) for lat, lon in points]
         index._x, index._y, index._z = (array("d", [v[i] for v in vectors]) for i in range(3))
         groups: list[list[int]] = [[] for _ in vectors]  # slots of each point, ascending
-        deque(map(call, map([g.append for g in groups].__getitem__, index._point), range(n)), 0)
+        for slot, point in enumerate(index._point):
+            groups[point].append(slot)
         for level, res in enumerate(LEVELS):
             parts: dict[int, list[int]] = {}
-            for point, (lat, lon) in enumerate(first):
+            for point, (lat, lon) in enumerate(points):
                 parts.setdefault(h3i.latlng_to_cell(lat, lon, res), []).append(point)
             cells = index._cells[level]
-            for c, points in parts.items():
-                x, y, z, _, clat, clon = _geometry(c)
-                spread = max(_angle((x, y, z), vectors[q]) for q in points)
-                slots = chain.from_iterable(map(groups.__getitem__, points))
-                cells[c] = (array("i", sorted(slots)), x, y, z, spread, clat, clon)
+            for c, members in parts.items():
+                if len(members) == 1:  # always so at res 9 once points are coarsened
+                    clat, clon = h3i.cell_to_latlng(c)
+                    (x, y, z), reach, slots = _unit(clat, clon), math.pi, groups[members[0]]
+                else:
+                    x, y, z, reach, clat, clon = _geometry(c)
+                    slots = sorted(chain.from_iterable(map(groups.__getitem__, members)))
+                # the farthest item from the centre; past a few points, the cell's reach bounds
+                # it (items lie in their cell) without work per point
+                far = (_angle((x, y, z), vectors[q]) for q in members)
+                spread = reach if len(members) > 64 else max(far)
+                cells[c] = (array("i", slots), x, y, z, spread, clat, clon)
+        index._live = n
         return index
 
     def __len__(self) -> int:
@@ -236,15 +251,14 @@ class FeedIndex:
                 self._ids.insert(i, item.id)
                 self._slot_of.insert(i, slot)
             self._live += 1
-        self._lat[slot], self._lon[slot], self._t[slot] = item.lat, item.lon, item.occurred_at
-        self._point[slot] = len(self._x)  # a new point each time: rebuilds share them again
-        for column, value in zip(
-            (self._x, self._y, self._z), _unit(item.lat, item.lon), strict=True
-        ):
-            column.append(value)
-        self._id[slot], self._cat[slot] = item.id, self._code(item.category)
-        self._items[slot] = item
+        self._t[slot], self._id[slot] = item.occurred_at, item.id
+        self._cat[slot] = self._code(item.category)
         point = _unit(item.lat, item.lon)
+        self._point[slot] = len(self._x)  # a new point each time; a rebuild shares them again
+        columns = (self._lat, self._lon, self._x, self._y, self._z)
+        for column, value in zip(columns, (item.lat, item.lon, *point), strict=True):
+            column.append(value)
+        self._items[slot] = item
         for cells, c in zip(self._cells, self._cells_of(slot), strict=True):
             slots, x, y, z, spread, clat, clon = cells.get(c) or (array("i"), *_geometry(c))
             spread = max(spread if slots else 0.0, _angle((x, y, z), point))
@@ -268,10 +282,9 @@ class FeedIndex:
             self._dead = 0
 
     def _grow(self) -> int:
-        for column in (self._lat, self._lon, self._t):
-            column.append(0.0)
-        for counter in (self._id, self._cat, self._point):
-            counter.append(0)
+        self._t.append(0.0)
+        for column in (self._id, self._cat, self._point):
+            column.append(0)
         return len(self._t) - 1
 
     def _code(self, category: str) -> int:
@@ -286,7 +299,8 @@ class FeedIndex:
         return self._t[slot], self._id[slot]
 
     def _cells_of(self, slot: int) -> list[int]:
-        return [h3i.latlng_to_cell(self._lat[slot], self._lon[slot], res) for res in LEVELS]
+        point = self._point[slot]
+        return [h3i.latlng_to_cell(self._lat[point], self._lon[point], res) for res in LEVELS]
 
     def _unlink(self, slot: int) -> None:
         for cells, c in zip(self._cells, self._cells_of(slot), strict=True):
@@ -314,13 +328,8 @@ class FeedIndex:
         r = radius_m / EARTH_RADIUS_M
         rin, rout, acos = r - _MARGIN, r + _MARGIN, math.acos
         px, py, pz = p = _unit(lat, lon)
-
-        def keep(c: int) -> bool:
-            x, y, z, reach, _, _ = _geometry(c)
-            return _angle(p, (x, y, z)) - reach <= rout
-
         sources: list[tuple[array[int], bool]] = []
-        for slots, x, y, z, spread, _, _ in self._near(level, lat, lon, rout, keep):
+        for slots, x, y, z, spread, _, _ in self._near(level, lat, lon, rout, p):
             dot = px * x + py * y + pz * z
             d = acos(dot) if -1.0 < dot < 1.0 else (0.0 if dot > 0.0 else math.pi)
             if d - spread <= rout:
@@ -357,31 +366,22 @@ class FeedIndex:
                 s <= north and n >= south and any(w + k <= east and e + k >= west for k in _TURNS)
             )
 
-        def keep(c: int) -> bool:
-            return touches((array("i"), *_geometry(c)))
-
         sources: list[tuple[array[int], bool]] = []
-        for cell in self._near(_level(r * EARTH_RADIUS_M), lat, lon, r, keep):
+        for cell in self._near(_level(r * EARTH_RADIUS_M), lat, lon, r, centre):
             if touches(cell):
                 s, n, w, e = _cap_box(cell)
                 sources.append((cell[0], south <= s and n <= north and west <= w and e <= east))
         box = (west, south, east, north)
         return self._merge(sources, limit, (before, since, until, category), None, box)
 
-    def _near(
-        self, level: int, lat: float, lon: float, r: float, keep: Callable[[int], bool]
-    ) -> list[_Cell]:
+    def _near(self, level: int, lat: float, lon: float, r: float, p: _Vec) -> Iterable[_Cell]:
         """Non-empty cells of the level that may touch the circle of radius `r` (radians)."""
         cells = self._cells[level]
-        if len(cells) > self.scan_below and r * EARTH_RADIUS_M <= _REACH_M[level]:
-            o, keys, near = _table(level, h3i.latlng_to_cell(lat, lon, LEVELS[level] - 1))
-            found = map(cells.get, near[: bisect_right(keys, r + _angle(_unit(lat, lon), o))])
-            return [cell for cell in found if cell is not None]
-        edge = _REACH_M[level] / _SPAN
-        if len(cells) <= max(self.scan_below, 3.0 * (r * EARTH_RADIUS_M / edge + 2.0) ** 2):
-            return list(cells.values())  # fewer than a walk would visit
-        walked = map(cells.get, _walk(h3i.latlng_to_cell(lat, lon, LEVELS[level]), keep))
-        return [cell for cell in walked if cell is not None]
+        if len(cells) <= self.scan_below or r * EARTH_RADIUS_M > _REACH_M[level]:
+            return cells.values()  # few cells, or a radius past every level: test them all
+        o, keys, near = _table(level, h3i.latlng_to_cell(lat, lon, LEVELS[level] - 1))
+        found = map(cells.get, near[: bisect_right(keys, r + _angle(p, o))])
+        return [cell for cell in found if cell is not None]
 
     def _merge(
         self,
@@ -392,8 +392,8 @@ class FeedIndex:
         box: tuple[float, float, float, float] | None,
     ) -> list[IndexItem]:
         """Heap-merge the cells newest first, keeping what passes the exact test and filters."""
-        if limit < 0:
-            raise ValueError(f"limit {limit} must be >= 0")
+        if not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit {limit!r} must be an int >= 0")
         before, since, until, category = filters
         bounds = [b for b in (before, None if until is None else (until, _NO_ID)) if b is not None]
         upper = min(bounds) if bounds else None
@@ -416,14 +416,8 @@ class FeedIndex:
         is_circle = circle is not None
         qlat, qlon, radius_m, px, py, pz, sure, maybe = circle or (0.0,) * 8
         west, south, east, north = box or (0.0,) * 4
-        xs, ys, zs, lats, lons, points = (
-            self._x,
-            self._y,
-            self._z,
-            self._lat,
-            self._lon,
-            self._point,
-        )
+        xs, ys, zs, points = self._x, self._y, self._z, self._point
+        lats, lons = self._lat, self._lon
         replace, pop = heapq.heapreplace, heapq.heappop
         found: list[int] = []
         add, need, rejected = found.append, limit, 0
@@ -435,9 +429,9 @@ class FeedIndex:
                 inside[j]
                 or (
                     (dot := px * xs[(q := points[s])] + py * ys[q] + pz * zs[q]) >= sure
-                    or (dot >= maybe and haversine_m(qlat, qlon, lats[s], lons[s]) <= radius_m)
+                    or (dot >= maybe and haversine_m(qlat, qlon, lats[q], lons[q]) <= radius_m)
                     if is_circle
-                    else south <= lats[s] <= north and west <= lons[s] <= east
+                    else south <= lats[(q := points[s])] <= north and west <= lons[q] <= east
                 )
             ):
                 add(s)
@@ -477,16 +471,21 @@ class FeedIndex:
         return mask
 
     def _materialize(self, slots: list[int]) -> list[IndexItem]:
-        cache = self._items
+        cache, new = self._items, object.__new__
+        set_id, set_lat, set_lon, set_t, set_category = _SETTERS
         out: list[IndexItem] = []
         for s in slots:
             item = cache.get(s)
             if item is None:
                 if len(cache) >= _ITEM_CACHE:
                     cache.clear()  # cheaper than evicting one by one; hot items come back
-                code = self._codes[self._cat[s]]
-                item = cache[s] = IndexItem(
-                    self._id[s], self._lat[s], self._lon[s], self._t[s], code
-                )
+                # slot setters: a third of the cost of the frozen dataclass __init__
+                item = cache[s] = new(IndexItem)
+                p = self._point[s]
+                set_id(item, self._id[s])
+                set_lat(item, self._lat[p])
+                set_lon(item, self._lon[p])
+                set_t(item, self._t[s])
+                set_category(item, self._codes[self._cat[s]])
             out.append(item)
         return out
