@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,6 +65,25 @@ def get_public(session: Session, incident_id: int) -> IncidentPublic:
     incident = session.get(Incident, incident_id)
     if incident is None or incident.visibility != "public":
         raise NotFound(f"incident {incident_id} not found")
+    return publish_all(session, [incident])[0]
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What may still be said of an incident taken out of the public feed: ids and times."""
+
+    id: int
+    published_at: datetime
+    removed_at: datetime
+
+
+def get_public_or_removed(session: Session, incident_id: int) -> IncidentPublic | Removed:
+    """The public incident, or the fact of its removal (so a Cancel can follow it)."""
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.visibility == "withheld":
+        raise NotFound(f"incident {incident_id} not found")
+    if incident.visibility == "removed":
+        return Removed(incident.id, incident.published_at, incident.updated_at)
     return publish_all(session, [incident])[0]
 
 
