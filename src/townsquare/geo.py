@@ -56,12 +56,32 @@ def coarsen(point: Point, resolution: int = PUBLIC_RESOLUTION) -> Point:
     return Point(round(lat, 6), round(lon, 6))
 
 
+def cell_reach_m(cell: str) -> float:
+    """The farthest a point of `cell` can be from its centre (its farthest vertex)."""
+    lat, lon = h3.cell_to_latlng(cell)
+    return max(haversine_m(lat, lon, a, b) for a, b in h3.cell_to_boundary(cell))
+
+
 def disk_cells(point: Point, radius_m: float, resolution: int) -> list[int]:
-    """Every cell at `resolution` that can hold a point within `radius_m` of `point`."""
-    edge = h3.average_hexagon_edge_length(resolution, "m") * 1.25  # cells vary ~±20% in size
-    rings = math.ceil((radius_m + edge) / (edge * 1.5)) + 1
+    """Every cell at `resolution` that can hold a point within `radius_m` of `point`.
+
+    Walks rings outward and keeps a cell when its nearest possible point is within reach; stops
+    at the first ring with none. Cells are measured, not assumed average: H3 cells differ in
+    size by up to ~2x across the globe, so a ring count from the mean edge misses cells.
+    """
     origin = h3.latlng_to_cell(point.lat, point.lon, resolution)
-    return [int(h3.str_to_int(c)) for c in h3.grid_disk(origin, rings)]
+    found: list[int] = []
+    for k in range(1 << 20):
+        kept = [
+            c
+            for c in h3.grid_ring(origin, k)
+            if haversine_m(point.lat, point.lon, *h3.cell_to_latlng(c)) - cell_reach_m(c)
+            <= radius_m
+        ]
+        if not kept:
+            break
+        found += (int(h3.str_to_int(c)) for c in kept)
+    return found
 
 
 def bbox_is_valid(west: float, south: float, east: float, north: float) -> bool:
