@@ -149,11 +149,12 @@ def privileged(
     email: str,
     role: str,
     at: datetime,
+    agency: str | None = None,
 ) -> Person:
     """A signed-in account with `role`, two-factor enrolled and used, as an operator grants it."""
     person = resident(client, box, email)
     with factory() as session:
-        accounts.grant_role(session, email, role, actor_id=None)
+        accounts.grant_role(session, email, role, actor_id=None, agency=agency)
     secret = person.post("/api/v1/account/totp").json()["secret"]
     totp = pyotp.TOTP(secret)
     code = totp.at(at)

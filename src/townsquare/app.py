@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from townsquare import __version__
 from townsquare.accounts.views import router as accounts_router
+from townsquare.agencies.views import router as agencies_router
 from townsquare.alerts.views import router as alerts_router
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, TownsquareError
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(posts_router)
     app.include_router(moderation_router)
     app.include_router(media_router)
+    app.include_router(agencies_router)
     app.include_router(alerts_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)

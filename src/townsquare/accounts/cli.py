@@ -20,6 +20,9 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 def grant(
     email: Annotated[str, typer.Argument(help="E-mail of the account.")],
     role: Annotated[str, typer.Argument(help="resident, moderator, agency_officer, ...")],
+    agency: Annotated[
+        str | None, typer.Option(help="Slug of the agency (agency_officer, agency_admin).")
+    ] = None,
 ) -> None:
     """Give an account a role; privileged roles apply once it signs in with TOTP."""
     settings = Settings()
@@ -27,7 +30,7 @@ def grant(
     engine = make_engine(settings.resolved_database_url())
     try:
         with make_sessionmaker(engine)() as session:
-            service.grant_role(session, email, role, actor_id=None)
+            service.grant_role(session, email, role, actor_id=None, agency=agency)
     except TownsquareError as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from exc

@@ -19,6 +19,7 @@ from townsquare.accounts.models import (
     EmailToken,
 )
 from townsquare.accounts.schemas import Actor, Me
+from townsquare.agencies.models import Agency
 from townsquare.errors import (
     Conflict,
     Forbidden,
@@ -387,13 +388,30 @@ def confirm_totp(session: Session, code: str, *, actor: Actor, now: datetime) ->
     session.commit()
 
 
-def grant_role(session: Session, email: str, role: str, *, actor_id: int | None) -> None:
-    """Give an account a role (operators, from the CLI); privileged ones apply after TOTP."""
+AGENCY_ROLES = ("agency_officer", "agency_admin")
+
+
+def grant_role(
+    session: Session, email: str, role: str, *, actor_id: int | None, agency: str | None = None
+) -> None:
+    """Give an account a role (operators, from the CLI); privileged ones apply after TOTP.
+
+    An agency role names the agency (its slug): officers see that agency's data only.
+    """
     if role not in ROLES:
         raise InvalidParameter("role", f"one of {', '.join(ROLES)}")
     account = session.scalar(select(Account).where(Account.email == _normal(email)))
     if account is None:
         raise NotFound(f"no account {email}")
+    if role in AGENCY_ROLES:
+        if agency is None:
+            raise InvalidParameter("agency", f"the {role} role needs the agency's slug")
+        agency_id = session.scalar(select(Agency.id).where(Agency.slug == agency))
+        if agency_id is None:
+            raise NotFound(f"no agency {agency}")
+        if account.agency_id not in (None, agency_id):
+            raise Conflict(f"{email} already belongs to another agency")
+        account.agency_id = agency_id
     if role not in account.roles:
         account.roles = [*account.roles, role]
     audit.record(
@@ -403,7 +421,7 @@ def grant_role(session: Session, email: str, role: str, *, actor_id: int | None)
         object_type="account",
         object_id=account.id,
         subject_id=account.id,
-        detail={"role": role},
+        detail={"role": role} | ({"agency": agency} if role in AGENCY_ROLES else {}),
     )
     session.commit()
 

@@ -197,3 +197,13 @@ def parse_limit(value: str | None, maximum: int, default: int = 50) -> int:
     if number != int(number) or not 1 <= number <= maximum:
         raise InvalidParameter("limit", f"must be an integer in [1, {maximum}]")
     return int(number)
+
+
+class AgencyIncident(BaseModel):
+    """One of an agency's own incidents, withheld ones included, with why it was withheld."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incident: IncidentPublic
+    visibility: str
+    visibility_reasons: list[str]

@@ -15,7 +15,14 @@ from townsquare.agencies.models import Agency
 from townsquare.errors import NotFound
 from townsquare.incidents.index import FeedIndex, IndexItem
 from townsquare.incidents.models import Incident
-from townsquare.incidents.schemas import PROVENANCE, BBox, Circle, FeedQuery, IncidentPublic
+from townsquare.incidents.schemas import (
+    PROVENANCE,
+    AgencyIncident,
+    BBox,
+    Circle,
+    FeedQuery,
+    IncidentPublic,
+)
 from townsquare.privacy.public import seal_address, seal_point, seal_text
 
 SQL_BATCH = 200
@@ -85,6 +92,24 @@ def get_public_or_removed(session: Session, incident_id: int) -> IncidentPublic 
     if incident.visibility == "removed":
         return Removed(incident.id, incident.published_at, incident.updated_at)
     return publish_all(session, [incident])[0]
+
+
+def of_agency(
+    session: Session, agency_id: int, visibility: str | None, before_id: int | None, limit: int
+) -> list[AgencyIncident]:
+    """An agency's own incidents, newest first, withheld ones too (for its officers alone)."""
+    query = select(Incident).where(Incident.agency_id == agency_id)
+    if visibility is not None:
+        query = query.where(Incident.visibility == visibility)
+    if before_id is not None:
+        query = query.where(Incident.id < before_id)
+    rows = list(session.scalars(query.order_by(Incident.id.desc()).limit(limit)))
+    return [
+        AgencyIncident(
+            incident=public, visibility=row.visibility, visibility_reasons=row.visibility_reasons
+        )
+        for row, public in zip(rows, publish_all(session, rows), strict=True)
+    ]
 
 
 def index_item(incident: Incident) -> IndexItem:
