@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from townsquare.accounts.cli import audit_app, users_app
 from townsquare.alerts.cli import keys_app
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
 from townsquare.errors import TownsquareError
+from townsquare.ingest import check as ingest_check
 from townsquare.ingest import health as ingest_health
 from townsquare.ingest import service as ingest_service
 from townsquare.ingest.config import SourceConfig, load_source_config
@@ -203,6 +205,39 @@ def sources_add(config: ConfigArg) -> None:
     with transaction(factory) as session:
         ingest_service.ensure_source(session, source)
     typer.echo(f"{source.slug}: registered")
+
+
+@sources_app.command("check")
+def sources_check(
+    config: ConfigArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the documented JSON.")] = False,
+    limit: Annotated[
+        int, typer.Option(min=0, help="Read at most N records (0: every record).")
+    ] = 100,
+    file: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Read this file instead of `location`."),
+    ] = None,
+) -> None:
+    """Dry run: how each record would be normalized, withheld or quarantined; stores nothing."""
+    source = _load(config)
+    if file is not None:
+        source = source.model_copy(update={"location": str(file.resolve())})
+    try:
+        report = ingest_check.check_items(
+            source,
+            adapter_for(source.kind).fetch(source),
+            now=utcnow(),
+            limit=limit or None,
+        )
+    except TownsquareError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(ingest_check.as_json(report), ensure_ascii=False, indent=2))
+        return
+    for line in ingest_check.as_text(report):
+        typer.echo(line)
 
 
 @sources_app.command("run")
