@@ -1,0 +1,127 @@
+"""GeoReport v2 routes under /open311/v2, each in JSON and XML (`.json` / `.xml`).
+
+Errors answer in the GeoReport format (a list of code and description) in the format asked
+for, never problem+json: 403 for a missing or wrong api_key, 404 for what does not exist,
+400 for anything else that cannot be done (guideline refusals name the guideline).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from townsquare.accounts.views import DB, Config
+from townsquare.db import utcnow
+from townsquare.errors import (
+    Forbidden,
+    InvalidParameter,
+    NotFound,
+    TooManyRequests,
+    TownsquareError,
+    Unauthorized,
+)
+from townsquare.open311 import service, services, submit
+from townsquare.open311.schemas import Error
+from townsquare.open311.xml import XML_MEDIA_TYPE, to_xml
+from townsquare.posts.service import GuidelineRefusal
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+
+
+Body = BaseModel | Sequence[BaseModel]
+
+
+def _plain(data: Body) -> Any:
+    if not isinstance(data, BaseModel):
+        return [item.model_dump(mode="json") for item in data]
+    return data.model_dump(mode="json")
+
+
+def render(fmt: str, root: str, data: Body, status: int = 200) -> Response:
+    """The document in the format asked for: XML, or compact UTF-8 JSON."""
+    if fmt == "xml":
+        return Response(to_xml(root, _plain(data)), status, media_type=XML_MEDIA_TYPE)
+    body = json.dumps(_plain(data), ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, status, media_type=JSON_MEDIA_TYPE)
+
+
+def errors_of(exc: TownsquareError) -> tuple[int, list[Error]]:
+    """The HTTP status and GeoReport errors of a platform error."""
+    if isinstance(exc, GuidelineRefusal):
+        return 400, [Error(code=c.code, description=c.reason) for c in exc.checks]
+    if isinstance(exc, Unauthorized | Forbidden):
+        return 403, [Error(code=403, description=exc.detail)]
+    if isinstance(exc, NotFound):
+        return 404, [Error(code=404, description=exc.detail)]
+    if isinstance(exc, TooManyRequests):
+        return 429, [Error(code=429, description=exc.detail)]
+    if isinstance(exc, InvalidParameter) or exc.status < 500:
+        return 400, [Error(code=400, description=exc.detail)]
+    raise exc
+
+
+def answer(fmt: str, root: str, call: Callable[[], Body]) -> Response:
+    """Run `call` and render its result, or the GeoReport errors it raised."""
+    if fmt not in ("json", "xml"):
+        error = Error(code=404, description="formats are .json and .xml")
+        return render("json", "errors", [error], 404)
+    try:
+        return render(fmt, root, call())
+    except TownsquareError as exc:
+        status, errors = errors_of(exc)
+        return render(fmt, "errors", errors, status)
+
+
+@router.get("/discovery.{fmt}", summary="Service discovery")
+def discovery(fmt: str, settings: Config) -> Response:
+    """The endpoint, its formats and where to get an api_key."""
+    return answer(fmt, "discovery", lambda: service.discovery(settings))
+
+
+@router.get("/services.{fmt}", summary="Service list: the postable categories")
+def service_list(fmt: str) -> Response:
+    """Every request type residents may post."""
+    return answer(fmt, "services", services.list_services)
+
+
+@router.get("/services/{code}.{fmt}", summary="Service definition: the guidelines' questions")
+def service_definition(code: str, fmt: str) -> Response:
+    """The attributes of one service."""
+    return answer(fmt, "service_definition", lambda: services.service_definition(code))
+
+
+@router.get("/requests.{fmt}", summary="Public incidents as service requests")
+def request_list(fmt: str, request: Request, session: DB) -> Response:
+    """Filters: service_request_id, service_code, start_date, end_date, status."""
+    params = dict(request.query_params)
+    return answer(
+        fmt,
+        "service_requests",
+        lambda: service.find_requests(session, service.parse_query(params, utcnow())),
+    )
+
+
+@router.get("/requests/{rid}.{fmt}", summary="One public service request")
+def request_one(rid: str, fmt: str, session: DB) -> Response:
+    """A list of one, as the spec shows it."""
+    return answer(fmt, "service_requests", lambda: [service.get_request(session, rid)])
+
+
+@router.post("/requests.{fmt}", summary="Post a report (api_key: a personal API token)")
+async def request_create(fmt: str, request: Request, session: DB, settings: Config) -> Response:
+    """Form-encoded as the spec sends it; the post waits for moderation."""
+    form = await request.form()
+    items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    api_key = request.query_params.get("api_key")
+
+    def create() -> Body:
+        return [submit.create_request(session, settings, items, api_key=api_key, now=utcnow())]
+
+    return await run_in_threadpool(answer, fmt, "service_requests", create)
