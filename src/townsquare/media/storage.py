@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+CHUNK = 1 << 20
+
 
 class BlobStore:
     """Blobs named by their SHA-256, written atomically."""
@@ -28,6 +30,25 @@ class BlobStore:
                 handle.write(data)
             os.replace(tmp, path)
         return key
+
+    def put_file(self, source: Path) -> str:
+        """Move a file on the same filesystem into the store, hashed in chunks; returns its key."""
+        digest = hashlib.sha256()
+        with source.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        key = digest.hexdigest()
+        path = self._path(key)
+        if path.exists():
+            source.unlink()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, path)
+        return key
+
+    def path_of(self, key: str) -> Path:
+        """Where a blob lives, for streaming it out without loading it."""
+        return self._path(key)
 
     def get(self, key: str) -> bytes:
         """The bytes of a blob."""
