@@ -161,7 +161,9 @@ def test_published_post_is_scrubbed_displaced_and_corroborated(
     feature = app_client.get(f"/api/v1/incidents/{approved.json()['incident_id']}").json()
     incident = feature["properties"]
     assert incident["origin"] == "resident"
-    assert incident["provenance"] == "resident, unverified"
+    # The feed item says what the post says: corroborated, with the dispatch call it links.
+    assert incident["provenance"] == "resident, corroborated by dispatch"
+    assert incident["corroborated_by"] == dispatch_id
     lon, lat = feature["geometry"]["coordinates"]
     assert geo.haversine_m(HOME[0], HOME[1], lat, lon) > 1
     assert "555-0147" not in incident["summary"]

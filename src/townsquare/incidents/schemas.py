@@ -27,6 +27,7 @@ PROVENANCE = {
     "agency": "agency",
     "resident": "resident, unverified",
 }
+CORROBORATED = "resident, corroborated by dispatch"
 
 
 class IncidentPublic(BaseModel):
@@ -54,6 +55,8 @@ class IncidentPublic(BaseModel):
     agency: str | None
     alertable: bool
     alert_reasons: list[str]
+    corroborated_by: int | None = None
+    """A resident post's public dispatch incident within 300 m and 30 min, if any."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

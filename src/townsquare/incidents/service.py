@@ -16,6 +16,7 @@ from townsquare.errors import NotFound
 from townsquare.incidents.index import FeedIndex, IndexItem
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import (
+    CORROBORATED,
     PROVENANCE,
     AgencyIncident,
     BBox,
@@ -23,12 +24,15 @@ from townsquare.incidents.schemas import (
     FeedQuery,
     IncidentPublic,
 )
+from townsquare.posts.models import Post
 from townsquare.privacy.public import seal_address, seal_point, seal_text
 
 SQL_BATCH = 200
 
 
-def to_public(incident: Incident, agency_name: str | None) -> IncidentPublic:
+def to_public(
+    incident: Incident, agency_name: str | None, corroborated_by: int | None = None
+) -> IncidentPublic:
     """The public form of a stored incident: the one way out of the store."""
     return IncidentPublic(
         id=incident.id,
@@ -46,10 +50,11 @@ def to_public(incident: Incident, agency_name: str | None) -> IncidentPublic:
         closed_at=incident.closed_at,
         severity=incident.severity,
         origin=incident.origin,
-        provenance=PROVENANCE[incident.origin],
+        provenance=CORROBORATED if corroborated_by else PROVENANCE[incident.origin],
         agency=agency_name,
         alertable=incident.alertable,
         alert_reasons=list(incident.alertable_reasons),
+        corroborated_by=corroborated_by,
     )
 
 
@@ -61,10 +66,27 @@ def _agency_names(session: Session, incidents: Sequence[Incident]) -> dict[int, 
     return {agency_id: name for agency_id, name in rows}
 
 
+def _corroborations(session: Session, incidents: Sequence[Incident]) -> dict[int, int]:
+    """Resident incident id -> the public dispatch incident its post was corroborated by."""
+    ids = [i.id for i in incidents if i.origin == "resident"]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Post.incident_id, Post.corroborated_by)
+        .join(Incident, Incident.id == Post.corroborated_by)
+        .where(Post.incident_id.in_(ids), Incident.visibility == "public")
+    )
+    return {resident: dispatch for resident, dispatch in rows if resident and dispatch}
+
+
 def publish_all(session: Session, incidents: Sequence[Incident]) -> list[IncidentPublic]:
     """Public forms of several incidents, in the given order."""
     names = _agency_names(session, incidents)
-    return [to_public(i, names.get(i.agency_id) if i.agency_id else None) for i in incidents]
+    links = _corroborations(session, incidents)
+    return [
+        to_public(i, names.get(i.agency_id) if i.agency_id else None, links.get(i.id))
+        for i in incidents
+    ]
 
 
 def get_public(session: Session, incident_id: int) -> IncidentPublic:

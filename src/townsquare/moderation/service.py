@@ -37,6 +37,18 @@ def queue(session: Session, *, actor: Actor) -> list[PostOwn]:
     return [posts.own_view(session, p) for p in rows]
 
 
+def decided(session: Session, *, actor: Actor, limit: int = 50) -> list[PostOwn]:
+    """Posts decided lately (published, rejected, removed), newest decision first."""
+    _moderator(actor)
+    rows = session.scalars(
+        select(Post)
+        .where(Post.state != "pending")
+        .order_by(Post.updated_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return [posts.own_view(session, p) for p in rows]
+
+
 def moderate_post(
     session: Session,
     post_id: int,

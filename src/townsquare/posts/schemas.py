@@ -49,6 +49,7 @@ class PostOwn(BaseModel):
     category: str
     title: str
     description: str
+    person: PersonIn | None = None
     occurred_at: datetime
     lat: float | None
     lon: float | None

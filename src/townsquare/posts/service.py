@@ -17,7 +17,7 @@ from townsquare.incidents.models import Incident
 from townsquare.media.models import Media
 from townsquare.posts import guidelines
 from townsquare.posts.models import Post, PostMedia
-from townsquare.posts.schemas import CheckOut, PostIn, PostOwn, PostPublic
+from townsquare.posts.schemas import CheckOut, PersonIn, PostIn, PostOwn, PostPublic
 from townsquare.privacy import points
 from townsquare.privacy.engine import public_text
 from townsquare.privacy.policy import default_policy
@@ -139,6 +139,7 @@ def own_view(session: Session, post: Post) -> PostOwn:
         category=post.category,
         title=post.title,
         description=post.description,
+        person=PersonIn.model_validate(post.person) if post.person else None,
         occurred_at=post.occurred_at,
         lat=post.lat,
         lon=post.lon,

@@ -1,0 +1,381 @@
+"""Resident pages: sign-up and its mailed link, sign-in with the two-factor step, sign-out,
+the account, a new post with live guideline prompts, and one's own posts with the appeal.
+
+Forms of a signed-in session carry the session's CSRF token (checked by
+`accounts.views.current_actor`); forms before a session exists (sign-up, sign-in) carry a
+double-submit token that must match a SameSite=Strict cookie, so no other site can sign a
+visitor into an account of its choosing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.datastructures import FormData
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from townsquare.accounts import service as accounts
+from townsquare.accounts.schemas import Actor, SignUp
+from townsquare.accounts.security import same, server_secret
+from townsquare.accounts.views import (
+    DB,
+    SESSION_COOKIE,
+    Config,
+    current_actor,
+    set_session_cookie,
+)
+from townsquare.db import utcnow
+from townsquare.errors import (
+    Forbidden,
+    InvalidParameter,
+    PayloadTooLarge,
+    TooManyRequests,
+    TownsquareError,
+    Unauthorized,
+)
+from townsquare.media import intake
+from townsquare.media import service as media
+from townsquare.posts import service as posts
+from townsquare.posts.service import GuidelineRefusal
+from townsquare.settings import Settings
+from townsquare.web import drafts
+from townsquare.web.views import render
+
+
+async def close_form(request: Request) -> AsyncIterator[None]:
+    """Close the uploads of a form the route read itself (FastAPI closes only its own)."""
+    yield
+    await request.close()
+
+
+PageDeps = [Depends(close_form)]
+router = APIRouter(
+    include_in_schema=False, default_response_class=HTMLResponse, dependencies=PageDeps
+)
+FORM_COOKIE = "ts_form"
+NO_STORE = {"Cache-Control": "no-store"}
+NextPath = Annotated[str, Query(alias="next")]
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    """A page that may hold account data: rendered, and never stored by a cache."""
+    response = render(request, template, status_code, **context)
+    response.headers.update(NO_STORE)
+    return response
+
+
+def local_path(target: str | None, default: str) -> str:
+    """`target` when it is a path on this site (never another host), else `default`."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default
+
+
+def to_sign_in(next_path: str) -> RedirectResponse:
+    """Send the visitor to sign in, then back to `next_path`."""
+    return RedirectResponse(f"/sign-in?next={quote(next_path, safe='/')}", status_code=303)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Post/redirect/get."""
+    return RedirectResponse(url, status_code=303)
+
+
+async def page_actor(request: Request, session: DB, settings: Config) -> Actor | None:
+    """The signed-in visitor of a GET page, or None."""
+    try:
+        return await current_actor(request, session, settings)
+    except Unauthorized:
+        return None
+
+
+async def form_actor(request: Request, session: DB, settings: Config) -> Actor | Response:
+    """The signed-in sender of a form, or the page that says why the form is refused."""
+    try:
+        return await current_actor(request, session, settings)
+    except Unauthorized:
+        return to_sign_in(local_path(request.headers.get("hx-current-url"), "/account"))
+    except Forbidden:
+        return page(request, "refused.html", 403, actor=None)
+
+
+# ---- forms before a session: a double-submit token --------------------------------------
+
+
+def form_token(request: Request) -> str:
+    """The visitor's pre-session form token (a new one if the cookie is absent)."""
+    return request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+
+
+def anonymous_page(
+    request: Request, template: str, status_code: int = 200, **context: Any
+) -> Response:
+    """A sign-up or sign-in page carrying the form token, and its cookie."""
+    token = form_token(request)
+    response = page(request, template, status_code, form_token=token, actor=None, **context)
+    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+def form_token_ok(request: Request, form: FormData) -> bool:
+    """True when the form's token matches the visitor's cookie."""
+    cookie, sent = request.cookies.get(FORM_COOKIE), form.get("form_token")
+    return bool(cookie) and isinstance(sent, str) and same(sent, cookie or "")
+
+
+def text(form: FormData, name: str) -> str:
+    """A text field ('' when absent or a file)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+# ---- sign-up and the mailed link ----------------------------------------------------------
+
+
+@router.get("/sign-up")
+def sign_up_page(request: Request) -> Response:
+    """The sign-up form."""
+    return anonymous_page(request, "sign_up.html", values={})
+
+
+@router.post("/sign-up")
+async def sign_up(request: Request, session: DB, settings: Config) -> Response:
+    """Create the account and mail the verification link."""
+    form = await request.form()
+    values = {"email": text(form, "email"), "display_name": text(form, "display_name")}
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    try:
+        body = SignUp(password=text(form, "password"), **values)
+    except ValidationError as exc:
+        name = str(exc.errors()[0]["loc"][-1])
+        message = {
+            "email": "Enter an e-mail address like name@example.org.",
+            "password": "Choose a password of at least 10 characters.",
+        }.get(name, "Check the form.")
+        return anonymous_page(request, "sign_up.html", 422, values=values, error=(name, message))
+    try:
+        accounts.sign_up(
+            session, settings, body.email, body.password, body.display_name, now=utcnow()
+        )
+    except TownsquareError as exc:
+        error = ("email", f"{exc.detail[:1].upper()}{exc.detail[1:]}.")
+        return anonymous_page(request, "sign_up.html", exc.status, values=values, error=error)
+    return page(request, "sign_up_sent.html", email=body.email, actor=None)
+
+
+@router.get("/verify")
+def verify_page(request: Request, token: str = "") -> Response:
+    """The mailed link: a button confirms (a mail scanner's GET changes nothing)."""
+    return anonymous_page(request, "verify.html", token=token[:200], done=False)
+
+
+@router.post("/verify")
+async def verify(request: Request, session: DB) -> Response:
+    """Confirm the address of the link's account."""
+    form = await request.form()
+    token = text(form, "token")[:200]
+    try:
+        accounts.verify_email(session, token, now=utcnow())
+    except InvalidParameter:
+        error = "This link is unknown, used or expired. Sign in to ask for a new one."
+        return anonymous_page(request, "verify.html", 400, token="", done=False, error=error)
+    return anonymous_page(request, "verify.html", token="", done=True)
+
+
+# ---- sign-in (with its two-factor step) and sign-out --------------------------------------
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next_path: NextPath = "") -> Response:
+    """The sign-in form."""
+    return anonymous_page(
+        request, "sign_in.html", step="password", email="", next=local_path(next_path, "")
+    )
+
+
+def _signed_in(settings: Settings, token: str, target: str) -> Response:
+    response = see_other(target)
+    set_session_cookie(response, settings, token)
+    return response
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, session: DB, settings: Config) -> Response:
+    """Password first; accounts with two-factor sign-in on are asked for a code next."""
+    form = await request.form()
+    email, password, code = text(form, "email"), text(form, "password"), text(form, "totp")
+    target = local_path(text(form, "next"), "/account")
+    context: dict[str, Any] = {"email": email, "next": target}
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    try:
+        opened = accounts.sign_in(
+            session, settings, email[:320], password[:200], code.strip()[:10] or None, now=utcnow()
+        )
+    except Unauthorized as exc:
+        if "two-factor" in exc.detail:
+            # The password was right; the same form asks for the code (password kept in it,
+            # the page never cached).
+            error = "That code is not valid now; wait for the next one." if code else None
+            return anonymous_page(
+                request, "sign_in.html", 401 if code else 200, step="code",
+                password=password, error=error, **context,
+            )  # fmt: skip
+        return anonymous_page(
+            request, "sign_in.html", 401, step="password", error="Wrong e-mail or password.",
+            **context,
+        )  # fmt: skip
+    except TooManyRequests as exc:
+        return anonymous_page(
+            request, "sign_in.html", 429, step="password", error=f"{exc.detail}.", **context
+        )
+    return _signed_in(settings, opened.token, target)
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, session: DB, settings: Config) -> Response:
+    """End this session (the form carries its CSRF token)."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    accounts.sign_out(session, actor, now=utcnow())
+    response = see_other("/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account")
+async def account_page(request: Request, session: DB, settings: Config) -> Response:
+    """Who is signed in, with links to their pages and the sign-out button."""
+    actor = await page_actor(request, session, settings)
+    if actor is None:
+        return to_sign_in("/account")
+    return page(request, "account.html", actor=actor, me=accounts.me(session, actor))
+
+
+# ---- posts ---------------------------------------------------------------------------------
+
+
+async def _post_form(request: Request) -> tuple[drafts.PostForm, UploadFile | None]:
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    descriptors = [d for d in form.getlist("descriptor") if isinstance(d, str)]
+    photo = form.get("photo")
+    upload = photo if isinstance(photo, UploadFile) and photo.filename else None
+    return drafts.PostForm.from_form(values, descriptors), upload
+
+
+def _new_post_page(
+    request: Request, actor: Actor, form: drafts.PostForm, status: int = 200, **context: Any
+) -> Response:
+    prompts = context.pop("prompts", None)
+    return page(
+        request,
+        "post_new.html",
+        status,
+        actor=actor,
+        form=form,
+        prompts=prompts,
+        drafts=drafts,
+        **context,
+    )
+
+
+@router.get("/posts/new")
+async def new_post_page(request: Request, session: DB, settings: Config) -> Response:
+    """The form: category, title, description, time, place on a map, optional photo."""
+    actor = await page_actor(request, session, settings)
+    if actor is None:
+        return to_sign_in("/posts/new")
+    center = settings.map_center
+    form = drafts.PostForm(lat="", lon="")
+    return _new_post_page(request, actor, form, center=center)
+
+
+@router.post("/posts/check")
+async def check_draft(request: Request, session: DB, settings: Config) -> Response:
+    """htmx, as the resident writes: every guideline's finding on the draft so far."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    form, _ = await _post_form(request)
+    found = drafts.evaluate(form, now=utcnow())
+    return page(request, "_guideline_checks.html", prompts=found.prompts, live=True)
+
+
+def _store_photo(
+    session: Session, settings: Settings, upload: UploadFile, actor: Actor, now: datetime
+) -> int:
+    # Blocking (typing, blurring, a clip's frames): run in a worker thread.
+    with intake.receive(upload.file, settings) as received:
+        return media.upload_media(session, settings, received, actor=actor, now=now)
+
+
+@router.post("/posts/new")
+async def submit_post(request: Request, session: DB, settings: Config) -> Response:
+    """Check, upload the photo, queue the post for moderation; refusals shown in the form."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    form, upload = await _post_form(request)
+    now = utcnow()
+    found = drafts.evaluate(form, now=now)
+    center = settings.map_center
+    if found.refused or found.draft is None:
+        return _new_post_page(request, actor, form, 422, prompts=found.prompts, center=center)
+    draft = found.draft
+    try:
+        if upload is not None:
+            photo = await asyncio.to_thread(_store_photo, session, settings, upload, actor, now)
+            draft = draft.model_copy(update={"media_ids": [photo]})
+        made = posts.submit_post(
+            session, settings, server_secret(settings), draft, actor=actor, now=now
+        )
+    except GuidelineRefusal as exc:
+        prompts = [drafts.Prompt("refusal", c.code, c.reason) for c in exc.checks]
+        return _new_post_page(request, actor, form, 422, prompts=prompts, center=center)
+    except (InvalidParameter, PayloadTooLarge, Forbidden, TooManyRequests) as exc:
+        error = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+        return _new_post_page(request, actor, form, exc.status, error=error, center=center)
+    return see_other(f"/posts/mine?sent={made.id}")
+
+
+@router.get("/posts/mine")
+async def my_posts(request: Request, session: DB, settings: Config, sent: int = 0) -> Response:
+    """The resident's posts with their state, the moderator's reason and the appeal."""
+    actor = await page_actor(request, session, settings)
+    if actor is None:
+        return to_sign_in("/posts/mine")
+    mine = posts.list_mine(session, actor=actor)
+    return page(request, "my_posts.html", actor=actor, posts=mine, sent=sent)
+
+
+@router.post("/posts/{post_id}/appeal")
+async def appeal(request: Request, post_id: int, session: DB, settings: Config) -> Response:
+    """Ask once for another review of a rejected or removed post."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    reason = text(await request.form(), "reason").strip()
+    error = None
+    if not 3 <= len(reason) <= 2000:
+        error = "Say in a few words why the post meets the guidelines."
+    else:
+        try:
+            posts.appeal_post(session, post_id, reason, actor=actor, now=utcnow())
+        except TownsquareError as exc:
+            error = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+    if error is None:
+        return see_other("/posts/mine")
+    mine = posts.list_mine(session, actor=actor)
+    return page(request, "my_posts.html", 409, actor=actor, posts=mine, sent=0, error=error)

@@ -1,0 +1,118 @@
+/* The new-post page: pick the place on a map, fill the time in the browser's zone, show the
+ * person fields only when they apply. The form works without this file (coordinates typed,
+ * time in UTC); the guideline checks come from htmx. */
+(function () {
+  "use strict";
+
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  function localValue(date) {
+    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) +
+      "T" + pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  function initTime(form) {
+    var input = form.elements.occurred_at;
+    var offset = form.elements.tz_offset;
+    if (!input.value) input.value = localValue(new Date());
+    input.max = localValue(new Date(Date.now() + 5 * 60000));
+    function sync() {
+      var chosen = input.value ? new Date(input.value) : new Date();
+      offset.value = String(isNaN(chosen.getTime()) ? new Date().getTimezoneOffset() : chosen.getTimezoneOffset());
+    }
+    input.addEventListener("input", sync);
+    input.addEventListener("change", sync);
+    sync();
+  }
+
+  function initPerson(form) {
+    var about = form.elements.about_person;
+    var suspicious = form.elements.suspicious;
+    var fields = form.querySelector("[data-person-fields]");
+    var couldBe = form.querySelector("[data-could-be]");
+    function sync() {
+      fields.hidden = !about.checked;
+      couldBe.hidden = !suspicious.checked;
+    }
+    about.addEventListener("change", sync);
+    suspicious.addEventListener("change", sync);
+    sync();
+  }
+
+  /* Without a tile server: a faint grid drawn here (no request), so the map shows movement. */
+  function plainGrid() {
+    var Grid = L.GridLayer.extend({
+      createTile: function () {
+        var size = this.getTileSize();
+        var tile = document.createElement("canvas");
+        tile.width = size.x;
+        tile.height = size.y;
+        var ctx = tile.getContext("2d");
+        ctx.strokeStyle = "rgba(90, 110, 140, 0.12)";
+        for (var at = 0.5; at < size.x; at += size.x / 4) {
+          ctx.beginPath();
+          ctx.moveTo(at, 0);
+          ctx.lineTo(at, size.y);
+          ctx.moveTo(0, at);
+          ctx.lineTo(size.x, at);
+          ctx.stroke();
+        }
+        return tile;
+      },
+    });
+    return new Grid();
+  }
+
+  function initMap(form, element) {
+    if (typeof L === "undefined") return;
+    var map = L.map(element, { attributionControl: false, zoomSnap: 0.5 });
+    if (element.dataset.tileUrl) {
+      L.control.attribution({ prefix: false }).addTo(map)
+        .addAttribution(element.dataset.tileAttribution || "");
+      L.tileLayer(element.dataset.tileUrl, { maxZoom: 19 }).addTo(map);
+    } else {
+      element.classList.add("map--plain");
+      plainGrid().addTo(map);
+    }
+    L.control.scale({ position: "bottomleft" }).addTo(map);
+    var lat = form.elements.lat;
+    var lon = form.elements.lon;
+    var pin = null;
+    function place(latlng, pan) {
+      if (pin) pin.setLatLng(latlng);
+      else pin = L.circleMarker(latlng, {
+        radius: 9, color: "#0f1b2d", weight: 2.5, fillColor: "#0f5fa8", fillOpacity: 0.9,
+        className: "pick-marker",
+      }).addTo(map);
+      if (pan) map.panTo(latlng);
+    }
+    function fromInputs() {
+      var a = parseFloat(lat.value);
+      var b = parseFloat(lon.value);
+      if (isFinite(a) && isFinite(b) && Math.abs(a) <= 90 && Math.abs(b) <= 180) place([a, b], true);
+    }
+    map.on("click", function (event) {
+      lat.value = event.latlng.lat.toFixed(6);
+      lon.value = event.latlng.lng.toFixed(6);
+      place(event.latlng, false);
+      lat.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+    lat.addEventListener("change", fromInputs);
+    lon.addEventListener("change", fromInputs);
+    var start = [parseFloat(element.dataset.defaultLat), parseFloat(element.dataset.defaultLon)];
+    map.setView(start, 15);
+    fromInputs();
+  }
+
+  function init() {
+    var form = document.getElementById("post-form");
+    if (!form) return;
+    initTime(form);
+    initPerson(form);
+    var element = form.querySelector('[data-map="pick"]');
+    if (element) initMap(form, element);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
