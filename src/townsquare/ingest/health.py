@@ -1,16 +1,26 @@
-"""Source health: what an operator sees of each feed (CLI `sources list`, GET /api/v1/sources)."""
+"""Source health: what an operator sees of each feed (CLI `sources list`, GET /api/v1/sources).
+
+Anyone may see that a feed exists and whether it is ok, lagging or failing; the rest (error
+texts, locations, counts, lag) is for operators only: `source_list` decides which by the actor.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from townsquare.accounts.schemas import Actor
+from townsquare.agencies.models import Agency
 from townsquare.errors import NotFound
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import OUTCOMES, RawRecord, Source, SourceRecord
+from townsquare.ingest.schemas import SourceDetail, SourcePublic, State, Status
+
+LAGGING_POLLS = 3
+"""A polled source with no successful fetch for this many intervals is lagging."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +30,9 @@ class SourceHealth:
     slug: str
     name: str
     kind: str
+    agency: str
+    location: str
+    poll_interval_s: int | None
     last_success_at: datetime | None
     last_error_at: datetime | None
     last_error: str | None
@@ -37,13 +50,23 @@ class SourceHealth:
             None if self.last_success_at is None else (now - self.last_success_at).total_seconds()
         )
 
-    def state(self, now: datetime) -> str:
+    def state(self, now: datetime) -> State:
         """ok, failing, open (the breaker waits) or new (never fetched)."""
         if self.circuit_open_until is not None and self.circuit_open_until > now:
             return "open"
         if self.failures:
             return "failing"
         return "ok" if self.last_success_at else "new"
+
+    def status(self, now: datetime) -> Status:
+        """The coarse public status: ok, lagging (polls overdue) or failing."""
+        if self.failures or (self.circuit_open_until is not None and self.circuit_open_until > now):
+            return "failing"
+        if self.poll_interval_s:
+            overdue = timedelta(seconds=self.poll_interval_s * LAGGING_POLLS)
+            if self.last_success_at is None or now - self.last_success_at > overdue:
+                return "lagging"
+        return "ok"
 
 
 def list_sources(session: Session) -> list[SourceHealth]:
@@ -69,11 +92,15 @@ def list_sources(session: Session) -> list[SourceHealth]:
             .group_by(SourceRecord.source_id)
         )
     }
+    agencies = {row.id: row.name for row in session.execute(select(Agency.id, Agency.name))}
     return [
         SourceHealth(
             s.slug,
             s.name,
             s.kind,
+            agencies.get(s.agency_id, ""),
+            str(s.config.get("location") or ""),
+            _interval(s.config),
             s.last_success_at,
             s.last_error_at,
             s.last_error,
@@ -85,6 +112,49 @@ def list_sources(session: Session) -> list[SourceHealth]:
         )
         for s in session.scalars(select(Source).order_by(Source.slug))
     ]
+
+
+def _interval(config: dict[str, object]) -> int | None:
+    value = config.get("poll_interval_s")
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def source_list(
+    session: Session, *, actor: Actor | None, now: datetime
+) -> list[SourceDetail] | list[SourcePublic]:
+    """Every source: in detail for an operator, else name, kind, agency and coarse status."""
+    rows = list_sources(session)
+    if actor is not None and actor.has("operator"):
+        return [detail(row, now) for row in rows]
+    return [
+        SourcePublic(
+            slug=row.slug, name=row.name, kind=row.kind, agency=row.agency, status=row.status(now)
+        )
+        for row in rows
+    ]
+
+
+def detail(row: SourceHealth, now: datetime) -> SourceDetail:
+    """Everything an operator sees of one source."""
+    return SourceDetail(
+        slug=row.slug,
+        name=row.name,
+        kind=row.kind,
+        agency=row.agency,
+        status=row.status(now),
+        state=row.state(now),
+        location=row.location,
+        poll_interval_s=row.poll_interval_s,
+        last_success_at=row.last_success_at,
+        lag_s=row.lag_s(now),
+        last_error_at=row.last_error_at,
+        last_error=row.last_error,
+        failures=row.failures,
+        circuit_open_until=row.circuit_open_until,
+        records=row.counts,
+        incidents=row.incidents,
+        unknown_call_types=row.unknown_types,
+    )
 
 
 def unknown_types(session: Session, slug: str) -> list[tuple[str, int]]:

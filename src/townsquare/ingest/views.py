@@ -2,38 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
+from townsquare.accounts.schemas import Actor
+from townsquare.accounts.views import DB, optional_actor
 from townsquare.db import utcnow
 from townsquare.incidents.views import platform_of
 from townsquare.ingest import health, push
+from townsquare.ingest.schemas import SourceDetail, SourcePublic
 
 router = APIRouter()
 
 
-@router.get("/api/v1/sources", tags=["sources"], summary="Each feed source and its health")
-def list_sources(request: Request) -> list[dict[str, Any]]:
-    """GET every source: state, last success, lag and counts (no error texts: operators only)."""
-    now = utcnow()
-    with platform_of(request).factory() as session:
-        rows = health.list_sources(session)
-    return [
-        {
-            "slug": row.slug,
-            "name": row.name,
-            "kind": row.kind,
-            "state": row.state(now),
-            "last_success_at": row.last_success_at,
-            "lag_s": row.lag_s(now),
-            "incidents": row.incidents,
-            "records": row.counts,
-            "unknown_call_types": row.unknown_types,
-        }
-        for row in rows
-    ]
+@router.get("/api/v1/sources", tags=["sources"], summary="Each feed source and its status")
+def list_sources(
+    session: DB, actor: Annotated[Actor | None, Depends(optional_actor)]
+) -> list[SourceDetail] | list[SourcePublic]:
+    """GET every source: name, kind, agency and ok/lagging/failing; operators get the details."""
+    return health.source_list(session, actor=actor, now=utcnow())
 
 
 @router.post(
