@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from townsquare import __version__
+from townsquare.accounts.rights_views import router as rights_router
 from townsquare.accounts.views import router as accounts_router
 from townsquare.agencies.views import router as agencies_router
 from townsquare.alerts.views import router as alerts_router
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(media_router)
     app.include_router(agencies_router)
     app.include_router(open311_router)
+    app.include_router(rights_router)
     app.include_router(alerts_pages)
     app.include_router(resident_pages)
     app.include_router(moderation_pages)

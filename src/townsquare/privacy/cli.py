@@ -9,6 +9,7 @@ import typer
 
 from townsquare import logs
 from townsquare.db import make_engine, make_sessionmaker, utcnow
+from townsquare.media.service import store_of
 from townsquare.privacy import service
 from townsquare.settings import Settings
 
@@ -28,7 +29,9 @@ def retention_run(
     engine = make_engine(settings.resolved_database_url())
     moment = utcnow() if now is None else now.replace(tzinfo=now.tzinfo or UTC)
     try:
-        report = service.run_retention(make_sessionmaker(engine), now=moment)
+        report = service.run_retention(
+            make_sessionmaker(engine), now=moment, store=store_of(settings)
+        )
     finally:
         engine.dispose()
     typer.echo(report.summary())

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, select
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare import taxonomy
@@ -18,6 +18,9 @@ from townsquare.errors import NotFound, TownsquareError
 from townsquare.events import announce
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
+from townsquare.media.models import Media
+from townsquare.media.storage import BlobStore
+from townsquare.posts.models import Post
 from townsquare.privacy import gate, manifest
 from townsquare.privacy.models import RetentionRun
 from townsquare.privacy.policy import SourcePolicy, default_policy, source_policy
@@ -58,10 +61,63 @@ def _expire_raw_records(session: Session, now: datetime) -> int:
     return deleted
 
 
+def _expire_post_points(session: Session, now: datetime) -> int:
+    # A post is closed when rejected or removed, or when its incident was cleared.
+    cutoff = now - timedelta(days=default_policy().retention.closed_post_point_days)
+    cleared = select(Incident.id).where(Incident.status == "closed", Incident.closed_at < cutoff)
+    expired = (
+        Post.lat.is_not(None),
+        or_(Post.closed_at < cutoff, Post.incident_id.in_(cleared)),
+    )
+    found = int(session.scalar(select(func.count()).select_from(Post).where(*expired)) or 0)
+    if found:
+        session.execute(update(Post).where(*expired).values(lat=None, lon=None))
+    return found
+
+
+EXPIRED_BLOBS = "townsquare.expired_blobs"
+"""Key of `Session.info` where expirers leave blob keys to erase once the run commits."""
+
+
+def _expire_media_originals(session: Session, now: datetime) -> int:
+    cutoff = now - timedelta(days=default_policy().retention.media_original_days)
+    rows = session.execute(
+        select(Media.id, Media.original_key).where(
+            Media.original_key.is_not(None), Media.created_at < cutoff
+        )
+    ).all()
+    if rows:
+        session.execute(
+            update(Media).where(Media.id.in_([i for i, _ in rows])).values(original_key=None)
+        )
+        session.info.setdefault(EXPIRED_BLOBS, set()).update(k for _, k in rows if k)
+    return len(rows)
+
+
 Expirer = Callable[[Session, datetime], int]
-EXPIRERS: dict[str, Expirer] = {"raw_records": _expire_raw_records}
-"""What the retention job deletes, by kind. Posts' private points and media originals add
-theirs here (`closed_post_point_days`, `media_original_days` in the policy)."""
+EXPIRERS: dict[str, Expirer] = {
+    "raw_records": _expire_raw_records,
+    "post_points": _expire_post_points,
+    "media_originals": _expire_media_originals,
+}
+"""What the retention job deletes, by kind (`retention` in the policy says how long)."""
+
+
+def erase_unreferenced(session: Session, store: BlobStore, keys: set[str]) -> int:
+    """Erase the blobs no media row names any more (the same bytes may be someone else's).
+
+    Run after the commit that dropped the references: a failed transaction then leaves an
+    unreferenced blob behind, never a row whose blob is gone.
+    """
+    erased = 0
+    for key in sorted(keys):
+        named = session.scalar(
+            select(Media.id).where(or_(Media.original_key == key, Media.public_key == key))
+        )
+        if named is None:
+            store.delete(key)
+            erased += 1
+    return erased
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +138,23 @@ class RetentionReport:
         return f"retention: deleted {self.total} rows ({kinds})"
 
 
-def run_retention(factory: sessionmaker[Session], *, now: datetime) -> RetentionReport:
-    """Delete private data past its retention in one transaction, and record the counts."""
+def run_retention(
+    factory: sessionmaker[Session], *, now: datetime, store: BlobStore | None = None
+) -> RetentionReport:
+    """Delete private data past its retention in one transaction, and record the counts.
+
+    Media blobs whose rows expired are erased from `store` after the commit.
+    """
     with transaction(factory) as session:
         deleted = {kind: expire(session, now) for kind, expire in EXPIRERS.items()}
         report = RetentionReport(now, deleted)
         session.add(RetentionRun(ran_at=now, deleted=deleted, total=report.total))
+        blobs: set[str] = session.info.pop(EXPIRED_BLOBS, set())
+    if blobs and store is None:
+        log.warning("expired media blobs kept: no blob store given", extra={"count": len(blobs)})
+    elif blobs and store is not None:
+        with factory() as session:
+            erase_unreferenced(session, store, blobs)
     log.info("retention run", extra={"report": report.summary(), "count": report.total})
     return report
 
