@@ -20,11 +20,13 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from pydantic import SecretStr
+from sqlalchemy import func, select
 
 from townsquare import migrate
 from townsquare.app import create_app
 from townsquare.cli import compress_to_now
 from townsquare.db import make_engine, make_sessionmaker, utcnow
+from townsquare.events import OutboxEvent
 from townsquare.ingest import service as ingest_service
 from townsquare.ingest.config import SourceConfig, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize
@@ -40,6 +42,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 # (mapping file, time compression): as `make run` replays them.
 SAMPLES = (("seattle_fire_911.toml", 2000.0), ("sf_fire_calls.toml", 100.0))
 START_TIMEOUT_S = 30.0
+RELAY_TIMEOUT_S = 120.0  # the backlog of the sample store, on a busy machine
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,28 @@ def build_store(url: str) -> None:
     engine.dispose()
 
 
+def wait_until_relayed(url: str, deadline: float) -> None:
+    """Let the server announce the store's backlog first: pages open on a quiet feed.
+
+    Every incident ingested while building the store waits in the outbox; the server relays
+    them at start, and a page open meanwhile would reload its list live at each one.
+    """
+    engine = make_engine(url)
+    try:
+        while True:
+            with engine.connect() as connection:
+                waiting = connection.scalar(
+                    select(func.count()).where(OutboxEvent.relayed_at.is_(None))
+                )
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"the test server left {waiting} events unrelayed")
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The whole app over the sample data, served by uvicorn on a free loopback port."""
@@ -94,6 +119,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the test server did not start")
         time.sleep(0.05)
+    wait_until_relayed(url, time.monotonic() + RELAY_TIMEOUT_S)
     yield LiveServer(f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(timeout=10)

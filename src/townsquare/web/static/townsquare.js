@@ -241,6 +241,20 @@
     var live = null;
     var liveKey = null;
     var news = null; /* announced after the swap, which resets the status line */
+    /* Older pages loaded into the list: a live reload would throw the reader back to the top. */
+    var readingOlder = false;
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      var elt = event.detail.elt;
+      if (elt && elt.closest && elt.closest(".load-more")) readingOlder = true;
+    });
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      /* a live reload that lands after the reader asked for older pages is dropped */
+      var headers = event.detail.requestConfig && event.detail.requestConfig.headers;
+      if (readingOlder && headers && headers["X-Live-Reload"]) event.detail.shouldSwap = false;
+    });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      if (event.detail.target && event.detail.target.id === "results") readingOlder = false;
+    });
     function follow() {
       if (news) { status.textContent = news; news = null; }
       var box = results();
@@ -252,9 +266,14 @@
       live = new EventSource("/api/v1/stream?" + query);
       ["incident.published", "incident.updated", "incident.removed"].forEach(function (name) {
         live.addEventListener(name, function (event) {
-          if (new URLSearchParams(location.search).get("cursor")) return;
+          if (readingOlder || new URLSearchParams(location.search).get("cursor")) {
+            status.textContent = "New incidents above: search again to see them.";
+            return;
+          }
           var params = new URLSearchParams(new FormData(form));
-          htmx.ajax("GET", "/fragments/incidents?" + params.toString(), { target: "#results", swap: "outerHTML" });
+          htmx.ajax("GET", "/fragments/incidents?" + params.toString(), {
+            target: "#results", swap: "outerHTML", headers: { "X-Live-Reload": "1" },
+          });
           if (name === "incident.published") news = "New: " + JSON.parse(event.data).properties.title;
         });
       });
