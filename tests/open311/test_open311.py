@@ -246,6 +246,10 @@ def test_filters_window_and_errors(app_client: TestClient, factory: sessionmaker
     assert _ids(app_client, status="open") == [made["fire"]]
     assert _ids(app_client, status="open,closed") == [made["fire"], made["crash"]]
     assert _ids(app_client, service_code="traffic.collision") == [made["crash"]]
+    repeated = app_client.get(
+        f"{BASE}/requests.json?status=open&status=closed&service_code=fire.structure"
+    ).json()
+    assert [r["service_request_id"] for r in repeated] == [made["fire"]]
     assert _ids(app_client, service_code="traffic.collision,fire.structure") == [
         made["fire"],
         made["crash"],

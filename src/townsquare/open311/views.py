@@ -100,7 +100,9 @@ def service_definition(code: str, fmt: str) -> Response:
 @router.get("/requests.{fmt}", summary="Public incidents as service requests")
 def request_list(fmt: str, request: Request, session: DB) -> Response:
     """Filters: service_request_id, service_code, start_date, end_date, status."""
-    params = dict(request.query_params)
+    # A filter may be repeated or comma-delimited (the spec allows both).
+    query = request.query_params
+    params = {key: ",".join(query.getlist(key)) for key in query}
     return answer(
         fmt,
         "service_requests",
