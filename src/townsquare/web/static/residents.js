@@ -104,9 +104,20 @@
     fromInputs();
   }
 
+  /* Once the form is sent, a check still waiting for its delay would only be cut off by the
+     * page change: it is not started. */
+  function initSubmit(form) {
+    var sending = false;
+    form.addEventListener("submit", function () { sending = true; });
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (sending) event.preventDefault();
+    });
+  }
+
   function init() {
     var form = document.getElementById("post-form");
     if (!form) return;
+    initSubmit(form);
     initTime(form);
     initPerson(form);
     var element = form.querySelector('[data-map="pick"]');

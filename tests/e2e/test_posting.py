@@ -1,0 +1,236 @@
+"""A resident posts a sighting in a real browser; a moderator approves it; the feed shows it.
+
+Everything is real: uvicorn serving `create_app`, a local SMTP server (aiosmtpd) receiving
+the verification mail, Debian's Chromium, a real photo (scikit-image's astronaut) as JPEG,
+and a TOTP code computed with pyotp for the moderator's two-factor sign-in.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+import uvicorn
+from PIL import Image
+from playwright.sync_api import Browser, Page, expect
+from pydantic import SecretStr
+from skimage import data as sample_images
+from sqlalchemy import select
+
+from tests.e2e.conftest import START_TIMEOUT_S, Watched, build_store
+from tests.residents import PASSWORD, Mailbox, mailbox
+from townsquare.accounts import service as accounts
+from townsquare.app import create_app
+from townsquare.db import make_engine, make_sessionmaker, utcnow
+from townsquare.posts.models import Post
+from townsquare.settings import Settings
+
+__all__ = ["mailbox"]
+pytestmark = pytest.mark.e2e
+
+RESIDENT = "ada@example.org"
+MODERATOR = "mo@example.org"
+CHECKS = "#guideline-checks"
+
+
+@dataclass(frozen=True)
+class PostingServer:
+    """The server, its store and the mailbox its account mail goes to."""
+
+    url: str
+    database_url: str
+    box: Mailbox
+
+
+@pytest.fixture
+def posting_server(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Iterator[PostingServer]:
+    """The whole app over the sample feeds, mailing through the local SMTP server."""
+    url = f"sqlite:///{tmp_path / 'townsquare.db'}"
+    build_store(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    site = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = Settings(
+        database_url=SecretStr(url),
+        data_dir=tmp_path,
+        tile_url="",
+        public_url=site,
+        account_mail="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox[1],
+        secret_key=SecretStr("e2e secret"),
+    )
+    config = uvicorn.Config(create_app(settings), log_config=None, access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield PostingServer(site, url, mailbox[0])
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    """A real photo: the astronaut sample, saved as JPEG."""
+    path = tmp_path / "sighting.jpg"
+    Image.fromarray(sample_images.astronaut()).save(path, format="JPEG", quality=88)
+    return path
+
+
+def sign_up_in_browser(page: Page, server: PostingServer, email: str) -> None:
+    """Sign up on the page, then open the link the SMTP server received and confirm."""
+    page.goto(f"{server.url}/sign-up")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    token = server.box.link(email, "/verify")
+    page.goto(f"{server.url}/verify?token={token}")
+    page.get_by_role("button", name="Confirm my address").click()
+    expect(page.get_by_role("heading", name="Address confirmed")).to_be_visible()
+
+
+def moderator_with_totp(server: PostingServer) -> pyotp.TOTP:
+    """A moderator as an operator makes one: signed up, role granted, two-factor enrolled."""
+    with httpx.Client(base_url=server.url) as client:
+        body = {"email": MODERATOR, "password": PASSWORD}
+        assert client.post("/api/v1/account/sign-up", json=body).status_code == 201
+        token = server.box.link(MODERATOR, "/verify")
+        assert client.post("/api/v1/account/verify", json={"token": token}).status_code == 200
+        engine = make_engine(server.database_url)
+        with make_sessionmaker(engine)() as session:
+            accounts.grant_role(session, MODERATOR, "moderator", actor_id=None)
+        engine.dispose()
+        csrf = {
+            "X-CSRF-Token": client.post("/api/v1/account/sign-in", json=body).json()["csrf_token"]
+        }
+        secret = client.post("/api/v1/account/totp", headers=csrf).json()["secret"]
+        totp = pyotp.TOTP(secret)
+        confirm = {"code": totp.at(utcnow())}
+        assert client.post("/api/v1/account/totp/confirm", json=confirm, headers=csrf).is_success
+    return totp
+
+
+def wait_until_listed(
+    server: PostingServer, incident_id: int | None, lat: float, lon: float
+) -> None:
+    """The feed index learns of a publication through the outbox relay: wait for it."""
+    params = {"lat": lat, "lon": lon, "radius_m": 5000, "limit": 100}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        features = httpx.get(f"{server.url}/api/v1/incidents", params=params).json()["features"]
+        if any(f["id"] == incident_id for f in features):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"incident {incident_id} never reached the feed")
+
+
+def assert_stayed_local(watched: Watched, server: PostingServer) -> None:
+    """No request left the server, and the page logged no error."""
+    away = [u for u in watched.requests if not u.startswith((server.url, "data:", "blob:"))]
+    assert away == []
+    assert watched.errors == []
+
+
+def test_resident_posts_moderator_approves_feed_shows_it(
+    posting_server: PostingServer,
+    watched: Watched,
+    browser: Browser,
+    photo: Path,
+    artifacts: Path,
+) -> None:
+    server, page = posting_server, watched.page
+    sign_up_in_browser(page, server, RESIDENT)
+    page.locator("main").get_by_role("link", name="Sign in").click()
+    page.get_by_label("E-mail address").fill(RESIDENT)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/posts/new$"))
+
+    # The draft: category, text, the time the page filled in, a place clicked on the map.
+    page.get_by_label("What is it about?").select_option("crime.vandalism")
+    page.get_by_label("Title").fill("Car windows smashed on the block")
+    page.get_by_label("What happened").fill(
+        "Someone smashed two parked cars' windows with a bar and ran towards the park."
+    )
+    expect(page.get_by_label("When it happened")).not_to_have_value("")
+    page.locator("#post-map").click(position={"x": 260, "y": 140})
+    expect(page.get_by_label("Latitude")).not_to_have_value("")
+    lat = float(page.get_by_label("Latitude").input_value())
+    lon = float(page.get_by_label("Longitude").input_value())
+
+    # Describing the person by race alone: the guideline prompt appears as it is typed.
+    page.get_by_label("My report describes a person").check()
+    page.get_by_label("What did they do?").fill("smashed car windows with a metal bar")
+    page.get_by_label("Descriptor 1").fill("Black male")
+    refusal = page.locator(f"{CHECKS} [data-check='race_only']")
+    expect(refusal).to_contain_text("race or ethnicity alone cannot be posted")
+    page.screenshot(path=str(artifacts / "posting_guideline_prompt.png"), full_page=True)
+
+    page.get_by_label("Descriptor 1").fill("red hoodie")
+    page.get_by_label("Descriptor 2").fill("about six feet tall")
+    expect(refusal).to_have_count(0)
+    expect(page.locator(f"{CHECKS} [data-check='ok']")).to_be_visible()
+    page.get_by_label("Photo").set_input_files(photo)
+    page.get_by_role("button", name="Send for review").click()
+    expect(page).to_have_url(re.compile(r"/posts/mine\?sent=\d+$"))
+    expect(page.get_by_role("status")).to_contain_text("Your report was sent")
+    mine = page.locator("li[data-post]")
+    expect(mine).to_have_count(1)
+    expect(mine.locator(".state")).to_have_text("Pending")
+    expect(mine).to_contain_text("1 photo")
+    assert_stayed_local(watched, server)
+
+    # The moderator signs in with a two-factor code and approves it from the queue.
+    totp = moderator_with_totp(server)
+    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    mod = context.new_page()
+    mod_errors: list[str] = []
+    mod.on("console", lambda m: mod_errors.append(m.text) if m.type == "error" else None)
+    mod.goto(f"{server.url}/moderation")
+    mod.get_by_label("E-mail address").fill(MODERATOR)
+    mod.get_by_label("Password").fill(PASSWORD)
+    mod.get_by_role("button", name="Sign in").click()
+    mod.get_by_label("Code", exact=True).fill(totp.at(utcnow(), counter_offset=1))
+    mod.get_by_role("button", name="Sign in").click()
+    expect(mod.get_by_role("heading", name="Moderation queue")).to_be_visible()
+    queued = mod.locator("li[data-post]").filter(has_text="Car windows smashed on the block")
+    expect(queued).to_contain_text("red hoodie; about six feet tall")
+    mod.screenshot(path=str(artifacts / "posting_moderation_queue.png"), full_page=True)
+    queued.get_by_role("button", name="Approve").click()
+    done = mod.locator("li[id^='done-']").filter(has_text="Car windows smashed on the block")
+    expect(done.locator(".state")).to_have_text("Published")
+    assert mod_errors == []
+    context.close()
+
+    # The public feed around the place lists it, labelled as an unverified resident report.
+    engine = make_engine(server.database_url)
+    with make_sessionmaker(engine)() as session:
+        post = session.scalars(select(Post)).one()
+        incident_id, has_exact = post.incident_id, (post.lat, post.lon) == (lat, lon)
+    engine.dispose()
+    assert has_exact  # the exact point is kept privately for the author
+    wait_until_listed(server, incident_id, lat, lon)
+    page.goto(f"{server.url}/?lat={lat:.4f}&lon={lon:.4f}&radius_m=5000")
+    item = page.locator(f"#results li[data-incident='{incident_id}']")
+    expect(item).to_contain_text("Car windows smashed on the block")
+    expect(item.locator("[data-provenance]")).to_have_text("resident, unverified")
+    page.screenshot(path=str(artifacts / "posting_feed.png"))
+    item.get_by_role("link", name="Car windows smashed on the block").click()
+    expect(page.locator(".facts [data-provenance]")).to_have_text("resident, unverified")
+    assert str(lat) not in page.content()  # never the exact point
+    assert_stayed_local(watched, server)
