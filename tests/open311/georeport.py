@@ -84,7 +84,7 @@ def _read(element: Any) -> Any:
 
 def parse_xml(body: bytes, root: str) -> Any:
     """The XML document as JSON-like text values; checks the declaration and root."""
-    assert body.startswith(b"<?xml version='1.0' encoding='UTF-8'?>"), body[:60]
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), body[:60]
     tree = ElementTree.fromstring(body)
     assert tree.tag == root
     assert "{" not in tree.tag  # no namespace

@@ -21,6 +21,7 @@ ITEMS = {
     "errors": "error",
 }
 XML_MEDIA_TYPE = "text/xml; charset=utf-8"
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
 def _text(value: object) -> str | None:
@@ -47,4 +48,5 @@ def to_xml(root: str, data: Any) -> bytes:
     """The document `<root>` holding `data` (a list or a mapping of JSON values)."""
     element = etree.Element(root)
     _fill(element, data)
-    return etree.tostring(element, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    # The declaration as the spec prints it (double quotes; lxml would write single ones).
+    return DECLARATION + etree.tostring(element, encoding="UTF-8", pretty_print=True)
