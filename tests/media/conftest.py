@@ -1,5 +1,28 @@
 """Fixtures of the media tests."""
 
-from tests.residents import app_client, mailbox, resident_settings
+from __future__ import annotations
 
-__all__ = ["app_client", "mailbox", "resident_settings"]
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.residents import app_client, mailbox, resident_settings
+from townsquare.app import create_app
+from townsquare.platform import Platform
+from townsquare.settings import Settings
+
+__all__ = ["app_client", "limited_client", "mailbox", "resident_settings"]
+LIMITS = {"media_max_video_bytes": 60_000, "media_max_video_s": 1.5}
+
+
+@pytest.fixture
+def limited_client(
+    resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
+    """The app with small clip limits: 60 kB and 1.5 seconds."""
+    settings = resident_settings.model_copy(update=LIMITS)
+    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
+        yield client

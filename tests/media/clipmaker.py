@@ -1,0 +1,89 @@
+"""Real clips made with ffmpeg for the tests, and ways to look inside them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from skimage import data
+
+SIDE = 320  # frame side of the astronaut clip
+FPS = 10
+SHIFT = 2  # pixels the view pans right each frame
+# The astronaut's face in skimage.data.astronaut() (512 px), hand-labelled: x, y, w, h.
+FACE_512 = (175, 60, 105, 125)
+LOCATION = "+47.6062-122.3321/"
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly, failing the test on error."""
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *args], check=True)
+
+
+def face_box(frame: int) -> tuple[int, int, int, int]:
+    """Where the face is in frame `frame` of the astronaut clip."""
+    scale = (SIDE + 80) / 512
+    x, y, w, h = (round(v * scale) for v in FACE_512)
+    return x - SHIFT * frame, y, w, h
+
+
+def astronaut_clip(folder: Path, seconds: float = 2.0) -> Path:
+    """An MP4 of the astronaut panning, with a GPS location atom, GPS subtitles, a timecode
+    data track and a tone: everything a public clip must lose."""
+    still = folder / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(still)
+    subtitles = folder / "gps.srt"
+    subtitles.write_text(f"1\n00:00:00,000 --> 00:00:09,000\nGPS {LOCATION}\n")
+    path = folder / "astronaut.mp4"
+    big = SIDE + 80
+    ffmpeg(
+        *("-loop", "1", "-framerate", str(FPS), "-i", str(still)),
+        *("-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-i", str(subtitles)),
+        *("-t", str(seconds), "-vf", f"scale={big}:{big},crop={SIDE}:{SIDE}:'n*{SHIFT}':0"),
+        *("-map", "0:v", "-map", "1:a", "-map", "2:s"),
+        *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "mov_text"),
+        *("-timecode", "01:00:00:00", "-metadata", f"location={LOCATION}"),
+        *("-movflags", "use_metadata_tags", "-f", "mp4", str(path)),
+    )
+    return path
+
+
+def pattern_clip(folder: Path, name: str, seconds: float, fmt: str = "mp4", side: int = 64) -> Path:
+    """A small clip of ffmpeg's test pattern, no face in it."""
+    path = folder / name
+    pattern = f"testsrc2=size={side}x{side}:rate={FPS}:duration={seconds}"
+    encode = ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", fmt)
+    ffmpeg("-f", "lavfi", "-i", pattern, *encode, str(path))
+    return path
+
+
+def streams(path: Path) -> list[dict[str, str]]:
+    """ffprobe's streams of a file: codec_type and codec_name of each."""
+    entries = ("-show_entries", "stream=codec_type,codec_name")
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", *entries, str(path)],
+        check=True,
+        capture_output=True,
+    )
+    found: list[dict[str, str]] = json.loads(out.stdout)["streams"]
+    return found
+
+
+def tags(path: Path) -> dict[str, object]:
+    """Every tag exiftool reads, duplicates included, grouped."""
+    out = subprocess.run(["exiftool", "-j", "-G", "-a", str(path)], check=True, capture_output=True)
+    found: dict[str, object] = json.loads(out.stdout)[0]
+    return found
+
+
+def frames(path: Path, side: int = SIDE) -> np.ndarray:
+    """Every frame of a clip as RGB, shape (n, side, side, 3)."""
+    out = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        check=True,
+        capture_output=True,
+    )
+    return np.frombuffer(out.stdout, np.uint8).reshape(-1, side, side, 3)
