@@ -1,12 +1,19 @@
 """End to end: a dispatch record ingested -> its alert received by a webhook, at a steady rate.
 
-    .venv/bin/python bench/alerts_e2e.py [--rate 100] [--seconds 30]
+    .venv/bin/python bench/alerts_e2e.py [--rate 100] [--seconds 30] [--batch 100]
 
 Starts a real `townsquare serve` process (SQLite, in-process bus) and a local webhook
 receiver, subscribes one webhook to the area (every severity urgent, rate limit lifted),
 then ingests structure-fire records through the ingest service at `--rate` records/s. For
-each record: the time from the start of its ingestion until the receiver has its alert (the
-aim is p99 <= 1 s at 100 records/s). Not run by the test suite.
+each record: the time from when it was due (its place in the steady schedule) until the
+receiver has its alert, and from the start of its ingestion (the aim is p99 <= 1 s at 100
+records/s). Not run by the test suite.
+
+The load is open-loop: record n is due at start + n/rate whatever happened before. The
+ingester takes every record due by then in one call (at most `--batch`), as a dispatch
+system pushing a body of several records or a polled feed would; on SQLite each ingest call
+commits (fsyncs) a few times, so one call per record cannot keep 100 records/s on a disk
+with ~8 ms fsyncs, and the bench would measure itself. `--batch 1` is one call per record.
 """
 
 from __future__ import annotations
@@ -16,12 +23,13 @@ import json
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-from alerts_server import HOME, Ingester, percentile, server
-from sqlalchemy import func, select
+from alerts_server import HOME, Ingester, external_id, percentile, server
+from sqlalchemy import select
 
 from townsquare.incidents.models import Incident
 
@@ -54,8 +62,19 @@ class Receiver:
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
 
-def run(rate: float, seconds: float, folder: Path) -> tuple[list[float], float, int]:
-    """Latencies (s) of the alerts received, the achieved rate, and the records sent."""
+@dataclass
+class Result:
+    """What one run measured."""
+
+    from_due: list[float]
+    from_ingest: list[float]
+    achieved: float
+    sent: int
+    calls: int
+
+
+def run(rate: float, seconds: float, batch: int, folder: Path) -> Result:
+    """Latencies (s) of the alerts received, from due and from ingestion, and the load given."""
     receiver = Receiver()
     with server(folder) as (base, database_url):
         created = httpx.post(
@@ -70,25 +89,40 @@ def run(rate: float, seconds: float, folder: Path) -> tuple[list[float], float, 
         created.raise_for_status()
         time.sleep(1)  # the server's index follows the subscription through the outbox
         ingester = Ingester(database_url)
-        sent: dict[int, float] = {}
         total = int(rate * seconds)
         start = time.perf_counter()
-        for n in range(total):
-            wait = start + n / rate - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            began = time.perf_counter()
-            ingester.record(n, HOME[0] + 0.0001 * (n % 100), HOME[1])
-            with ingester.factory() as session:
-                sent[int(session.scalar(select(func.max(Incident.id))) or 0)] = began
+        due = [start + n / rate for n in range(total)]
+        began: list[float] = [0.0] * total
+        n = calls = 0
+        while n < total:
+            now = time.perf_counter()
+            if due[n] > now:
+                time.sleep(due[n] - now)
+                continue
+            end = n
+            while end < total and end - n < batch and due[end] <= now:
+                began[end] = now
+                end += 1
+            ingester.records([(i, HOME[0] + 0.0001 * (i % 100), HOME[1]) for i in range(n, end)])
+            calls += 1
+            n = end
         achieved = total / (time.perf_counter() - start)
+        with ingester.factory() as session:
+            ids = {e: i for e, i in session.execute(select(Incident.external_id, Incident.id))}
+        number = {ids[external_id(i)]: i for i in range(total) if external_id(i) in ids}
         deadline = time.monotonic() + 30
-        while len(receiver.arrived) < len(sent) and time.monotonic() < deadline:
+        while len(receiver.arrived) < len(number) and time.monotonic() < deadline:
             time.sleep(0.1)
         ingester.close()
     receiver.http.shutdown()
-    latencies = [receiver.arrived[i] - t for i, t in sent.items() if i in receiver.arrived]
-    return latencies, achieved, len(sent)
+    arrived = [(receiver.arrived[i], number[i]) for i in number if i in receiver.arrived]
+    return Result(
+        from_due=[t - due[i] for t, i in arrived],
+        from_ingest=[t - began[i] for t, i in arrived],
+        achieved=achieved,
+        sent=len(number),
+        calls=calls,
+    )
 
 
 def main() -> None:
@@ -96,24 +130,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--batch", type=int, default=100, help="most records per ingest call")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        latencies, achieved, sent = run(args.rate, args.seconds, Path(folder))
+        got = run(args.rate, args.seconds, max(1, args.batch), Path(folder))
     rows = [
-        ("records ingested", f"{sent:,}"),
-        ("rate asked / achieved", f"{args.rate:.0f} / {achieved:.1f} records/s"),
-        ("webhooks received", f"{len(latencies):,}"),
-        (
-            "ingest -> webhook p50 / p99",
-            f"{percentile(latencies, 50) * 1e3:,.0f} / {percentile(latencies, 99) * 1e3:,.0f} ms"
-            if latencies
-            else "none received",
-        ),
+        ("records ingested", f"{got.sent:,}"),
+        ("rate asked / achieved", f"{args.rate:.0f} / {got.achieved:.1f} records/s"),
+        ("ingest calls (records each)", f"{got.calls:,} ({got.sent / max(1, got.calls):.1f})"),
+        ("webhooks received", f"{len(got.from_due):,}"),
+        ("due -> webhook p50 / p99", _ms(got.from_due)),
+        ("ingest start -> webhook p50 / p99", _ms(got.from_ingest)),
         ("aim (p99 at 100 records/s)", "<= 1,000 ms"),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
+
+
+def _ms(values: list[float]) -> str:
+    if not values:
+        return "none received"
+    return f"{percentile(values, 50) * 1e3:,.0f} / {percentile(values, 99) * 1e3:,.0f} ms"
 
 
 if __name__ == "__main__":

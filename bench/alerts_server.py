@@ -120,19 +120,35 @@ class Ingester:
 
     def record(self, n: int, lat: float = HOME[0], lon: float = HOME[1]) -> None:
         """Ingest record number `n` (a structure fire at the point, happening now)."""
-        payload = {
-            "id": f"B{n:09d}",
-            "type": "Structure Fire",
-            "epoch_ms": str(int(datetime.now(UTC).timestamp() * 1000)),
-            "address": f"{100 + n} Pine St",
-            "lat": f"{lat:.6f}",
-            "lon": f"{lon:.6f}",
-        }
-        service.ingest_items(self.factory, self.config, [RawItem(f"line {n}", payload)])
+        self.records([(n, lat, lon)])
+
+    def records(self, points: list[tuple[int, float, float]]) -> None:
+        """Ingest records (number, lat, lon) in one call, as one pushed body carrying them."""
+        epoch_ms = str(int(datetime.now(UTC).timestamp() * 1000))
+        items = [
+            RawItem(
+                f"line {n}",
+                {
+                    "id": external_id(n),
+                    "type": "Structure Fire",
+                    "epoch_ms": epoch_ms,
+                    "address": f"{100 + n} Pine St",
+                    "lat": f"{lat:.6f}",
+                    "lon": f"{lon:.6f}",
+                },
+            )
+            for n, lat, lon in points
+        ]
+        service.ingest_items(self.factory, self.config, items)
 
     def close(self) -> None:
         """Release the connection pool."""
         self.engine.dispose()
+
+
+def external_id(n: int) -> str:
+    """The dispatch id of record number `n`."""
+    return f"B{n:09d}"
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -9,14 +9,16 @@ to each payload: live streams resume from it and NATS deduplicates re-sends by i
 Two kinds of subscription: `subscribe` reaches every process (feed index, live streams,
 geofence index), `subscribe_shared(group, ...)` reaches one process of the group per event
 (alert matching). In one process both are the same; across nodes NATS JetStream makes the
-difference (`townsquare.nats_bus`).
+difference (`townsquare.nats_bus`). `subscribe_shared_batch` is the shared kind taking
+events in batches, in order (whatever the relay sent at once, or NATS fetched at once), so a
+consumer can decide many events in one transaction: on SQLite each commit is an fsync.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,6 +30,9 @@ from townsquare.db import Base, UTCDateTime, transaction, utcnow
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], None]
+Event = tuple[str, dict[str, Any]]
+"""(topic, payload)"""
+BatchHandler = Callable[[list[Event]], None]
 
 
 class OutboxEvent(Base):
@@ -60,11 +65,17 @@ class Bus(Protocol):
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
         """Deliver one event; returns once the bus has it (durably, for NATS)."""
 
+    def publish_batch(self, events: Sequence[Event]) -> None:
+        """Deliver events in order; returns once the bus has all of them."""
+
     def subscribe(self, handler: Handler) -> None:
         """Call `handler(topic, payload)` in this process for every event from now on."""
 
     def subscribe_shared(self, group: str, handler: Handler) -> None:
         """Call `handler` for every event in exactly one process of `group` (at least once)."""
+
+    def subscribe_shared_batch(self, group: str, handler: BatchHandler) -> None:
+        """`subscribe_shared`, with the events handed over in batches, in order."""
 
 
 class MemoryBus:
@@ -72,6 +83,7 @@ class MemoryBus:
 
     def __init__(self) -> None:
         self._handlers: list[Handler] = []
+        self._batch_handlers: list[BatchHandler] = []
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -81,16 +93,30 @@ class MemoryBus:
         """Forget every handler."""
         with self._lock:
             self._handlers.clear()
+            self._batch_handlers.clear()
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
         """Call every handler; one failing handler does not stop the others."""
+        self.publish_batch([(topic, payload)])
+
+    def publish_batch(self, events: Sequence[Event]) -> None:
+        """Each event to every per-event handler in order, then the batch to batch handlers."""
+        if not events:
+            return
         with self._lock:
             handlers = list(self._handlers)
-        for handler in handlers:
+            batch_handlers = list(self._batch_handlers)
+        for topic, payload in events:
+            for handler in handlers:
+                try:
+                    handler(topic, payload)
+                except Exception:
+                    log.exception("event handler failed", extra={"topic": topic})
+        for batch_handler in batch_handlers:
             try:
-                handler(topic, payload)
+                batch_handler(list(events))
             except Exception:
-                log.exception("event handler failed", extra={"topic": topic})
+                log.exception("batch event handler failed", extra={"events": len(events)})
 
     def subscribe(self, handler: Handler) -> None:
         """Add a handler."""
@@ -100,6 +126,11 @@ class MemoryBus:
     def subscribe_shared(self, group: str, handler: Handler) -> None:
         """One process is the whole group: the same as `subscribe`."""
         self.subscribe(handler)
+
+    def subscribe_shared_batch(self, group: str, handler: BatchHandler) -> None:
+        """Add a batch handler: it gets each published batch once, after the per-event ones."""
+        with self._lock:
+            self._batch_handlers.append(handler)
 
 
 def relay(factory: sessionmaker[Session], bus: Bus, batch: int = 500) -> int:
@@ -114,9 +145,10 @@ def relay(factory: sessionmaker[Session], bus: Bus, batch: int = 500) -> int:
                 .limit(batch)
                 .with_for_update(skip_locked=True)
             ).all()
+            bus.publish_batch([(row.topic, {**row.payload, "event_id": row.id}) for row in rows])
+            relayed_at = utcnow()
             for row in rows:
-                bus.publish(row.topic, {**row.payload, "event_id": row.id})
-                row.relayed_at = utcnow()
+                row.relayed_at = relayed_at
             sent += len(rows)
         if len(rows) < batch:
             return sent

@@ -3,7 +3,8 @@
 One stream holds every event (`<prefix>.<topic>`). `subscribe` is an ordered ephemeral
 consumer per process starting at new messages (every node sees every event, in order);
 `subscribe_shared(group)` is a durable pull consumer named after the group, so each event
-is handled by one node of the group and acknowledged only after its handler returned.
+is handled by one node of the group and acknowledged only after its handler returned
+(`subscribe_shared_batch`: the same, one handler call per fetched batch).
 Publishing waits for the stream's acknowledgement and carries `Nats-Msg-Id` from the
 outbox id, so a relay that re-sends after a crash does not duplicate within the window.
 
@@ -18,7 +19,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import nats
@@ -29,13 +30,14 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import BadRequestError
 
-from townsquare.events import Handler
+from townsquare.events import BatchHandler, Event, Handler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 10.0
 REDELIVER_AFTER_S = 2.0
 ACK_WAIT_S = 30.0
+FETCH_BATCH = 64
 
 
 class NatsBus:
@@ -107,10 +109,22 @@ class NatsBus:
 
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
         """Publish and wait for JetStream's acknowledgement (so the relay may mark it sent)."""
-        event_id = payload.get("event_id")
-        headers = {"Nats-Msg-Id": f"{self.stream}-{event_id}"} if event_id is not None else None
-        body = json.dumps({"topic": topic, "payload": payload}).encode()
-        self._run(self._jetstream().publish(f"{self.prefix}.{topic}", body, headers=headers))
+        self.publish_batch([(topic, payload)])
+
+    def publish_batch(self, events: Sequence[Event]) -> None:
+        """Publish in order, each acknowledged before the next; one hop to the loop in all."""
+        if not events:
+            return
+        js = self._jetstream()
+
+        async def send_all() -> None:
+            for topic, payload in events:
+                event_id = payload.get("event_id")
+                msg_id = None if event_id is None else {"Nats-Msg-Id": f"{self.stream}-{event_id}"}
+                body = json.dumps({"topic": topic, "payload": payload}).encode()
+                await js.publish(f"{self.prefix}.{topic}", body, headers=msg_id)
+
+        self._run(send_all(), timeout=CONNECT_TIMEOUT_S * max(1, len(events) // 100))
 
     def subscribe(self, handler: Handler) -> None:
         """Every event from now on, in stream order, in this process."""
@@ -132,6 +146,36 @@ class NatsBus:
 
     def subscribe_shared(self, group: str, handler: Handler) -> None:
         """Each event to one member of `group`; acknowledged after the handler succeeds."""
+
+        async def handle(messages: list[Msg]) -> None:
+            for msg in messages:
+                try:
+                    await _call(handler, msg)
+                except Exception:
+                    log.exception("shared handler failed; redelivering")
+                    await msg.nak(delay=REDELIVER_AFTER_S)
+                else:
+                    await msg.ack()
+
+        self._consume(group, handle)
+
+    def subscribe_shared_batch(self, group: str, handler: BatchHandler) -> None:
+        """Each fetched batch to one member of `group` in one call; all acknowledged after it."""
+
+        async def handle(messages: list[Msg]) -> None:
+            events = [_event(msg) for msg in messages]
+            try:
+                await asyncio.to_thread(handler, events)
+            except Exception:
+                log.exception("shared batch handler failed; redelivering")
+                await asyncio.gather(*(m.nak(delay=REDELIVER_AFTER_S) for m in messages))
+            else:
+                await asyncio.gather(*(m.ack() for m in messages))
+
+        self._consume(group, handle)
+
+    def _consume(self, group: str, handle: Callable[[list[Msg]], Awaitable[None]]) -> None:
+        """A durable pull consumer for `group`, its fetched batches given to `handle`."""
         config = ConsumerConfig(
             durable_name=group,
             deliver_policy=DeliverPolicy.NEW,
@@ -145,7 +189,7 @@ class NatsBus:
         async def consume() -> None:
             while not self._closing:
                 try:
-                    messages = await pull.fetch(batch=32, timeout=1.0)
+                    messages = await pull.fetch(batch=FETCH_BATCH, timeout=1.0)
                 except NatsTimeout:
                     continue
                 except Exception:
@@ -154,14 +198,7 @@ class NatsBus:
                     log.exception("fetching from NATS failed; retrying")
                     await asyncio.sleep(1.0)
                     continue
-                for msg in messages:
-                    try:
-                        await _call(handler, msg)
-                    except Exception:
-                        log.exception("shared handler failed; redelivering")
-                        await msg.nak(delay=REDELIVER_AFTER_S)
-                    else:
-                        await msg.ack()
+                await handle(messages)
 
         async def start() -> None:
             self._tasks.append(asyncio.create_task(consume()))
@@ -169,6 +206,11 @@ class NatsBus:
         self._run(start())
 
 
-async def _call(handler: Handler, msg: Msg) -> None:
+def _event(msg: Msg) -> Event:
     envelope = json.loads(msg.data)
-    await asyncio.to_thread(handler, envelope["topic"], envelope["payload"])
+    return str(envelope["topic"]), dict(envelope["payload"])
+
+
+async def _call(handler: Handler, msg: Msg) -> None:
+    topic, payload = _event(msg)
+    await asyncio.to_thread(handler, topic, payload)

@@ -4,12 +4,14 @@ Due deliveries are claimed with a lease (their next attempt moved `LEASE` ahead,
 locked with SKIP LOCKED on PostgreSQL) so several nodes never send the same one; a node
 that dies mid-send leaves the lease to run out and another node sends it again. Failures
 back off exponentially; after `alert_max_attempts`, or at once when retrying cannot help,
-a delivery is dead-lettered for its owner to see (and requeue).
+a delivery is dead-lettered for its owner to see (and requeue). The outcomes of a batch
+are stored in one transaction: on SQLite each commit is an fsync, the dearest step here.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,22 +72,49 @@ def record(
     factory: sessionmaker[Session], outcome: Outcome, *, settings: Settings, now: datetime
 ) -> None:
     """Store the result of one attempt: sent, retry later, or dead letter."""
+    record_all(factory, [outcome], settings=settings, now=now)
+
+
+def record_all(
+    factory: sessionmaker[Session],
+    outcomes: Sequence[Outcome],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Store the results of a batch of attempts in one transaction (one commit, not one each)."""
+    if not outcomes:
+        return
     with transaction(factory) as session:
-        delivery = session.get_one(Delivery, outcome.delivery_id)
-        delivery.attempts += 1
-        error = outcome.error
-        if error is None:
-            delivery.status, delivery.sent_at = "sent", now
-            delivery.next_attempt_at, delivery.last_error = None, None
-            return
-        delivery.last_error = error.detail[:1000]
-        if error.gone:
-            session.get_one(Channel, delivery.channel_id).active = False
-        if error.permanent or delivery.attempts >= settings.alert_max_attempts:
-            delivery.status, delivery.next_attempt_at = "dead", None
-        else:
-            delivery.status = "retrying"
-            delivery.next_attempt_at = now + backoff(settings, delivery.attempts)
+        ids = [o.delivery_id for o in outcomes]
+        rows = {d.id: d for d in session.scalars(select(Delivery).where(Delivery.id.in_(ids)))}
+        for outcome in outcomes:
+            row = rows.get(outcome.delivery_id)
+            if row is not None:  # gone with its subscription meanwhile: nothing to note
+                _apply(session, row, outcome.error, settings=settings, now=now)
+
+
+def _apply(
+    session: Session,
+    delivery: Delivery,
+    error: SendError | None,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    delivery.attempts += 1
+    if error is None:
+        delivery.status, delivery.sent_at = "sent", now
+        delivery.next_attempt_at, delivery.last_error = None, None
+        return
+    delivery.last_error = error.detail[:1000]
+    if error.gone:
+        session.get_one(Channel, delivery.channel_id).active = False
+    if error.permanent or delivery.attempts >= settings.alert_max_attempts:
+        delivery.status, delivery.next_attempt_at = "dead", None
+    else:
+        delivery.status = "retrying"
+        delivery.next_attempt_at = now + backoff(settings, delivery.attempts)
 
 
 def _attempt(senders: dict[str, Sender], outgoing: Outgoing) -> Outcome:
@@ -120,8 +149,7 @@ def deliver_due(
         outcomes = [_attempt(senders, o) for o in claimed]
     else:
         outcomes = list(pool.map(lambda o: _attempt(senders, o), claimed))
-    for outcome in outcomes:
-        record(factory, outcome, settings=settings, now=now)
+    record_all(factory, outcomes, settings=settings, now=now)
     return len(claimed)
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -121,13 +122,70 @@ def handle_incident_event(
     now: datetime,
 ) -> int:
     """Decide and store the deliveries for one incident event; returns how many were added."""
-    if not topic.startswith("incident."):
+    return handle_incident_events(
+        factory, index, lock, [(topic, payload)], settings=settings, now=now
+    )
+
+
+def handle_incident_events(
+    factory: sessionmaker[Session],
+    index: GeofenceIndex,
+    lock: threading.RLock,
+    events: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """Decide the deliveries of a batch of events in one transaction; returns how many.
+
+    Each incident is decided once per batch, from what it is now (as a second event about
+    it would have been). If the batch fails, its incidents are decided one by one, so one
+    bad incident does not hold the others back; the failure is raised after (redelivery).
+    """
+    ids = list(dict.fromkeys(int(p["id"]) for t, p in events if t.startswith("incident.")))
+    if not ids:
         return 0
-    incident_id = int(payload["id"])
+    try:
+        return _decide_all(factory, index, lock, ids, settings=settings, now=now)
+    except Exception:
+        if len(ids) == 1:
+            raise
+        log.exception("deciding a batch failed; deciding its incidents one by one")
+    added, failure = 0, None
+    for incident_id in ids:
+        try:
+            added += _decide_all(factory, index, lock, [incident_id], settings=settings, now=now)
+        except Exception as exc:
+            log.exception("deciding an incident failed", extra={"incident": incident_id})
+            failure = exc
+    if failure is not None:
+        raise failure
+    return added
+
+
+def _decide_all(
+    factory: sessionmaker[Session],
+    index: GeofenceIndex,
+    lock: threading.RLock,
+    incident_ids: list[int],
+    *,
+    settings: Settings,
+    now: datetime,
+) -> int:
     for attempt in range(CONFLICT_RETRIES):
         try:
             with transaction(factory) as session:
-                return _decide(session, index, lock, incident_id, settings=settings, now=now)
+                # Decide everything first, write it all at the end: on SQLite the write lock
+                # is taken at the first write and held to the commit, so writing as we went
+                # would lock ingestion out for the whole batch.
+                alerted: Counter[int] = Counter()
+                with session.no_autoflush:
+                    added = sum(
+                        _decide(session, index, lock, i, alerted, settings=settings, now=now)
+                        for i in incident_ids
+                    )
+                session.flush()  # a duplicate from a concurrent consumer fails here: retry
+                return added
         except IntegrityError:
             # Another node handled a re-delivery of this event at the same moment: re-read.
             if attempt == CONFLICT_RETRIES - 1:
@@ -160,10 +218,13 @@ def _decide(
     index: GeofenceIndex,
     lock: threading.RLock,
     incident_id: int,
+    alerted: Counter[int],
     *,
     settings: Settings,
     now: datetime,
 ) -> int:
+    """One incident's deliveries, added to the session unflushed; `alerted` counts, per
+    subscription, the alerts this batch queued so far (not yet visible to queries)."""
     incident = session.get(Incident, incident_id)
     priors = _priors(session, incident_id)
     live = incident is not None and incident.visibility == "public" and incident.alertable
@@ -190,9 +251,12 @@ def _decide(
         prior = priors.get(sub_id)
         if prior is None or prior.alert_status is None:
             if sub_id in matched and wants(sub, incident):
-                status = _mode(sub, incident, now, recent.get(sub_id, 0), settings)
+                sent = recent.get(sub_id, 0) + alerted[sub_id]
+                status = _mode(sub, incident, now, sent, settings)
                 body = message(session, "alert", incident, sub, settings)
                 added += _add(session, sub, channels, incident_id, "alert", "", status, body, now)
+                if status in SENT_LIKE and channels.get(sub_id):
+                    alerted[sub_id] += 1
         elif not prior.cancelled and prior.revision != current:
             status = "held" if prior.alert_status in ("held", "digested") else "queued"
             if prior.alert_status == "held":
@@ -294,5 +358,4 @@ def _add(
                 created_at=now,
             )
         )
-    session.flush()  # a duplicate from a concurrent consumer fails here, inside the retry
     return len(ids)

@@ -14,7 +14,7 @@ from townsquare.alerts import delivery, matching, service
 from townsquare.alerts.channels import Sender, build_senders
 from townsquare.alerts.index import GeofenceIndex
 from townsquare.db import utcnow
-from townsquare.events import Bus
+from townsquare.events import Bus, Event
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class AlertEngine:
         with self.lock:
             self.index = index
         bus.subscribe(self.on_broadcast)
-        bus.subscribe_shared(SHARED_GROUP, self.on_incident)
+        bus.subscribe_shared_batch(SHARED_GROUP, self.on_incidents)
         log.info("geofence index built", extra={"subscriptions": len(index)})
 
     def on_broadcast(self, topic: str, payload: dict[str, Any]) -> None:
@@ -58,14 +58,12 @@ class AlertEngine:
 
     def on_incident(self, topic: str, payload: dict[str, Any]) -> None:
         """One node per event: decide the deliveries and wake the sender."""
-        added = matching.handle_incident_event(
-            self.factory,
-            self.index,
-            self.lock,
-            topic,
-            payload,
-            settings=self.settings,
-            now=utcnow(),
+        self.on_incidents([(topic, payload)])
+
+    def on_incidents(self, events: list[Event]) -> None:
+        """One node per batch of events: decide them in one transaction, wake the sender."""
+        added = matching.handle_incident_events(
+            self.factory, self.index, self.lock, events, settings=self.settings, now=utcnow()
         )
         if added:
             self.wake()
@@ -82,6 +80,9 @@ class AlertEngine:
         last_digest = 0.0
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="alert-send") as pool:
             while not stop.is_set():
+                # Clear before looking, not after: a wake while we look (a delivery committed
+                # after the claim read) must make the wait below return at once, not be lost.
+                self._wake.clear()
                 try:
                     now = utcnow()
                     if self._loop.time() - last_digest >= DIGEST_EVERY_S:
@@ -102,7 +103,6 @@ class AlertEngine:
                     sent = 0
                 if sent:
                     continue  # more may be due: look again at once
-                self._wake.clear()
                 waits = [
                     asyncio.ensure_future(self._wake.wait()),
                     asyncio.ensure_future(stop.wait()),
@@ -110,3 +110,7 @@ class AlertEngine:
                 await asyncio.wait(waits, timeout=IDLE_WAIT_S, return_when=asyncio.FIRST_COMPLETED)
                 for waiter in waits:
                     waiter.cancel()
+        for sender in self.senders.values():
+            close = getattr(sender, "close", None)
+            if callable(close):  # pooled connections of the webhook sender
+                close()

@@ -4,6 +4,10 @@ Receivers check `X-Townsquare-Signature: sha256=HEX`, the HMAC of `TIMESTAMP.BOD
 the channel's secret, with `TIMESTAMP` from `X-Townsquare-Timestamp` (reject old ones to
 stop replays) and may deduplicate by `X-Townsquare-Delivery`. Targets on loopback or
 private addresses are refused unless the operator allows them (no probing the inside).
+
+One HTTP client per sender, shared by the delivery threads: its connections are kept alive
+between deliveries, and its TLS context is built once (building one per request cost more
+than the request itself).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hmac
 import ipaddress
 import json
 import socket
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -22,6 +27,8 @@ from townsquare.alerts.channels import Outgoing, SendError
 from townsquare.settings import Settings
 
 RETRYABLE_4XX = {408, 425, 429}
+MAX_CONNECTIONS = 64
+KEEPALIVE_CONNECTIONS = 16
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -47,6 +54,29 @@ class WebhookSender:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+
+    def client(self) -> httpx.Client:
+        """The shared client, made on first use (thread-safe; it pools connections)."""
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.settings.webhook_timeout_s,
+                    follow_redirects=False,
+                    limits=httpx.Limits(
+                        max_connections=MAX_CONNECTIONS,
+                        max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+                    ),
+                )
+            return self._client
+
+    def close(self) -> None:
+        """Close the pooled connections (a later send opens new ones)."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
     def send(self, message: Outgoing) -> None:
         """One attempt; the delivery worker retries with backoff."""
@@ -63,13 +93,7 @@ class WebhookSender:
             "X-Townsquare-Signature": signature(message.secret or "", stamp, body),
         }
         try:
-            response = httpx.post(
-                url,
-                content=body,
-                headers=headers,
-                timeout=self.settings.webhook_timeout_s,
-                follow_redirects=False,
-            )
+            response = self.client().post(url, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
         code = response.status_code
