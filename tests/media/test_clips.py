@@ -3,6 +3,7 @@ the original stays its owner's alone; type, size and duration are checked from t
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import cv2
@@ -20,6 +21,7 @@ from tests.media.clipmaker import (
     tags,
 )
 from tests.residents import Mailbox, resident
+from townsquare.media.clips import public_clip
 
 PRIVATE = ("gps", "location", "xyz", "timecode", "subtitle", "audio")
 
@@ -121,3 +123,20 @@ def test_files_that_are_not_clips_are_refused(
     sound = tmp_path / "sound.mp4"
     ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac", str(sound))
     assert send(sound.read_bytes()) == (422, "file: the clip has no video stream")
+
+
+def test_a_turned_phone_clip_is_stored_upright(tmp_path: Path) -> None:
+    wide = pattern_clip(tmp_path, "wide.mp4", 1.0, side=64)
+    turned = tmp_path / "turned.mp4"
+    ffmpeg("-i", str(wide), "-vf", "scale=96:48", "-c:v", "libx264", str(turned))
+    exiftool = ["exiftool", "-q", "-overwrite_original", "-Rotation=90", str(turned)]
+    subprocess.run(exiftool, check=True)  # a display matrix, as phones write
+    public = public_clip(turned, tmp_path / "upright.mp4", 60, 40_000_000)
+    assert (public.width, public.height, public.frames) == (48, 96, 10)
+    shown = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", str(public.path)],
+        check=True,
+        capture_output=True,
+    )
+    assert b"rotation" not in shown.stdout
+    assert b"height=96" in shown.stdout

@@ -73,9 +73,12 @@ def _rate(stream: dict[str, Any]) -> Fraction:
 def probe(path: Path, max_seconds: float, max_pixels: int) -> Probe:
     """Read a clip's size, duration and rate; refuse what is not a bounded MP4/MOV video."""
     command = ["ffprobe", "-v", "error", "-of", "json", "-show_format", "-show_streams"]
-    done = subprocess.run(  # noqa: S603 - fixed program, path is our own scratch file
-        [*command, str(path)], capture_output=True, timeout=FFPROBE_TIMEOUT_S, check=False
-    )
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed program, path is our own scratch file
+            [*command, str(path)], capture_output=True, timeout=FFPROBE_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise InvalidParameter("file", "the clip cannot be read in time") from exc
     info: dict[str, Any] = json.loads(done.stdout or b"{}") if done.returncode == 0 else {}
     fmt = info.get("format", {})
     if "mp4" not in str(fmt.get("format_name", "")).split(","):
