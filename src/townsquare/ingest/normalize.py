@@ -18,13 +18,7 @@ from zoneinfo import ZoneInfo
 
 from townsquare.errors import TownsquareError
 from townsquare.geo import Point
-from townsquare.ingest.config import (
-    CoordinateSpec,
-    FieldsConfig,
-    PairSpec,
-    SourceConfig,
-    TimeSpec,
-)
+from townsquare.ingest.config import PairSpec, SourceConfig, TimeSpec
 from townsquare.ingest.sources.base import RawItem
 
 UNMAPPED_CATEGORY = "other"
@@ -82,26 +76,7 @@ class NormalizedRecord:
 
 def normalize(item: RawItem, config: SourceConfig) -> NormalizedRecord:
     """The normalized form of `item` under `config`, or NormalizeError naming the field."""
-    if item.defect is not None:
-        raise NormalizeError(ROW_FIELD, item.defect)
-    fields = config.fields
-    cells = _Cells(item.payload, fields)
-    original_type, category = _category(cells, config)
-    occurred_at = _occurred_at(cells, fields.occurred_at, config.time_zone)
-    point = _point(cells, config)
-    return NormalizedRecord(
-        external_id=_external_id(cells, fields),
-        original_type=original_type,
-        category=category or UNMAPPED_CATEGORY,
-        address=cells.get(fields.address.column) if fields.address else None,
-        point=point,
-        occurred_at=occurred_at,
-        unit=cells.get(fields.unit.column) if fields.unit else None,
-        mapped=category is not None,
-        version_at=_lifecycle_time(cells, config, config.lifecycle.version),
-        cleared_at=_cleared_at(cells, config, occurred_at),
-        scene=_scene(cells, config.lifecycle.scene),
-    )
+    return plan_for(config).normalize(item)
 
 
 def content_id(payload: dict[str, str], columns: list[str]) -> str:
@@ -111,98 +86,211 @@ def content_id(payload: dict[str, str], columns: list[str]) -> str:
     return "h:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class _Cells:
-    """Stripped cell values, with the source's "missing" markers read as None."""
+_PLANS: dict[int, tuple[SourceConfig, Plan]] = {}
+MAX_PLANS = 64
+CACHE_SIZE = 65_536
+"""Distinct time strings remembered per time column (a feed repeats them: one per minute)."""
 
-    def __init__(self, payload: dict[str, str], fields: FieldsConfig) -> None:
-        self.payload = payload
-        self.missing = {"", *(m.strip() for m in fields.missing)}
 
-    def get(self, column: str) -> str | None:
+def plan_for(config: SourceConfig) -> Plan:
+    """The compiled plan of `config`, built once per configuration object (configs are frozen)."""
+    found = _PLANS.get(id(config))
+    if found is not None and found[0] is config:
+        return found[1]
+    if len(_PLANS) >= MAX_PLANS:
+        _PLANS.clear()
+    plan = Plan(config)
+    _PLANS[id(config)] = (config, plan)  # the config is kept, so its id is not reused
+    return plan
+
+
+class _TimeColumn:
+    """One `occurred_at` column: its spec, its zone, and the strings already parsed."""
+
+    __slots__ = ("cache", "column", "epoch_divisor", "spec", "zone")
+
+    def __init__(self, spec: TimeSpec, default_zone: str) -> None:
+        self.spec = spec
+        self.column = spec.column
+        self.zone = ZoneInfo(spec.time_zone or default_zone)
+        self.cache: dict[str, datetime] = {}
+        # Epoch times are rarely repeated, so they skip the cache: one division, one call.
+        only = spec.formats[0] if len(spec.formats) == 1 and spec.offset == "use" else None
+        self.epoch_divisor = {"epoch_s": 1, "epoch_ms": 1000}.get(only or "")
+
+    def parse(self, value: str) -> datetime:
+        """`value` as UTC; a string seen before is not parsed again (errors are not kept)."""
+        if self.epoch_divisor is not None:
+            try:
+                return datetime.fromtimestamp(float(value) / self.epoch_divisor, UTC)
+            except (ValueError, OverflowError, OSError):
+                return parse_time(value, self.spec, self.zone)  # raises, naming the column
+        found = self.cache.get(value)
+        if found is None:
+            found = parse_time(value, self.spec, self.zone)
+            if len(self.cache) >= CACHE_SIZE:
+                self.cache.clear()
+            self.cache[value] = found
+        return found
+
+
+class Plan:
+    """A source's mapping compiled once: columns, zones and rules looked up before any row.
+
+    The configuration was validated when it was loaded; the plan only reads it, so a row
+    costs dictionary lookups, and a time string (or a lifecycle time) seen before is not
+    parsed again.
+    """
+
+    def __init__(self, config: SourceConfig) -> None:
+        fields = config.fields
+        self.config = config
+        self.missing = frozenset({"", *(m.strip() for m in fields.missing)})
+        self.call_type = fields.call_type.column
+        self.categories = config.categories
+        self.quarantine_unmapped = config.unmapped == "quarantine"
+        self.times = [_TimeColumn(spec, config.time_zone) for spec in fields.occurred_at]
+        self.address = fields.address.column if fields.address else None
+        self.unit = fields.unit.column if fields.unit else None
+        self.location = fields.location
+        self.latitude = fields.latitude
+        self.longitude = fields.longitude
+        self.bbox = config.bbox
+        self.id_spec = fields.external_id
+        self.id_from_content = fields.id_from_content
+        rules = config.lifecycle
+        first = fields.occurred_at[0]
+        self.version = self._lifecycle_column(rules.version, first, config.time_zone)
+        self.cleared = self._lifecycle_column(rules.cleared_at, first, config.time_zone)
+        self.status = rules.status
+        self.closed_values = {value.casefold() for value in rules.closed_values}
+        self.scene = rules.scene
+        self.closes = self.cleared is not None or self.status is not None
+        single = self.id_spec is not None and len(self.id_spec.columns) == 1
+        self.id_column = self.id_spec.columns[0] if self.id_spec and single else None
+
+    @staticmethod
+    def _lifecycle_column(column: str | None, first: TimeSpec, zone: str) -> _TimeColumn | None:
+        # Lifecycle times are read with the first occurred_at column's formats and zone.
+        if column is None:
+            return None
+        return _TimeColumn(first.model_copy(update={"column": column}), zone)
+
+    def get(self, payload: dict[str, str], column: str) -> str | None:
         """The stripped cell, or None if absent or a missing marker."""
-        value = self.payload.get(column)
+        value = payload.get(column)
         if value is None:
             return None
         value = value.strip()
         return None if value in self.missing else value
 
-    def need(self, column: str) -> str:
+    def need(self, payload: dict[str, str], column: str) -> str:
         """The stripped cell; NormalizeError "missing" names the column otherwise."""
-        value = self.get(column)
+        value = self.get(payload, column)
         if value is None:
             raise NormalizeError(column, "missing")
         return value
 
+    def normalize(self, item: RawItem) -> NormalizedRecord:
+        """The normalized form of `item`, or NormalizeError naming the field."""
+        if item.defect is not None:
+            raise NormalizeError(ROW_FIELD, item.defect)
+        payload = item.payload
+        call_type = self.need(payload, self.call_type)
+        code = self.categories.get(call_type)
+        if code is None and self.quarantine_unmapped:
+            raise NormalizeError(self.call_type, f"call type {call_type!r} is not mapped")
+        occurred_at = self._occurred_at(payload)
+        point = self._point(payload)
+        return NormalizedRecord(
+            external_id=self._external_id(payload),
+            original_type=call_type,
+            category=code or UNMAPPED_CATEGORY,
+            address=self.get(payload, self.address) if self.address else None,
+            point=point,
+            occurred_at=occurred_at,
+            unit=self.get(payload, self.unit) if self.unit else None,
+            mapped=code is not None,
+            version_at=self._lifecycle_time(payload, self.version) if self.version else None,
+            cleared_at=self._cleared_at(payload, occurred_at) if self.closes else None,
+            scene=self._scene(payload) if self.scene else None,
+        )
 
-def _category(cells: _Cells, config: SourceConfig) -> tuple[str, str | None]:
-    column = config.fields.call_type.column
-    call_type = cells.need(column)
-    code = config.categories.get(call_type)
-    if code is None and config.unmapped == "quarantine":
-        raise NormalizeError(column, f"call type {call_type!r} is not mapped")
-    return call_type, code
+    def _occurred_at(self, payload: dict[str, str]) -> datetime:
+        for time in self.times:
+            value = self.get(payload, time.column)
+            if value is not None:
+                return time.parse(value)
+        names = ", ".join(time.column for time in self.times)
+        first = self.times[0].column
+        raise NormalizeError(first, "missing" if len(self.times) == 1 else f"{names}: all missing")
 
+    def _lifecycle_time(self, payload: dict[str, str], time: _TimeColumn | None) -> datetime | None:
+        if time is None:
+            return None
+        value = self.get(payload, time.column)
+        return None if value is None else time.parse(value)
 
-def _lifecycle_time(cells: _Cells, config: SourceConfig, column: str | None) -> datetime | None:
-    if column is None:
+    def _cleared_at(self, payload: dict[str, str], occurred_at: datetime) -> datetime | None:
+        cleared = self._lifecycle_time(payload, self.cleared)
+        if cleared is not None:
+            return max(cleared, occurred_at)
+        if self.status is not None:
+            status = (self.get(payload, self.status) or "").casefold()
+            if status in self.closed_values:
+                # No clear time given: the record's version time, else the call's own time.
+                return self._lifecycle_time(payload, self.version) or occurred_at
         return None
-    value = cells.get(column)
-    if value is None:
-        return None
-    spec = config.fields.occurred_at[0].model_copy(update={"column": column})
-    return parse_time(value, spec, ZoneInfo(spec.time_zone or config.time_zone))
 
+    def _scene(self, payload: dict[str, str]) -> str | None:
+        parts = [self.get(payload, column) for column in self.scene]
+        return None if any(p is None for p in parts) else "|".join(p for p in parts if p)
 
-def _cleared_at(cells: _Cells, config: SourceConfig, occurred_at: datetime) -> datetime | None:
-    rules = config.lifecycle
-    cleared = _lifecycle_time(cells, config, rules.cleared_at)
-    if cleared is not None:
-        return max(cleared, occurred_at)
-    if rules.status is not None:
-        status = (cells.get(rules.status) or "").casefold()
-        if status in {value.casefold() for value in rules.closed_values}:
-            # No clear time given: the record's version time, else the call's own time.
-            return _lifecycle_time(cells, config, rules.version) or occurred_at
-    return None
+    def _external_id(self, payload: dict[str, str]) -> str:
+        if self.id_column is not None:  # one id column, the usual case
+            found = self.get(payload, self.id_column)
+            if found is not None and len(found) <= MAX_ID_LENGTH:
+                return found
+        spec = self.id_spec
+        if spec is not None:
+            parts = [self.get(payload, column) for column in spec.columns]
+            if all(part is not None for part in parts):
+                found = spec.separator.join(p for p in parts if p is not None)
+                if len(found) > MAX_ID_LENGTH:
+                    # Some feeds use URLs as ids (CAP index entries): a stable digest stands in.
+                    return "h:" + hashlib.sha256(found.encode("utf-8")).hexdigest()
+                return found
+        if self.id_from_content:
+            return content_id(payload, self.id_from_content)
+        assert spec is not None  # FieldsConfig requires an id column or content columns
+        raise NormalizeError(spec.columns[0], "missing, and no id_from_content columns to hash")
 
-
-def _scene(cells: _Cells, columns: list[str]) -> str | None:
-    if not columns:
-        return None
-    parts = [cells.get(column) for column in columns]
-    return None if any(p is None for p in parts) else "|".join(p for p in parts if p)
-
-
-def _external_id(cells: _Cells, fields: FieldsConfig) -> str:
-    spec = fields.external_id
-    if spec is not None:
-        parts = [cells.get(column) for column in spec.columns]
-        if all(part is not None for part in parts):
-            found = spec.separator.join(p for p in parts if p is not None)
-            if len(found) > MAX_ID_LENGTH:
-                # Some feeds use URLs as ids (CAP index entries): a stable digest stands in.
-                return "h:" + hashlib.sha256(found.encode("utf-8")).hexdigest()
-            return found
-    if fields.id_from_content:
-        return content_id(cells.payload, fields.id_from_content)
-    assert spec is not None  # FieldsConfig requires an id column or content columns
-    raise NormalizeError(spec.columns[0], "missing, and no id_from_content columns to hash")
+    def _point(self, payload: dict[str, str]) -> Point:
+        if self.location is not None:
+            lat, lon = _pair(self.need(payload, self.location.column), self.location)
+            lat_field = lon_field = self.location.column
+        else:
+            assert self.latitude is not None
+            assert self.longitude is not None
+            lat_field, lon_field = self.latitude.column, self.longitude.column
+            lat = _number(lat_field, self.need(payload, lat_field), self.latitude.scale)
+            lon = _number(lon_field, self.need(payload, lon_field), self.longitude.scale)
+        bbox = self.bbox
+        if 0 < abs(lat) <= 90 and abs(lon) <= 180 and (bbox is None or _inside(lat, lon, bbox)):
+            return Point(lat, lon)  # the usual case, before the checks that explain faults
+        return _checked_point(lat, lon, lat_field, lon_field, bbox)
 
 
 # --- point ---------------------------------------------------------------------------------
 
 
-def _point(cells: _Cells, config: SourceConfig) -> Point:
-    fields = config.fields
-    if fields.location is not None:
-        lat, lon = _pair(cells, fields.location)
-        lat_field = lon_field = fields.location.column
-    else:
-        assert fields.latitude is not None
-        assert fields.longitude is not None
-        lat = _coordinate(cells, fields.latitude)
-        lon = _coordinate(cells, fields.longitude)
-        lat_field, lon_field = fields.latitude.column, fields.longitude.column
+def _checked_point(
+    lat: float,
+    lon: float,
+    lat_field: str,
+    lon_field: str,
+    bbox: tuple[float, float, float, float] | None,
+) -> Point:
     if lat == 0 and lon == 0:
         raise NormalizeError(lat_field, "(0, 0) is a placeholder for no position")
     if abs(lat) > 90:
@@ -215,9 +303,9 @@ def _point(cells: _Cells, config: SourceConfig) -> Point:
         raise NormalizeError(lat_field, f"latitude {lat} is out of range [-90, 90]")
     if abs(lon) > 180:
         raise NormalizeError(lon_field, f"longitude {lon} is out of range [-180, 180]")
-    if config.bbox is not None and not _inside(lat, lon, config.bbox):
-        reason = f"point ({lat}, {lon}) is outside the source's bbox {list(config.bbox)}"
-        if _inside(lon, lat, config.bbox):
+    if bbox is not None and not _inside(lat, lon, bbox):
+        reason = f"point ({lat}, {lon}) is outside the source's bbox {list(bbox)}"
+        if _inside(lon, lat, bbox):
             reason += "; swapped it would be inside: the coordinates look swapped"
         raise NormalizeError(lat_field, reason)
     return Point(lat, lon)
@@ -238,12 +326,7 @@ def _number(column: str, text: str, scale: float) -> float:
     return value * scale
 
 
-def _coordinate(cells: _Cells, spec: CoordinateSpec) -> float:
-    return _number(spec.column, cells.need(spec.column), spec.scale)
-
-
-def _pair(cells: _Cells, spec: PairSpec) -> tuple[float, float]:
-    text = cells.need(spec.column)
+def _pair(text: str, spec: PairSpec) -> tuple[float, float]:
     match = _PAIR.match(text)
     if match is None:
         raise NormalizeError(spec.column, f"{text!r} is not a '(a, b)' coordinate pair")
@@ -253,15 +336,6 @@ def _pair(cells: _Cells, spec: PairSpec) -> tuple[float, float]:
 
 
 # --- time ----------------------------------------------------------------------------------
-
-
-def _occurred_at(cells: _Cells, specs: list[TimeSpec], default_zone: str) -> datetime:
-    for spec in specs:
-        value = cells.get(spec.column)
-        if value is not None:
-            return parse_time(value, spec, ZoneInfo(spec.time_zone or default_zone))
-    names = ", ".join(spec.column for spec in specs)
-    raise NormalizeError(specs[0].column, "missing" if len(specs) == 1 else f"{names}: all missing")
 
 
 def parse_time(value: str, spec: TimeSpec, zone: ZoneInfo) -> datetime:

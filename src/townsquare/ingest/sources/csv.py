@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 
@@ -74,25 +74,25 @@ def _records(text: str, options: CsvOptions, where: str) -> Iterator[RawItem]:
     assert names is not None  # guaranteed by CsvOptions
     if len(set(names)) != len(names):
         raise SourceError(f"{where}: duplicate column names in {names}")
+    width = len(names)
     for line, cells in rows:
-        yield _item(line, cells, names)
+        if len(cells) == width:  # the usual row, built here rather than in _item
+            yield RawItem(f"line {line}", dict(zip(names, cells, strict=True)))
+        else:
+            yield _item(line, cells, names)
 
 
-def _numbered(reader: Iterable[list[str]], where: str) -> Iterator[tuple[int, list[str]]]:
+def _numbered(reader: Any, where: str) -> Iterator[tuple[int, list[str]]]:
     """Non-blank rows with the line each starts on (a quoted cell may span lines)."""
     line_num = 0
-    iterator = iter(reader)
-    while True:
-        start = line_num + 1
-        try:
-            cells = next(iterator)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise SourceError(f"{where}: line {start}: {exc}") from exc
-        line_num = reader.line_num  # type: ignore[attr-defined]
-        if cells:
-            yield start, cells
+    try:
+        for cells in reader:
+            start = line_num + 1
+            line_num = reader.line_num
+            if cells:
+                yield start, cells
+    except csv.Error as exc:
+        raise SourceError(f"{where}: line {line_num + 1}: {exc}") from exc
 
 
 def _item(line: int, cells: list[str], names: list[str]) -> RawItem:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -167,8 +168,18 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
 
 def _flatten(value: Any, path: str, out: dict[str, str]) -> None:
     if isinstance(value, dict):
+        prefix = f"{path}." if path else ""
         for key, item in value.items():
-            _flatten(item, f"{path}.{key}" if path else str(key), out)
+            # Strings and integers, most of a feature, are written here without recursing.
+            kind = type(item)
+            if kind is str:
+                out[f"{prefix}{key}"] = item
+            elif kind is int:
+                out[f"{prefix}{key}"] = int.__repr__(item)  # as json.dumps spells them
+            elif kind is float and math.isfinite(item):
+                out[f"{prefix}{key}"] = float.__repr__(item)  # as json.dumps spells them
+            else:
+                _flatten(item, f"{prefix}{key}", out)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _flatten(item, f"{path}.{index}" if path else str(index), out)
