@@ -77,12 +77,23 @@ def content_hash(payload: dict[str, str]) -> str:
     the cost of reading a record). Stored hashes depend on this text: it must not change.
     """
     try:
-        text = "{" + ",".join([_quoted(k) + ":" + _quoted(payload[k]) for k in sorted(payload)])
+        text = "{" + ",".join([_key(k) + _quoted(payload[k]) for k in sorted(payload)]) + "}"
     except TypeError:  # a key or a value that is not a string: the general encoder
         text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    else:
-        text += "}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_KEYS: dict[str, str] = {}
+
+
+def _key(name: str) -> str:
+    """`"name":` as the JSON text spells it; column names repeat, so they are kept (bounded)."""
+    found = _KEYS.get(name)
+    if found is None:
+        found = _quoted(name) + ":"
+        if len(_KEYS) < 4096:
+            _KEYS[name] = found
+    return found
 
 
 def ensure_source(session: Session, config: SourceConfig) -> Source:
