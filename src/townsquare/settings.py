@@ -144,6 +144,18 @@ class Settings(BaseSettings):
     media_max_pixels: int = Field(
         default=40_000_000, ge=1, description="Largest photo, pixels (decompression bombs)."
     )
+    footage_requests_per_day: int = Field(
+        default=10, ge=1, description="Footage requests one agency may file in 24 hours."
+    )
+    footage_break_glass_minutes: int = Field(
+        default=60, ge=1, le=240, description="How long an operator's break-glass access lasts."
+    )
+    footage_share_extend_days: int = Field(
+        default=30,
+        ge=0,
+        le=30,
+        description="Longest a resident may extend a share beyond its request's expiry, days.",
+    )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
 
