@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,6 +37,7 @@ from townsquare.settings import Settings
 
 LINK_LIFETIME = {"verify": timedelta(days=2), "reset": timedelta(hours=1)}
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
+PENDING_LIFETIME = timedelta(minutes=5)  # between a right password and the two-factor code
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,26 @@ class NewSession:
 
     token: str
     actor: Actor
+
+
+class SecondFactorRequired(Unauthorized):
+    """The password was right, but the account needs a two-factor code to open a session.
+
+    `pending` is a signed, five-minute token standing for the checked password: the second
+    step sends it with the code (`sign_in_with_code`) instead of the password.
+    """
+
+    def __init__(self, pending: str, *, wrong_code: bool) -> None:
+        super().__init__("a valid two-factor code is required")
+        self.pending = pending
+        self.wrong_code = wrong_code
+
+
+class PendingSignInInvalid(Unauthorized):
+    """A pending sign-in token that is forged, expired or already used: start again."""
+
+    def __init__(self) -> None:
+        super().__init__("this sign-in has expired; enter your password again")
 
 
 def _normal(email: str) -> str:
@@ -141,6 +167,72 @@ def _active_roles(account: Account, second_factor: bool) -> frozenset[str]:
     return roles if second_factor else roles - PRIVILEGED
 
 
+def _password_checked(
+    session: Session, settings: Settings, email: str, password: str, now: datetime
+) -> Account:
+    """The account whose password this is; Unauthorized (a failure counted) otherwise."""
+    account = session.scalar(select(Account).where(Account.email == _normal(email)))
+    _not_locked(account, now)
+    if not security.check_password(account.password_hash if account else None, password):
+        if account is not None:
+            _fail(session, settings, account, now)
+        raise Unauthorized("wrong e-mail or password")
+    assert account is not None  # a password matched, so the account exists
+    return account
+
+
+def _not_locked(account: Account | None, now: datetime) -> None:
+    if account is not None and account.locked_until is not None and account.locked_until > now:
+        raise TooManyRequests("too many failed sign-ins: this account is locked for a while")
+
+
+def _pending_mac(settings: Settings, account: Account, payload: str) -> str:
+    # Bound to the password hash and the last accepted TOTP step: a new password, or any
+    # code accepted since (this token's own sign-in included), makes the token unusable.
+    key = security.server_secret(settings)
+    message = f"sign-in|{payload}|{account.password_hash}|{account.totp_last_step}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _pending_token(settings: Settings, account: Account, now: datetime) -> str:
+    expires = int((now + PENDING_LIFETIME).timestamp())
+    body = {"a": account.id, "e": expires, "n": secrets.token_urlsafe(8)}
+    payload = base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+    return f"{payload}.{_pending_mac(settings, account, payload)}"
+
+
+def _pending_account(session: Session, settings: Settings, token: str, now: datetime) -> Account:
+    payload, _, mac = token.partition(".")
+    try:
+        body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        account_id, expires = int(body["a"]), int(body["e"])
+    except (ValueError, KeyError, TypeError):
+        raise PendingSignInInvalid() from None
+    account = session.get(Account, account_id)
+    if (
+        account is None
+        or not account.totp_enabled
+        or not security.same(mac, _pending_mac(settings, account, payload))
+        or now.timestamp() >= expires
+    ):
+        raise PendingSignInInvalid()
+    return account
+
+
+def _second_factor(
+    session: Session, settings: Settings, account: Account, totp: str | None, now: datetime
+) -> None:
+    """Accept a valid, unused code; SecondFactorRequired (with a pending token) otherwise."""
+    step = None
+    if totp and account.totp_secret:
+        step = security.totp_step(account.totp_secret, totp, now, account.totp_last_step)
+    if step is None:
+        if totp:
+            _fail(session, settings, account, now)
+        raise SecondFactorRequired(_pending_token(settings, account, now), wrong_code=bool(totp))
+    account.totp_last_step = step
+
+
 def sign_in(
     session: Session,
     settings: Settings,
@@ -150,24 +242,32 @@ def sign_in(
     *,
     now: datetime,
 ) -> NewSession:
-    """Check the credentials (and TOTP once enabled) and open a session."""
-    account = session.scalar(select(Account).where(Account.email == _normal(email)))
-    if account is not None and account.locked_until is not None and account.locked_until > now:
-        raise TooManyRequests("too many failed sign-ins: this account is locked for a while")
-    if not security.check_password(account.password_hash if account else None, password):
-        if account is not None:
-            _fail(session, settings, account, now)
-        raise Unauthorized("wrong e-mail or password")
-    assert account is not None  # a password matched, so the account exists
+    """Check the credentials (and TOTP once enabled) and open a session.
+
+    With two-factor sign-in on and no valid code, raises `SecondFactorRequired`, whose pending
+    token `sign_in_with_code` takes with the code within five minutes.
+    """
+    account = _password_checked(session, settings, email, password, now)
     if account.totp_enabled:
-        step = None
-        if totp and account.totp_secret:
-            step = security.totp_step(account.totp_secret, totp, now, account.totp_last_step)
-        if step is None:
-            if totp:
-                _fail(session, settings, account, now)
-            raise Unauthorized("a valid two-factor code is required")
-        account.totp_last_step = step
+        _second_factor(session, settings, account, totp, now)
+    return _open(session, settings, account, now)
+
+
+def sign_in_with_code(
+    session: Session, settings: Settings, pending: str, totp: str, *, now: datetime
+) -> NewSession:
+    """The second step: a pending token from `SecondFactorRequired` and a two-factor code.
+
+    PendingSignInInvalid when the token is forged, over five minutes old or already used; a
+    wrong code raises SecondFactorRequired again (and counts as a failed sign-in).
+    """
+    account = _pending_account(session, settings, pending, now)
+    _not_locked(account, now)
+    _second_factor(session, settings, account, totp, now)
+    return _open(session, settings, account, now)
+
+
+def _open(session: Session, settings: Settings, account: Account, now: datetime) -> NewSession:
     account.failed_signins = 0
     account.locked_until = None
     token, hashed = security.new_secret()
@@ -381,6 +481,43 @@ def confirm_totp(session: Session, code: str, *, actor: Actor, now: datetime) ->
         session,
         actor_id=account.id,
         action="account.enable_totp",
+        object_type="account",
+        object_id=account.id,
+        subject_id=account.id,
+    )
+    session.commit()
+
+
+def totp_in_setup(session: Session, *, actor: Actor) -> tuple[str, str] | None:
+    """The secret and URI of a two-factor setup begun but not yet confirmed, if any."""
+    account = session.get_one(Account, actor.account_id)
+    if account.totp_enabled or not account.totp_secret:
+        return None
+    return account.totp_secret, security.totp_uri(account.totp_secret, account.email)
+
+
+def disable_totp(session: Session, code: str, *, actor: Actor, now: datetime) -> None:
+    """Turn two-factor sign-in off with a current code; refused while a role needs it."""
+    account = session.get_one(Account, actor.account_id)
+    if not account.totp_enabled or not account.totp_secret:
+        raise Conflict("two-factor sign-in is not on")
+    if PRIVILEGED & set(account.roles):
+        raise Forbidden("your roles need two-factor sign-in; it cannot be turned off")
+    step = security.totp_step(account.totp_secret, code, now, account.totp_last_step)
+    if step is None:
+        raise InvalidParameter("code", "this code is not valid now")
+    account.totp_enabled = False
+    account.totp_secret = None
+    account.totp_last_step = None
+    session.execute(
+        update(AccountSession)
+        .where(AccountSession.account_id == account.id)
+        .values(second_factor=False)
+    )
+    audit.record(
+        session,
+        actor_id=account.id,
+        action="account.disable_totp",
         object_type="account",
         object_id=account.id,
         subject_id=account.id,

@@ -162,6 +162,12 @@ def totp_confirm(body: Code, actor: CurrentActor, session: DB) -> None:
     service.confirm_totp(session, body.code, actor=actor, now=utcnow())
 
 
+@router.post("/totp/disable", status_code=204, summary="Turn two-factor sign-in off")
+def totp_disable(body: Code, actor: CurrentActor, session: DB) -> None:
+    """With a current code; refused (403) while one of the account's roles needs it."""
+    service.disable_totp(session, body.code, actor=actor, now=utcnow())
+
+
 @router.post("/password-reset", status_code=202, summary="Mail a password reset link")
 def password_reset(body: EmailOnly, session: DB, settings: Config) -> None:
     """The same answer whether or not the account exists."""

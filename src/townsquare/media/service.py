@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import audit
@@ -14,7 +15,11 @@ from townsquare.media import clips, images
 from townsquare.media.intake import Received
 from townsquare.media.models import Media
 from townsquare.media.storage import BlobStore
+from townsquare.posts.models import Post, PostMedia
+from townsquare.privacy.service import erase_unreferenced
 from townsquare.settings import Settings
+
+REVIEWABLE = ("pending", "published")  # states of a post whose media moderators may see
 
 
 def store_of(settings: Settings) -> BlobStore:
@@ -93,3 +98,63 @@ def read_media(
             raise NotFound("the original has expired")
         return store_of(settings).path_of(row.original_key), row.content_type
     return store_of(settings).path_of(row.public_key), row.public_type
+
+
+def read_for_review(
+    session: Session, settings: Settings, media_id: int, *, actor: Actor
+) -> tuple[Path, str]:
+    """The public derivative of a medium on a pending or published post, for a moderator.
+
+    Each read is audited with the owner as its subject. Anyone else, a medium on no such
+    post, and the original (which stays its owner's alone) are all NotFound.
+    """
+    post_id = None
+    if actor.has("moderator"):
+        post_id = session.scalar(
+            select(PostMedia.post_id)
+            .join(Post, Post.id == PostMedia.post_id)
+            .where(PostMedia.media_id == media_id, Post.state.in_(REVIEWABLE))
+            .limit(1)
+        )
+    row = session.get(Media, media_id) if post_id is not None else None
+    if row is None:
+        raise NotFound(f"media {media_id} not found")
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="media.review",
+        object_type="media",
+        object_id=row.id,
+        subject_id=row.owner_id,
+        detail={"post": post_id},
+    )
+    session.commit()
+    return store_of(settings).path_of(row.public_key), row.public_type
+
+
+def discard_unattached(
+    session: Session, settings: Settings, media_id: int, *, actor: Actor
+) -> bool:
+    """Delete the caller's upload if no post uses it (its post was refused); True if deleted.
+
+    Its blobs are erased after the commit unless another row names the same bytes.
+    """
+    row = session.get(Media, media_id)
+    if row is None or row.owner_id != actor.account_id:
+        return False
+    used = session.scalar(select(PostMedia.post_id).where(PostMedia.media_id == media_id).limit(1))
+    if used is not None:
+        return False
+    keys = {key for key in (row.original_key, row.public_key) if key}
+    session.delete(row)
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="media.discard",
+        object_type="media",
+        object_id=media_id,
+        subject_id=actor.account_id,
+    )
+    session.commit()
+    erase_unreferenced(session, store_of(settings), keys)
+    return True

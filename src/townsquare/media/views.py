@@ -1,4 +1,5 @@
-"""Media API routes: upload a photo or clip, read its derivative or (owner only) its original."""
+"""Media API routes: upload a photo or clip, read its derivative or (owner only) its original;
+moderators read the derivative of media on posts they review."""
 
 from __future__ import annotations
 
@@ -35,3 +36,10 @@ def original(media_id: int, actor: CurrentActor, session: DB, settings: Config) 
     """Anyone else gets 404."""
     path, kind = service.read_media(session, settings, media_id, True, actor=actor)
     return FileResponse(path, media_type=kind)
+
+
+@router.get("/{media_id}/review", summary="The public derivative, to a moderator of its post")
+def review(media_id: int, actor: CurrentActor, session: DB, settings: Config) -> FileResponse:
+    """Media on a pending or published post; every read is audited. Anyone else gets 404."""
+    path, kind = service.read_for_review(session, settings, media_id, actor=actor)
+    return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, no-store"})

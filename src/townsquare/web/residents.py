@@ -1,10 +1,12 @@
 """Resident pages: sign-up and its mailed link, sign-in with the two-factor step, sign-out,
-the account, a new post with live guideline prompts, and one's own posts with the appeal.
+a forgotten password's mailed reset link, the account with two-factor setup, a new post with
+live guideline prompts, and one's own posts with the appeal.
 
 Forms of a signed-in session carry the session's CSRF token (checked by
 `accounts.views.current_actor`); forms before a session exists (sign-up, sign-in) carry a
 double-submit token that must match a SameSite=Strict cookie, so no other site can sign a
-visitor into an account of its choosing.
+visitor into an account of its choosing. Between a right password and the two-factor code,
+the page carries a signed five-minute pending sign-in token, never the password.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import segno
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.datastructures import FormData
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +28,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from townsquare.accounts import service as accounts
-from townsquare.accounts.schemas import Actor, SignUp
+from townsquare.accounts.models import PRIVILEGED
+from townsquare.accounts.schemas import Actor, NewPassword, SignUp
 from townsquare.accounts.security import same, server_secret
 from townsquare.accounts.views import (
     DB,
@@ -35,6 +40,7 @@ from townsquare.accounts.views import (
 )
 from townsquare.db import utcnow
 from townsquare.errors import (
+    Conflict,
     Forbidden,
     InvalidParameter,
     PayloadTooLarge,
@@ -45,6 +51,7 @@ from townsquare.errors import (
 from townsquare.media import intake
 from townsquare.media import service as media
 from townsquare.posts import service as posts
+from townsquare.posts.schemas import PostIn, PostOwn
 from townsquare.posts.service import GuidelineRefusal
 from townsquare.settings import Settings
 from townsquare.web import drafts
@@ -209,37 +216,114 @@ def _signed_in(settings: Settings, token: str, target: str) -> Response:
     return response
 
 
+def _password_step(
+    request: Request, status: int, target: str, error: str, email: str = ""
+) -> Response:
+    return anonymous_page(
+        request, "sign_in.html", status, step="password", email=email, next=target, error=error
+    )
+
+
+def _code_step(
+    request: Request, pending: str, target: str, status: int = 200, error: str | None = None
+) -> Response:
+    # The password is not kept in the page: a signed, five-minute token stands for it.
+    return anonymous_page(
+        request, "sign_in.html", status, step="code", pending=pending, next=target, error=error
+    )
+
+
 @router.post("/sign-in")
 async def sign_in(request: Request, session: DB, settings: Config) -> Response:
     """Password first; accounts with two-factor sign-in on are asked for a code next."""
     form = await request.form()
-    email, password, code = text(form, "email"), text(form, "password"), text(form, "totp")
+    email, password = text(form, "email"), text(form, "password")
     target = local_path(text(form, "next"), "/account")
-    context: dict[str, Any] = {"email": email, "next": target}
     if not form_token_ok(request, form):
         return anonymous_page(request, "refused.html", 403)
     try:
         opened = accounts.sign_in(
-            session, settings, email[:320], password[:200], code.strip()[:10] or None, now=utcnow()
+            session, settings, email[:320], password[:200], None, now=utcnow()
         )
-    except Unauthorized as exc:
-        if "two-factor" in exc.detail:
-            # The password was right; the same form asks for the code (password kept in it,
-            # the page never cached).
-            error = "That code is not valid now; wait for the next one." if code else None
-            return anonymous_page(
-                request, "sign_in.html", 401 if code else 200, step="code",
-                password=password, error=error, **context,
-            )  # fmt: skip
-        return anonymous_page(
-            request, "sign_in.html", 401, step="password", error="Wrong e-mail or password.",
-            **context,
-        )  # fmt: skip
+    except accounts.SecondFactorRequired as exc:
+        return _code_step(request, exc.pending, target)
+    except Unauthorized:
+        return _password_step(request, 401, target, "Wrong e-mail or password.", email)
     except TooManyRequests as exc:
-        return anonymous_page(
-            request, "sign_in.html", 429, step="password", error=f"{exc.detail}.", **context
-        )
+        return _password_step(request, 429, target, f"{exc.detail}.", email)
     return _signed_in(settings, opened.token, target)
+
+
+@router.post("/sign-in/code")
+async def sign_in_code(request: Request, session: DB, settings: Config) -> Response:
+    """The two-factor step: the pending sign-in token of the password step and a code."""
+    form = await request.form()
+    pending, code = text(form, "pending")[:500], text(form, "totp").strip()[:10]
+    target = local_path(text(form, "next"), "/account")
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    try:
+        opened = accounts.sign_in_with_code(session, settings, pending, code, now=utcnow())
+    except accounts.PendingSignInInvalid:
+        error = "That sign-in expired or was already used. Enter your password again."
+        return _password_step(request, 401, target, error)
+    except accounts.SecondFactorRequired as exc:
+        error = "That code is not valid now; wait for the next one."
+        return _code_step(request, exc.pending, target, 401, error)
+    except TooManyRequests as exc:
+        return _password_step(request, 429, target, f"{exc.detail}.")
+    return _signed_in(settings, opened.token, target)
+
+
+# ---- a forgotten password: the mailed reset link ------------------------------------------
+
+
+@router.get("/forgot-password")
+def forgot_page(request: Request) -> Response:
+    """Ask for a reset link by e-mail."""
+    return anonymous_page(request, "forgot.html", sent=False, email="")
+
+
+@router.post("/forgot-password")
+async def forgot(request: Request, session: DB, settings: Config) -> Response:
+    """Mail a reset link; the page says the same whether or not the address has an account."""
+    form = await request.form()
+    email = text(form, "email").strip()[:320]
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    if "@" not in email:
+        error = ("email", "Enter the e-mail address you signed up with.")
+        return anonymous_page(request, "forgot.html", 422, sent=False, email=email, error=error)
+    accounts.request_password_reset(session, settings, email, now=utcnow())
+    return anonymous_page(request, "forgot.html", sent=True, email=email)
+
+
+@router.get("/reset")
+def reset_page(request: Request, token: str = "") -> Response:
+    """The mailed link: a form for the new password (opening it changes nothing)."""
+    return anonymous_page(request, "reset.html", token=token[:200], done=False)
+
+
+@router.post("/reset")
+async def reset(request: Request, session: DB) -> Response:
+    """Set the new password; every session and API token of the account ends."""
+    form = await request.form()
+    token = text(form, "token")[:200]
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    try:
+        body = NewPassword(token=token, password=text(form, "password"))
+    except ValidationError:
+        error = ("password", "Choose a password of at least 10 characters.")
+        return anonymous_page(request, "reset.html", 422, token=token, done=False, error=error)
+    try:
+        accounts.reset_password(session, body.token, body.password, now=utcnow())
+    except InvalidParameter:
+        error = ("token", "This link is unknown, used or expired. Ask for a new one.")
+        return anonymous_page(request, "reset.html", 400, token="", done=False, error=error)
+    response = anonymous_page(request, "reset.html", token="", done=True)
+    response.delete_cookie(SESSION_COOKIE, path="/")  # every session of the account ended
+    return response
 
 
 @router.post("/sign-out")
@@ -254,13 +338,106 @@ async def sign_out(request: Request, session: DB, settings: Config) -> Response:
     return response
 
 
+@dataclass(frozen=True, slots=True)
+class TotpSetup:
+    """Two-factor setup in progress: the secret, its otpauth URI and the URI as a QR code."""
+
+    secret: str
+    uri: str
+
+    @property
+    def grouped(self) -> str:
+        """The secret in groups of four, to type by hand."""
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
+
+    @property
+    def qr_data_uri(self) -> str:
+        """The URI as an SVG QR code in a data: URI (the pages' CSP allows data: images)."""
+        return str(segno.make(self.uri, error="m").svg_data_uri(scale=5, border=4))
+
+
+def _account_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    status: int = 200,
+    setup: TotpSetup | None = None,
+    error: str | None = None,
+    done: str = "",
+) -> Response:
+    me = accounts.me(session, actor)
+    needs_totp = bool(PRIVILEGED & set(me.roles))
+    return page(
+        request,
+        "account.html",
+        status,
+        actor=actor,
+        me=me,
+        setup=setup,
+        needs_totp=needs_totp,
+        error=error,
+        done=done,
+    )
+
+
 @router.get("/account")
-async def account_page(request: Request, session: DB, settings: Config) -> Response:
-    """Who is signed in, with links to their pages and the sign-out button."""
+async def account_page(request: Request, session: DB, settings: Config, totp: str = "") -> Response:
+    """Who is signed in, two-factor sign-in, links to their pages and the sign-out button."""
     actor = await page_actor(request, session, settings)
     if actor is None:
         return to_sign_in("/account")
-    return page(request, "account.html", actor=actor, me=accounts.me(session, actor))
+    done = totp if totp in ("on", "off") else ""
+    return _account_page(request, session, actor, done=done)
+
+
+def _sentence(exc: TownsquareError) -> str:
+    detail = exc.detail.removeprefix("code: ")
+    return f"{detail[:1].upper()}{detail[1:]}."
+
+
+@router.post("/account/totp")
+async def totp_setup(request: Request, session: DB, settings: Config) -> Response:
+    """Start two-factor setup: a new secret shown as a QR code, and the confirm form."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    try:
+        secret, uri = accounts.setup_totp(session, actor=actor)
+    except Conflict as exc:
+        return _account_page(request, session, actor, exc.status, error=_sentence(exc))
+    return _account_page(request, session, actor, setup=TotpSetup(secret, uri))
+
+
+@router.post("/account/totp/confirm")
+async def totp_confirm(request: Request, session: DB, settings: Config) -> Response:
+    """Turn two-factor sign-in on with a first code from the app."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    code = text(await request.form(), "code").strip()[:10]
+    try:
+        accounts.confirm_totp(session, code, actor=actor, now=utcnow())
+    except (InvalidParameter, Conflict) as exc:
+        session.rollback()
+        found = accounts.totp_in_setup(session, actor=actor)
+        setup = TotpSetup(*found) if found else None
+        return _account_page(request, session, actor, exc.status, setup, _sentence(exc))
+    return see_other("/account?totp=on")
+
+
+@router.post("/account/totp/disable")
+async def totp_disable(request: Request, session: DB, settings: Config) -> Response:
+    """Turn two-factor sign-in off with a current code, unless a role of the account needs it."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    code = text(await request.form(), "code").strip()[:10]
+    try:
+        accounts.disable_totp(session, code, actor=actor, now=utcnow())
+    except (InvalidParameter, Conflict, Forbidden) as exc:
+        session.rollback()
+        return _account_page(request, session, actor, exc.status, error=_sentence(exc))
+    return see_other("/account?totp=off")
 
 
 # ---- posts ---------------------------------------------------------------------------------
@@ -321,6 +498,28 @@ def _store_photo(
         return media.upload_media(session, settings, received, actor=actor, now=now)
 
 
+async def _submit(
+    session: Session,
+    settings: Settings,
+    draft: PostIn,
+    upload: UploadFile | None,
+    actor: Actor,
+    now: datetime,
+) -> PostOwn:
+    """Store the photo, then queue the post; a photo whose post is refused is deleted again."""
+    secret = server_secret(settings)
+    if upload is None:
+        return posts.submit_post(session, settings, secret, draft, actor=actor, now=now)
+    photo = await asyncio.to_thread(_store_photo, session, settings, upload, actor, now)
+    try:
+        with_photo = draft.model_copy(update={"media_ids": [photo]})
+        return posts.submit_post(session, settings, secret, with_photo, actor=actor, now=now)
+    except Exception:
+        session.rollback()
+        media.discard_unattached(session, settings, photo, actor=actor)
+        raise
+
+
 @router.post("/posts/new")
 async def submit_post(request: Request, session: DB, settings: Config) -> Response:
     """Check, upload the photo, queue the post for moderation; refusals shown in the form."""
@@ -333,14 +532,8 @@ async def submit_post(request: Request, session: DB, settings: Config) -> Respon
     center = settings.map_center
     if found.refused or found.draft is None:
         return _new_post_page(request, actor, form, 422, prompts=found.prompts, center=center)
-    draft = found.draft
     try:
-        if upload is not None:
-            photo = await asyncio.to_thread(_store_photo, session, settings, upload, actor, now)
-            draft = draft.model_copy(update={"media_ids": [photo]})
-        made = posts.submit_post(
-            session, settings, server_secret(settings), draft, actor=actor, now=now
-        )
+        made = await _submit(session, settings, found.draft, upload, actor, now)
     except GuidelineRefusal as exc:
         prompts = [drafts.Prompt("refusal", c.code, c.reason) for c in exc.checks]
         return _new_post_page(request, actor, form, 422, prompts=prompts, center=center)

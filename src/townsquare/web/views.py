@@ -11,8 +11,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from townsquare import __version__
+from townsquare.accounts import service as accounts
+from townsquare.accounts.schemas import Actor
+from townsquare.accounts.views import SESSION_COOKIE
 from townsquare.db import utcnow
-from townsquare.errors import NotFound
+from townsquare.errors import NotFound, Unauthorized
 from townsquare.incidents.views import platform_of
 from townsquare.web import pages
 
@@ -27,8 +30,35 @@ def feed_page_of(request: Request) -> pages.FeedPage:
     return pages.load_feed(platform, params)
 
 
+def nav_actor(request: Request) -> Actor | None:
+    """The visitor signed in by session cookie, or None: what the nav of a page shows.
+
+    Read once per request; a missing, ended or idle session is simply nobody.
+    """
+    if hasattr(request.state, "nav_actor"):
+        known: Actor | None = request.state.nav_actor
+        return known
+    actor = None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        platform = platform_of(request)
+        with platform.factory() as session:
+            try:
+                actor = accounts.authenticate(
+                    session, platform.settings, cookie=cookie, bearer=None, now=utcnow()
+                )
+            except Unauthorized:
+                actor = None
+    request.state.nav_actor = actor
+    return actor
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
-    """A page or fragment, with what every template uses and the pages' security headers."""
+    """A page or fragment, with what every template uses and the pages' security headers.
+
+    A whole page (a template not named `_*`) also gets `actor`, the signed-in visitor or None,
+    for the nav, unless the route passes its own.
+    """
     settings = platform_of(request).settings
     context.update(settings=settings, now=utcnow(), version=__version__, pages=pages)
     templates: Jinja2Templates = request.app.state.web_templates
@@ -37,6 +67,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
     }
+    if not template.startswith("_"):
+        if "actor" not in context:
+            context["actor"] = nav_actor(request)
+        headers["Vary"] = "Cookie"  # the nav differs for a signed-in visitor
     return templates.TemplateResponse(
         request, template, context, status_code=status_code, headers=headers
     )
