@@ -34,6 +34,14 @@ from sqlalchemy import select
 from townsquare.incidents.models import Incident
 
 
+class Server(ThreadingHTTPServer):
+    """The standard threading server with a listen backlog above 5 (else SYNs are dropped
+    when the sender opens several connections at once, and each retry waits a second)."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Receiver:
     """A webhook target on loopback that notes when each incident's alert arrives."""
 
@@ -43,6 +51,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver would
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 now = time.perf_counter()
@@ -57,7 +67,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.http.server_address[1]}/hook"
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 

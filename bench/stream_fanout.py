@@ -7,7 +7,9 @@ Starts a real `townsquare serve` process (SQLite, in-process bus), opens N concu
 HTTP client, so the clients' own cost stays small), then ingests one dispatch record at a time
 through the ingest service. For each event: the time from the record's commit until the last
 connection has it (the aim is p99 <= 100 ms at 5,000). The clients share one process and core
-with nothing else, but their reading time is part of the figure. Not run by the test suite.
+with nothing else, but their reading time is part of the figure, so they read as little as
+they can: on uvloop when it is installed, one read per event rather than a readline per
+line. Not run by the test suite.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import asyncio
 import resource
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from alerts_server import HOME, Ingester, percentile, server
@@ -55,10 +59,13 @@ async def listen(
     if clients.ready == clients.count:
         clients.all_ready.set()
     seen = 0
-    while line := await reader.readline():
-        if line.startswith(EVENT):
+    tail = b""
+    while chunk := await reader.read(65536):  # one read per event, not one per line
+        data = tail + chunk
+        for _ in range(data.count(EVENT)):
             clients.arrived(seen)
             seen += 1
+        tail = data[-(len(EVENT) - 1) :]  # too short to hold a whole marker: none counted twice
     writer.close()
 
 
@@ -95,6 +102,14 @@ async def run(clients_n: int, events: int, folder: Path) -> list[tuple[float, fl
     return results
 
 
+def _run_loop(main: Coroutine[Any, Any, list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def _ingest(ingester: Ingester, n: int) -> float:
     ingester.record(n)
     return time.perf_counter()
@@ -109,7 +124,7 @@ def main() -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
     with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(run(args.clients, args.events, Path(folder)))
+        results = _run_loop(run(args.clients, args.events, Path(folder)))
     last = [r[0] for r in results]
     half = [r[1] for r in results]
     rows = [

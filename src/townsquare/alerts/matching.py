@@ -86,14 +86,23 @@ def wants(sub: Subscription, incident: Incident) -> bool:
 
 
 def message(
-    session: Session, kind: str, incident: Incident, sub: Subscription, settings: Settings
+    session: Session,
+    kind: str,
+    incident: Incident,
+    sub: Subscription,
+    settings: Settings,
+    shown: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The body of an alert or update: public fields only, through the public type."""
+    """The body of an alert or update: public fields only, through the public type.
+
+    `shown` is the incident's public GeoJSON feature when the caller already has it (one
+    per incident, whatever the number of subscribers).
+    """
     site = settings.site_url()
     return {
         "type": kind,
         "subscription": {"id": sub.id, "name": sub.name},
-        "incident": feature(publish_all(session, [incident])[0]),
+        "incident": shown if shown is not None else feature(publish_all(session, [incident])[0]),
         "url": f"{site}/incidents/{incident.id}",
         "cap": f"{site}/feeds/cap/{incident.id}.xml",
         "revision": revision(incident),
@@ -178,12 +187,8 @@ def _decide_all(
                 # Decide everything first, write it all at the end: on SQLite the write lock
                 # is taken at the first write and held to the commit, so writing as we went
                 # would lock ingestion out for the whole batch.
-                alerted: Counter[int] = Counter()
                 with session.no_autoflush:
-                    added = sum(
-                        _decide(session, index, lock, i, alerted, settings=settings, now=now)
-                        for i in incident_ids
-                    )
+                    added = _decide(session, index, lock, incident_ids, settings=settings, now=now)
                 session.flush()  # a duplicate from a concurrent consumer fails here: retry
                 return added
         except IntegrityError:
@@ -193,15 +198,23 @@ def _decide_all(
     return 0
 
 
-def _priors(session: Session, incident_id: int) -> dict[int, Prior]:
-    found: dict[int, Prior] = {}
+def _priors(session: Session, incident_ids: list[int]) -> dict[int, dict[int, Prior]]:
+    """incident id -> subscription id -> what that subscription already got about it."""
+    found: dict[int, dict[int, Prior]] = {}
     rows = session.execute(
-        select(Delivery.id, Delivery.subscription_id, Delivery.kind, Delivery.status, Delivery.body)
-        .where(Delivery.incident_id == incident_id)
+        select(
+            Delivery.id,
+            Delivery.incident_id,
+            Delivery.subscription_id,
+            Delivery.kind,
+            Delivery.status,
+            Delivery.body,
+        )
+        .where(Delivery.incident_id.in_(incident_ids))
         .order_by(Delivery.id)
     )
-    for row_id, sub_id, kind, status, body in rows:
-        prior = found.setdefault(sub_id, Prior())
+    for row_id, incident_id, sub_id, kind, status, body in rows:
+        prior = found.setdefault(incident_id, {}).setdefault(sub_id, Prior())
         if kind == "alert":
             prior.alert_status = status
         if kind in ("alert", "update"):
@@ -213,56 +226,98 @@ def _priors(session: Session, incident_id: int) -> dict[int, Prior]:
     return found
 
 
+@dataclass
+class _Batch:
+    """What the incidents of one batch share: read once, not once per incident."""
+
+    subs: dict[int, Subscription]
+    channels: dict[int, list[int]]
+    recent: Counter[int]
+    """Immediate alerts per subscription in the last hour, this batch's own included."""
+
+
 def _decide(
     session: Session,
     index: GeofenceIndex,
     lock: threading.RLock,
-    incident_id: int,
-    alerted: Counter[int],
+    incident_ids: list[int],
     *,
     settings: Settings,
     now: datetime,
 ) -> int:
-    """One incident's deliveries, added to the session unflushed; `alerted` counts, per
-    subscription, the alerts this batch queued so far (not yet visible to queries)."""
-    incident = session.get(Incident, incident_id)
-    priors = _priors(session, incident_id)
-    live = incident is not None and incident.visibility == "public" and incident.alertable
-    if not live:
-        return _cancel(session, incident_id, priors, settings=settings, now=now)
-    assert incident is not None
+    """The deliveries of a batch of incidents, added to the session unflushed."""
+    incidents = {
+        i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))
+    }
+    priors = _priors(session, incident_ids)
+    matched: dict[int, set[int]] = {}
     with lock:
-        matched = set(index.match(incident.lat, incident.lon))
+        for incident_id in incident_ids:
+            incident = incidents.get(incident_id)
+            if incident is not None and incident.visibility == "public" and incident.alertable:
+                matched[incident_id] = set(index.match(incident.lat, incident.lon))
+    all_matched = set().union(*matched.values())
+    wanted = all_matched.union(*(set(p) for p in priors.values()))
+    subs = (
+        {s.id: s for s in session.scalars(select(Subscription).where(Subscription.id.in_(wanted)))}
+        if wanted
+        else {}
+    )
+    batch = _Batch(
+        subs, _channels(session, subs), Counter(_recent_alerts(session, all_matched, now))
+    )
+    added = 0
+    for incident_id in incident_ids:
+        before = priors.get(incident_id, {})
+        if incident_id in matched:
+            incident = incidents[incident_id]
+            added += _decide_one(
+                session, incident, matched[incident_id], before, batch, settings=settings, now=now
+            )
+        else:
+            added += _cancel(session, incident_id, before, batch, settings=settings, now=now)
+    return added
+
+
+def _decide_one(
+    session: Session,
+    incident: Incident,
+    matched: set[int],
+    priors: dict[int, Prior],
+    batch: _Batch,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> int:
     wanted_ids = matched | set(priors)
     if not wanted_ids:
         return 0
-    subs = {
-        s.id: s
-        for s in session.scalars(select(Subscription).where(Subscription.id.in_(wanted_ids)))
-    }
-    channels = _channels(session, subs)
-    recent = _recent_alerts(session, matched, now)
+    shown: dict[str, Any] | None = None
     added = 0
     current = revision(incident)
     for sub_id in sorted(wanted_ids):
-        sub = subs.get(sub_id)
+        sub = batch.subs.get(sub_id)
         if sub is None:
             continue
         prior = priors.get(sub_id)
+        kind, rev, status = "", "", ""
         if prior is None or prior.alert_status is None:
             if sub_id in matched and wants(sub, incident):
-                sent = recent.get(sub_id, 0) + alerted[sub_id]
-                status = _mode(sub, incident, now, sent, settings)
-                body = message(session, "alert", incident, sub, settings)
-                added += _add(session, sub, channels, incident_id, "alert", "", status, body, now)
-                if status in SENT_LIKE and channels.get(sub_id):
-                    alerted[sub_id] += 1
+                kind, status = "alert", _mode(sub, incident, now, batch.recent[sub_id], settings)
         elif not prior.cancelled and prior.revision != current:
-            status = "held" if prior.alert_status in ("held", "digested") else "queued"
             if prior.alert_status == "held":
                 continue  # the digest will show the incident as it is then
-            body = message(session, "update", incident, sub, settings)
-            added += _add(session, sub, channels, incident_id, "update", current, status, body, now)
+            kind, rev = "update", current
+            status = "held" if prior.alert_status == "digested" else "queued"
+        if not kind:
+            continue
+        if shown is None:
+            shown = feature(publish_all(session, [incident])[0])
+        body = message(session, kind, incident, sub, settings, shown)
+        count = _add(session, sub, batch.channels, incident.id, kind, rev, status, body, now)
+        if kind == "alert" and status in SENT_LIKE and count:
+            batch.recent[sub_id] += 1
+        added += count
     return added
 
 
@@ -270,24 +325,23 @@ def _cancel(
     session: Session,
     incident_id: int,
     priors: dict[int, Prior],
+    batch: _Batch,
     *,
     settings: Settings,
     now: datetime,
 ) -> int:
     added = 0
-    subs = {
-        s.id: s for s in session.scalars(select(Subscription).where(Subscription.id.in_(priors)))
-    }
-    channels = _channels(session, subs)
     for sub_id, prior in priors.items():
-        sub = subs.get(sub_id)
+        sub = batch.subs.get(sub_id)
         if sub is None or prior.cancelled or prior.alert_status is None:
             continue
         for row_id in prior.held_ids:
             session.get_one(Delivery, row_id).status = "withdrawn"
         if prior.alert_status in SENT_LIKE or prior.alert_status == "digested":
             body = cancel_message(incident_id, sub, settings)
-            added += _add(session, sub, channels, incident_id, "cancel", "", "queued", body, now)
+            added += _add(
+                session, sub, batch.channels, incident_id, "cancel", "", "queued", body, now
+            )
     return added
 
 

@@ -1,9 +1,12 @@
 """Live-stream fan-out: one store read per event per process, then a queue per client.
 
 Bus handlers run in threads; the hub hands each event to the server's event loop once,
-and the loop puts it on the queue of every client whose area holds the incident. A client
-too slow to keep up is dropped; the browser reconnects with Last-Event-ID and resumes from
-the outbox, which every node shares.
+and the loop puts it on the queue of every client whose area holds the incident. The event
+is framed and encoded once (every client sends the same bytes), the area test is made once
+per distinct area, and idle clients get their keep-alive comment from one ticker of the
+hub rather than each from a timer of its own (a timeout per wait cost a task per event per
+client). A client too slow to keep up is dropped; the browser reconnects with
+Last-Event-ID and resumes from the outbox, which every node shares.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import func, select
@@ -29,7 +34,7 @@ QUEUE_MAX = 256
 BACKLOG_MAX = 1000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LiveEvent:
     """One stream event: outbox id, SSE event name, where it is (for filtering), its data."""
 
@@ -43,8 +48,15 @@ class LiveEvent:
         """The event in text/event-stream framing."""
         return f"id: {self.id}\nevent: {self.name}\ndata: {self.data}\n\n"
 
+    @cached_property
+    def frame(self) -> bytes:
+        """`sse()` encoded, made once for all the clients that get it."""
+        return self.sse().encode()
+
 
 DROPPED = LiveEvent(-1, "dropped", None, None, "")
+KEEPALIVE = LiveEvent(-2, "keepalive", None, None, "")
+"""Put on an idle client's queue by the ticker: the stream sends a comment line."""
 
 
 def covers(area: Circle | BBox, lat: float | None, lon: float | None) -> bool:
@@ -58,10 +70,35 @@ def covers(area: Circle | BBox, lat: float | None, lon: float | None) -> bool:
 
 @dataclass(eq=False)
 class StreamClient:
-    """One connected stream."""
+    """One connected stream: its events waiting to be sent, and the stream's waiter if idle.
+
+    Lighter than an `asyncio.Queue` (no task accounting): putting an event is an append and,
+    if the stream waits, one `set_result`. `busy` notes an event since the last keep-alive.
+    """
 
     area: Circle | BBox
-    queue: asyncio.Queue[LiveEvent] = field(default_factory=lambda: asyncio.Queue(QUEUE_MAX))
+    pending: deque[LiveEvent] = field(default_factory=deque)
+    waiter: asyncio.Future[None] | None = None
+    busy: bool = False
+
+    def put(self, event: LiveEvent) -> bool:
+        """Queue one event (on the loop); False if `QUEUE_MAX` are waiting already."""
+        if len(self.pending) >= QUEUE_MAX:
+            return False
+        self.pending.append(event)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+        return True
+
+    async def get(self) -> LiveEvent:
+        """The next event, waiting for one if need be."""
+        while not self.pending:
+            waiter = self.waiter = asyncio.get_running_loop().create_future()
+            await waiter
+        return self.pending.popleft()
 
 
 def live_events(session: Session, events: list[tuple[int, str, int]]) -> list[LiveEvent]:
@@ -107,15 +144,38 @@ class StreamHub:
 
     def dispatch(self, event: LiveEvent) -> None:
         """On the loop: queue the event for every client whose area holds it."""
+        event.frame  # noqa: B018  # encoded here, once, not by the first client to send it
+        inside: dict[Circle | BBox, bool] = {}
         for client in list(self.clients):
-            if not covers(client.area, event.lat, event.lon):
-                continue
+            area = client.area
+            hit = inside.get(area)
+            if hit is None:
+                hit = inside[area] = covers(area, event.lat, event.lon)
+            if hit:
+                client.busy = True
+                self._put(client, event)
+
+    def _put(self, client: StreamClient, event: LiveEvent) -> None:
+        if not client.put(event):  # too slow: drop it, and tell it so once it reads
+            self.clients.discard(client)
+            client.pending.clear()
+            client.put(DROPPED)
+
+    def tick(self) -> None:
+        """On the loop: a keep-alive to every client that got nothing since the last tick."""
+        for client in list(self.clients):
+            if client.busy:
+                client.busy = False
+            elif not client.pending:
+                self._put(client, KEEPALIVE)
+
+    async def keep_alive(self, every_s: float, stop: asyncio.Event) -> None:
+        """Tick every `every_s` until `stop` (a lifespan job of the server)."""
+        while not stop.is_set():
             try:
-                client.queue.put_nowait(event)
-            except asyncio.QueueFull:
-                self.clients.discard(client)
-                client.queue.get_nowait()
-                client.queue.put_nowait(DROPPED)
+                await asyncio.wait_for(stop.wait(), every_s)
+            except TimeoutError:
+                self.tick()
 
     def add(self, area: Circle | BBox) -> StreamClient:
         """Register a client (before reading its backlog, so nothing falls in between)."""

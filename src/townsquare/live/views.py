@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from townsquare.errors import InvalidParameter
 from townsquare.incidents.schemas import BBox, Circle, parse_area
 from townsquare.incidents.views import platform_of
-from townsquare.live.hub import DROPPED, LiveEvent, StreamHub
+from townsquare.live.hub import DROPPED, KEEPALIVE, LiveEvent, StreamHub
 
 router = APIRouter()
 Param = Annotated[str | None, Query()]
@@ -29,33 +29,49 @@ def _after(value: str | None) -> int | None:
     return int(value)
 
 
-async def _events(
-    hub: StreamHub, area: Circle | BBox, after: int | None, keepalive_s: float
-) -> AsyncIterator[str]:
-    seen: deque[int] = deque(maxlen=SEEN_MAX)
+class Seen:
+    """The ids of the last `SEEN_MAX` events sent, for a constant-time "sent already?"."""
+
+    def __init__(self) -> None:
+        self.order: deque[int] = deque()
+        self.ids: set[int] = set()
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self.ids
+
+    def add(self, event_id: int) -> None:
+        """Remember one id, forgetting the oldest beyond `SEEN_MAX`."""
+        self.order.append(event_id)
+        self.ids.add(event_id)
+        if len(self.order) > SEEN_MAX:
+            self.ids.discard(self.order.popleft())
+
+
+async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> AsyncIterator[bytes]:
+    seen = Seen()
     client = hub.add(area)  # before reading the backlog, so nothing falls in between
     try:
-        yield f"retry: {RETRY_MS}\n\n"
+        yield f"retry: {RETRY_MS}\n\n".encode()
         if after is None:
             start = await asyncio.to_thread(hub.resume_point)
-            yield LiveEvent(start, "ready", None, None, "{}").sse()
+            yield LiveEvent(start, "ready", None, None, "{}").frame
         else:
             for event in await asyncio.to_thread(hub.backlog, after, client.area):
-                seen.append(event.id)
-                yield event.sse()
-            yield ": resumed\n\n"
+                seen.add(event.id)
+                yield event.frame
+            yield b": resumed\n\n"
+        get = client.get
         while True:
-            try:
-                event = await asyncio.wait_for(client.queue.get(), keepalive_s)
-            except TimeoutError:
-                yield ": keepalive\n\n"
+            event = await get()  # idle: the hub's ticker queues KEEPALIVE
+            if event is KEEPALIVE:
+                yield b": keepalive\n\n"
                 continue
             if event is DROPPED:
                 return  # too slow: the browser reconnects and resumes with Last-Event-ID
             if event.id in seen:
                 continue
-            seen.append(event.id)
-            yield event.sse()
+            seen.add(event.id)
+            yield event.frame
     finally:
         hub.remove(client)
 
@@ -79,7 +95,7 @@ async def stream(
     area = parse_area(lat, lon, radius_m, bbox, platform.settings.max_radius_m)
     after = _after(last_event_id or request.query_params.get("last_event_id"))
     return StreamingResponse(
-        _events(platform.hub, area, after, platform.settings.stream_keepalive_s),
+        _events(platform.hub, area, after),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
