@@ -563,6 +563,38 @@ def grant_role(
     session.commit()
 
 
+def revoke_role(
+    session: Session, email: str, role: str, *, actor_id: int | None, agency: str | None = None
+) -> None:
+    """Take a role from an account; it stops applying at the account's next request.
+
+    With `agency`, the account must belong to that agency (NotFound otherwise). Once it holds
+    no agency role, it belongs to no agency.
+    """
+    account = session.scalar(select(Account).where(Account.email == _normal(email)))
+    if account is None:
+        raise NotFound(f"no account {email}")
+    if agency is not None:
+        agency_id = session.scalar(select(Agency.id).where(Agency.slug == agency))
+        if agency_id is None or account.agency_id != agency_id:
+            raise NotFound(f"{email} is not a member of {agency}")
+    if role not in account.roles:
+        raise Conflict(f"{email} does not have the {role} role")
+    account.roles = [r for r in account.roles if r != role]
+    if not set(account.roles) & set(AGENCY_ROLES):
+        account.agency_id = None
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="account.revoke_role",
+        object_type="account",
+        object_id=account.id,
+        subject_id=account.id,
+        detail={"role": role} | ({"agency": agency} if agency else {}),
+    )
+    session.commit()
+
+
 def me(session: Session, actor: Actor) -> Me:
     """The caller's own account."""
     account = session.get_one(Account, actor.account_id)

@@ -4,7 +4,9 @@ The sender signs each body: `X-Townsquare-Timestamp: <unix seconds>` and
 `X-Townsquare-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>`, and
 sends its API key as `X-Townsquare-Key`. A timestamp outside `[push] max_skew_s` is refused;
 an accepted signature is remembered for that window, so the same request sent again is a
-replay and refused (409), on every node, because the receipt is in the store.
+replay and refused (409), on every node, because the receipt is in the store. The key and
+secret come from the environment variables the source names, until the agency's admin
+rotates them (`agencies.keys`); from then on only the stored, live key is accepted.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare.agencies import keys as push_keys
 from townsquare.db import transaction
 from townsquare.errors import Conflict, NotFound, SourceError, TownsquareError
 from townsquare.ingest import service
@@ -84,10 +87,19 @@ def receive(
     assert options is not None  # push_config checked it
     if len(body) > options.max_bytes:
         raise PushTooLarge(f"body larger than {options.max_bytes} bytes")
-    key, secret = os.environ.get(options.key_env), os.environ.get(options.secret_env)
+    sent = headers.get(KEY_HEADER, "")
+    stored = push_keys.lookup(factory, config.slug, sent)
+    key: str | None
+    secret: str | None
+    if stored.managed:  # the agency's admin set a key: the environment's no longer counts
+        if stored.secret is None:
+            raise PushRejected("wrong, missing or revoked API key")
+        key, secret = sent, stored.secret
+    else:
+        key, secret = os.environ.get(options.key_env), os.environ.get(options.secret_env)
     if not key or not secret:
         raise SourceError(f"{config.slug}: push credentials are not configured on this server")
-    if not hmac.compare_digest(headers.get(KEY_HEADER, ""), key):
+    if not hmac.compare_digest(sent, key):
         raise PushRejected("wrong or missing API key")
     stamp = headers.get(TIMESTAMP_HEADER, "")
     if not stamp.isdecimal():
