@@ -21,6 +21,9 @@ from townsquare.agencies.views import router as agencies_router
 from townsquare.alerts.views import router as alerts_router
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, TownsquareError
+from townsquare.footage.views import cameras_router as footage_cameras_router
+from townsquare.footage.views import public_router as footage_public_router
+from townsquare.footage.views import router as footage_router
 from townsquare.formats.views import router as cap_router
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
@@ -134,6 +137,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(agencies_router)
     app.include_router(open311_router)
     app.include_router(rights_router)
+    app.include_router(footage_cameras_router)
+    app.include_router(footage_router)
+    app.include_router(footage_public_router)
     app.include_router(alerts_pages)
     app.include_router(resident_pages)
     app.include_router(moderation_pages)

@@ -6,6 +6,7 @@ from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.audit import AuditEntry
 from townsquare.db import Base
 from townsquare.events import OutboxEvent
+from townsquare.footage.models import BreakGlass, Camera, Clip, FootageRequest, Notice, Share
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.media.models import Media
@@ -20,16 +21,22 @@ __all__ = [
     "AreaCell",
     "AuditEntry",
     "Base",
+    "BreakGlass",
+    "Camera",
     "Channel",
+    "Clip",
     "Delivery",
     "EmailToken",
+    "FootageRequest",
     "Incident",
     "Media",
+    "Notice",
     "OutboxEvent",
     "Post",
     "PostMedia",
     "RawRecord",
     "RetentionRun",
+    "Share",
     "Source",
     "Subscription",
 ]

@@ -1,0 +1,1 @@
+"""Footage: residents' cameras and clips, agencies' bounded public requests, their shares."""

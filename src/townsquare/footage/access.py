@@ -1,0 +1,151 @@
+"""Break-glass and "who saw my data".
+
+No operator reads a resident's clip or camera point in the ordinary course. Break-glass is the
+exception: an operator states a reason and gets one clip or camera for a limited time; the
+grant and every read under it are audit entries about the owner, who sees them in their access
+log, and the grants are counted in the public transparency report.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from townsquare import audit
+from townsquare.accounts.schemas import Actor
+from townsquare.errors import Forbidden, NotFound
+from townsquare.footage.models import BreakGlass, Camera, Clip
+from townsquare.footage.schemas import AccessEntry, BreakGlassIn, BreakGlassOut, CameraPoint
+from townsquare.media.models import Media
+from townsquare.media.service import store_of
+from townsquare.settings import Settings
+
+BY_ACTION = {
+    "footage.break_glass": "operator (break-glass)",
+    "footage.break_glass_read": "operator (break-glass)",
+    "media.review": "moderator",
+}
+
+
+def _owner(session: Session, target: str, target_id: int) -> int | None:
+    if target == "camera":
+        return session.scalar(select(Camera.owner_id).where(Camera.id == target_id))
+    return session.scalar(
+        select(Camera.owner_id).join(Clip, Clip.camera_id == Camera.id).where(Clip.id == target_id)
+    )
+
+
+def open_break_glass(
+    session: Session, settings: Settings, body: BreakGlassIn, *, actor: Actor, now: datetime
+) -> BreakGlassOut:
+    """Grant the calling operator one clip or camera for a while, the reason on record."""
+    if not actor.has("operator"):
+        raise Forbidden("operators only (signed in with two-factor)")
+    owner = _owner(session, body.target, body.target_id)
+    if owner is None:
+        raise NotFound(f"{body.target} {body.target_id} not found")
+    grant = BreakGlass(
+        operator_id=actor.account_id,
+        owner_id=owner,
+        target=body.target,
+        target_id=body.target_id,
+        reason=body.reason.strip(),
+        opened_at=now,
+        expires_at=now + timedelta(minutes=settings.footage_break_glass_minutes),
+    )
+    session.add(grant)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="footage.break_glass",
+        object_type=body.target,
+        object_id=body.target_id,
+        subject_id=owner,
+        detail={"grant": grant.id, "reason": grant.reason, "until": grant.expires_at.isoformat()},
+    )
+    session.commit()
+    return BreakGlassOut(
+        id=grant.id,
+        target=grant.target,
+        target_id=grant.target_id,
+        reason=grant.reason,
+        opened_at=grant.opened_at,
+        expires_at=grant.expires_at,
+    )
+
+
+def _granted(session: Session, actor: Actor, target: str, target_id: int, now: datetime) -> int:
+    """The owner of a target the operator holds a live grant for; NotFound otherwise."""
+    grant = None
+    if actor.has("operator"):
+        grant = session.scalar(
+            select(BreakGlass)
+            .where(
+                BreakGlass.operator_id == actor.account_id,
+                BreakGlass.target == target,
+                BreakGlass.target_id == target_id,
+                BreakGlass.expires_at > now,
+            )
+            .order_by(BreakGlass.id.desc())
+            .limit(1)
+        )
+    owner = _owner(session, target, target_id) if grant is not None else None
+    if grant is None or owner is None:
+        raise NotFound(f"{target} {target_id} not found")
+    audit.record(
+        session,
+        actor_id=actor.account_id,
+        action="footage.break_glass_read",
+        object_type=target,
+        object_id=target_id,
+        subject_id=owner,
+        detail={"grant": grant.id, "reason": grant.reason},
+    )
+    session.commit()
+    return owner
+
+
+def read_clip(
+    session: Session, settings: Settings, clip_id: int, *, actor: Actor, now: datetime
+) -> tuple[Path, str]:
+    """A clip's video to an operator under a live break-glass grant (audited), else NotFound."""
+    _granted(session, actor, "clip", clip_id, now)
+    media = session.get_one(Media, session.get_one(Clip, clip_id).media_id)
+    return store_of(settings).path_of(media.public_key), media.public_type
+
+
+def read_camera(session: Session, camera_id: int, *, actor: Actor, now: datetime) -> CameraPoint:
+    """A camera's exact point to an operator under a live break-glass grant (audited)."""
+    _granted(session, actor, "camera", camera_id, now)
+    camera = session.get_one(Camera, camera_id)
+    return CameraPoint(id=camera.id, lat=camera.lat, lon=camera.lon)
+
+
+def _by(entry: audit.AuditEntry) -> str:
+    if entry.action == "footage.read":
+        return f"agency {entry.detail.get('agency', '')}".strip()
+    if entry.action in BY_ACTION:
+        return BY_ACTION[entry.action]
+    return "the system" if entry.actor_id is None else "operator"
+
+
+def access_log(session: Session, *, actor: Actor) -> list[AccessEntry]:
+    """Every audited action on the caller's data by someone other than the caller, newest first."""
+    entries = [
+        e for e in audit.entries_about(session, actor.account_id) if e.actor_id != actor.account_id
+    ]
+    return [
+        AccessEntry(
+            at=e.at,
+            action=e.action,
+            object_type=e.object_type,
+            object_id=e.object_id,
+            by=_by(e),
+            detail=e.detail,
+        )
+        for e in reversed(entries)
+    ]
