@@ -28,7 +28,7 @@ from townsquare.db import utcnow
 __all__ = ["app_client", "mailbox", "resident_settings"]
 
 CENTER = (47.61, -122.33)
-INSIDE = (47.6105, -122.3305)  # about 65 m from the centre
+INSIDE = (47.610437, -122.330521)  # about 60 m from the centre
 OUTSIDE = (47.62, -122.33)  # about 1.1 km away
 # About 4.5 by 4.4 km around the centre.
 JURISDICTION = {
@@ -90,7 +90,7 @@ class Clips:
         ffmpeg(
             *("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=1"),
             *("-c:v", "libx264", "-pix_fmt", "yuv420p"),
-            *("-metadata", "location=+47.6105-122.3305/", "-movflags", "use_metadata_tags"),
+            *("-metadata", "location=+47.610437-122.330521/", "-movflags", "use_metadata_tags"),
             *("-f", "mp4", str(path)),
         )
         return path

@@ -61,7 +61,7 @@ def report(session: Session, slug: str | None, *, now: datetime) -> Transparency
         )
         for row, agency in session.execute(
             query.order_by(FootageRequest.filed_at, FootageRequest.id)
-        ).tuples()
+        )
     ]
     areas = [r.square_miles for r in rows]
     windows = [r.window_hours for r in rows]
