@@ -160,6 +160,9 @@ def test_resident_posts_moderator_approves_feed_shows_it(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/posts/new$"))
+    topnav = page.locator("nav.topnav")
+    expect(topnav.get_by_role("link", name="Account")).to_be_visible()
+    expect(topnav.get_by_role("link", name="Sign in")).to_have_count(0)
 
     # The draft: category, text, the time the page filled in, a place clicked on the map.
     page.get_by_label("What is it about?").select_option("crime.vandalism")
@@ -208,8 +211,14 @@ def test_resident_posts_moderator_approves_feed_shows_it(
     mod.get_by_label("Code", exact=True).fill(totp.at(utcnow(), counter_offset=1))
     mod.get_by_role("button", name="Sign in").click()
     expect(mod.get_by_role("heading", name="Moderation queue")).to_be_visible()
+    expect(mod.locator("nav.topnav").get_by_role("link", name="Moderation")).to_be_visible()
     queued = mod.locator("li[data-post]").filter(has_text="Car windows smashed on the block")
     expect(queued).to_contain_text("red hoodie; about six feet tall")
+    # The photo as the public would see it (blurred), loaded through the audited review route.
+    shown = queued.get_by_role("img", name="Photo 1, faces and plates blurred")
+    expect(shown).to_have_attribute("src", re.compile(r"^/api/v1/media/\d+/review$"))
+    shown.scroll_into_view_if_needed()
+    mod.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=shown.element_handle())
     mod.screenshot(path=str(artifacts / "posting_moderation_queue.png"), full_page=True)
     queued.get_by_role("button", name="Approve").click()
     done = mod.locator("li[id^='done-']").filter(has_text="Car windows smashed on the block")
