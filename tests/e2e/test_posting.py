@@ -104,24 +104,38 @@ def sign_up_in_browser(page: Page, server: PostingServer, email: str) -> None:
     expect(page.get_by_role("heading", name="Address confirmed")).to_be_visible()
 
 
-def moderator_with_totp(server: PostingServer) -> pyotp.TOTP:
-    """A moderator as an operator makes one: signed up, role granted, two-factor enrolled."""
+def make_moderator(server: PostingServer) -> None:
+    """A moderator as an operator makes one: signed up and the role granted (not yet active)."""
     with httpx.Client(base_url=server.url) as client:
         body = {"email": MODERATOR, "password": PASSWORD}
         assert client.post("/api/v1/account/sign-up", json=body).status_code == 201
         token = server.box.link(MODERATOR, "/verify")
         assert client.post("/api/v1/account/verify", json={"token": token}).status_code == 200
-        engine = make_engine(server.database_url)
-        with make_sessionmaker(engine)() as session:
-            accounts.grant_role(session, MODERATOR, "moderator", actor_id=None)
-        engine.dispose()
-        csrf = {
-            "X-CSRF-Token": client.post("/api/v1/account/sign-in", json=body).json()["csrf_token"]
-        }
-        secret = client.post("/api/v1/account/totp", headers=csrf).json()["secret"]
-        totp = pyotp.TOTP(secret)
-        confirm = {"code": totp.at(utcnow())}
-        assert client.post("/api/v1/account/totp/confirm", json=confirm, headers=csrf).is_success
+    engine = make_engine(server.database_url)
+    with make_sessionmaker(engine)() as session:
+        accounts.grant_role(session, MODERATOR, "moderator", actor_id=None)
+    engine.dispose()
+
+
+def sign_in_on_page(page: Page, email: str) -> None:
+    """The password step of the sign-in page the browser is on."""
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def enrol_two_factor(page: Page, artifacts: Path) -> pyotp.TOTP:
+    """Turn two-factor sign-in on from the account page: the QR code shows, a code confirms."""
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+    qr = page.get_by_role("img", name="QR code of your two-factor secret for Townsquare")
+    expect(qr).to_have_attribute("src", re.compile(r"^data:image/svg\+xml"))
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
+    page.screenshot(path=str(artifacts / "posting_two_factor_setup.png"), full_page=True)
+    secret = page.locator("[data-totp-secret]").inner_text().replace(" ", "")
+    totp = pyotp.TOTP(secret)
+    page.get_by_label("The 6-digit code the app shows now").fill(totp.at(utcnow()))
+    page.get_by_role("button", name="Turn two-factor sign-in on").click()
+    expect(page.get_by_role("status")).to_contain_text("Two-factor sign-in is on")
     return totp
 
 
@@ -198,16 +212,21 @@ def test_resident_posts_moderator_approves_feed_shows_it(
     expect(mine).to_contain_text("1 photo")
     assert_stayed_local(watched, server)
 
-    # The moderator signs in with a two-factor code and approves it from the queue.
-    totp = moderator_with_totp(server)
+    # The moderator's role waits for two-factor sign-in: set up on the account page, then a
+    # new sign-in with a code opens the queue.
+    make_moderator(server)
     context = browser.new_context(viewport={"width": 1366, "height": 860})
     mod = context.new_page()
     mod_errors: list[str] = []
     mod.on("console", lambda m: mod_errors.append(m.text) if m.type == "error" else None)
+    mod.goto(f"{server.url}/sign-in?next=/account")
+    sign_in_on_page(mod, MODERATOR)
+    expect(mod.locator("#two-factor")).to_contain_text("apply only once it is on")
+    expect(mod.locator("nav.topnav").get_by_role("link", name="Moderation")).to_have_count(0)
+    totp = enrol_two_factor(mod, artifacts)
+    mod.get_by_role("button", name="Sign out").click()
     mod.goto(f"{server.url}/moderation")
-    mod.get_by_label("E-mail address").fill(MODERATOR)
-    mod.get_by_label("Password").fill(PASSWORD)
-    mod.get_by_role("button", name="Sign in").click()
+    sign_in_on_page(mod, MODERATOR)
     mod.get_by_label("Code", exact=True).fill(totp.at(utcnow(), counter_offset=1))
     mod.get_by_role("button", name="Sign in").click()
     expect(mod.get_by_role("heading", name="Moderation queue")).to_be_visible()
