@@ -110,11 +110,12 @@ def check_items(
             report.truncated = True
             break
         digest = content_hash(item.payload)
-        earlier = first_seen.setdefault(digest, item.position)
-        if earlier != item.position:
-            reason = f"the same bytes as {earlier}: already stored, nothing changes"
+        earlier = first_seen.get(digest)
+        if earlier is not None:
+            reason = f"the same bytes as {earlier}: ingesting it again changes nothing"
             report.records.append(CheckedRecord(item.position, "duplicate", reason=reason))
             continue
+        first_seen[digest] = item.position
         report.records.append(check_one(item, config, rules, now))
     return report
 
