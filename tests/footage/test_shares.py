@@ -326,3 +326,23 @@ def test_the_footage_migration_goes_down_and_up(engine: Engine) -> None:
         inspect(engine).get_table_names()
     )
     assert migrate.pending_differences(engine) == []
+
+
+def test_deleting_an_account_takes_its_cameras_clips_and_shares(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    clips: Clips,
+) -> None:
+    owner, _, cop, request_id, clip_id = _setup(app_client, mailbox[0], factory, clips)
+    made = owner.post(f"/api/v1/footage/requests/{request_id}/shares", json={"clip_ids": [clip_id]})
+    share_id = made.json()[0]["id"]
+    gone = owner.client.request("DELETE", "/api/v1/me", headers=owner.headers)
+    assert gone.status_code == 204, gone.text
+    assert cop.client.get(f"/api/v1/footage/shares/{share_id}/video").status_code == 404
+    assert cop.client.get(f"/api/v1/footage/requests/{request_id}/shares").json() == []
+    # The public counts keep the fact, not the person.
+    public = app_client.get(f"/api/v1/footage/requests/{request_id}").json()
+    assert (public["residents_notified"], public["clips_shared"]) == (1, 1)
+    with factory() as session:
+        assert audit.verify(session).ok
