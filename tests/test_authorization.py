@@ -1,0 +1,746 @@
+"""Who may call what: every route of the app, every role, one table.
+
+`MATRIX` names, for each route of `create_app()` (method and path), the expected outcome for
+each role: "allow" (2xx/3xx), "deny" (401, 403, 404, or a page redirecting to the sign-in
+form), "refused" (409 or 422: the caller passed the permission check, then the object's state
+or the input said no, e.g. two-factor already on, a wrong code) or "skip: why". A route
+of the app missing from the table fails `test_every_route_is_in_the_table`, naming it: a
+new route is a new row, decided on purpose.
+
+The objects are real and belong to "owner": a published post with a photo, a pending post,
+a watch area (its manage token), a personal API token. Accounts are made by sign-up with the
+mailed link (a local SMTP server), privileged roles granted as `townsquare users grant` does
+and used in sessions signed in with two-factor codes; agencies are registered and verified
+by the operator over the API. One app and one store serve the whole module.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from httpx import Response
+from PIL import Image
+from pydantic import SecretStr
+
+from tests.agencies.people import SEATTLE, TACOMA, register
+from tests.ingest.test_kinds import config
+from tests.residents import PASSWORD, Mailbox, Person, resident, sign_in, sign_up
+from townsquare.accounts import service as accounts
+from townsquare.app import create_app
+from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
+from townsquare.ingest import service as ingest
+from townsquare.platform import Platform
+from townsquare.settings import Settings
+
+SIGN_IN, RESET, CANDIDATE = "signin@example.org", "reset@example.org", "candidate@example.org"
+ROLES = ("anonymous", "owner", "other", "moderator", "officer_a", "officer_b", "operator")
+ALLOW, DENY, REFUSED = "allow", "deny", "refused"
+Row = dict[str, str]
+
+
+def only(*allowed: str) -> Row:
+    """Allowed for these roles, denied to the others."""
+    return {role: ALLOW if role in allowed else DENY for role in ROLES}
+
+
+def skip(reason: str) -> Row:
+    """Not called here, for the reason given (kept few)."""
+    return dict.fromkeys(ROLES, f"skip: {reason}")
+
+
+PUBLIC = only(*ROLES)
+SIGNED_IN = only(*ROLES[1:])
+OWNER = only("owner")
+MODERATOR = only("moderator")
+OPERATOR = only("operator")
+OFFICER_A = only("officer_a")
+OFFICERS = only("officer_a", "officer_b")
+NOBODY = only()
+TOTP_OFF = only("owner", "other") | dict.fromkeys(("moderator", "officer_a", "officer_b"), REFUSED)
+TOTP_OFF["operator"] = REFUSED  # two-factor already on: setting it up again is a conflict
+TOTP_ON_REFUSED = only() | dict.fromkeys(ROLES[1:], REFUSED)
+# Residents have no two-factor to turn off (409); privileged roles may not turn it off (403).
+TOTP_DISABLE = only() | {"owner": REFUSED, "other": REFUSED}
+FOOTAGE = "footage objects (cameras, clips, requests, shares) are built in tests/footage"
+
+MATRIX: dict[str, Row] = {
+    # the feed and its formats: anyone
+    "GET /api/v1/openapi.json": PUBLIC,
+    "GET /api/v1/docs": PUBLIC,
+    "GET /healthz": PUBLIC,
+    "GET /readyz": PUBLIC,
+    "GET /api/v1/incidents": PUBLIC,
+    "GET /api/v1/incidents/{incident_id}": PUBLIC,
+    "GET /feeds/atom": PUBLIC,
+    "GET /feeds/cap": PUBLIC,
+    "GET /feeds/cap/{incident_id}.xml": PUBLIC,
+    "GET /api/v1/sources": PUBLIC,
+    "GET /api/v1/sources/{source_id}/policy": PUBLIC,
+    "GET /api/v1/push/key": PUBLIC,
+    "GET /api/v1/stream": skip("an event stream never ends; tests/live reads it with a bound"),
+    "GET /": PUBLIC,
+    "GET /fragments/incidents": PUBLIC,
+    "GET /incidents/{incident_id}": PUBLIC,
+    "GET /alerts": PUBLIC,
+    # a push is authenticated by the source's key and signature, never by a session
+    "POST /api/v1/sources/{slug}/records": NOBODY,
+    # watch areas: anyone subscribes; the manage token is the owner
+    "POST /api/v1/subscriptions": PUBLIC,
+    "GET /api/v1/subscriptions/{subscription_id}": OWNER,
+    "DELETE /api/v1/subscriptions/{subscription_id}": OWNER,
+    "GET /api/v1/subscriptions/{subscription_id}/deliveries": OWNER,
+    "POST /api/v1/subscriptions/{subscription_id}/deliveries/retry": OWNER,
+    # accounts: before a session, anyone; after, oneself
+    "POST /api/v1/account/sign-up": PUBLIC,
+    "POST /api/v1/account/verify": PUBLIC,
+    "POST /api/v1/account/sign-in": PUBLIC,
+    "POST /api/v1/account/password-reset": PUBLIC,
+    "POST /api/v1/account/password": PUBLIC,
+    "POST /api/v1/account/sign-out": SIGNED_IN,
+    "GET /api/v1/account": SIGNED_IN,
+    "POST /api/v1/account/tokens": SIGNED_IN,
+    "POST /api/v1/account/totp": TOTP_OFF,
+    "POST /api/v1/account/totp/confirm": TOTP_ON_REFUSED,
+    "POST /api/v1/account/totp/disable": TOTP_DISABLE,
+    "GET /api/v1/me/export": SIGNED_IN,
+    "DELETE /api/v1/me": SIGNED_IN,
+    # posts: the author; moderators read and decide
+    "POST /api/v1/posts": SIGNED_IN,
+    "GET /api/v1/posts/mine": SIGNED_IN,
+    "GET /api/v1/posts/{post_id}": only("owner", "moderator"),
+    "POST /api/v1/posts/{post_id}/appeal": OWNER,
+    "GET /api/v1/posts/{post_id}/public": PUBLIC,
+    "GET /api/v1/moderation/queue": MODERATOR,
+    "POST /api/v1/moderation/posts/{post_id}/{action}": MODERATOR,
+    "POST /api/v1/media": SIGNED_IN,
+    "GET /api/v1/media/{media_id}": OWNER,
+    "GET /api/v1/media/{media_id}/original": OWNER,
+    "GET /api/v1/media/{media_id}/review": MODERATOR,
+    # agencies: the registry is public; operators write it; each agency its own
+    "GET /api/v1/agencies": PUBLIC,
+    "GET /api/v1/agencies/{slug}": PUBLIC,
+    "POST /api/v1/agencies": OPERATOR,
+    "POST /api/v1/agencies/{slug}/verify": OPERATOR,
+    "POST /api/v1/agencies/{slug}/admins": OPERATOR,
+    "GET /api/v1/agency/incidents": OFFICERS,
+    "GET /api/v1/agency/members": NOBODY,  # admins only; no role here is one
+    "POST /api/v1/agency/officers": NOBODY,
+    "DELETE /api/v1/agency/officers/{account_id}": NOBODY,
+    "GET /api/v1/agency/sources": NOBODY,
+    "POST /api/v1/agency/sources/{slug}/key": NOBODY,
+    "DELETE /api/v1/agency/sources/{slug}/key": NOBODY,
+    "POST /api/v1/agency/updates": OFFICERS,
+    "PATCH /api/v1/agency/updates/{incident_id}": OFFICER_A,
+    "DELETE /api/v1/agency/updates/{incident_id}": OFFICER_A,
+    # Open311: reads for anyone; a request is created with a personal API token
+    "GET /open311/v2/discovery.{fmt}": PUBLIC,
+    "GET /open311/v2/services.{fmt}": PUBLIC,
+    "GET /open311/v2/services/{code}.{fmt}": PUBLIC,
+    "GET /open311/v2/requests.{fmt}": PUBLIC,
+    "GET /open311/v2/requests/{rid}.{fmt}": PUBLIC,
+    "POST /open311/v2/requests.{fmt}": OWNER,
+    # footage
+    "POST /api/v1/cameras": skip(FOOTAGE),
+    "GET /api/v1/cameras": skip(FOOTAGE),
+    "DELETE /api/v1/cameras/{camera_id}": skip(FOOTAGE),
+    "POST /api/v1/cameras/{camera_id}/token": skip(FOOTAGE),
+    "GET /api/v1/cameras/{camera_id}/clips": skip(FOOTAGE),
+    "POST /api/v1/cameras/{camera_id}/clips": skip(FOOTAGE),
+    "POST /api/v1/footage/requests": skip(FOOTAGE),
+    "GET /api/v1/footage/requests/{request_id}": skip(FOOTAGE),
+    "GET /api/v1/footage/requests/{request_id}/shares": skip(FOOTAGE),
+    "POST /api/v1/footage/requests/{request_id}/shares": skip(FOOTAGE),
+    "POST /api/v1/footage/requests/{request_id}/decline": skip(FOOTAGE),
+    "GET /api/v1/footage/inbox": skip(FOOTAGE),
+    "POST /api/v1/footage/shares/{share_id}/revoke": skip(FOOTAGE),
+    "POST /api/v1/footage/shares/{share_id}/extend": skip(FOOTAGE),
+    "GET /api/v1/footage/shares/{share_id}/video": skip(FOOTAGE),
+    "POST /api/v1/footage/break-glass": skip(FOOTAGE),
+    "GET /api/v1/footage/break-glass/clips/{clip_id}/video": skip(FOOTAGE),
+    "GET /api/v1/footage/break-glass/cameras/{camera_id}": skip(FOOTAGE),
+    "GET /api/v1/me/access-log": skip(FOOTAGE),
+    "GET /api/v1/agencies/{slug}/footage-requests": skip(FOOTAGE),
+    "GET /api/v1/transparency": skip(FOOTAGE),
+    "GET /api/v1/transparency.csv": skip(FOOTAGE),
+    "GET /api/v1/agencies/{slug}/transparency": skip(FOOTAGE),
+    "GET /api/v1/agencies/{slug}/transparency.csv": skip(FOOTAGE),
+    # resident pages: forms before a session for anyone, the rest for the signed-in
+    "GET /sign-up": PUBLIC,
+    "POST /sign-up": PUBLIC,
+    "GET /verify": PUBLIC,
+    "POST /verify": PUBLIC,
+    "GET /sign-in": PUBLIC,
+    "POST /sign-in": PUBLIC,
+    "POST /sign-in/code": skip("a fresh two-factor code per call (one per 30 s); tests/web"),
+    "GET /forgot-password": PUBLIC,
+    "POST /forgot-password": PUBLIC,
+    "GET /reset": PUBLIC,
+    "POST /reset": PUBLIC,
+    "POST /sign-out": SIGNED_IN,
+    "GET /account": SIGNED_IN,
+    "POST /account/totp": TOTP_OFF,
+    "POST /account/totp/confirm": TOTP_ON_REFUSED,
+    "POST /account/totp/disable": TOTP_DISABLE,
+    "GET /posts/new": SIGNED_IN,
+    "POST /posts/check": SIGNED_IN,
+    "POST /posts/new": SIGNED_IN,
+    "GET /posts/mine": SIGNED_IN,
+    # The page answers any refusal of an appeal with 409 and the reason ("post 12 not found"):
+    # another's post is untouched, but the status is not the API's 404 (web/residents.py).
+    "POST /posts/{post_id}/appeal": OWNER | dict.fromkeys(ROLES[2:], REFUSED),
+    "GET /moderation": MODERATOR,
+    "POST /moderation/posts/{post_id}/{action}": MODERATOR,
+}
+
+
+def app_routes(app: FastAPI) -> list[str]:
+    """Every "METHOD path" the app answers (HEAD left out; the static mount is files)."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        for method in sorted((context.methods or set()) - {"HEAD"}):
+            found.append(f"{method} {context.path}")
+    return found
+
+
+# ---- the world: one app, one store, one SMTP server for the module --------------------------
+
+
+@dataclass
+class World:
+    """The app, a client per role, and the owner's objects."""
+
+    app: FastAPI
+    box: Mailbox
+    people: dict[str, Person]
+    spare: dict[str, list[Person]]
+    objects: dict[str, Any] = field(default_factory=dict)
+    counter: int = 0
+
+    def client(self, role: str) -> TestClient:
+        """The role's client (the anonymous one has no cookie)."""
+        return TestClient(self.app) if role == "anonymous" else self.people[role].client
+
+    def headers(self, role: str) -> dict[str, str]:
+        """The CSRF header of the role's session."""
+        return {} if role == "anonymous" else self.people[role].headers
+
+    def fresh(self, stem: str) -> str:
+        """A new e-mail address."""
+        self.counter += 1
+        return f"{stem}{self.counter}@example.org"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on loopback for the module."""
+    box = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield box, port
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def world(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Mailbox, int]
+) -> Iterator[World]:
+    """Everything the table's calls need, made once."""
+    folder = tmp_path_factory.mktemp("authz")
+    shutil.copy(sqlite_template, folder / "townsquare.db")
+    engine = make_engine(f"sqlite:///{folder / 'townsquare.db'}")
+    factory = make_sessionmaker(engine)
+    settings = Settings(
+        database_url=SecretStr(engine.url.render_as_string(hide_password=False)),
+        data_dir=folder,
+        account_mail="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp[1],
+        secret_key=SecretStr("authz secret"),
+        posts_per_hour=1000,  # the table makes many posts of one owner
+        vapid_public_key="BPublicKeyOfTheAuthorizationTest",
+    )
+    app = create_app(platform=Platform(settings, engine, factory))
+    with pytest.MonkeyPatch.context() as env, TestClient(app) as client:
+        env.setenv("AUTHZ_KEY", "the agency's key")  # a push source with credentials
+        env.setenv("AUTHZ_SECRET", "the agency's secret")
+        box = smtp[0]
+        people: dict[str, Person] = {}
+        spare: dict[str, list[Person]] = {}
+        for role in ("owner", "other"):
+            people[role] = resident(client, box, f"{role}@example.org")
+            spare[role] = [sign_in(client, f"{role}@example.org") for _ in range(2)]
+        grants = {"moderator": None, "operator": None, "officer_a": "agency-a"}
+        grants |= {"officer_b": "agency-b"}
+        for role in ("operator", "moderator"):
+            people[role], spare[role] = _two_factor(client, box, f"{role}@example.org")
+            accounts_grant(factory, f"{role}@example.org", role, None)
+        register(people["operator"], "agency-a", SEATTLE)
+        register(people["operator"], "agency-b", TACOMA)
+        for role in ("officer_a", "officer_b"):
+            people[role], spare[role] = _two_factor(client, box, f"{role}@example.org")
+            accounts_grant(factory, f"{role}@example.org", "agency_officer", grants[role])
+        for email in (SIGN_IN, RESET, CANDIDATE):  # accounts the public forms act on
+            sign_up(client, box, email)
+        found = World(app, box, people, spare)
+        _owner_objects(found, factory)
+        yield found
+    engine.dispose()
+
+
+def accounts_grant(factory: Any, email: str, role: str, agency: str | None) -> None:
+    """Grant a role as `townsquare users grant` does."""
+    with factory() as session:
+        accounts.grant_role(session, email, role, actor_id=None, agency=agency)
+
+
+def _two_factor(client: TestClient, box: Mailbox, email: str) -> tuple[Person, list[Person]]:
+    """A person with two-factor on and three sessions that passed it (one to end per test)."""
+    first = resident(client, box, email)
+    totp, now = pyotp.TOTP(first.post("/api/v1/account/totp").json()["secret"]), utcnow()
+    # Three distinct time steps, all valid now: enrolment, then two sign-ins.
+    code = totp.at(now, counter_offset=-1)
+    assert first.post("/api/v1/account/totp/confirm", json={"code": code}).status_code == 204
+    return first, [sign_in(client, email, totp.at(now, counter_offset=k)) for k in (0, 1)]
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (160, 120), (90, 140, 200)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _draft(**changes: Any) -> dict[str, Any]:
+    body = {
+        "category": "safety.hazard",
+        "title": "Downed power line",
+        "description": "A power line is down across the sidewalk near the park entrance.",
+        "occurred_at": (utcnow() - timedelta(minutes=10)).isoformat(),
+        "lat": 47.6101,
+        "lon": -122.3421,
+    }
+    return body | changes
+
+
+def _post(world: World, *, decide: str | None, media: list[int] | None = None) -> int:
+    """A post by the owner, decided by the moderator ("approve", "reject") or left pending."""
+    made = world.people["owner"].post("/api/v1/posts", json=_draft(media_ids=media or []))
+    assert made.status_code == 201, made.text
+    post_id = int(made.json()["id"])
+    if decide:
+        url = f"/api/v1/moderation/posts/{post_id}/{decide}"
+        answer = world.people["moderator"].post(url, json={"reason": "checked by the test"})
+        assert answer.status_code == 200, answer.text
+    return post_id
+
+
+def _subscription(world: World) -> tuple[int, str]:
+    body = {
+        "area": {"type": "circle", "lat": 47.61, "lon": -122.34, "radius_m": 800},
+        "channels": [{"kind": "email", "address": "owner@example.org"}],
+    }
+    made = TestClient(world.app).post("/api/v1/subscriptions", json=body)
+    assert made.status_code == 201, made.text
+    return int(made.json()["subscription"]["id"]), str(made.json()["manage_token"])
+
+
+def _owner_objects(world: World, factory: Any) -> None:
+    owner = world.people["owner"]
+    media = owner.post("/api/v1/media", files={"file": ("p.jpg", _photo(), "image/jpeg")})
+    assert media.status_code == 201, media.text
+    world.objects["media"] = media.json()["id"]
+    world.objects["post"] = _post(world, decide="approve", media=[world.objects["media"]])
+    with factory() as session:
+        from townsquare.posts.models import Post
+
+        world.objects["incident"] = session.get_one(Post, world.objects["post"]).incident_id
+    world.objects["subscription"] = _subscription(world)
+    token = owner.post("/api/v1/account/tokens", json={"name": "open311"})
+    world.objects["api_token"] = token.json()["token"]
+    source = config(
+        "push",
+        "",
+        slug="agency-a-cad",
+        agency={"slug": "agency-a", "name": "Agency A", "time_zone": "UTC"},
+        push={"format": "json", "key_env": "AUTHZ_KEY", "secret_env": "AUTHZ_SECRET"},
+    )
+    with transaction(factory) as session:
+        world.objects["source"] = ingest.ensure_source(session, source).id
+
+
+# ---- how each route is called ---------------------------------------------------------------
+
+Call = Callable[[World, str], Response]
+
+
+def _send(world: World, role: str, method: str, url: str, **kwargs: Any) -> Response:
+    headers = world.headers(role) | kwargs.pop("headers", {})
+    client = world.client(role)
+    return client.request(method, url, headers=headers, follow_redirects=False, **kwargs)
+
+
+def _form_page(world: World, role: str, page: str, post: str, data: dict[str, str]) -> Response:
+    """A pre-session form as a browser sends it: its page first, for the form token."""
+    client = TestClient(world.app)  # a browser of its own: the form is about to sign someone in
+    if role != "anonymous":
+        client.cookies.update(world.client(role).cookies)
+    shown = client.get(page)
+    token = re.search(r'name="form_token" value="([^"]+)"', shown.text)
+    fields = data | ({"form_token": token.group(1)} if token else {})
+    return client.post(post, data=fields, headers=world.headers(role), follow_redirects=False)
+
+
+def _update(world: World) -> int:
+    body = {
+        "category": "safety.hazard",
+        "title": "Road closed for repairs",
+        "occurred_at": utcnow().isoformat(),
+        "lat": 47.61,
+        "lon": -122.34,
+    }
+    made = world.people["officer_a"].post("/api/v1/agency/updates", json=body)
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def _signed_up(world: World) -> str:
+    """The verification token of a fresh sign-up."""
+    email = world.fresh("verify")
+    body = {"email": email, "password": PASSWORD}
+    assert TestClient(world.app).post("/api/v1/account/sign-up", json=body).status_code == 201
+    return world.box.link(email, "/verify")
+
+
+def _reset_token(world: World) -> str:
+    """A new reset link of the account kept for resets (its password stays PASSWORD)."""
+    answer = TestClient(world.app).post("/api/v1/account/password-reset", json={"email": RESET})
+    assert answer.status_code == 202
+    return world.box.link(RESET, "/reset")
+
+
+def _reset_page(world: World, role: str) -> Response:
+    token = _reset_token(world)
+    data = {"token": token, "password": PASSWORD}
+    return _form_page(world, role, f"/reset?token={token}", "/reset", data)
+
+
+def _spare(world: World, role: str) -> Person:
+    return world.spare[role].pop()
+
+
+def _sub(world: World, role: str, method: str, suffix: str = "") -> Response:
+    sub_id, token = world.objects["subscription"]
+    if method == "DELETE":
+        sub_id, token = _subscription(world)
+    auth = {"Authorization": f"Bearer {token}"} if role == "owner" else {}
+    client = TestClient(world.app)  # the manage token, not a session, is the credential
+    return client.request(method, f"/api/v1/subscriptions/{sub_id}{suffix}", headers=auth)
+
+
+def _sign_out(world: World, role: str, url: str) -> Response:
+    if role == "anonymous":
+        return TestClient(world.app).post(url, follow_redirects=False)
+    person = _spare(world, role)
+    return person.client.post(url, headers=person.headers, follow_redirects=False)
+
+
+def _delete_me(world: World, role: str) -> Response:
+    if role == "anonymous":
+        return TestClient(world.app).delete("/api/v1/me")
+    person = world.people[role]  # the very last call: the account goes with its sessions
+    # Signed in minutes ago: no password needed (and no argon2 check per call).
+    return person.client.request("DELETE", "/api/v1/me", headers=person.headers)
+
+
+def _open311(world: World, role: str) -> Response:
+    # The personal API token is the owner's: the caller passes the token they hold.
+    key = world.objects["api_token"] if role == "owner" else ""
+    data = {
+        "service_code": "safety.hazard",
+        "lat": "47.6101",
+        "long": "-122.3421",
+        "description": "A tree branch is hanging low over the bike lane on Pine.",
+    }
+    return TestClient(world.app).post(f"/open311/v2/requests.json?api_key={key}", data=data)
+
+
+CALLS: dict[str, Call] = {
+    "GET /api/v1/incidents": lambda w, r: _send(
+        w, r, "GET", "/api/v1/incidents?lat=47.61&lon=-122.34&radius_m=2000"
+    ),
+    "GET /fragments/incidents": lambda w, r: _send(
+        w, r, "GET", "/fragments/incidents?lat=47.61&lon=-122.34&radius_m=2000"
+    ),
+    "GET /feeds/atom": lambda w, r: _send(w, r, "GET", "/feeds/atom?lat=47.61&lon=-122.34"),
+    "GET /feeds/cap": lambda w, r: _send(w, r, "GET", "/feeds/cap?lat=47.61&lon=-122.34"),
+    "POST /api/v1/sources/{slug}/records": lambda w, r: _send(
+        w, r, "POST", "/api/v1/sources/agency-a-cad/records", content=b"[]"
+    ),
+    "POST /api/v1/subscriptions": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        "/api/v1/subscriptions",
+        json={
+            "area": {"type": "circle", "lat": 47.61, "lon": -122.34, "radius_m": 500},
+            "channels": [{"kind": "email", "address": "someone@example.org"}],
+        },
+    ),
+    "GET /api/v1/subscriptions/{subscription_id}": lambda w, r: _sub(w, r, "GET"),
+    "DELETE /api/v1/subscriptions/{subscription_id}": lambda w, r: _sub(w, r, "DELETE"),
+    "GET /api/v1/subscriptions/{subscription_id}/deliveries": lambda w, r: _sub(
+        w, r, "GET", "/deliveries"
+    ),
+    "POST /api/v1/subscriptions/{subscription_id}/deliveries/retry": lambda w, r: _sub(
+        w, r, "POST", "/deliveries/retry"
+    ),
+    "POST /api/v1/account/sign-up": lambda w, r: _send(
+        w, r, "POST", "/api/v1/account/sign-up", json={"email": w.fresh("s"), "password": PASSWORD}
+    ),
+    "POST /api/v1/account/verify": lambda w, r: _send(
+        w, r, "POST", "/api/v1/account/verify", json={"token": _signed_up(w)}
+    ),
+    "POST /api/v1/account/sign-in": lambda w, r: TestClient(w.app).post(
+        "/api/v1/account/sign-in", json={"email": SIGN_IN, "password": PASSWORD}
+    ),
+    "POST /api/v1/account/password-reset": lambda w, r: _send(
+        w, r, "POST", "/api/v1/account/password-reset", json={"email": "owner@example.org"}
+    ),
+    "POST /api/v1/account/password": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        "/api/v1/account/password",
+        json={"token": _reset_token(w), "password": PASSWORD},
+    ),
+    "POST /api/v1/account/sign-out": lambda w, r: _sign_out(w, r, "/api/v1/account/sign-out"),
+    "POST /api/v1/account/tokens": lambda w, r: _send(
+        w, r, "POST", "/api/v1/account/tokens", json={"name": "script"}
+    ),
+    "POST /api/v1/account/totp/confirm": lambda w, r: _send(
+        w, r, "POST", "/api/v1/account/totp/confirm", json={"code": "000000"}
+    ),
+    "POST /api/v1/account/totp/disable": lambda w, r: _send(
+        w, r, "POST", "/api/v1/account/totp/disable", json={"code": "000000"}
+    ),
+    "DELETE /api/v1/me": _delete_me,
+    "POST /api/v1/posts": lambda w, r: _send(w, r, "POST", "/api/v1/posts", json=_draft()),
+    "GET /api/v1/posts/{post_id}": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/posts/{w.objects['post']}"
+    ),
+    "POST /api/v1/posts/{post_id}/appeal": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/api/v1/posts/{_post(w, decide='reject')}/appeal",
+        json={"reason": "This was a real hazard, please look again."},
+    ),
+    "GET /api/v1/posts/{post_id}/public": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/posts/{w.objects['post']}/public"
+    ),
+    "POST /api/v1/moderation/posts/{post_id}/{action}": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/api/v1/moderation/posts/{_post(w, decide=None)}/approve",
+        json={"reason": "fine"},
+    ),
+    "POST /api/v1/media": lambda w, r: _send(
+        w, r, "POST", "/api/v1/media", files={"file": ("p.jpg", _photo(), "image/jpeg")}
+    ),
+    "GET /api/v1/media/{media_id}": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/media/{w.objects['media']}"
+    ),
+    "GET /api/v1/media/{media_id}/original": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/media/{w.objects['media']}/original"
+    ),
+    "GET /api/v1/media/{media_id}/review": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/media/{w.objects['media']}/review"
+    ),
+    "GET /api/v1/agencies/{slug}": lambda w, r: _send(w, r, "GET", "/api/v1/agencies/agency-a"),
+    "POST /api/v1/agencies": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        "/api/v1/agencies",
+        json={
+            "slug": f"agency-{w.fresh('x').split('@')[0]}",
+            "name": "New Agency",
+            "time_zone": "UTC",
+            "jurisdiction": SEATTLE,
+        },
+    ),
+    "POST /api/v1/agencies/{slug}/verify": lambda w, r: _send(
+        w, r, "POST", "/api/v1/agencies/agency-a/verify"
+    ),
+    "POST /api/v1/agencies/{slug}/admins": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        "/api/v1/agencies/agency-a/admins",
+        json={"email": CANDIDATE},
+    ),
+    "POST /api/v1/agency/officers": lambda w, r: _send(
+        w, r, "POST", "/api/v1/agency/officers", json={"email": "other@example.org"}
+    ),
+    "DELETE /api/v1/agency/officers/{account_id}": lambda w, r: _send(
+        w, r, "DELETE", f"/api/v1/agency/officers/{w.people['officer_a'].account_id}"
+    ),
+    "POST /api/v1/agency/sources/{slug}/key": lambda w, r: _send(
+        w, r, "POST", "/api/v1/agency/sources/agency-a-cad/key"
+    ),
+    "DELETE /api/v1/agency/sources/{slug}/key": lambda w, r: _send(
+        w, r, "DELETE", "/api/v1/agency/sources/agency-a-cad/key"
+    ),
+    "POST /api/v1/agency/updates": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        "/api/v1/agency/updates",
+        json={
+            "category": "traffic.collision",
+            "title": "Two cars collided; expect delays",
+            "occurred_at": utcnow().isoformat(),
+            # inside the caller's own jurisdiction: agency B's is Tacoma
+            "lat": 47.25 if r == "officer_b" else 47.61,
+            "lon": -122.44 if r == "officer_b" else -122.34,
+        },
+    ),
+    "PATCH /api/v1/agency/updates/{incident_id}": lambda w, r: _send(
+        w, r, "PATCH", f"/api/v1/agency/updates/{_update(w)}", json={"title": "Road reopened"}
+    ),
+    "DELETE /api/v1/agency/updates/{incident_id}": lambda w, r: _send(
+        w, r, "DELETE", f"/api/v1/agency/updates/{_update(w)}"
+    ),
+    "GET /api/v1/incidents/{incident_id}": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/incidents/{w.objects['incident']}"
+    ),
+    "GET /incidents/{incident_id}": lambda w, r: _send(
+        w, r, "GET", f"/incidents/{w.objects['incident']}"
+    ),
+    "GET /feeds/cap/{incident_id}.xml": lambda w, r: _send(
+        w, r, "GET", f"/feeds/cap/{w.objects['incident']}.xml"
+    ),
+    "GET /api/v1/sources/{source_id}/policy": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/sources/{w.objects['source']}/policy"
+    ),
+    "GET /open311/v2/discovery.{fmt}": lambda w, r: _send(
+        w, r, "GET", "/open311/v2/discovery.json"
+    ),
+    "GET /open311/v2/services.{fmt}": lambda w, r: _send(w, r, "GET", "/open311/v2/services.json"),
+    "GET /open311/v2/services/{code}.{fmt}": lambda w, r: _send(
+        w, r, "GET", "/open311/v2/services/safety.hazard.json"
+    ),
+    "GET /open311/v2/requests.{fmt}": lambda w, r: _send(w, r, "GET", "/open311/v2/requests.json"),
+    "GET /open311/v2/requests/{rid}.{fmt}": lambda w, r: _send(
+        w, r, "GET", f"/open311/v2/requests/{w.objects['incident']}.json"
+    ),
+    "POST /open311/v2/requests.{fmt}": _open311,
+    "POST /sign-up": lambda w, r: _form_page(
+        w, r, "/sign-up", "/sign-up", {"email": w.fresh("page"), "password": PASSWORD}
+    ),
+    "GET /verify": lambda w, r: _send(w, r, "GET", "/verify?token=abc"),
+    "POST /verify": lambda w, r: _form_page(w, r, "/verify", "/verify", {"token": _signed_up(w)}),
+    "POST /sign-in": lambda w, r: _form_page(
+        w,
+        r,
+        "/sign-in",
+        "/sign-in",
+        {"email": SIGN_IN, "password": PASSWORD},
+    ),
+    "POST /sign-in/code": lambda w, r: _form_page(
+        w, r, "/sign-in", "/sign-in/code", {"pending": "x", "code": "000000"}
+    ),
+    "POST /forgot-password": lambda w, r: _form_page(
+        w, r, "/forgot-password", "/forgot-password", {"email": "owner@example.org"}
+    ),
+    "GET /reset": lambda w, r: _send(w, r, "GET", "/reset?token=abc"),
+    "POST /reset": lambda w, r: _reset_page(w, r),
+    "POST /sign-out": lambda w, r: _sign_out(w, r, "/sign-out"),
+    "POST /account/totp/confirm": lambda w, r: _send(
+        w, r, "POST", "/account/totp/confirm", data={"code": "000000"}
+    ),
+    "POST /account/totp/disable": lambda w, r: _send(
+        w, r, "POST", "/account/totp/disable", data={"code": "000000"}
+    ),
+    "POST /posts/check": lambda w, r: _send(
+        w, r, "POST", "/posts/check", data={k: str(v) for k, v in _draft().items()}
+    ),
+    "POST /posts/new": lambda w, r: _send(
+        w, r, "POST", "/posts/new", data={k: str(v) for k, v in _draft().items()}
+    ),
+    "POST /posts/{post_id}/appeal": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/posts/{_post(w, decide='reject')}/appeal",
+        data={"reason": "This was a real hazard, please look again."},
+    ),
+    "POST /moderation/posts/{post_id}/{action}": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/moderation/posts/{_post(w, decide=None)}/approve",
+        data={"reason": "fine"},
+    ),
+}
+# Routes that end a session or an account run last, each role on a session of its own.
+LAST = ("POST /api/v1/account/sign-out", "POST /sign-out", "DELETE /api/v1/me")
+
+
+def outcome(response: Response) -> str:
+    """The class of an answer: allow, deny or refused (anything else is itself)."""
+    status = response.status_code
+    location = response.headers.get("location", "")
+    if 300 <= status < 400 and location.startswith("/sign-in"):
+        return DENY  # a page sends the anonymous visitor to the sign-in form
+    if 200 <= status < 400:
+        return ALLOW
+    if status in (401, 403, 404):
+        return DENY
+    if status in (409, 422):
+        return REFUSED
+    return f"status {status}: {response.text[:200]}"
+
+
+def test_every_route_is_in_the_table(world: World) -> None:
+    routes = app_routes(world.app)
+    missing = [r for r in routes if r not in MATRIX]
+    assert not missing, f"routes with no row in MATRIX (decide who may call them): {missing}"
+    stale = [r for r in MATRIX if r not in routes]
+    assert not stale, f"rows of MATRIX naming no route of the app: {stale}"
+    for route, row in MATRIX.items():
+        assert set(row) == set(ROLES), f"{route}: the row must name every role"
+
+
+def test_every_role_gets_what_the_table_says(world: World) -> None:
+    routes = [r for r in app_routes(world.app) if r in MATRIX]
+    ordered = [r for r in routes if r not in LAST] + [r for r in LAST if r in routes]
+    wrong: list[str] = []
+    for route in ordered:
+        method, path = route.split(" ", 1)
+        call = CALLS.get(route, lambda w, r, m=method, p=path: _send(w, r, m, p))
+        for role in ROLES:
+            expected = MATRIX[route][role]
+            if expected.startswith("skip:"):
+                continue
+            got = outcome(call(world, role))
+            if got != expected:
+                wrong.append(f"{route} as {role}: expected {expected}, got {got}")
+    assert not wrong, "\n".join(wrong)
