@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -207,9 +208,7 @@ def test_moderator_approves_rejects_and_resident_appeals_once(
     assert incident_link == [f"/incidents/{stored_posts(factory)[0].incident_id}"]
     incident = app_client.get(str(incident_link[0]))
     assert texts(incident.text, "//*[@data-provenance]") == ["resident, unverified"]
-    feed = app_client.get("/", params={"lat": HOME[0], "lon": HOME[1], "radius_m": 10000})
-    item = texts(feed.text, f"//li[@data-incident='{stored_posts(factory)[0].incident_id}']")
-    assert item
+    item = feed_item(app_client, stored_posts(factory)[0].incident_id)
     assert "resident, unverified" in item[0]
 
     appeal = ada.post(f"/posts/{second}/appeal", data={"csrf_token": csrf, "reason": "It is art"})
@@ -223,6 +222,18 @@ def test_moderator_approves_rejects_and_resident_appeals_once(
     final = ada.get("/posts/mine").text
     assert "Appealed once already" in final
     assert page(final).xpath(f"//li[@id='post-{second}']//form") == []
+
+
+def feed_item(client: TestClient, incident_id: int | None) -> list[str]:
+    """The feed page's item for the incident, once the relay has announced it (or fail)."""
+    deadline = time.monotonic() + 15
+    while True:
+        feed = client.get("/", params={"lat": HOME[0], "lon": HOME[1], "radius_m": 10000})
+        item = texts(feed.text, f"//li[@data-incident='{incident_id}']")
+        if item or time.monotonic() > deadline:
+            assert item, f"incident {incident_id} never reached the feed page"
+            return item
+        time.sleep(0.1)  # the feed index follows the bus, a relay interval after the commit
 
 
 def stored_posts(factory: sessionmaker[Session]) -> list[Post]:
