@@ -1,9 +1,10 @@
 """End to end: a dispatch record ingested -> its alert received by a webhook, at a steady rate.
 
-    .venv/bin/python bench/alerts_e2e.py [--rate 100] [--seconds 30] [--batch 100]
+    .venv/bin/python bench/alerts_e2e.py [--rate 100] [--seconds 30] [--batch 100] [--postgres URL]
 
-Starts a real `townsquare serve` process (SQLite, in-process bus) and a local webhook
-receiver, subscribes one webhook to the area (every severity urgent, rate limit lifted),
+Starts a real `townsquare serve` process (SQLite, or a new PostgreSQL database with
+--postgres; in-process bus) and a local webhook receiver, subscribes one webhook to the
+area (every severity urgent, rate limit lifted),
 then ingests structure-fire records through the ingest service at `--rate` records/s. For
 each record: the time from when it was due (its place in the steady schedule) until the
 receiver has its alert, and from the start of its ingestion (the aim is p99 <= 1 s at 100
@@ -83,10 +84,10 @@ class Result:
     calls: int
 
 
-def run(rate: float, seconds: float, batch: int, folder: Path) -> Result:
+def run(rate: float, seconds: float, batch: int, folder: Path, postgres: str | None) -> Result:
     """Latencies (s) of the alerts received, from due and from ingestion, and the load given."""
     receiver = Receiver()
-    with server(folder) as (base, database_url):
+    with server(folder, postgres) as (base, database_url):
         created = httpx.post(
             f"{base}/api/v1/subscriptions",
             json={
@@ -141,10 +142,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--batch", type=int, default=100, help="most records per ingest call")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run on a new database of this PostgreSQL server instead of SQLite",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        got = run(args.rate, args.seconds, max(1, args.batch), Path(folder))
+        got = run(args.rate, args.seconds, max(1, args.batch), Path(folder), args.postgres)
     rows = [
+        ("store", "PostgreSQL" if args.postgres else "SQLite"),
         ("records ingested", f"{got.sent:,}"),
         ("rate asked / achieved", f"{args.rate:.0f} / {got.achieved:.1f} records/s"),
         ("ingest calls (records each)", f"{got.calls:,} ({got.sent / max(1, got.calls):.1f})"),

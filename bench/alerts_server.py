@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from sqlalchemy import make_url
 
 from townsquare import migrate
 from townsquare.db import make_engine, make_sessionmaker
@@ -36,9 +37,37 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(folder: Path, **extra: str) -> Iterator[tuple[str, str]]:
-    """`townsquare serve` on a fresh migrated SQLite file; yields (base URL, database URL)."""
-    url = f"sqlite:///{folder / 'bench.db'}"
+def server(folder: Path, postgres: str | None = None, **extra: str) -> Iterator[tuple[str, str]]:
+    """`townsquare serve` on a fresh migrated store; yields (base URL, database URL).
+
+    SQLite under `folder` by default; with `postgres` (a server URL), a new database on that
+    server, dropped at the end.
+    """
+    with fresh_database(folder, postgres) as url:
+        yield from _serve(folder, url, extra)
+
+
+@contextmanager
+def fresh_database(folder: Path, postgres: str | None) -> Iterator[str]:
+    """A new, empty store: a SQLite file, or a PostgreSQL database made for this run."""
+    if postgres is None:
+        yield f"sqlite:///{folder / 'bench.db'}"
+        return
+    admin = make_url(postgres)
+    name = f"townsquare_bench_{os.getpid()}"
+    engine = make_engine(admin.render_as_string(hide_password=False))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+
+def _serve(folder: Path, url: str, extra: dict[str, str]) -> Iterator[tuple[str, str]]:
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
