@@ -75,7 +75,7 @@ TOTP_OFF["operator"] = REFUSED  # two-factor already on: setting it up again is 
 TOTP_ON_REFUSED = only() | dict.fromkeys(ROLES[1:], REFUSED)
 # Residents have no two-factor to turn off (409); privileged roles may not turn it off (403).
 TOTP_DISABLE = only() | {"owner": REFUSED, "other": REFUSED}
-FOOTAGE = "footage objects (cameras, clips, requests, shares) are built in tests/footage"
+CLIPS = "needs a processed video clip (ffmpeg per call); tests/footage covers who may"
 
 MATRIX: dict[str, Row] = {
     # the feed and its formats: anyone
@@ -153,31 +153,31 @@ MATRIX: dict[str, Row] = {
     "GET /open311/v2/requests.{fmt}": PUBLIC,
     "GET /open311/v2/requests/{rid}.{fmt}": PUBLIC,
     "POST /open311/v2/requests.{fmt}": OWNER,
-    # footage
-    "POST /api/v1/cameras": skip(FOOTAGE),
-    "GET /api/v1/cameras": skip(FOOTAGE),
-    "DELETE /api/v1/cameras/{camera_id}": skip(FOOTAGE),
-    "POST /api/v1/cameras/{camera_id}/token": skip(FOOTAGE),
-    "GET /api/v1/cameras/{camera_id}/clips": skip(FOOTAGE),
-    "POST /api/v1/cameras/{camera_id}/clips": skip(FOOTAGE),
-    "POST /api/v1/footage/requests": skip(FOOTAGE),
-    "GET /api/v1/footage/requests/{request_id}": skip(FOOTAGE),
-    "GET /api/v1/footage/requests/{request_id}/shares": skip(FOOTAGE),
-    "POST /api/v1/footage/requests/{request_id}/shares": skip(FOOTAGE),
-    "POST /api/v1/footage/requests/{request_id}/decline": skip(FOOTAGE),
-    "GET /api/v1/footage/inbox": skip(FOOTAGE),
-    "POST /api/v1/footage/shares/{share_id}/revoke": skip(FOOTAGE),
-    "POST /api/v1/footage/shares/{share_id}/extend": skip(FOOTAGE),
-    "GET /api/v1/footage/shares/{share_id}/video": skip(FOOTAGE),
-    "POST /api/v1/footage/break-glass": skip(FOOTAGE),
-    "GET /api/v1/footage/break-glass/clips/{clip_id}/video": skip(FOOTAGE),
-    "GET /api/v1/footage/break-glass/cameras/{camera_id}": skip(FOOTAGE),
-    "GET /api/v1/me/access-log": skip(FOOTAGE),
-    "GET /api/v1/agencies/{slug}/footage-requests": skip(FOOTAGE),
-    "GET /api/v1/transparency": skip(FOOTAGE),
-    "GET /api/v1/transparency.csv": skip(FOOTAGE),
-    "GET /api/v1/agencies/{slug}/transparency": skip(FOOTAGE),
-    "GET /api/v1/agencies/{slug}/transparency.csv": skip(FOOTAGE),
+    # footage: cameras are their owner's; requests are public, their shares their agency's
+    "POST /api/v1/cameras": SIGNED_IN,
+    "GET /api/v1/cameras": SIGNED_IN,
+    "DELETE /api/v1/cameras/{camera_id}": OWNER,
+    "POST /api/v1/cameras/{camera_id}/token": OWNER,
+    "GET /api/v1/cameras/{camera_id}/clips": OWNER,
+    "POST /api/v1/cameras/{camera_id}/clips": skip(CLIPS),
+    "POST /api/v1/footage/requests": OFFICERS,
+    "GET /api/v1/footage/requests/{request_id}": PUBLIC,
+    "GET /api/v1/footage/requests/{request_id}/shares": OFFICER_A,
+    "POST /api/v1/footage/requests/{request_id}/shares": skip(CLIPS),
+    "POST /api/v1/footage/requests/{request_id}/decline": OWNER,  # the notified camera owner
+    "GET /api/v1/footage/inbox": SIGNED_IN,
+    "POST /api/v1/footage/shares/{share_id}/revoke": skip(CLIPS),
+    "POST /api/v1/footage/shares/{share_id}/extend": skip(CLIPS),
+    "GET /api/v1/footage/shares/{share_id}/video": skip(CLIPS),
+    "POST /api/v1/footage/break-glass": OPERATOR,
+    "GET /api/v1/footage/break-glass/clips/{clip_id}/video": skip(CLIPS),
+    "GET /api/v1/footage/break-glass/cameras/{camera_id}": OPERATOR,
+    "GET /api/v1/me/access-log": SIGNED_IN,
+    "GET /api/v1/agencies/{slug}/footage-requests": PUBLIC,
+    "GET /api/v1/transparency": PUBLIC,
+    "GET /api/v1/transparency.csv": PUBLIC,
+    "GET /api/v1/agencies/{slug}/transparency": PUBLIC,
+    "GET /api/v1/agencies/{slug}/transparency.csv": PUBLIC,
     # resident pages: forms before a session for anyone, the rest for the signed-in
     "GET /sign-up": PUBLIC,
     "POST /sign-up": PUBLIC,
@@ -274,6 +274,7 @@ def world(
         smtp_port=smtp[1],
         secret_key=SecretStr("authz secret"),
         posts_per_hour=1000,  # the table makes many posts of one owner
+        footage_requests_per_day=1000,  # and many footage requests of one agency
         vapid_public_key="BPublicKeyOfTheAuthorizationTest",
     )
     app = create_app(platform=Platform(settings, engine, factory))
@@ -380,8 +381,43 @@ def _owner_objects(world: World, factory: Any) -> None:
         agency={"slug": "agency-a", "name": "Agency A", "time_zone": "UTC"},
         push={"format": "json", "key_env": "AUTHZ_KEY", "secret_env": "AUTHZ_SECRET"},
     )
+    world.objects["camera"] = _camera(world)
+    world.objects["request"] = _footage_request(world, "officer_a")
     with transaction(factory) as session:
         world.objects["source"] = ingest.ensure_source(session, source).id
+
+
+def _camera(world: World) -> int:
+    body = {"name": "Porch", "lat": 47.6101, "lon": -122.3421}
+    made = world.people["owner"].post("/api/v1/cameras", json=body)
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def _request_body(role: str) -> dict[str, Any]:
+    now = utcnow()
+    lat, lon = (47.25, -122.44) if role == "officer_b" else (47.6101, -122.3421)
+    return {
+        "case_number": "2026-001234",
+        "reason": "A burglary on the block; looking for a person leaving by the alley.",
+        "circle": {"lat": lat, "lon": lon, "radius_m": 300},
+        "window_start": (now - timedelta(hours=3)).isoformat(),
+        "window_end": (now - timedelta(hours=1)).isoformat(),
+        "expires_at": (now + timedelta(days=3)).isoformat(),
+    }
+
+
+def _footage_request(world: World, role: str) -> int:
+    made = world.people[role].post("/api/v1/footage/requests", json=_request_body(role))
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+def _break_glass_camera(world: World, role: str) -> Response:
+    grant = {"target": "camera", "target_id": world.objects["camera"]}
+    grant["reason"] = "A child is missing; this camera faces the last place seen."
+    assert world.people["operator"].post("/api/v1/footage/break-glass", json=grant).is_success
+    return _send(world, role, "GET", f"/api/v1/footage/break-glass/cameras/{grant['target_id']}")
 
 
 # ---- how each route is called ---------------------------------------------------------------
@@ -652,6 +688,51 @@ CALLS: dict[str, Call] = {
         w, r, "GET", f"/open311/v2/requests/{w.objects['incident']}.json"
     ),
     "POST /open311/v2/requests.{fmt}": _open311,
+    "POST /api/v1/cameras": lambda w, r: _send(
+        w, r, "POST", "/api/v1/cameras", json={"name": "Door", "lat": 47.61, "lon": -122.34}
+    ),
+    "DELETE /api/v1/cameras/{camera_id}": lambda w, r: _send(
+        w, r, "DELETE", f"/api/v1/cameras/{_camera(w)}"
+    ),
+    "POST /api/v1/cameras/{camera_id}/token": lambda w, r: _send(
+        w, r, "POST", f"/api/v1/cameras/{w.objects['camera']}/token"
+    ),
+    "GET /api/v1/cameras/{camera_id}/clips": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/cameras/{w.objects['camera']}/clips"
+    ),
+    "POST /api/v1/footage/requests": lambda w, r: _send(
+        w, r, "POST", "/api/v1/footage/requests", json=_request_body(r)
+    ),
+    "GET /api/v1/footage/requests/{request_id}": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/footage/requests/{w.objects['request']}"
+    ),
+    "GET /api/v1/footage/requests/{request_id}/shares": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/footage/requests/{w.objects['request']}/shares"
+    ),
+    "POST /api/v1/footage/requests/{request_id}/decline": lambda w, r: _send(
+        w, r, "POST", f"/api/v1/footage/requests/{w.objects['request']}/decline"
+    ),
+    "POST /api/v1/footage/break-glass": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        "/api/v1/footage/break-glass",
+        json={
+            "target": "camera",
+            "target_id": w.objects["camera"],
+            "reason": "A child is missing; this camera faces the last place seen.",
+        },
+    ),
+    "GET /api/v1/footage/break-glass/cameras/{camera_id}": _break_glass_camera,
+    "GET /api/v1/agencies/{slug}/footage-requests": lambda w, r: _send(
+        w, r, "GET", "/api/v1/agencies/agency-a/footage-requests"
+    ),
+    "GET /api/v1/agencies/{slug}/transparency": lambda w, r: _send(
+        w, r, "GET", "/api/v1/agencies/agency-a/transparency"
+    ),
+    "GET /api/v1/agencies/{slug}/transparency.csv": lambda w, r: _send(
+        w, r, "GET", "/api/v1/agencies/agency-a/transparency.csv"
+    ),
     "POST /sign-up": lambda w, r: _form_page(
         w, r, "/sign-up", "/sign-up", {"email": w.fresh("page"), "password": PASSWORD}
     ),
