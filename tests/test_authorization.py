@@ -199,9 +199,7 @@ MATRIX: dict[str, Row] = {
     "POST /posts/check": SIGNED_IN,
     "POST /posts/new": SIGNED_IN,
     "GET /posts/mine": SIGNED_IN,
-    # The page answers any refusal of an appeal with 409 and the reason ("post 12 not found"):
-    # another's post is untouched, but the status is not the API's 404 (web/residents.py).
-    "POST /posts/{post_id}/appeal": OWNER | dict.fromkeys(ROLES[2:], REFUSED),
+    "POST /posts/{post_id}/appeal": OWNER,
     "GET /moderation": MODERATOR,
     "POST /moderation/posts/{post_id}/{action}": MODERATOR,
 }

@@ -560,15 +560,15 @@ async def appeal(request: Request, post_id: int, session: DB, settings: Config) 
     if isinstance(actor, Response):
         return actor
     reason = text(await request.form(), "reason").strip()
-    error = None
+    error, status = None, 409
     if not 3 <= len(reason) <= 2000:
         error = "Say in a few words why the post meets the guidelines."
     else:
         try:
             posts.appeal_post(session, post_id, reason, actor=actor, now=utcnow())
         except TownsquareError as exc:
-            error = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+            error, status = f"{exc.detail[:1].upper()}{exc.detail[1:]}.", exc.status
     if error is None:
         return see_other("/posts/mine")
     mine = posts.list_mine(session, actor=actor)
-    return page(request, "my_posts.html", 409, actor=actor, posts=mine, sent=0, error=error)
+    return page(request, "my_posts.html", status, actor=actor, posts=mine, sent=0, error=error)
