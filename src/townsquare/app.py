@@ -20,6 +20,7 @@ from townsquare.accounts.views import router as accounts_router
 from townsquare.agencies.views import router as agencies_router
 from townsquare.alerts.views import router as alerts_router
 from townsquare.db import utcnow
+from townsquare.desk.views import router as desk_router
 from townsquare.errors import InvalidParameter, TownsquareError
 from townsquare.footage.views import cameras_router as footage_cameras_router
 from townsquare.footage.views import public_router as footage_public_router
@@ -37,6 +38,7 @@ from townsquare.privacy.service import release_due
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
 from townsquare.web.alerts import router as alerts_pages
+from townsquare.web.footage import router as footage_pages
 from townsquare.web.moderation import router as moderation_pages
 from townsquare.web.residents import router as resident_pages
 from townsquare.web.views import mount as mount_web
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(accounts_router)
     app.include_router(posts_router)
     app.include_router(moderation_router)
+    app.include_router(desk_router)
     app.include_router(media_router)
     app.include_router(agencies_router)
     app.include_router(open311_router)
@@ -143,6 +146,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(alerts_pages)
     app.include_router(resident_pages)
     app.include_router(moderation_pages)
+    app.include_router(footage_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

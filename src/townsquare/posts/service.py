@@ -14,6 +14,7 @@ from townsquare.accounts.schemas import Actor
 from townsquare.errors import Conflict, Forbidden, InvalidParameter, NotFound, TooManyRequests
 from townsquare.events import announce
 from townsquare.incidents.models import Incident
+from townsquare.incidents.nearby import nearby
 from townsquare.media.models import Media
 from townsquare.posts import guidelines
 from townsquare.posts.models import Post, PostMedia
@@ -214,21 +215,17 @@ def corroborating_incident(session: Session, post: Post) -> int | None:
     """A dispatch incident within 300 m and 30 minutes of the post, of a compatible category."""
     if post.lat is None or post.lon is None:
         return None
-    exact = geo.Point(post.lat, post.lon)
-    rows = session.scalars(
-        select(Incident).where(
-            Incident.origin == "dispatch",
-            Incident.visibility == "public",
-            Incident.h3_r7.in_(geo.disk_cells(exact, CORROBORATE_M, 7)),
-            Incident.occurred_at.between(
-                post.occurred_at - CORROBORATE_WINDOW, post.occurred_at + CORROBORATE_WINDOW
-            ),
-        )
+    found = nearby(
+        session,
+        geo.Point(post.lat, post.lon),
+        post.occurred_at,
+        origins=("dispatch",),
+        radius_m=CORROBORATE_M,
+        window=CORROBORATE_WINDOW,
     )
-    for incident in rows:
-        near = geo.haversine_m(exact.lat, exact.lon, incident.lat, incident.lon) <= CORROBORATE_M
-        if near and _compatible(post.category, incident.category):
-            return incident.id
+    for near in sorted(found, key=lambda n: n.incident.id):
+        if _compatible(post.category, near.incident.category):
+            return near.incident.id
     return None
 
 

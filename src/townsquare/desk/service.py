@@ -1,0 +1,177 @@
+"""The desk queue: items entering the feed with the gate's decision, provenance, nearby items.
+
+A curator's decision is an audit entry (`desk.<action>` about `incident` N): the audit log
+already holds who, what, why and when, hash-chained, so a second table would only repeat it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
+
+from townsquare import geo
+from townsquare.accounts.schemas import Actor
+from townsquare.agencies.models import Agency
+from townsquare.audit import AuditEntry
+from townsquare.desk.schemas import Corroboration, DeskDecision, DeskItem, Gate
+from townsquare.errors import Forbidden, NotFound
+from townsquare.incidents.models import Incident
+from townsquare.incidents.nearby import nearby
+from townsquare.incidents.schemas import CORROBORATED, PROVENANCE
+from townsquare.ingest.models import Source
+from townsquare.posts.models import Post
+from townsquare.privacy.policy import Policy, default_policy
+from townsquare.privacy.public import seal_text
+from townsquare.privacy.service import policy_of
+
+ORIGINS = ("dispatch", "resident", "agency")
+MERGED = "merged into"
+
+
+def moderator(actor: Actor) -> None:
+    """Curators are the moderators (the curation team), signed in with two-factor."""
+    if not actor.has("moderator"):
+        raise Forbidden("moderators only (signed in with two-factor)")
+
+
+def policy_for(session: Session, incident: Incident) -> Policy:
+    """The policy the incident is published under: its source's, else the deployment's."""
+    source = session.get(Source, incident.source_id) if incident.source_id else None
+    return policy_of(source).policy if source is not None else default_policy()
+
+
+def merged_reason(primary_id: int) -> str:
+    """The visibility reason of a duplicate merged into `primary_id`."""
+    return f"{MERGED} {primary_id}"
+
+
+def _decisions(session: Session, ids: Sequence[int]) -> dict[int, list[DeskDecision]]:
+    found: dict[int, list[DeskDecision]] = {}
+    if not ids:
+        return found
+    rows = session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.object_type == "incident",
+            AuditEntry.object_id.in_([str(i) for i in ids]),
+            AuditEntry.action.startswith("desk."),
+        )
+        .order_by(AuditEntry.id)
+    )
+    for entry in rows:
+        found.setdefault(int(entry.object_id), []).append(
+            DeskDecision(
+                action=entry.action.removeprefix("desk."),
+                curator_id=entry.actor_id,
+                reason=str(entry.detail.get("reason", "")),
+                at=entry.at,
+            )
+        )
+    return found
+
+
+def linked(session: Session, primary_id: int) -> list[int]:
+    """Ids of the duplicates merged or linked into `primary_id`."""
+    pattern = f'%"{merged_reason(primary_id)}"%'
+    rows = session.scalars(
+        select(Incident.id)
+        .where(
+            Incident.visibility == "removed",
+            cast(Incident.visibility_reasons, String).like(pattern),
+        )
+        .order_by(Incident.id)
+    )
+    return list(rows)
+
+
+def _corroborating(session: Session, incident: Incident) -> list[Corroboration]:
+    point = geo.Point(incident.lat, incident.lon)
+    return [
+        Corroboration(
+            id=n.incident.id,
+            origin=n.incident.origin,
+            category=n.incident.category,
+            distance_m=n.distance_m,
+            minutes_apart=n.minutes_apart,
+        )
+        for n in nearby(session, point, incident.occurred_at, exclude=incident.id)
+    ]
+
+
+def items(session: Session, rows: Sequence[Incident], now: datetime) -> list[DeskItem]:
+    """The desk view of several incidents, in the given order."""
+    ids = [i.id for i in rows]
+    decisions = _decisions(session, ids)
+    agencies = {a.id: a.name for a in session.scalars(select(Agency))} if rows else {}
+    sources = {s.id: s.slug for s in session.scalars(select(Source))} if rows else {}
+    corroborated = (
+        set(
+            session.scalars(
+                select(Post.incident_id).where(
+                    Post.incident_id.in_(ids), Post.corroborated_by.is_not(None)
+                )
+            )
+        )
+        if rows
+        else set()
+    )
+    out = []
+    for row in rows:
+        done = decisions.get(row.id, [])
+        until = done[0].at if done else now
+        out.append(
+            DeskItem(
+                id=row.id,
+                origin=row.origin,
+                provenance=CORROBORATED if row.id in corroborated else PROVENANCE[row.origin],
+                agency=agencies.get(row.agency_id) if row.agency_id else None,
+                source=sources.get(row.source_id) if row.source_id else None,
+                category=row.category,
+                severity=row.severity,
+                status=row.status,
+                title=seal_text(row.title),
+                summary=seal_text(row.summary),
+                occurred_at=row.occurred_at,
+                published_at=row.published_at,
+                gate=Gate(
+                    visibility=row.visibility,
+                    visibility_reasons=list(row.visibility_reasons),
+                    alertable=row.alertable,
+                    alert_reasons=list(row.alertable_reasons),
+                ),
+                corroborating=_corroborating(session, row),
+                linked=linked(session, row.id),
+                waited_s=max(int((until - row.published_at).total_seconds()), 0),
+                decided=done[0] if done else None,
+                decisions=done,
+            )
+        )
+    return out
+
+
+def queue(session: Session, *, actor: Actor, now: datetime, limit: int = 50) -> list[DeskItem]:
+    """Items entering the feed, public or withheld: undecided first, newest first in each."""
+    moderator(actor)
+    rows = list(
+        session.scalars(
+            select(Incident)
+            .where(Incident.visibility.in_(("public", "withheld")), Incident.status == "active")
+            .order_by(Incident.published_at.desc(), Incident.id.desc())
+            .limit(limit * 4)
+        )
+    )
+    decided = _decisions(session, [r.id for r in rows])
+    rows.sort(key=lambda r: r.id in decided)  # stable: waiting items first, newest first
+    return items(session, rows[:limit], now)
+
+
+def item(session: Session, incident_id: int, *, actor: Actor, now: datetime) -> DeskItem:
+    """One incident as the desk sees it, whatever its visibility."""
+    moderator(actor)
+    row = session.get(Incident, incident_id)
+    if row is None:
+        raise NotFound(f"incident {incident_id} not found")
+    return items(session, [row], now)[0]

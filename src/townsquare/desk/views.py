@@ -1,0 +1,37 @@
+"""Curation desk API routes: the queue, one item, and the actions on it (moderators only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from townsquare.accounts.views import DB, CurrentActor
+from townsquare.db import utcnow
+from townsquare.desk import actions, service
+from townsquare.desk.schemas import DeskAction, DeskItem
+
+router = APIRouter(prefix="/api/v1/desk", tags=["desk"])
+
+
+@router.get("/queue", summary="Items entering the feed, with the gate's decision")
+def queue(
+    actor: CurrentActor, session: DB, limit: int = Query(default=50, ge=1, le=200)
+) -> list[DeskItem]:
+    """Waiting items first, newest first; each with reasons, provenance and nearby items."""
+    return service.queue(session, actor=actor, now=utcnow(), limit=limit)
+
+
+@router.get("/incidents/{incident_id}", summary="One incident as the desk sees it")
+def get_item(incident_id: int, actor: CurrentActor, session: DB) -> DeskItem:
+    """Any visibility, with the curators' decisions on it."""
+    return service.item(session, incident_id, actor=actor, now=utcnow())
+
+
+@router.post(
+    "/incidents/{incident_id}/{action}",
+    summary="rewrite, categorize, link, merge, withhold, publish, alert, retract or correct",
+)
+def act(
+    incident_id: int, action: str, body: DeskAction, actor: CurrentActor, session: DB
+) -> DeskItem:
+    """One audited action; its outbox event carries the change to the feed and alerts."""
+    return actions.act(session, incident_id, action, body, actor=actor, now=utcnow())
