@@ -202,6 +202,18 @@ MATRIX: dict[str, Row] = {
     "POST /posts/{post_id}/appeal": OWNER,
     "GET /moderation": MODERATOR,
     "POST /moderation/posts/{post_id}/{action}": MODERATOR,
+    # footage pages: the portal is the officers'; inbox, cameras and access log one's own
+    "GET /agency": OFFICERS,
+    "POST /agency/requests": OFFICERS,
+    "GET /footage": SIGNED_IN,
+    "POST /footage/requests/{request_id}/share": skip(CLIPS),
+    "POST /footage/requests/{request_id}/decline": OWNER,
+    "POST /footage/shares/{share_id}/revoke": skip(CLIPS),
+    "POST /footage/shares/{share_id}/extend": skip(CLIPS),
+    "GET /cameras": SIGNED_IN,
+    "POST /cameras": SIGNED_IN,
+    "GET /account/access-log": SIGNED_IN,
+    "GET /transparency": PUBLIC,
 }
 
 
@@ -403,6 +415,16 @@ def _request_body(role: str) -> dict[str, Any]:
         "window_end": (now - timedelta(hours=1)).isoformat(),
         "expires_at": (now + timedelta(days=3)).isoformat(),
     }
+
+
+def _page_request(role: str) -> dict[str, str]:
+    """The portal's form of `_request_body` (times in UTC, as the form says)."""
+    body = _request_body(role)
+    form = {k: str(body[k]) for k in ("case_number", "reason")}
+    form |= {k: str(v) for k, v in body["circle"].items()}
+    for name in ("window_start", "window_end", "expires_at"):
+        form[name] = body[name][:16]
+    return form
 
 
 def _footage_request(world: World, role: str) -> int:
@@ -777,6 +799,15 @@ CALLS: dict[str, Call] = {
         "POST",
         f"/moderation/posts/{_post(w, decide=None)}/approve",
         data={"reason": "fine"},
+    ),
+    "POST /agency/requests": lambda w, r: _send(
+        w, r, "POST", "/agency/requests", data=_page_request(r)
+    ),
+    "POST /footage/requests/{request_id}/decline": lambda w, r: _send(
+        w, r, "POST", f"/footage/requests/{w.objects['request']}/decline"
+    ),
+    "POST /cameras": lambda w, r: _send(
+        w, r, "POST", "/cameras", data={"name": "Door", "lat": "47.61", "lon": "-122.34"}
     ),
 }
 # Routes that end a session or an account run last, each role on a session of its own.

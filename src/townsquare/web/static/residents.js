@@ -114,7 +114,65 @@
     });
   }
 
+  /* The agency portal: click the circle's centre, the radius input sizes it; the agency's
+   * jurisdiction is drawn dashed. */
+  function initAreaMap(form, element) {
+    if (typeof L === "undefined") return;
+    var map = L.map(element, { attributionControl: false, zoomSnap: 0.5 });
+    if (element.dataset.tileUrl) {
+      L.tileLayer(element.dataset.tileUrl, { maxZoom: 19 }).addTo(map);
+    } else {
+      element.classList.add("map--plain");
+      plainGrid().addTo(map);
+    }
+    L.control.scale({ position: "bottomleft" }).addTo(map);
+    if (element.dataset.jurisdiction) {
+      try {
+        L.geoJSON(JSON.parse(element.dataset.jurisdiction), {
+          style: { color: "#5c6b80", weight: 1.5, dashArray: "6 4", fill: false },
+          interactive: false,
+        }).addTo(map);
+      } catch (e) { /* no outline */ }
+    }
+    var lat = form.elements.lat;
+    var lon = form.elements.lon;
+    var radius = form.elements.radius_m;
+    var circle = null;
+    function draw(pan) {
+      var a = parseFloat(lat.value);
+      var b = parseFloat(lon.value);
+      var r = parseFloat(radius.value);
+      if (!(isFinite(a) && isFinite(b) && isFinite(r) && r > 0)) return;
+      if (circle) { circle.setLatLng([a, b]); circle.setRadius(r); }
+      else circle = L.circle([a, b], {
+        radius: r, color: "#0f5fa8", weight: 2, fillOpacity: 0.15, className: "area-circle",
+      }).addTo(map);
+      if (pan) map.panTo([a, b]);
+    }
+    map.on("click", function (event) {
+      lat.value = event.latlng.lat.toFixed(6);
+      lon.value = event.latlng.lng.toFixed(6);
+      draw(false);
+    });
+    [lat, lon, radius].forEach(function (input) {
+      input.addEventListener("input", function () { draw(false); });
+      input.addEventListener("change", function () { draw(true); });
+    });
+    map.setView([parseFloat(element.dataset.defaultLat), parseFloat(element.dataset.defaultLon)], 15);
+    draw(true);
+  }
+
+  function initFootage() {
+    var camera = document.getElementById("camera-form");
+    var pick = camera && camera.querySelector('[data-map="pick"]');
+    if (pick) initMap(camera, pick);
+    var request = document.getElementById("request-form");
+    var areaMap = request && request.querySelector('[data-map="area"]');
+    if (areaMap) initAreaMap(request, areaMap);
+  }
+
   function init() {
+    initFootage();
     var form = document.getElementById("post-form");
     if (!form) return;
     initSubmit(form);
