@@ -126,6 +126,9 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/posts/{post_id}/public": PUBLIC,
     "GET /api/v1/moderation/queue": MODERATOR,
     "POST /api/v1/moderation/posts/{post_id}/{action}": MODERATOR,
+    "GET /api/v1/desk/queue": MODERATOR,
+    "GET /api/v1/desk/incidents/{incident_id}": MODERATOR,
+    "POST /api/v1/desk/incidents/{incident_id}/{action}": MODERATOR,
     "POST /api/v1/media": SIGNED_IN,
     "GET /api/v1/media/{media_id}": OWNER,
     "GET /api/v1/media/{media_id}/original": OWNER,
@@ -616,6 +619,16 @@ CALLS: dict[str, Call] = {
         "POST",
         f"/api/v1/moderation/posts/{_post(w, decide=None)}/approve",
         json={"reason": "fine"},
+    ),
+    "GET /api/v1/desk/incidents/{incident_id}": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/desk/incidents/{w.objects['incident']}"
+    ),
+    "POST /api/v1/desk/incidents/{incident_id}/{action}": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/api/v1/desk/incidents/{_update(w)}/rewrite",
+        json={"reason": "plain words", "title": "Road closed for repairs today"},
     ),
     "POST /api/v1/media": lambda w, r: _send(
         w, r, "POST", "/api/v1/media", files={"file": ("p.jpg", _photo(), "image/jpeg")}
