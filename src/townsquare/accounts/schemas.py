@@ -66,6 +66,11 @@ class Me(BaseModel):
     email_verified: bool
     totp_enabled: bool
 
+    @property
+    def needs_totp(self) -> bool:
+        """True when one of the account's roles requires two-factor sign-in."""
+        return bool(PRIVILEGED & set(self.roles))
+
 
 class TokenCreate(BaseModel):
     """A name for a new personal API token."""

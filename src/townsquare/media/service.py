@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -158,3 +159,11 @@ def discard_unattached(
     session.commit()
     erase_unreferenced(session, store_of(settings), keys)
     return True
+
+
+def kinds_of(session: Session, ids: Collection[int]) -> dict[int, str]:
+    """Photo or clip, per media id (for showing them rightly; no content, no owner)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Media.id, Media.kind).where(Media.id.in_(ids)))
+    return {media_id: kind for media_id, kind in rows}

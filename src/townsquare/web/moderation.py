@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
 
 from townsquare.accounts.schemas import Actor
 from townsquare.accounts.views import DB, Config
 from townsquare.db import utcnow
 from townsquare.errors import TownsquareError
-from townsquare.media.models import Media
+from townsquare.media import service as media
 from townsquare.moderation import service
 from townsquare.web.residents import (
     PageDeps,
@@ -39,8 +38,7 @@ def _page(
     # Photos and clips are shown as the public will see them (blurred, stripped), read through
     # the audited /api/v1/media/{id}/review.
     ids = {m for p in pending for m in p.media_ids}
-    rows = session.execute(select(Media.id, Media.kind).where(Media.id.in_(ids)))
-    kinds: dict[int, str] = {media_id: kind for media_id, kind in rows}
+    kinds = media.kinds_of(session, ids)
     return page(
         request,
         "moderation.html",

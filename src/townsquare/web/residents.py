@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from townsquare.accounts import service as accounts
-from townsquare.accounts.models import PRIVILEGED
 from townsquare.accounts.schemas import Actor, NewPassword, SignUp
 from townsquare.accounts.security import same, server_secret
 from townsquare.accounts.views import (
@@ -366,7 +365,7 @@ def _account_page(
     done: str = "",
 ) -> Response:
     me = accounts.me(session, actor)
-    needs_totp = bool(PRIVILEGED & set(me.roles))
+    needs_totp = me.needs_totp
     return page(
         request,
         "account.html",
