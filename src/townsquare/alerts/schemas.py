@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from townsquare import geo, taxonomy
+from townsquare.alerts.models import DELIVERY_STATUSES as DELIVERY_STATUSES
 
 MIN_RADIUS_M, MAX_RADIUS_M = 100.0, 10_000.0
 MAX_POLYGON_VERTICES = 500

@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from townsquare.alerts import service
-from townsquare.alerts.models import DELIVERY_STATUSES
 from townsquare.alerts.schemas import (
+    DELIVERY_STATUSES,
     DeliveryOut,
     SubscriptionCreated,
     SubscriptionIn,
