@@ -11,12 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests import factories
 from tests.alerts.conftest import HOME, Receiver, deliveries, subscribe, wait_for
+from tests.posts.test_posts import HOME as POST_HOME
+from tests.posts.test_posts import submit
 from tests.residents import Mailbox, Person, privileged, resident
 from townsquare import audit
 from townsquare.audit import AuditEntry
 from townsquare.db import transaction, utcnow
 from townsquare.incidents.models import Incident
 from townsquare.platform import Platform
+from townsquare.posts.models import Post
 
 DESK = "/api/v1/desk"
 
@@ -138,6 +141,8 @@ def test_curator_alert_then_correct_then_retract_reach_the_subscriber(
     assert curator.post(f"{base}/retract", json={"reason": "false alarm"}).status_code == 200
     wait_for(lambda: len(receiver.received) == 3)
     assert receiver.received[2].json()["type"] == "cancel"
+    cap = curator.client.get(f"/feeds/cap/{incident_id}.xml")
+    assert "<msgType>Cancel</msgType>" in cap.text
     assert receiver.quiet_for(0.5) == 3  # exactly once each
     log = [(d.kind, d.status) for d in deliveries(factory, incident_id=incident_id)]
     assert log == [("alert", "sent"), ("update", "sent"), ("cancel", "sent")]
@@ -213,3 +218,35 @@ def test_every_action_is_audited(curator: Person, factory: sessionmaker[Session]
         assert {e.actor_id for e in entries} == {curator.account_id}
         assert [e.detail["reason"] for e in entries] == [f"why {a[5:]}" for a in expected]
         assert audit.verify(session).ok
+
+
+def test_merge_a_resident_post_into_a_dispatch_incident(
+    curator: Person,
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+) -> None:
+    ada = resident(app_client, mailbox[0], "ada@example.org")
+    post_id = submit(ada).json()["id"]
+    approved = curator.post(f"/api/v1/moderation/posts/{post_id}/approve", json={})
+    assert approved.status_code == 200, approved.text
+    with factory() as session:
+        post = session.get_one(Post, post_id)
+        resident_incident = post.incident_id
+        assert resident_incident is not None
+        assert post.corroborated_by is None
+    dispatch = add(factory, lat=POST_HOME[0], lon=POST_HOME[1], category="fire.other")
+    queued = {i["id"]: i for i in curator.client.get(f"{DESK}/queue").json()}
+    assert queued[resident_incident]["provenance"] == "resident, unverified"
+    merge = {"reason": "the same scene", "into": dispatch}
+    done = curator.post(f"{DESK}/incidents/{resident_incident}/merge", json=merge)
+    assert done.status_code == 200, done.text
+    assert app_client.get(f"/api/v1/incidents/{resident_incident}").status_code == 404
+    assert curator.client.get(f"{DESK}/incidents/{dispatch}").json()["linked"] == [
+        resident_incident
+    ]
+    with factory() as session:
+        assert session.get_one(Post, post_id).corroborated_by == dispatch
+    public = app_client.get(f"/api/v1/posts/{post_id}/public").json()
+    assert public["corroborated_by"] == dispatch
+    assert resident_incident not in [i["id"] for i in curator.client.get(f"{DESK}/queue").json()]
