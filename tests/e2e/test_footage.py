@@ -194,6 +194,18 @@ def test_officer_files_resident_shares_officer_views_resident_revokes(
     lon = float(cop.get_by_label("Centre longitude").input_value())
     assert abs(lat - CENTER[0]) < 0.0005
     assert abs(lon - CENTER[1]) < 0.0005
+    # Drawing a polygon fills its field; cleared, the circle is what gets filed.
+    cop.get_by_role("button", name="Draw a polygon instead").click()
+    for x, y in ((-60, 40), (60, 40), (0, -60)):
+        cop.locator("#area-map").click(
+            position={"x": box["width"] / 2 + x, "y": box["height"] / 2 + y}
+        )
+    expect(cop.get_by_label("GeoJSON Polygon")).to_have_value(re.compile('"type":"Polygon"'))
+    expect(cop.locator("path.area-polygon")).to_have_count(1)
+    cop.get_by_role("button", name="Stop drawing the polygon").click()
+    cop.get_by_role("button", name="Clear the polygon").click()
+    expect(cop.get_by_label("GeoJSON Polygon")).to_have_value("")
+    assert float(cop.get_by_label("Centre latitude").input_value()) == lat
     cop.get_by_label("Radius (metres)").fill("900")  # too large: refused with the rule
     expect(cop.locator("path.area-circle")).to_have_count(1)
     cop.get_by_label("Case number").fill("2026-4242")

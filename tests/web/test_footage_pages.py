@@ -6,6 +6,7 @@ two-factor, a verified agency, a camera and a real clip pushed with its token (f
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -151,11 +152,37 @@ def test_the_portal_is_for_officers_of_a_verified_agency_and_shows_the_broken_bo
     assert "inside the agency's jurisdiction" in texts(outside.text, "//*[@id='form-error']")[0]
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(FootageRequest)) == 0
+    garbled = cop.client.post("/agency/requests", data=portal_form(cop, polygon="{not json"))
+    assert garbled.status_code == 422
+    assert texts(garbled.text, "//*[@id='form-error']")[0].startswith("polygon")
     filed = cop.client.post("/agency/requests", data=portal_form(cop), follow_redirects=False)
     assert filed.status_code == 303
     listed = cop.client.get(filed.headers["location"])
     assert texts(listed.text, "//*[@data-request]//strong") == ["Case 2026-777"]
     assert texts(listed.text, "//*[@data-count='notified']") == ["0"]
+    # A polygon drawn on the map (the field the page's script fills) replaces the circle.
+    lat, lon = CENTER
+    ring = [[lon - 0.0027, lat - 0.0018], [lon + 0.0027, lat - 0.0018], [lon, lat + 0.0018]]
+    polygon = json.dumps({"type": "Polygon", "coordinates": [[*ring, ring[0]]]})
+    drawn = cop.client.post(
+        "/agency/requests",
+        data=portal_form(cop, case_number="2026-778", polygon=polygon, lat="", lon=""),
+        follow_redirects=False,
+    )
+    assert drawn.status_code == 303, drawn.text
+    with factory() as session:
+        kinds = session.scalars(select(FootageRequest.area_kind).order_by(FootageRequest.id))
+        assert list(kinds) == ["circle", "polygon"]
+    shown = cop.client.get("/agency")
+    areas = json.loads(page(shown.text).xpath("//*[@data-map='area']/@data-requests")[0])
+    assert len(areas["features"]) == 2
+    # The public report: overall, by agency, with the agency's own JSON and CSV.
+    report = app_client.get("/transparency")
+    assert texts(report.text, "//tr[@data-agency='seattle-police']/td[2]") == ["2"]
+    assert texts(report.text, "//tr[@data-agency='unverified-pd']/td[2]") == []
+    one = app_client.get("/transparency?agency=seattle-police")
+    assert len(page(one.text).xpath("//tr[@data-transparency-row]")) == 2
+    assert page(one.text).xpath("//table[@data-per-agency]") == []
 
 
 def test_share_view_revoke_through_the_pages(

@@ -169,6 +169,16 @@ def _portal(
         filed=filed,
         center=_agency_center(agency, settings),
         jurisdiction=agency.jurisdiction or "",
+        areas=json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "geometry": r.area.geojson, "properties": {"id": r.id}}
+                    for r in listed
+                    if r.open
+                ],
+            }
+        ),
     )
 
 
@@ -387,6 +397,24 @@ def transparency_page(request: Request, session: DB, agency: str = "") -> Respon
             404,
             report=report,
             agencies=listed,
+            per_agency=[],
             error=f"There is no agency {slug}.",
         )
-    return render(request, "transparency.html", report=report, agencies=listed, error=None)
+    filed = {row.agency for row in report.requests}
+    per_agency = (
+        []
+        if slug
+        else [
+            (a, transparency.report(session, a.slug, now=now).totals)
+            for a in listed
+            if a.verified or a.slug in filed
+        ]
+    )
+    return render(
+        request,
+        "transparency.html",
+        report=report,
+        agencies=listed,
+        per_agency=per_agency,
+        error=None,
+    )

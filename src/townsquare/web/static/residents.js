@@ -114,8 +114,9 @@
     });
   }
 
-  /* The agency portal: click the circle's centre, the radius input sizes it; the agency's
-   * jurisdiction is drawn dashed. */
+  /* The agency portal: click the circle's centre, the radius input sizes it; or draw a
+   * polygon vertex by vertex (written as GeoJSON into the polygon field, which the server
+   * prefers to the circle). The agency's jurisdiction is drawn dashed, its requests shaded. */
   function initAreaMap(form, element) {
     if (typeof L === "undefined") return;
     var map = L.map(element, { attributionControl: false, zoomSnap: 0.5 });
@@ -126,18 +127,33 @@
       plainGrid().addTo(map);
     }
     L.control.scale({ position: "bottomleft" }).addTo(map);
-    if (element.dataset.jurisdiction) {
+    function layer(data, style) {
+      if (!data) return null;
       try {
-        L.geoJSON(JSON.parse(element.dataset.jurisdiction), {
-          style: { color: "#5c6b80", weight: 1.5, dashArray: "6 4", fill: false },
-          interactive: false,
-        }).addTo(map);
-      } catch (e) { /* no outline */ }
+        return L.geoJSON(JSON.parse(data), { style: style, interactive: false });
+      } catch (e) { return null; }
     }
+    var outline = layer(element.dataset.jurisdiction,
+      { color: "#5c6b80", weight: 1.5, dashArray: "6 4", fill: false });
+    var filed = layer(element.dataset.requests,
+      { color: "#7c5a00", weight: 1, fillColor: "#ffe066", fillOpacity: 0.25 });
+    if (outline && outline.getBounds().isValid()) {
+      map.fitBounds(outline.getBounds(), { maxZoom: 15, animate: false });
+    } else {
+      map.setView([parseFloat(element.dataset.defaultLat), parseFloat(element.dataset.defaultLon)], 15);
+    }
+    if (outline) outline.addTo(map);
+    if (filed) filed.addTo(map);
     var lat = form.elements.lat;
     var lon = form.elements.lon;
     var radius = form.elements.radius_m;
+    var polygonField = form.elements.polygon;
+    var modeButton = form.querySelector("[data-area-mode]");
+    var clearButton = form.querySelector("[data-area-clear]");
     var circle = null;
+    var shape = null;
+    var vertices = [];
+    var drawing = false;
     function draw(pan) {
       var a = parseFloat(lat.value);
       var b = parseFloat(lon.value);
@@ -149,7 +165,22 @@
       }).addTo(map);
       if (pan) map.panTo([a, b]);
     }
+    function writePolygon() {
+      if (shape) shape.setLatLngs(vertices);
+      else shape = L.polygon(vertices, {
+        color: "#0f5fa8", weight: 2, fillOpacity: 0.15, className: "area-polygon",
+      }).addTo(map);
+      if (vertices.length < 3) { polygonField.value = ""; return; }
+      var ring = vertices.map(function (v) { return [+v.lng.toFixed(6), +v.lat.toFixed(6)]; });
+      ring.push(ring[0]);
+      polygonField.value = JSON.stringify({ type: "Polygon", coordinates: [ring] });
+    }
     map.on("click", function (event) {
+      if (drawing) {
+        vertices.push(event.latlng);
+        writePolygon();
+        return;
+      }
       lat.value = event.latlng.lat.toFixed(6);
       lon.value = event.latlng.lng.toFixed(6);
       draw(false);
@@ -158,8 +189,24 @@
       input.addEventListener("input", function () { draw(false); });
       input.addEventListener("change", function () { draw(true); });
     });
-    map.setView([parseFloat(element.dataset.defaultLat), parseFloat(element.dataset.defaultLon)], 15);
-    draw(true);
+    if (modeButton) {
+      modeButton.hidden = false;
+      modeButton.addEventListener("click", function () {
+        drawing = !drawing;
+        modeButton.setAttribute("aria-pressed", drawing ? "true" : "false");
+        modeButton.textContent = drawing ? "Stop drawing the polygon" : "Draw a polygon instead";
+        if (drawing) polygonField.closest("details").open = true;
+      });
+    }
+    if (clearButton) {
+      clearButton.hidden = false;
+      clearButton.addEventListener("click", function () {
+        vertices = [];
+        polygonField.value = "";
+        if (shape) { map.removeLayer(shape); shape = null; }
+      });
+    }
+    draw(false);
   }
 
   function initFootage() {
