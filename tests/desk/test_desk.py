@@ -250,3 +250,32 @@ def test_merge_a_resident_post_into_a_dispatch_incident(
     public = app_client.get(f"/api/v1/posts/{post_id}/public").json()
     assert public["corroborated_by"] == dispatch
     assert resident_incident not in [i["id"] for i in curator.client.get(f"{DESK}/queue").json()]
+
+
+def test_categorize_runs_the_gate_again_but_a_curator_decision_stands(
+    curator: Person, factory: sessionmaker[Session]
+) -> None:
+    fresh = add(factory)
+    base = f"{DESK}/incidents/{fresh}"
+    body = {"reason": "it is a domestic call", "category": "sensitive.domestic"}
+    regated = curator.post(f"{base}/categorize", json=body).json()["gate"]
+    assert regated["visibility"] == "withheld"
+    assert "sensitive" in regated["visibility_reasons"][0]
+    body = {"reason": "it is a garage fire", "category": "fire.structure", "severity": 4}
+    regated = curator.post(f"{base}/categorize", json=body).json()["gate"]
+    assert regated["visibility"] == "public"
+    assert regated["alertable"] is True  # timely, community, severity 4: the gate alerts it
+    withheld = add(factory)
+    withhold = {"reason": "a victim's home"}
+    assert curator.post(f"{DESK}/incidents/{withheld}/withhold", json=withhold).status_code == 200
+    body = {"reason": "more exact", "category": "fire.outside"}
+    gate = curator.post(f"{DESK}/incidents/{withheld}/categorize", json=body).json()["gate"]
+    assert gate["visibility"] == "withheld"
+    assert gate["visibility_reasons"] == ["withheld by curation: a victim's home"]
+    alerted = add(factory, category="fire.alarm")
+    alert = {"reason": "school alarm"}
+    assert curator.post(f"{DESK}/incidents/{alerted}/alert", json=alert).status_code == 200
+    body = {"reason": "lower it", "severity": 1}
+    gate = curator.post(f"{DESK}/incidents/{alerted}/categorize", json=body).json()["gate"]
+    assert gate["alertable"] is True
+    assert gate["alert_reasons"] == ["alerted by curation: school alarm"]

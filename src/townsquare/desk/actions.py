@@ -27,6 +27,8 @@ from townsquare.privacy import gate
 from townsquare.privacy.engine import public_text
 
 ALERT_WINDOW = timedelta(minutes=60)
+WITHHELD = "withheld by curation:"
+ALERTED = "alerted by curation:"
 Action = Callable[[Session, Incident, DeskAction, datetime], dict[str, object]]
 
 
@@ -55,6 +57,13 @@ def _rewrite(
 
 
 def _regate(session: Session, incident: Incident, now: datetime) -> None:
+    """Run the gate again; a removal or a curator's withholding or alert stands."""
+    held = incident.visibility == "removed" or any(
+        r.startswith(WITHHELD) for r in incident.visibility_reasons
+    )
+    if held:
+        return
+    curated = incident.alertable and any(r.startswith(ALERTED) for r in incident.alertable_reasons)
     decision = gate.decide(
         policy_for(session, incident),
         taxonomy.get(incident.category),
@@ -65,6 +74,8 @@ def _regate(session: Session, incident: Incident, now: datetime) -> None:
     )
     incident.visibility = decision.visibility
     incident.visibility_reasons = list(decision.visibility_reasons)
+    if curated and decision.visibility == "public":
+        return
     incident.alertable = decision.alertable
     incident.alertable_reasons = list(decision.alertable_reasons)
 
@@ -116,7 +127,7 @@ def _withhold(
     if incident.visibility == "removed":
         raise Conflict("a removed incident cannot be withheld; publish it first")
     incident.visibility = "withheld"
-    incident.visibility_reasons = [f"withheld by curation: {body.reason}"]
+    incident.visibility_reasons = [f"{WITHHELD} {body.reason}"]
     incident.alertable = False
     incident.alertable_reasons = ["not alerted: withheld from the public"]
     return {}
@@ -141,7 +152,7 @@ def _alert(
             f"rule: only incidents of the last 60 minutes are alerted (this is {age} old)"
         )
     incident.alertable = True
-    incident.alertable_reasons = [f"alerted by curation: {body.reason}"]
+    incident.alertable_reasons = [f"{ALERTED} {body.reason}"]
     return {}
 
 
