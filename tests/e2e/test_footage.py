@@ -234,6 +234,7 @@ def test_officer_files_resident_shares_officer_views_resident_revokes(
     item.get_by_role("button", name="Share the chosen clips").click()
     expect(home.get_by_role("status")).to_contain_text("Shared")
     expect(home.locator("[data-share][data-active='yes']")).to_have_count(1)
+    home.screenshot(path=str(artifacts / "footage_inbox_shared.png"), full_page=True)
 
     # The officer views it: the video element loads through the agency read route.
     cop.reload()
