@@ -212,6 +212,9 @@ def test_share_view_revoke_through_the_pages(
     share_url = f"/footage/requests/{request_id}/share"
     choice = {"clip_id": str(clip_id), "note": "the red bike at 10:42"}
     assert owner.client.post(share_url, data=choice).status_code == 403  # no CSRF token
+    none = owner.client.post(share_url, data={"csrf_token": owner.csrf, "note": "x"})
+    assert none.status_code == 422
+    assert "tick at least one clip" in texts(none.text, "//*[@id='form-error']")[0]
     taken = stranger.client.post(share_url, data=choice | {"csrf_token": stranger.csrf})
     assert taken.status_code == 404  # not in the stranger's inbox
     shared = owner.client.post(

@@ -24,7 +24,7 @@ from townsquare.accounts.views import DB, Config
 from townsquare.agencies import service as agencies
 from townsquare.agencies.models import Agency
 from townsquare.db import utcnow
-from townsquare.errors import TownsquareError
+from townsquare.errors import InvalidParameter, TownsquareError
 from townsquare.footage import access, area, cameras, service, shares, transparency
 from townsquare.footage.schemas import (
     CameraCreated,
@@ -273,6 +273,8 @@ async def share(request: Request, request_id: int, session: DB, settings: Config
 
     def act(actor: Actor, form: FormData) -> None:
         chosen = [int(v) for v in form.getlist("clip_id") if isinstance(v, str) and v.isdigit()]
+        if not chosen:
+            raise InvalidParameter("clip_id", "tick at least one clip to share")
         body = ShareIn(clip_ids=chosen, note=text(form, "note").strip())
         shares.share_clips(session, request_id, body, actor=actor, now=utcnow())
 
