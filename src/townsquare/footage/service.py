@@ -45,7 +45,7 @@ Nothing is shared unless you choose clips to share. The agency does not learn th
 asked, nor whether you answer; it sees only how many residents were asked and how many clips
 were shared. You may revoke a share at any time. The request is open until {expires} (UTC).
 
-Your requests: {site}/api/v1/footage/inbox
+Your requests: {site}/footage
 """
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from townsquare.accounts.schemas import Actor
 from townsquare.accounts.views import DB, Config
 from townsquare.agencies import service as agencies
-from townsquare.agencies.models import Agency
+from townsquare.agencies.schemas import AgencyOut
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, TownsquareError
 from townsquare.footage import access, area, cameras, service, shares, transparency
@@ -131,7 +131,7 @@ class PortalRequest:
     clips: list[SharedClip] = field(default_factory=list)
 
 
-def _agency_center(agency: Agency, settings: Settings) -> tuple[float, float]:
+def _agency_center(agency: AgencyOut, settings: Settings) -> tuple[float, float]:
     polygons = area.polygons_of(agency.jurisdiction) if agency.jurisdiction else []
     if polygons and polygons[0] and polygons[0][0]:
         return area.centroid(polygons[0][0])
@@ -149,7 +149,9 @@ def _portal(
     filed: int = 0,
 ) -> Response:
     try:
-        agency = agencies.verified_agency_of(session, actor, "agency_officer", "agency_admin")
+        agency = agencies.out(
+            agencies.verified_agency_of(session, actor, "agency_officer", "agency_admin")
+        )
     except TownsquareError as exc:
         return page(request, "agency_only.html", 403, actor=actor, why=sentence(exc))
     now = utcnow()
@@ -168,7 +170,7 @@ def _portal(
         error=error,
         filed=filed,
         center=_agency_center(agency, settings),
-        jurisdiction=agency.jurisdiction or "",
+        jurisdiction=json.dumps(agency.jurisdiction) if agency.jurisdiction else "",
         areas=json.dumps(
             {
                 "type": "FeatureCollection",
