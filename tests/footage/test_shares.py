@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -346,3 +347,28 @@ def test_deleting_an_account_takes_its_cameras_clips_and_shares(
     assert (public["residents_notified"], public["clips_shared"]) == (1, 1)
     with factory() as session:
         assert audit.verify(session).ok
+
+
+def test_download_my_data_holds_the_cameras_clips_requests_and_shares(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    clips: Clips,
+) -> None:
+    owner, camera, _, request_id, clip_id = _setup(app_client, mailbox[0], factory, clips)
+    note = "the van parks here every night"
+    made = owner.post(
+        f"/api/v1/footage/requests/{request_id}/shares", json={"clip_ids": [clip_id], "note": note}
+    )
+    assert made.status_code == 201, made.text
+    exported = owner.client.get("/api/v1/me/export")
+    assert exported.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        footage = json.loads(archive.read("footage.json"))
+    assert [(c["id"], c["lat"], c["lon"]) for c in footage["cameras"]] == [(camera["id"], *INSIDE)]
+    assert "token_hash" not in footage["cameras"][0]
+    assert [c["id"] for c in footage["clips"]] == [clip_id]
+    assert [r["request_id"] for r in footage["requests_received"]] == [request_id]
+    assert [(s["clip_id"], s["note"], s["revoked_at"]) for s in footage["shares"]] == [
+        (clip_id, note, None)
+    ]

@@ -40,6 +40,7 @@ from townsquare.audit import AuditEntry
 from townsquare.db import Base
 from townsquare.errors import Forbidden, TooManyRequests
 from townsquare.events import announce
+from townsquare.footage.export import footage_of
 from townsquare.incidents.models import Incident
 from townsquare.media.models import Media
 from townsquare.media.service import store_of
@@ -63,6 +64,8 @@ account.json        your account, sessions and API tokens (secrets and hashes le
 posts.json          your posts as written, with their exact (private) points
 media.json          your photos and clips; the files are under media/<id>/
 subscriptions.json  watch areas whose alerts go to your e-mail address
+footage.json        your cameras (with their private points), clips, the footage requests you
+                    received, what you shared (and revoked), and every break-glass access
 audit.json          every audited action on your data: who did what, and when
 """
 
@@ -173,6 +176,7 @@ def export_data(session: Session, settings: Settings, *, actor: Actor, now: date
             for sub, channels in _subscriptions(session, account.email)
         ]
         archive.writestr("subscriptions.json", _dump(subscriptions))
+        archive.writestr("footage.json", _dump(footage_of(session, account.id)))
         entries = audit.entries_about(session, account.id)
         archive.writestr("audit.json", _dump(_audit(entries, account.id)))
     return path
