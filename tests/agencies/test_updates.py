@@ -110,7 +110,11 @@ def test_an_officer_publishes_corrects_and_withdraws_an_official_update(
     with factory() as session:
         actions = [
             e.action
-            for e in session.scalars(select(AuditEntry).where(AuditEntry.object_type == "incident"))
+            for e in session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.object_type == "incident")
+                .order_by(AuditEntry.id)
+            )
         ]
     assert actions == ["agency_update.post", "agency_update.correct", "agency_update.withdraw"]
 
