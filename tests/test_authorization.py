@@ -205,6 +205,9 @@ MATRIX: dict[str, Row] = {
     "POST /posts/{post_id}/appeal": OWNER,
     "GET /moderation": MODERATOR,
     "POST /moderation/posts/{post_id}/{action}": MODERATOR,
+    "GET /desk": MODERATOR,
+    "GET /desk/fragments/queue": MODERATOR,
+    "POST /desk/incidents/{incident_id}/{action}": MODERATOR,
     # footage pages: the portal is the officers'; inbox, cameras and access log one's own
     "GET /agency": OFFICERS,
     "POST /agency/requests": OFFICERS,
@@ -812,6 +815,13 @@ CALLS: dict[str, Call] = {
         "POST",
         f"/moderation/posts/{_post(w, decide=None)}/approve",
         data={"reason": "fine"},
+    ),
+    "POST /desk/incidents/{incident_id}/{action}": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/desk/incidents/{_update(w)}/rewrite",
+        data={"reason": "plain words", "title": "Road closed for repairs today"},
     ),
     "POST /agency/requests": lambda w, r: _send(
         w, r, "POST", "/agency/requests", data=_page_request(r)

@@ -38,6 +38,7 @@ from townsquare.privacy.service import release_due
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
 from townsquare.web.alerts import router as alerts_pages
+from townsquare.web.desk import router as desk_pages
 from townsquare.web.footage import router as footage_pages
 from townsquare.web.moderation import router as moderation_pages
 from townsquare.web.residents import router as resident_pages
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(alerts_pages)
     app.include_router(resident_pages)
     app.include_router(moderation_pages)
+    app.include_router(desk_pages)
     app.include_router(footage_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)

@@ -1,0 +1,150 @@
+"""The curation desk page: the live queue of items entering the feed and the curators' actions.
+
+Each action is a form carrying the session's CSRF token and a reason; `desk.actions.act`
+audits it and announces its outbox event. A refusal (409 naming the rule, 422) is shown
+inline on the item's form. The queue fragment is polled by desk.js, which also gives the page
+its keyboard (j/k, a/r/m/w/c/x, Enter, Esc, ?).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
+
+from townsquare import taxonomy
+from townsquare.accounts.schemas import Actor
+from townsquare.accounts.views import DB, Config
+from townsquare.db import utcnow
+from townsquare.desk import actions, service
+from townsquare.desk.schemas import DeskAction, DeskItem
+from townsquare.errors import TownsquareError
+from townsquare.web.residents import (
+    PageDeps,
+    form_actor,
+    page,
+    page_actor,
+    see_other,
+    text,
+    to_sign_in,
+)
+
+router = APIRouter(
+    include_in_schema=False, default_response_class=HTMLResponse, dependencies=PageDeps
+)
+FIELDS = ("title", "summary", "category", "severity", "status", "into")
+DONE = {
+    "rewrite": "Rewritten",
+    "categorize": "Category and severity changed",
+    "link": "Linked",
+    "merge": "Merged",
+    "withhold": "Withheld",
+    "publish": "Published",
+    "alert": "Sent as an alert",
+    "retract": "Retracted",
+    "correct": "Correction sent",
+}
+
+
+def waited(seconds: int) -> str:
+    """'42 s', '7 min', '3 h 5 min'."""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def _context(session: DB, actor: Actor) -> dict[str, Any]:
+    queue = service.queue(session, actor=actor, now=utcnow())
+    return {
+        "queue": queue,
+        "categories": sorted(taxonomy.categories()),
+        "waited": waited,
+    }
+
+
+def _page(
+    request: Request,
+    session: DB,
+    actor: Actor,
+    status: int = 200,
+    *,
+    error: dict[str, Any] | None = None,
+    done: str | None = None,
+) -> Response:
+    if not actor.has("moderator"):
+        return page(request, "moderation_only.html", 403, actor=actor)
+    context = _context(session, actor)
+    if error is not None and all(i.id != error["id"] for i in context["queue"]):
+        # The refused item is no longer in the queue (removed, closed): show it on top.
+        try:
+            extra: DeskItem = service.item(session, error["id"], actor=actor, now=utcnow())
+            context["queue"] = [extra, *context["queue"]]
+        except TownsquareError:
+            pass
+    return page(request, "desk.html", status, actor=actor, error=error, done=done, **context)
+
+
+@router.get("/desk")
+async def desk_page(request: Request, session: DB, settings: Config, done: str = "") -> Response:
+    """The queue: waiting items first, newest first, each with its actions."""
+    actor = await page_actor(request, session, settings)
+    if actor is None:
+        return to_sign_in("/desk")
+    return _page(request, session, actor, done=done[:200] or None)
+
+
+@router.get("/desk/fragments/queue")
+async def desk_queue(request: Request, session: DB, settings: Config) -> Response:
+    """The queue alone, polled by the page to stay current."""
+    actor = await page_actor(request, session, settings)
+    if actor is None:
+        return to_sign_in("/desk")
+    if not actor.has("moderator"):
+        return page(request, "moderation_only.html", 403, actor=actor)
+    context = _context(session, actor)
+    return page(request, "desk_queue.html", actor=actor, error=None, **context)
+
+
+@router.post("/desk/incidents/{incident_id}/{action}")
+async def desk_act(
+    request: Request, incident_id: int, action: str, session: DB, settings: Config
+) -> Response:
+    """One action on one item, with its reason; refusals are shown on the item's form."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    if not actor.has("moderator"):
+        return page(request, "moderation_only.html", 403, actor=actor)
+    form = await request.form()
+    values: dict[str, Any] = {"reason": text(form, "reason")}
+    for name in FIELDS:
+        value = text(form, name).strip()
+        if value:
+            values[name] = value
+    error = {"id": incident_id, "action": action, "fields": values}
+    if action not in DONE:
+        return _page(request, session, actor, 404, error=error | {"message": "No such action."})
+    try:
+        body = DeskAction.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][-1]) if first["loc"] else "reason"
+        message = f"{name}: {first['msg']}"
+        return _page(request, session, actor, 422, error=error | {"message": message})
+    try:
+        actions.act(session, incident_id, action, body, actor=actor, now=utcnow())
+    except TownsquareError as exc:
+        session.rollback()
+        message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+        return _page(request, session, actor, exc.status, error=error | {"message": message})
+    target = body.into if action in ("merge", "link") and body.into else incident_id
+    note = f"{DONE[action]}: incident {incident_id}" + (
+        f" into {body.into}" if action in ("merge", "link") else ""
+    )
+    return see_other(f"/desk?done={quote(note)}#item-{target}")
