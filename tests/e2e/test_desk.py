@@ -254,6 +254,14 @@ def test_curator_merges_rewrites_alerts_and_corrects_with_the_keyboard(
     expect(page.get_by_role("status").first).to_contain_text(f"Rewritten: incident {dispatch}")
     expect(dispatch_item.locator(".desk-title")).to_contain_text("Garage fire on the block")
 
+    # x opens the retraction; Esc closes it and gives the focus back to the item.
+    page.keyboard.press("x")
+    retract = dispatch_item.locator("details[data-action='retract']")
+    expect(retract.get_by_label("Reason (audited)")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(retract).not_to_have_attribute("open", "")
+    expect(dispatch_item).to_be_focused()
+
     # a: send as an alert; the subscriber's webhook gets it.
     page.keyboard.press("a")
     reason = dispatch_item.locator("details[data-action='alert']").get_by_label("Reason (audited)")
