@@ -108,6 +108,9 @@ def test_csrf_is_enforced_and_an_action_shows(
     assert "rewrite: plain language" in item  # the decision, from the audit log
     assert "waited " in item
     assert desk_actions(factory) == ["desk.rewrite"]
+    crafted = curator.client.get("/desk?done=Your+session+expired&item=1")
+    assert "Your session expired" not in crafted.text  # the page composes its own notes
+    assert 'id="desk-done"' not in crafted.text
     with factory() as session:
         assert session.get_one(Incident, incident_id).title == "Smoke from a garage"
 

@@ -9,7 +9,6 @@ its keyboard (j/k, a/r/m/w/c/x, Enter, Esc, ?).
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -90,13 +89,27 @@ def _page(
     return page(request, "desk.html", status, actor=actor, error=error, done=done, **context)
 
 
+def done_note(action: str, incident_id: int | None, into: int | None) -> str | None:
+    """What the last action did, composed here (a link cannot put words on the page)."""
+    if action not in DONE or incident_id is None:
+        return None
+    return f"{DONE[action]}: incident {incident_id}" + (f" into {into}" if into else "")
+
+
 @router.get("/desk")
-async def desk_page(request: Request, session: DB, settings: Config, done: str = "") -> Response:
+async def desk_page(
+    request: Request,
+    session: DB,
+    settings: Config,
+    done: str = "",
+    item: int | None = None,
+    into: int | None = None,
+) -> Response:
     """The queue: waiting items first, newest first, each with its actions."""
     actor = await page_actor(request, session, settings)
     if actor is None:
         return to_sign_in("/desk")
-    return _page(request, session, actor, done=done[:200] or None)
+    return _page(request, session, actor, done=done_note(done, item, into))
 
 
 @router.get("/desk/fragments/queue")
@@ -143,8 +156,6 @@ async def desk_act(
         session.rollback()
         message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
         return _page(request, session, actor, exc.status, error=error | {"message": message})
-    target = body.into if action in ("merge", "link") and body.into else incident_id
-    note = f"{DONE[action]}: incident {incident_id}" + (
-        f" into {body.into}" if action in ("merge", "link") else ""
-    )
-    return see_other(f"/desk?done={quote(note)}#item-{target}")
+    into = body.into if action in ("merge", "link") else None
+    query = f"done={action}&item={incident_id}" + (f"&into={into}" if into else "")
+    return see_other(f"/desk?{query}#item-{into or incident_id}")

@@ -125,7 +125,8 @@
     if (!box || busy() || document.hidden) return;
     fetch(box.dataset.poll, { credentials: "same-origin", headers: { "X-Desk-Poll": "1" } })
       .then(function (response) {
-        if (!response.ok) throw new Error("status " + response.status);
+        // A redirect means the session ended (sign-in page): never put that in the queue.
+        if (!response.ok || response.redirected) throw new Error("status " + response.status);
         return response.text();
       })
       .then(function (html) {
