@@ -1,6 +1,6 @@
 """Cut the bundled samples from the shared data folder; never needed at run time.
 
-    .venv/bin/python scripts/cut_samples.py [DATA_DIR]   (default /work/shared/data)
+    .venv/bin/python scripts/cut_samples.py [DATA_DIR]   (default: ../shared/data beside the repo)
 
 Seattle: the header and 1,500 rows, each line's bytes unchanged, in file order. Every quirk
 row is kept (with a few neighbouring lines where order matters), the rest is filled with
@@ -151,4 +151,5 @@ def _copy_sf(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/work/shared/data"))
+    beside_repo = Path(__file__).resolve().parents[2] / "shared" / "data"
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else beside_repo)
