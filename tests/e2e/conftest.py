@@ -11,10 +11,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -98,6 +100,47 @@ def wait_until_relayed(url: str, deadline: float) -> None:
         engine.dispose()
 
 
+def mailing_settings(url: str, data_dir: Path, site: str, smtp_port: int, **extra: Any) -> Settings:
+    """Settings of a test site whose account mail goes to the local SMTP server on `smtp_port`."""
+    return Settings(
+        database_url=SecretStr(url),
+        data_dir=data_dir,
+        tile_url="",
+        public_url=site,
+        account_mail="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        secret_key=SecretStr("e2e secret"),
+        **extra,
+    )
+
+
+@contextmanager
+def serving(settings_for: Callable[[str], Settings]) -> Iterator[str]:
+    """`create_app` served by uvicorn on a free loopback port, as `townsquare serve` does.
+
+    `settings_for` gets the site's own URL (some settings, such as mailed links, name it).
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        site = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        app = create_app(settings_for(site))
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("the test server did not start")
+            time.sleep(0.05)
+        try:
+            yield site
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The whole app over the sample data, served by uvicorn on a free loopback port."""
@@ -107,23 +150,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     url = f"sqlite:///{data_dir / 'townsquare.db'}"
     build_store(url)
     settings = Settings(database_url=SecretStr(url), data_dir=data_dir, tile_url="")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_config=None, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    wait_until_relayed(url, time.monotonic() + RELAY_TIMEOUT_S)
-    yield LiveServer(f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serving(lambda site: settings) as site:
+        wait_until_relayed(url, time.monotonic() + RELAY_TIMEOUT_S)
+        yield LiveServer(site)
 
 
 @pytest.fixture(scope="session")

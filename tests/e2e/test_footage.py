@@ -8,9 +8,6 @@ pushed with the camera's token, the officer's two-factor code computed with pyot
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,17 +16,14 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
-from pydantic import SecretStr
 
-from tests.e2e.conftest import START_TIMEOUT_S
+from tests.e2e.conftest import mailing_settings, serving
 from tests.footage.conftest import CENTER, INSIDE, make_agency
 from tests.media.clipmaker import pattern_clip
 from tests.residents import PASSWORD, Mailbox, mailbox
 from townsquare import migrate
 from townsquare.accounts import service as accounts
-from townsquare.app import create_app
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.settings import Settings
 
@@ -57,32 +51,12 @@ def footage_server(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Iterator[Foo
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    site = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    settings = Settings(
-        database_url=SecretStr(url),
-        data_dir=tmp_path,
-        tile_url="",
-        public_url=site,
-        account_mail="smtp",
-        smtp_host="127.0.0.1",
-        smtp_port=mailbox[1],
-        secret_key=SecretStr("e2e secret"),
-    )
-    config = uvicorn.Config(create_app(settings), log_config=None, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield FootageServer(site, url, mailbox[0])
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+
+    def settings_for(site: str) -> Settings:
+        return mailing_settings(url, tmp_path, site, mailbox[1])
+
+    with serving(settings_for) as site:
+        yield FootageServer(site, url, mailbox[0])
 
 
 def signed_up(server: FootageServer, email: str) -> httpx.Client:

@@ -123,7 +123,7 @@
       }).catch(function (error) { status.textContent = error.message; });
     });
     render();
-    window.setInterval(render, 15000);
+    window.setInterval(render, 5000); /* a delivery usually lands within seconds: show it soon */
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
