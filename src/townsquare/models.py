@@ -6,6 +6,7 @@ from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.audit import AuditEntry
 from townsquare.db import Base
 from townsquare.events import OutboxEvent
+from townsquare.feedback.models import Feedback
 from townsquare.footage.models import BreakGlass, Camera, Clip, FootageRequest, Notice, Share
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
@@ -27,6 +28,7 @@ __all__ = [
     "Clip",
     "Delivery",
     "EmailToken",
+    "Feedback",
     "FootageRequest",
     "Incident",
     "Media",

@@ -1,0 +1,1 @@
+"""Readers' feedback on alerts ("not useful", "inaccurate") and the desk's quality figures."""
