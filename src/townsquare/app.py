@@ -22,6 +22,7 @@ from townsquare.alerts.views import router as alerts_router
 from townsquare.db import utcnow
 from townsquare.desk.views import router as desk_router
 from townsquare.errors import InvalidParameter, TownsquareError
+from townsquare.feedback.views import router as feedback_router
 from townsquare.footage.views import cameras_router as footage_cameras_router
 from townsquare.footage.views import public_router as footage_public_router
 from townsquare.footage.views import router as footage_router
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(posts_router)
     app.include_router(moderation_router)
     app.include_router(desk_router)
+    app.include_router(feedback_router)
     app.include_router(media_router)
     app.include_router(agencies_router)
     app.include_router(open311_router)

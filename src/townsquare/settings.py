@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     posts_per_hour: int = Field(
         default=5, ge=1, description="Posts one account may submit an hour."
     )
+    feedback_anonymous_per_hour: int = Field(
+        default=20, ge=1, description="Alerts one anonymous reader (IP, day) may mark an hour."
+    )
     media_max_image_bytes: int = Field(
         default=20_000_000, ge=1, description="Largest photo upload, bytes."
     )

@@ -44,6 +44,11 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def keyed_digest(key: bytes, message: str) -> str:
+    """HMAC-SHA256 hex of `message` under `key`: a pseudonym nobody without the key can undo."""
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
 def same(a: str, b: str) -> bool:
     """Constant-time string comparison."""
     return hmac.compare_digest(a.encode(), b.encode())

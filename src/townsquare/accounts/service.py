@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -191,7 +189,7 @@ def _pending_mac(settings: Settings, account: Account, payload: str) -> str:
     # code accepted since (this token's own sign-in included), makes the token unusable.
     key = security.server_secret(settings)
     message = f"sign-in|{payload}|{account.password_hash}|{account.totp_last_step}"
-    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    return security.keyed_digest(key, message)
 
 
 def _pending_token(settings: Settings, account: Account, now: datetime) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Query
 
 from townsquare.accounts.views import DB, CurrentActor
 from townsquare.db import utcnow
 from townsquare.desk import actions, service
 from townsquare.desk.schemas import DeskAction, DeskItem
+from townsquare.feedback import service as feedback
+from townsquare.feedback.schemas import Quality
 
 router = APIRouter(prefix="/api/v1/desk", tags=["desk"])
 
@@ -18,6 +22,16 @@ def queue(
 ) -> list[DeskItem]:
     """Waiting items first, newest first; each with reasons, provenance and nearby items."""
     return service.queue(session, actor=actor, now=utcnow(), limit=limit)
+
+
+@router.get("/quality", summary="Alerts marked by readers, and time to decision")
+def quality(
+    actor: CurrentActor, session: DB, days: int = Query(default=30, ge=1, le=366)
+) -> Quality:
+    """Per source and per category, over the incidents that entered the feed in `days`."""
+    service.moderator(actor)
+    now = utcnow()
+    return feedback.quality(session, since=now - timedelta(days=days), until=now)
 
 
 @router.get("/incidents/{incident_id}", summary="One incident as the desk sees it")
