@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from townsquare.feedback.schemas import Marks
 from townsquare.privacy.types import ScrubbedText
 
 ACTIONS = (
@@ -70,6 +71,7 @@ class DeskItem(BaseModel):
     waited_s: int = Field(description="published until first decided (or until now)")
     decided: DeskDecision | None = Field(description="the first curator decision, if any")
     decisions: list[DeskDecision]
+    marks: Marks = Field(description="readers who marked the alert not useful or inaccurate")
 
 
 class DeskAction(BaseModel):

@@ -18,6 +18,8 @@ from townsquare.agencies.models import Agency
 from townsquare.audit import AuditEntry
 from townsquare.desk.schemas import Corroboration, DeskDecision, DeskItem, Gate
 from townsquare.errors import Forbidden, NotFound
+from townsquare.feedback.schemas import Marks
+from townsquare.feedback.service import marks
 from townsquare.incidents.models import Incident
 from townsquare.incidents.nearby import nearby
 from townsquare.incidents.schemas import CORROBORATED, PROVENANCE
@@ -105,6 +107,7 @@ def items(session: Session, rows: Sequence[Incident], now: datetime) -> list[Des
     """The desk view of several incidents, in the given order."""
     ids = [i.id for i in rows]
     decisions = _decisions(session, ids)
+    marked = marks(session, ids)
     agencies = {a.id: a.name for a in session.scalars(select(Agency))} if rows else {}
     sources = {s.id: s.slug for s in session.scalars(select(Source))} if rows else {}
     corroborated = (
@@ -147,6 +150,7 @@ def items(session: Session, rows: Sequence[Incident], now: datetime) -> list[Des
                 waited_s=max(int((until - row.published_at).total_seconds()), 0),
                 decided=done[0] if done else None,
                 decisions=done,
+                marks=marked.get(row.id, Marks()),
             )
         )
     return out
