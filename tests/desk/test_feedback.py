@@ -226,3 +226,37 @@ def test_the_decision_time_is_a_median_of_first_decisions(
     assert figures["totals"]["median_decision_s"] == pytest.approx(20 * 60, abs=60)
     with factory() as session:
         assert audit.verify(session).ok
+
+
+def test_the_incident_page_takes_a_mark_without_javascript(
+    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+) -> None:
+    incident_id = alert(factory)
+    page = app_client.get(f"/incidents/{incident_id}")
+    assert f'action="/incidents/{incident_id}/feedback"' in page.text
+    assert 'name="csrf_token"' not in page.text  # anonymous: nothing to forge
+    sent = app_client.post(
+        f"/incidents/{incident_id}/feedback", data={"verdict": "inaccurate"}, follow_redirects=False
+    )
+    assert sent.status_code == 303
+    thanked = app_client.get(sent.headers["location"])
+    assert "you marked this alert inaccurate" in thanked.text
+    assert [v.verdict for v in votes(factory)] == ["inaccurate"]
+    # A page without an alert offers no form, and a forged post is refused on the page.
+    quiet = add(factory)
+    assert "/feedback" not in app_client.get(f"/incidents/{quiet}").text
+    refused = app_client.post(f"/incidents/{quiet}/feedback", data={"verdict": "inaccurate"})
+    assert refused.status_code == 409
+    assert "Only alerts can be marked" in refused.text
+    # A signed-in reader's form carries the session's token; without it the post is refused.
+    ada = resident(app_client, mailbox[0], "ada@example.org")
+    assert f'value="{ada.csrf}"' in ada.client.get(f"/incidents/{incident_id}").text
+    forged = ada.client.post(f"/incidents/{incident_id}/feedback", data={"verdict": "inaccurate"})
+    assert forged.status_code == 403
+    mine = ada.client.post(
+        f"/incidents/{incident_id}/feedback",
+        data={"verdict": "not_useful", "csrf_token": ada.csrf},
+        follow_redirects=False,
+    )
+    assert mine.status_code == 303
+    assert sorted(v.verdict for v in votes(factory)) == ["inaccurate", "not_useful"]

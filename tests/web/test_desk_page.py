@@ -151,3 +151,29 @@ def test_alerting_a_stale_incident_shows_the_rule(
     unknown = curator.client.post(f"/desk/incidents/{old}/shout", data=form(curator, reason="x"))
     assert unknown.status_code == 404
     assert desk_actions(factory) == []
+
+
+def test_the_page_shows_quality_per_source_and_category_and_marks_per_item(
+    curator: Person, app_client: TestClient, factory: sessionmaker[Session]
+) -> None:
+    incident_id = add(factory)
+    with factory() as session:
+        row = session.get(Incident, incident_id)
+        assert row is not None
+        row.alertable = True
+        session.commit()
+    marked = app_client.post(
+        f"/api/v1/incidents/{incident_id}/feedback",
+        json={"verdict": "inaccurate"},
+        headers={"user-agent": "someone", "X-CSRF-Token": curator.csrf},
+    )
+    assert marked.status_code == 200, marked.text
+    page = curator.client.get("/desk")
+    assert page.status_code == 200
+    row_html = re.search(r'<tr data-quality="fire.structure">.*?</tr>', page.text, re.S)
+    assert row_html, "no row for the category"
+    assert re.search(r"data-alerts>1<", row_html.group(0))
+    assert re.search(r"data-inaccurate>100%", row_html.group(0))
+    assert "Readers marked this alert: 0 not useful, 1 inaccurate" in item_html(
+        page.text, incident_id
+    )

@@ -8,6 +8,7 @@ its keyboard (j/k, a/r/m/w/c/x, Enter, Esc, ?).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,6 +22,7 @@ from townsquare.db import utcnow
 from townsquare.desk import actions, service
 from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.errors import TownsquareError
+from townsquare.feedback import service as feedback
 from townsquare.web.residents import (
     PageDeps,
     form_actor,
@@ -35,6 +37,7 @@ router = APIRouter(
     include_in_schema=False, default_response_class=HTMLResponse, dependencies=PageDeps
 )
 FIELDS = ("title", "summary", "category", "severity", "status", "into")
+QUALITY_DAYS = 30
 DONE = {
     "rewrite": "Rewritten",
     "categorize": "Category and severity changed",
@@ -48,8 +51,10 @@ DONE = {
 }
 
 
-def waited(seconds: int) -> str:
-    """'42 s', '7 min', '3 h 5 min'."""
+def waited(seconds: int | None) -> str:
+    """'42 s', '7 min', '3 h 5 min'; '–' when there is nothing to tell."""
+    if seconds is None:
+        return "–"
     if seconds < 60:
         return f"{seconds} s"
     minutes = seconds // 60
@@ -86,7 +91,19 @@ def _page(
             context["queue"] = [extra, *context["queue"]]
         except TownsquareError:
             pass
-    return page(request, "desk.html", status, actor=actor, error=error, done=done, **context)
+    now = utcnow()
+    quality = feedback.quality(session, since=now - timedelta(days=QUALITY_DAYS), until=now)
+    return page(
+        request,
+        "desk.html",
+        status,
+        actor=actor,
+        error=error,
+        done=done,
+        quality=quality,
+        quality_days=QUALITY_DAYS,
+        **context,
+    )
 
 
 def done_note(action: str, incident_id: int | None, into: int | None) -> str | None:

@@ -6,16 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from townsquare import __version__
 from townsquare.accounts import service as accounts
 from townsquare.accounts.schemas import Actor
-from townsquare.accounts.views import SESSION_COOKIE
+from townsquare.accounts.security import server_secret
+from townsquare.accounts.views import DB, SESSION_COOKIE, Config, optional_actor
 from townsquare.db import utcnow
-from townsquare.errors import NotFound, Unauthorized
+from townsquare.errors import InvalidParameter, NotFound, TownsquareError, Unauthorized
+from townsquare.feedback import service as feedback
+from townsquare.feedback.schemas import VERDICTS
+from townsquare.feedback.views import reader
 from townsquare.incidents.views import platform_of
 from townsquare.web import pages
 
@@ -95,13 +99,45 @@ def feed_fragment(request: Request) -> Response:
 
 
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, incident_id: str) -> Response:
+def incident_page(request: Request, incident_id: str, marked: str = "") -> Response:
     """One incident: what, where (to about 100 m), when, from whom, and why it was (not) alerted."""
     try:
         incident = pages.load_incident(platform_of(request), incident_id)
     except NotFound:
         return render(request, "not_found.html", 404, incident_id=incident_id)
-    return render(request, "incident.html", incident=incident)
+    verdict = marked if marked in VERDICTS else None
+    return render(request, "incident.html", incident=incident, marked=verdict)
+
+
+@router.post("/incidents/{incident_id}/feedback")
+async def incident_feedback(
+    request: Request, incident_id: int, session: DB, settings: Config
+) -> Response:
+    """A reader's mark on an alert, from the form on its page (works without JavaScript)."""
+    form = await request.form()
+    verdict = form.get("verdict")
+    try:
+        if verdict not in VERDICTS:
+            raise InvalidParameter("verdict", "choose not useful or inaccurate")
+        actor = await optional_actor(request, session, settings)
+        feedback.vote(
+            session,
+            settings,
+            server_secret(settings),
+            incident_id,
+            verdict,
+            reader(request, actor),
+            utcnow(),
+        )
+    except TownsquareError as exc:
+        session.rollback()
+        try:
+            incident = pages.load_incident(platform_of(request), str(incident_id))
+        except NotFound:
+            return render(request, "not_found.html", 404, incident_id=incident_id)
+        message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+        return render(request, "incident.html", exc.status, incident=incident, refused=message)
+    return RedirectResponse(f"/incidents/{incident_id}?marked={verdict}#feedback", 303)
 
 
 def make_templates() -> Jinja2Templates:
