@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db import Base, UTCDateTime
 
-VERDICTS = ("not_useful", "inaccurate")
-
 
 class Feedback(Base):
     """A reader's mark on an alert; `voter` makes it one per person (per day when anonymous).

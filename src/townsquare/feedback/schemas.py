@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Verdict = Literal["not_useful", "inaccurate"]
+VERDICTS: tuple[Verdict, ...] = ("not_useful", "inaccurate")
 
 
 class FeedbackIn(BaseModel):
