@@ -23,6 +23,8 @@ from townsquare.audit import AuditEntry
 from townsquare.cli import app
 from townsquare.db import transaction, utcnow
 from townsquare.events import OutboxEvent
+from townsquare.feedback.models import Feedback
+from townsquare.incidents.models import Incident
 from townsquare.media.models import Media
 from townsquare.media.service import store_of
 from townsquare.posts.models import Post
@@ -80,6 +82,16 @@ def published_post(
     return dict(approved.json())
 
 
+def mark_alert(factory: sessionmaker[Session], person: Person, incident_id: int) -> None:
+    """Send the incident as an alert, and have `person` mark it inaccurate."""
+    with transaction(factory) as session:
+        session.execute(update(Incident).where(Incident.id == incident_id).values(alertable=True))
+    marked = person.post(
+        f"/api/v1/incidents/{incident_id}/feedback", json={"verdict": "inaccurate"}
+    )
+    assert marked.status_code == 200, marked.text
+
+
 def export(person: Person) -> zipfile.ZipFile:
     """GET my export as an open ZIP."""
     answer = person.client.get("/api/v1/me/export")
@@ -111,6 +123,7 @@ def test_export_is_complete_with_exact_points_and_media_bytes(
     post = published_post(ada, moderator, [media_id])
     sub_id = subscribe(app_client, "Ada@Example.org")
     subscribe(app_client, "someone@example.org")
+    mark_alert(factory, ada, post["incident_id"])
 
     archive = export(ada)
     names = set(archive.namelist())
@@ -130,6 +143,8 @@ def test_export_is_complete_with_exact_points_and_media_bytes(
     public = archive.read(listed["files"]["public"])
     assert public == ada.client.get(f"/api/v1/media/{media_id}").content
     assert [s["id"] for s in read(archive, "subscriptions.json")] == [sub_id]
+    [vote] = read(archive, "feedback.json")
+    assert (vote["incident_id"], vote["verdict"]) == (post["incident_id"], "inaccurate")
     # Who touched my data: the moderator's approval is there, not by me.
     entries = read(archive, "audit.json")
     approval = [e for e in entries if e["action"] == "post.approve"]
@@ -173,6 +188,8 @@ def test_delete_erases_the_person_and_keeps_the_fact(
         shared_keys = [shared_row.original_key, shared_row.public_key]
         assert shared_keys == [bo_row.original_key, bo_row.public_key]
     assert app_client.get(f"/api/v1/incidents/{incident_id}").status_code == 200
+    mark_alert(factory, ada, incident_id)
+    mark_alert(factory, bo, incident_id)
     token = ada.post("/api/v1/account/tokens", json={"name": "script"}).json()["token"]
 
     # The cookie needs its CSRF token, a token the password; a wrong password is refused.
@@ -226,7 +243,8 @@ def test_delete_erases_the_person_and_keeps_the_fact(
     assert [(e.actor_id, e.object_id, e.subject_id) for e in deleted] == [
         (ada.account_id, str(ada.account_id), None)
     ]
-    assert deleted[0].detail == {"posts": 1, "media": 2, "subscriptions": 1}
+    assert deleted[0].detail == {"posts": 1, "media": 2, "subscriptions": 1, "feedback": 1}
+    assert _count(factory, Feedback) == 1  # Bo's mark stays; Ada's is gone
     assert "ada@example.org" not in json.dumps([e.detail for e in entries])
     assert not [e for e in entries if e.subject_id == ada.account_id]
     url = engine.url.render_as_string(hide_password=False)

@@ -40,6 +40,7 @@ from townsquare.audit import AuditEntry
 from townsquare.db import Base
 from townsquare.errors import Forbidden, TooManyRequests
 from townsquare.events import announce
+from townsquare.feedback import service as feedback
 from townsquare.footage.export import footage_of
 from townsquare.incidents.models import Incident
 from townsquare.media.models import Media
@@ -64,6 +65,7 @@ account.json        your account, sessions and API tokens (secrets and hashes le
 posts.json          your posts as written, with their exact (private) points
 media.json          your photos and clips; the files are under media/<id>/
 subscriptions.json  watch areas whose alerts go to your e-mail address
+feedback.json       the alerts you marked not useful or inaccurate while signed in
 footage.json        your cameras (with their private points), clips, the footage requests you
                     received, what you shared (and revoked), and every break-glass access
 audit.json          every audited action on your data: who did what, and when
@@ -176,6 +178,8 @@ def export_data(session: Session, settings: Settings, *, actor: Actor, now: date
             for sub, channels in _subscriptions(session, account.email)
         ]
         archive.writestr("subscriptions.json", _dump(subscriptions))
+        secret = security.server_secret(settings)
+        archive.writestr("feedback.json", _dump(feedback.votes_of(session, secret, account.id)))
         archive.writestr("footage.json", _dump(footage_of(session, account.id)))
         entries = audit.entries_about(session, account.id)
         archive.writestr("audit.json", _dump(_audit(entries, account.id)))
@@ -262,6 +266,7 @@ def delete_account(
     session.execute(delete(Post).where(Post.id.in_(post_ids)))
     session.execute(delete(Media).where(Media.id.in_(media_ids)))
     subscriptions = _delete_subscriptions(session, account.email)
+    marks = feedback.forget(session, security.server_secret(settings), account.id)
     for table in (ApiToken, EmailToken, AccountSession):
         session.execute(delete(table).where(table.account_id == account.id))
     session.execute(
@@ -273,7 +278,12 @@ def delete_account(
         action="account.delete",
         object_type="account",
         object_id=account.id,
-        detail={"posts": len(posts), "media": len(media), "subscriptions": subscriptions},
+        detail={
+            "posts": len(posts),
+            "media": len(media),
+            "subscriptions": subscriptions,
+            "feedback": marks,
+        },
     )
     session.execute(delete(Account).where(Account.id == account.id))
     session.commit()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,6 +53,30 @@ def _keys(secret: bytes, reader: Reader, now: datetime) -> tuple[str, str | None
 def account_voter(secret: bytes, account_id: int) -> str:
     """The voter key of an account (for its data export and deletion)."""
     return _keys(secret, Reader(account_id, "", ""), datetime.min)[0]
+
+
+def votes_of(session: Session, secret: bytes, account_id: int) -> list[dict[str, object]]:
+    """An account's marks, for its data export."""
+    rows = session.scalars(
+        select(Feedback)
+        .where(Feedback.voter == account_voter(secret, account_id))
+        .order_by(Feedback.id)
+    )
+    return [
+        {
+            "incident_id": row.incident_id,
+            "verdict": row.verdict,
+            "created_at": row.created_at.isoformat(),
+            "updated_at": row.updated_at.isoformat(),
+        }
+        for row in rows
+    ]
+
+
+def forget(session: Session, secret: bytes, account_id: int) -> int:
+    """Delete an account's marks (account deletion); returns how many there were."""
+    doomed = delete(Feedback).where(Feedback.voter == account_voter(secret, account_id))
+    return int(session.execute(doomed).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _alerted() -> ColumnElement[bool]:
