@@ -42,6 +42,7 @@ from tests.residents import PASSWORD, Mailbox, Person, resident, sign_in, sign_u
 from townsquare.accounts import service as accounts
 from townsquare.app import create_app
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
+from townsquare.incidents.models import Incident
 from townsquare.ingest import service as ingest
 from townsquare.platform import Platform
 from townsquare.settings import Settings
@@ -96,6 +97,9 @@ MATRIX: dict[str, Row] = {
     "GET /fragments/incidents": PUBLIC,
     "GET /incidents/{incident_id}": PUBLIC,
     "GET /alerts": PUBLIC,
+    # readers' marks on an alert: anyone, one vote each
+    "POST /api/v1/incidents/{incident_id}/feedback": PUBLIC,
+    "POST /incidents/{incident_id}/feedback": PUBLIC,
     # a push is authenticated by the source's key and signature, never by a session
     "POST /api/v1/sources/{slug}/records": NOBODY,
     # watch areas: anyone subscribes; the manage token is the owner
@@ -128,6 +132,7 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/moderation/posts/{post_id}/{action}": MODERATOR,
     "GET /api/v1/desk/queue": MODERATOR,
     "GET /api/v1/desk/incidents/{incident_id}": MODERATOR,
+    "GET /api/v1/desk/quality": MODERATOR,
     "POST /api/v1/desk/incidents/{incident_id}/{action}": MODERATOR,
     "POST /api/v1/media": SIGNED_IN,
     "GET /api/v1/media/{media_id}": OWNER,
@@ -401,6 +406,9 @@ def _owner_objects(world: World, factory: Any) -> None:
     world.objects["request"] = _footage_request(world, "officer_a")
     with transaction(factory) as session:
         world.objects["source"] = ingest.ensure_source(session, source).id
+    world.objects["alert"] = _update(world)  # sent as an alert, for readers to mark
+    with transaction(factory) as session:
+        session.get_one(Incident, world.objects["alert"]).alertable = True
 
 
 def _camera(world: World) -> int:
@@ -705,6 +713,16 @@ CALLS: dict[str, Call] = {
     ),
     "GET /incidents/{incident_id}": lambda w, r: _send(
         w, r, "GET", f"/incidents/{w.objects['incident']}"
+    ),
+    "POST /api/v1/incidents/{incident_id}/feedback": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/api/v1/incidents/{w.objects['alert']}/feedback",
+        json={"verdict": "inaccurate"},
+    ),
+    "POST /incidents/{incident_id}/feedback": lambda w, r: _send(
+        w, r, "POST", f"/incidents/{w.objects['alert']}/feedback", data={"verdict": "not_useful"}
     ),
     "GET /feeds/cap/{incident_id}.xml": lambda w, r: _send(
         w, r, "GET", f"/feeds/cap/{w.objects['incident']}.xml"
