@@ -198,6 +198,7 @@ def test_email_alert_arrives_at_the_smtp_server(
     assert mail["Subject"].startswith("Alert: Structure fire")
     text = mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
     assert f"http://townsquare.test/incidents/{incident_id}" in text
+    assert f"http://townsquare.test/incidents/{incident_id}#feedback" in text  # mark it
     assert [d.status for d in deliveries(factory)] == ["sent"]
 
 

@@ -40,5 +40,7 @@ def plain_text(body: dict[str, Any]) -> str:
             f"Source: {props.get('agency') or props['provenance']}.",
             str(body.get("url", "")),
         ]
+        if body.get("url"):
+            lines.append(f"Not useful, or wrong? Tell the curation team: {body['url']}#feedback")
     lines += ["", "You get this because you subscribed to alerts for this area on Townsquare."]
     return "\n".join(lines)
