@@ -7,7 +7,6 @@ request that failed is never mailed. The agency learns how many residents were t
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import smtplib
 from collections import defaultdict
@@ -28,6 +27,7 @@ from townsquare.footage import area, rules
 from townsquare.footage.models import Camera, FootageRequest, Notice
 from townsquare.footage.schemas import AgencyPage, AreaOut, FileRequest, RequestPublic
 from townsquare.incidents.models import Incident
+from townsquare.incidents.new import public_incident
 from townsquare.privacy.engine import public_text
 from townsquare.privacy.policy import default_policy
 from townsquare.settings import Settings
@@ -104,38 +104,23 @@ def cameras_in(session: Session, row: FootageRequest) -> list[Camera]:
 
 def _feed_item(row: FootageRequest, agency: Agency, now: datetime) -> Incident:
     point = geo.coarsen(geo.Point(row.center_lat, row.center_lon))
-    cells = geo.cells_of(point)
     category = taxonomy.get(CATEGORY)
     span = f"{row.window_start:%Y-%m-%d %H:%M} to {row.window_end:%Y-%m-%d %H:%M} UTC"
     summary = (
         f"Case {row.case_number}. {row.reason} Recordings from {span}. "
         f"Residents choose whether to share; open until {row.expires_at:%Y-%m-%d %H:%M} UTC."
     )
-    return Incident(
+    return public_incident(
         origin="agency",
         external_id=f"footage-request-{row.id}",
         agency_id=agency.id,
         category=CATEGORY,
-        original_type=category.label,
         title=f"{category.label}: {agency.name}",
         summary=summary,
-        address_block=None,
-        lat=point.lat,
-        lon=point.lon,
-        h3_r5=cells[5],
-        h3_r7=cells[7],
-        h3_r9=cells[9],
+        point=point,
         occurred_at=now,
-        published_at=now,
-        updated_at=now,
-        status="active",
-        severity=category.severity,
-        visibility="public",
-        visibility_reasons=[],
-        alertable=False,
-        alertable_reasons=["not alerted: footage requests reach camera owners by e-mail"],
-        unit_count=1,
-        content_hash=hashlib.sha256(f"footage-request:{row.id}".encode()).hexdigest(),
+        now=now,
+        alert_reasons=["not alerted: footage requests reach camera owners by e-mail"],
     )
 
 

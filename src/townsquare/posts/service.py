@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -15,6 +14,7 @@ from townsquare.errors import Conflict, Forbidden, InvalidParameter, NotFound, T
 from townsquare.events import announce
 from townsquare.incidents.models import Incident
 from townsquare.incidents.nearby import nearby
+from townsquare.incidents.new import public_incident
 from townsquare.media.models import Media
 from townsquare.posts import guidelines
 from townsquare.posts.models import Post, PostMedia
@@ -232,7 +232,6 @@ def corroborating_incident(session: Session, post: Post) -> int | None:
 def publish(session: Session, post: Post, now: datetime) -> Incident:
     """Make (or show again) the post's incident: scrubbed text, displaced coarse point."""
     policy = default_policy()
-    cells = geo.cells_of(geo.Point(post.public_lat, post.public_lon))
     category = taxonomy.get(post.category)
     alertable = post.alertable and category.severity >= policy.alerts.min_severity
     reasons = list(post.alert_reasons) or (
@@ -241,30 +240,17 @@ def publish(session: Session, post: Post, now: datetime) -> Incident:
     incident = session.get(Incident, post.incident_id) if post.incident_id else None
     if incident is None:
         title = public_text(post.title, policy)
-        incident = Incident(
+        incident = public_incident(
             origin="resident",
             external_id=f"post-{post.id}",
             category=post.category,
-            original_type=category.label,
             title=title,
             summary=public_text(post.description, policy),
-            address_block=None,
-            lat=post.public_lat,
-            lon=post.public_lon,
-            h3_r5=cells[5],
-            h3_r7=cells[7],
-            h3_r9=cells[9],
+            point=geo.Point(post.public_lat, post.public_lon),
             occurred_at=post.occurred_at,
-            published_at=now,
-            updated_at=now,
-            status="active",
-            severity=category.severity,
-            visibility="public",
-            visibility_reasons=[],
+            now=now,
             alertable=alertable,
-            alertable_reasons=reasons,
-            unit_count=1,
-            content_hash=hashlib.sha256(f"post:{post.id}:{title}".encode()).hexdigest(),
+            alert_reasons=reasons,
         )
         session.add(incident)
         session.flush()
