@@ -279,3 +279,28 @@ def test_categorize_runs_the_gate_again_but_a_curator_decision_stands(
     gate = curator.post(f"{DESK}/incidents/{alerted}/categorize", json=body).json()["gate"]
     assert gate["alertable"] is True
     assert gate["alert_reasons"] == ["alerted by curation: school alarm"]
+
+
+def test_a_post_corroborated_on_its_exact_point_is_listed_however_far_its_public_point(
+    curator: Person,
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+) -> None:
+    dispatch = add(factory, lat=POST_HOME[0], lon=POST_HOME[1], category="crime.vandalism")
+    ada = resident(app_client, mailbox[0], "ada@example.org")
+    post_id = submit(ada).json()["id"]
+    assert curator.post(f"/api/v1/moderation/posts/{post_id}/approve", json={}).is_success
+    with transaction(factory) as session:
+        post = session.get_one(Post, post_id)
+        assert post.corroborated_by == dispatch
+        # The post's public point as the per-home displacement can put it: 700 m north.
+        incident = session.get_one(Incident, post.incident_id)
+        incident.lat = POST_HOME[0] + 0.0063
+    resident_incident = post.incident_id
+    seen = curator.client.get(f"{DESK}/incidents/{resident_incident}").json()
+    [link] = seen["corroborating"]
+    assert (link["id"], link["exact_match"]) == (dispatch, True)
+    assert link["distance_m"] > 400  # beyond the 300 m search in public; matched in private
+    other_way = curator.client.get(f"{DESK}/incidents/{dispatch}").json()["corroborating"]
+    assert [(n["id"], n["exact_match"]) for n in other_way] == [(resident_incident, True)]

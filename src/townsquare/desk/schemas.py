@@ -32,13 +32,18 @@ class Gate(BaseModel):
 
 
 class Corroboration(BaseModel):
-    """Another public item nearby: within 300 m and 30 minutes."""
+    """Another public item nearby (public points within 300 m, 30 minutes), or one a resident
+    post was matched with on its exact point when published."""
 
     id: int
     origin: str
     category: str
-    distance_m: float
+    distance_m: float = Field(description="between the public points")
     minutes_apart: float
+    exact_match: bool = Field(
+        default=False,
+        description="a post matched with this dispatch item on its exact (private) point",
+    )
 
 
 class DeskDecision(BaseModel):

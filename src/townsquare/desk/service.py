@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare import geo
@@ -89,18 +89,62 @@ def linked(session: Session, primary_id: int) -> list[int]:
     return list(rows)
 
 
-def _corroborating(session: Session, incident: Incident) -> list[Corroboration]:
+def _links(session: Session, ids: Sequence[int]) -> dict[int, set[int]]:
+    """Incident id → incidents a post's corroboration links it with, in either direction.
+
+    Corroboration is decided on the post's exact (private) point when it is published; its
+    public point is displaced by up to several hundred metres, so the two may look far apart.
+    """
+    if not ids:
+        return {}
+    pairs = session.execute(
+        select(Post.incident_id, Post.corroborated_by).where(
+            or_(Post.incident_id.in_(ids), Post.corroborated_by.in_(ids)),
+            Post.incident_id.is_not(None),
+            Post.corroborated_by.is_not(None),
+        )
+    )
+    found: dict[int, set[int]] = {}
+    for post_incident, dispatch in pairs:
+        if post_incident is None or dispatch is None:
+            continue
+        found.setdefault(post_incident, set()).add(dispatch)
+        found.setdefault(dispatch, set()).add(post_incident)
+    return found
+
+
+def _corroborating(session: Session, incident: Incident, links: set[int]) -> list[Corroboration]:
     point = geo.Point(incident.lat, incident.lon)
-    return [
+    near = nearby(session, point, incident.occurred_at, exclude=incident.id)
+    found = [
         Corroboration(
             id=n.incident.id,
             origin=n.incident.origin,
             category=n.incident.category,
             distance_m=n.distance_m,
             minutes_apart=n.minutes_apart,
+            exact_match=n.incident.id in links,
         )
-        for n in nearby(session, point, incident.occurred_at, exclude=incident.id)
+        for n in near
     ]
+    shown = {n.incident.id for n in near}
+    extra = sorted(links - shown)
+    for other in session.scalars(
+        select(Incident).where(Incident.id.in_(extra), Incident.visibility == "public")
+    ):
+        found.append(
+            Corroboration(
+                id=other.id,
+                origin=other.origin,
+                category=other.category,
+                distance_m=round(geo.haversine_m(point.lat, point.lon, other.lat, other.lon), 1),
+                minutes_apart=round(
+                    abs((other.occurred_at - incident.occurred_at).total_seconds()) / 60, 1
+                ),
+                exact_match=True,
+            )
+        )
+    return found
 
 
 def items(session: Session, rows: Sequence[Incident], now: datetime) -> list[DeskItem]:
@@ -108,6 +152,7 @@ def items(session: Session, rows: Sequence[Incident], now: datetime) -> list[Des
     ids = [i.id for i in rows]
     decisions = _decisions(session, ids)
     marked = marks(session, ids)
+    links = _links(session, ids)
     agencies = {a.id: a.name for a in session.scalars(select(Agency))} if rows else {}
     sources = {s.id: s.slug for s in session.scalars(select(Source))} if rows else {}
     corroborated = (
@@ -145,7 +190,7 @@ def items(session: Session, rows: Sequence[Incident], now: datetime) -> list[Des
                     alertable=row.alertable,
                     alert_reasons=list(row.alertable_reasons),
                 ),
-                corroborating=_corroborating(session, row),
+                corroborating=_corroborating(session, row, links.get(row.id, set())),
                 linked=linked(session, row.id),
                 waited_s=max(int((until - row.published_at).total_seconds()), 0),
                 decided=done[0] if done else None,
