@@ -283,6 +283,29 @@ def test_curator_merges_rewrites_alerts_and_corrects_with_the_keyboard(
     wait_for(lambda: [s for _, _, s in logged()] == ["sent", "sent"])
     assert logged() == [(dispatch, "alert", "sent"), (dispatch, "update", "sent")]
     assert receiver.quiet_for(0.5) == 2  # exactly once each
+
+    # A reader follows the alert's link, without an account, and marks it inaccurate.
+    reader = browser.new_context(viewport={"width": 420, "height": 860})
+    reading = reader.new_page()
+    reading.goto(alert["url"])
+    feedback = reading.locator("#feedback")
+    expect(feedback.get_by_role("heading")).to_have_text("Was this alert right?")
+    feedback.get_by_role("button", name="Inaccurate").click()
+    expect(reading.get_by_role("status")).to_contain_text("you marked this alert inaccurate")
+    expect(feedback.get_by_role("button", name="Inaccurate")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    reader.close()
+    # The desk shows the mark on the item and in its quality figures per category.
+    expect(dispatch_item.locator("[data-marks]")).to_contain_text(
+        "0 not useful, 1 inaccurate", timeout=POLL_TIMEOUT_MS
+    )
+    page.reload()
+    page.locator("#desk-quality > summary").click()
+    category = page.locator("tr[data-quality='fire.structure']")
+    expect(category.locator("[data-alerts]")).to_have_text("1")
+    expect(category.locator("[data-inaccurate]")).to_contain_text("100%")
+    page.screenshot(path=str(artifacts / "desk_quality.png"), full_page=True)
     away = [u for u in requests if not u.startswith((server.url, "data:", "blob:"))]
     assert away == []
     assert errors == []
