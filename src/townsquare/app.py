@@ -44,6 +44,8 @@ from townsquare.web.footage import router as footage_pages
 from townsquare.web.moderation import router as moderation_pages
 from townsquare.web.residents import router as resident_pages
 from townsquare.web.views import mount as mount_web
+from townsquare.web.weekly import router as weekly_pages
+from townsquare.weekly.views import router as weekly_router
 
 log = logging.getLogger(__name__)
 RELEASE_INTERVAL_S = 30.0
@@ -146,11 +148,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(footage_cameras_router)
     app.include_router(footage_router)
     app.include_router(footage_public_router)
+    app.include_router(weekly_router)
     app.include_router(alerts_pages)
     app.include_router(resident_pages)
     app.include_router(moderation_pages)
     app.include_router(desk_pages)
     app.include_router(footage_pages)
+    app.include_router(weekly_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -1,0 +1,1 @@
+"""The weekly summary of a neighbourhood: counts by category against the same weeks before."""
