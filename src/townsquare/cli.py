@@ -24,6 +24,7 @@ from townsquare.ingest.scheduler import Scheduler, stored_configs
 from townsquare.ingest.sources.registry import adapter_for
 from townsquare.privacy.cli import retention_app
 from townsquare.settings import Settings
+from townsquare.weekly.cli import weekly_app
 
 app = typer.Typer(
     help="Townsquare: a privacy-first neighborhood safety feed.", no_args_is_help=True
@@ -36,6 +37,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(weekly_app, name="weekly")
 
 ConfigArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Source TOML file.")]
 

@@ -13,6 +13,7 @@ from townsquare.ingest.models import RawRecord, Source
 from townsquare.media.models import Media
 from townsquare.posts.models import Post, PostMedia
 from townsquare.privacy.models import RetentionRun
+from townsquare.weekly.models import WeeklyDigest
 
 __all__ = [
     "Account",
@@ -41,4 +42,5 @@ __all__ = [
     "Share",
     "Source",
     "Subscription",
+    "WeeklyDigest",
 ]

@@ -13,9 +13,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests import factories
+from tests.residents import mailbox
 from townsquare.app import create_app
 from townsquare.db import transaction
 from townsquare.settings import Settings
+
+__all__ = ["mailbox"]
 
 HOME = (47.6100, -122.3300)
 FAR = (47.6400, -122.3300)  # about 3.3 km north: outside a 1 km circle around HOME

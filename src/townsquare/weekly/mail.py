@@ -1,0 +1,85 @@
+"""The weekly digest as an e-mail: a plain-text part and an HTML part saying the same."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import urlencode
+
+from townsquare.alerts.models import Subscription
+from townsquare.settings import Settings
+from townsquare.web.pages import utc_iso
+from townsquare.web.views import make_templates
+from townsquare.weekly.schemas import MAX_RADIUS_M, MIN_RADIUS_M, CategoryWeek, WeeklySummary
+
+FOOTER = "You get this because you subscribed to alerts for this area on Townsquare."
+
+
+def page_url(settings: Settings, summary: WeeklySummary) -> str:
+    """The /weekly page of the area's circle (the page's bounds applied) for the same week."""
+    area = summary.area
+    radius = min(max(area.radius_m, MIN_RADIUS_M), MAX_RADIUS_M)
+    query = urlencode(
+        {
+            "lat": f"{area.lat:.5f}",
+            "lon": f"{area.lon:.5f}",
+            "radius_m": f"{radius:g}",
+            "end": utc_iso(summary.end),
+        }
+    )
+    return f"{settings.site_url()}/weekly?{query}"
+
+
+def subject(sub: Subscription, summary: WeeklySummary) -> str:
+    """'This week in “Home”: 4 public incidents, about usual'."""
+    place = f"“{sub.name}”" if sub.name else "your watch area"
+    total = summary.total
+    noun = "incident" if total.this_week == 1 else "incidents"
+    return f"This week in {place}: {total.this_week} public {noun}, {total.comparison}"
+
+
+def _line(row: CategoryWeek) -> str:
+    usual = f"usually {row.usual.min}–{row.usual.max}, mean {row.usual.mean}"
+    return f"- {row.label}: {row.this_week} ({usual}): {row.comparison}"
+
+
+def plain_text(settings: Settings, sub: Subscription, summary: WeeklySummary) -> str:
+    """The digest as lines of text, with the page's link and where to stop these mails."""
+    lines = [
+        subject(sub, summary),
+        "",
+        f"The 7 days from {utc_iso(summary.start)} to {utc_iso(summary.end)}, next to the same "
+        f"7 days of each of the {summary.baseline_weeks} weeks before.",
+        "",
+        *(_line(row) for row in summary.categories),
+        _line(summary.total),
+        "",
+        summary.note,
+        "",
+        f"On the map: {page_url(settings, summary)}",
+        "",
+        f"{FOOTER} To stop, delete the watch area at {settings.site_url()}/alerts.",
+    ]
+    return "\n".join(lines)
+
+
+def compose(settings: Settings, sub: Subscription, summary: WeeklySummary) -> EmailMessage:
+    """The message without its recipient: From, Subject, text and HTML parts."""
+    mail = EmailMessage()
+    mail["From"] = settings.smtp_from
+    mail["Subject"] = subject(sub, summary)
+    mail["Message-ID"] = make_msgid("weekly")
+    mail.set_content(plain_text(settings, sub, summary))
+    html = (
+        make_templates()
+        .env.get_template("mail_weekly.html")
+        .render(
+            title=subject(sub, summary),
+            summary=summary,
+            page_url=page_url(settings, summary),
+            alerts_url=f"{settings.site_url()}/alerts",
+            footer=FOOTER,
+        )
+    )
+    mail.add_alternative(html, subtype="html")
+    return mail

@@ -1,0 +1,196 @@
+"""The weekly e-mail digest: each e-mail channel gets its own area's week, once, through SMTP."""
+
+from __future__ import annotations
+
+import logging
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from tests.residents import Mailbox
+from tests.weekly.conftest import END, FAR, HOME, WEEK, plant, plant_history, week_ago
+from townsquare.alerts import service as alerts
+from townsquare.alerts.models import Channel
+from townsquare.alerts.schemas import SubscriptionCreated, SubscriptionIn
+from townsquare.cli import app
+from townsquare.db import transaction, utcnow
+from townsquare.settings import Settings
+from townsquare.weekly.digest import send_weekly
+from townsquare.weekly.models import WeeklyDigest
+
+WEBHOOK = {"kind": "webhook", "url": "https://hooks.example.org/weekly"}
+
+
+def subscribe(
+    factory: sessionmaker[Session], place: tuple[float, float], channels: list[dict[str, Any]]
+) -> SubscriptionCreated:
+    """A 1 km watch area at `place` with `channels`."""
+    data = SubscriptionIn.model_validate(
+        {
+            "name": "Home",
+            "area": {"type": "circle", "lat": place[0], "lon": place[1], "radius_m": 1000},
+            "channels": channels,
+        }
+    )
+    return alerts.create_subscription(factory, data, actor="test", now=utcnow())
+
+
+def mail_settings(tmp_path: Path, port: int) -> Settings:
+    """Settings sending e-mail through the local SMTP server."""
+    return Settings(
+        data_dir=tmp_path,
+        alert_senders={"email": "smtp"},
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        public_url="http://townsquare.test",
+    )
+
+
+def received(box: Mailbox) -> dict[str, EmailMessage]:
+    """The messages the SMTP server got, by recipient."""
+    found = {}
+    for _, rcpt, raw in box.messages:
+        message = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        found[rcpt[0]] = message
+    assert len(found) == len(box.messages), "a recipient got two mails"
+    return found
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    """The plain-text and HTML bodies."""
+    text, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert text is not None
+    assert html is not None
+    return str(text.get_content()), str(html.get_content())  # type: ignore[attr-defined]
+
+
+def planted_week(factory: sessionmaker[Session]) -> None:
+    """3 burglaries and 5 withheld calls at HOME this week, 1 collision at FAR."""
+    plant_history(factory)
+    plant(factory, "crime.burglary", week_ago(0), count=3)
+    plant(factory, "crime.burglary", week_ago(0), visibility="withheld", count=5)
+    plant(factory, "crime.burglary", week_ago(0), visibility="removed", count=5)
+    plant(factory, "traffic.collision", week_ago(0), place=FAR)
+
+
+def test_each_email_channel_gets_its_own_areas_week(
+    factory: sessionmaker[Session], mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = mailbox
+    planted_week(factory)
+    subscribe(factory, HOME, [{"kind": "email", "address": "home@example.org"}, WEBHOOK])
+    subscribe(factory, FAR, [{"kind": "email", "address": "far@example.org"}])
+    report = send_weekly(factory, mail_settings(tmp_path, port), end=END, now=utcnow())
+    assert (report.sent, report.failed, report.week) == (2, 0, "2026-W48")
+    mails = received(box)
+    assert sorted(mails) == ["far@example.org", "home@example.org"]  # not the webhook
+    home = mails["home@example.org"]
+    assert home["Subject"] == "This week in “Home”: 3 public incidents, more than usual"
+    text, html = parts(home)
+    assert "- Burglary: 3 (usually 0–0, mean 0.0): more than usual" in text
+    assert "- All categories: 3 " in text
+    assert "Traffic collision" not in text
+    assert "withheld and removed calls never are" in text
+    link = "http://townsquare.test/weekly?lat=47.61000&lon=-122.33000&radius_m=1000&end=2026-11-28T12%3A00%3A00Z"
+    assert link in text
+    assert link.replace("&", "&amp;") in html
+    assert "<td>Burglary</td>" in html
+    assert "http://townsquare.test/alerts" in html
+    far_text, _ = parts(mails["far@example.org"])
+    assert "- Traffic collision: 1 " in far_text
+    assert "Burglary" not in far_text
+
+
+def test_running_twice_in_a_week_sends_nothing_new(
+    factory: sessionmaker[Session], mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = mailbox
+    settings = mail_settings(tmp_path, port)
+    planted_week(factory)
+    subscribe(factory, HOME, [{"kind": "email", "address": "home@example.org"}])
+    assert send_weekly(factory, settings, end=END, now=utcnow()).sent == 1
+    again = send_weekly(factory, settings, end=END, now=utcnow())
+    later_same_week = send_weekly(factory, settings, end=END - WEEK / 7 * 2, now=utcnow())
+    assert (again.sent, again.skipped) == (later_same_week.sent, later_same_week.skipped) == (0, 1)
+    assert len(box.messages) == 1
+    assert send_weekly(factory, settings, end=END + WEEK, now=utcnow()).sent == 1  # next week
+    assert len(box.messages) == 2
+
+
+def test_a_failed_mail_is_sent_by_the_next_run(
+    factory: sessionmaker[Session], mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = mailbox
+    planted_week(factory)
+    subscribe(factory, HOME, [{"kind": "email", "address": "home@example.org"}])
+    unreachable = mail_settings(tmp_path, 1)  # nothing listens on port 1
+    assert send_weekly(factory, unreachable, end=END, now=utcnow()).failed == 1
+    with factory() as session:
+        row = session.scalars(select(WeeklyDigest)).one()
+        assert (row.status, row.attempts) == ("failed", 1)
+    assert send_weekly(factory, mail_settings(tmp_path, port), end=END, now=utcnow()).sent == 1
+    assert list(received(box)) == ["home@example.org"]
+
+
+def test_inactive_and_non_email_channels_get_nothing_and_dry_run_sends_nothing(
+    factory: sessionmaker[Session], mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = mailbox
+    planted_week(factory)
+    gone = subscribe(factory, HOME, [{"kind": "email", "address": "gone@example.org"}])
+    subscribe(factory, HOME, [WEBHOOK])
+    subscribe(factory, HOME, [{"kind": "email", "address": "kept@example.org"}])
+    with transaction(factory) as session:
+        channel = session.scalars(
+            select(Channel).filter_by(subscription_id=gone.subscription.id)
+        ).one()
+        channel.active = False
+    settings = mail_settings(tmp_path, port)
+    dry = send_weekly(factory, settings, end=END, now=utcnow(), dry_run=True)
+    assert list(dry.totals.values()) == [3]
+    assert box.messages == []
+    with factory() as session:
+        assert session.scalars(select(WeeklyDigest)).all() == []
+    assert send_weekly(factory, settings, end=END, now=utcnow()).sent == 1
+    assert list(received(box)) == ["kept@example.org"]
+
+
+def test_the_cli_sends_once_per_week(
+    engine: Engine,
+    factory: sessionmaker[Session],
+    mailbox: tuple[Mailbox, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    box, port = mailbox
+    planted_week(factory)
+    subscribe(factory, HOME, [{"kind": "email", "address": "home@example.org"}])
+    environment = {
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "DATA_DIR": str(tmp_path),
+        "ALERT_SENDERS": '{"email": "smtp"}',
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "LOG_JSON": "false",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(f"TOWNSQUARE_{name}", value)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        first = CliRunner().invoke(app, ["weekly", "send", "--end", "2026-11-28T12:00:00Z"])
+        second = CliRunner().invoke(app, ["weekly", "send", "--end", "2026-11-28T12:00:00Z"])
+    finally:  # the command installs its own log handler on CliRunner's stream
+        root.handlers[:], root.level = handlers, level
+    assert first.exit_code == 0, first.output
+    assert "channel 1: 3 public incidents this week" in first.output
+    assert "weekly 2026-W48: sent 1, failed 0, already sent 0" in first.output
+    assert "weekly 2026-W48: sent 0, failed 0, already sent 1" in second.output
+    assert list(received(box)) == ["home@example.org"]
