@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -194,3 +195,19 @@ def test_the_cli_sends_once_per_week(
     assert "weekly 2026-W48: sent 1, failed 0, already sent 0" in first.output
     assert "weekly 2026-W48: sent 0, failed 0, already sent 1" in second.output
     assert list(received(box)) == ["home@example.org"]
+
+
+def test_two_runs_at_once_send_each_mail_once(
+    factory: sessionmaker[Session], mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = mailbox
+    settings = mail_settings(tmp_path, port)
+    planted_week(factory)
+    for n in range(6):
+        subscribe(factory, HOME, [{"kind": "email", "address": f"r{n}@example.org"}])
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(
+            pool.map(lambda _: send_weekly(factory, settings, end=END, now=utcnow()), range(2))
+        )
+    assert sum(r.sent for r in runs) == 6
+    assert sorted(received(box)) == [f"r{n}@example.org" for n in range(6)]
