@@ -223,6 +223,8 @@ MATRIX: dict[str, Row] = {
     "POST /footage/shares/{share_id}/extend": skip(CLIPS),
     "GET /cameras": SIGNED_IN,
     "POST /cameras": SIGNED_IN,
+    "POST /cameras/{camera_id}/token": OWNER,
+    "POST /cameras/{camera_id}/delete": OWNER,
     "GET /account/access-log": SIGNED_IN,
     "GET /transparency": PUBLIC,
 }
@@ -849,6 +851,12 @@ CALLS: dict[str, Call] = {
     ),
     "POST /cameras": lambda w, r: _send(
         w, r, "POST", "/cameras", data={"name": "Door", "lat": "47.61", "lon": "-122.34"}
+    ),
+    "POST /cameras/{camera_id}/token": lambda w, r: _send(
+        w, r, "POST", f"/cameras/{w.objects['camera']}/token"
+    ),
+    "POST /cameras/{camera_id}/delete": lambda w, r: _send(
+        w, r, "POST", f"/cameras/{_camera(w)}/delete", data={"confirm": "yes"}
     ),
 }
 # Routes that end a session or an account run last, each role on a session of its own.

@@ -285,3 +285,88 @@ def test_a_resident_declines_a_request(
     # The agency's count does not move: it never learns of the refusal.
     portal = cop.client.get("/agency")
     assert texts(portal.text, "//*[@data-count='notified']") == ["1"]
+
+
+def test_the_owner_rotates_a_push_token_and_the_old_one_stops(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    clips: Clips,
+) -> None:
+    """A leaked token is dead once the owner asks for a new one on the page."""
+    box = mailbox[0]
+    owner, camera = camera_owner(app_client, box, "owner@example.org", INSIDE)
+    stranger = resident(app_client, box, "stranger@example.org")
+    url = f"/cameras/{camera['id']}/token"
+    listed = owner.client.get("/cameras")
+    assert page(listed.text).xpath("//form[@data-rotate-form]/@action") == [url]
+    with factory() as session:
+        before = session.get_one(Camera, camera["id"]).token_hash
+    assert owner.client.post(url, data={}).status_code == 403  # no CSRF token
+    taken = stranger.client.post(url, data={"csrf_token": stranger.csrf})
+    assert taken.status_code == 404  # not the stranger's camera
+    assert "not found" in texts(taken.text, "//*[@id='camera-error']")[0]
+    with factory() as session:
+        assert session.get_one(Camera, camera["id"]).token_hash == before
+    rotated = owner.client.post(url, data={"csrf_token": owner.csrf})
+    assert rotated.status_code == 200
+    assert page(rotated.text).xpath("//*[@data-camera-rotated]/@data-camera-rotated") == [
+        str(camera["id"])
+    ]
+    token = texts(rotated.text, "//*[@data-push-token]")[0]
+    assert token.startswith("tsc_")
+    assert token != camera["token"]
+    assert token not in owner.client.get("/cameras").text  # shown once
+    # The old token is refused before the body is read; the new one pushes a clip.
+    old = app_client.post(
+        f"/api/v1/cameras/{camera['id']}/clips",
+        headers={"Authorization": f"Bearer {camera['token']}", "Content-Type": "video/mp4"},
+    )
+    assert old.status_code == 401
+    assert push(app_client, camera | {"token": token}, clips.make())
+
+
+def test_the_owner_deletes_a_camera_and_its_shares_end(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    clips: Clips,
+) -> None:
+    """Deleting asks for a ticked box, and the agency loses the clips it was shown."""
+    box = mailbox[0]
+    make_agency(factory, "seattle-police")
+    owner, camera = camera_owner(app_client, box, "owner@example.org", INSIDE)
+    clip_id = push(app_client, camera, clips.make())
+    stranger = resident(app_client, box, "stranger@example.org")
+    cop = officer(app_client, box, factory, "cop@example.org", "seattle-police")
+    assert cop.client.post("/agency/requests", data=portal_form(cop)).status_code == 200
+    with factory() as session:
+        request_id = session.scalars(select(FootageRequest.id)).one()
+    share = {"clip_id": str(clip_id), "csrf_token": owner.csrf}
+    assert owner.client.post(f"/footage/requests/{request_id}/share", data=share).is_success
+    assert len(cop.client.get(f"/api/v1/footage/requests/{request_id}/shares").json()) == 1
+
+    url = f"/cameras/{camera['id']}/delete"
+    listed = owner.client.get("/cameras")
+    labelled(listed.text)
+    warning = texts(listed.text, "//form[@data-delete-form]/p")[0]
+    assert "stops being shared" in warning
+    assert owner.client.post(url, data={"confirm": "yes"}).status_code == 403  # no CSRF token
+    unticked = owner.client.post(url, data={"csrf_token": owner.csrf})
+    assert unticked.status_code == 422
+    assert "Tick the box" in texts(unticked.text, "//*[@id='camera-error']")[0]
+    taken = stranger.client.post(url, data={"csrf_token": stranger.csrf, "confirm": "yes"})
+    assert taken.status_code == 404
+    with factory() as session:
+        assert session.get(Camera, camera["id"]) is not None
+    deleted = owner.client.post(
+        url, data={"csrf_token": owner.csrf, "confirm": "yes"}, follow_redirects=False
+    )
+    assert deleted.status_code == 303
+    after = owner.client.get(deleted.headers["location"])
+    assert page(after.text).xpath("//*[@data-camera-deleted]")
+    assert page(after.text).xpath("//*[@data-camera]") == []
+    # The agency can no longer see the clip; the public count of clips shared stays.
+    assert cop.client.get(f"/api/v1/footage/requests/{request_id}/shares").json() == []
+    public = app_client.get(f"/api/v1/footage/requests/{request_id}").json()
+    assert (public["clips_shared"], public["clips_revoked"]) == (1, 0)

@@ -327,27 +327,39 @@ def _cameras(
     error: str | None = None,
     made: CameraCreated | None = None,
     values: dict[str, str] | None = None,
+    rotated: tuple[int, str] | None = None,
+    done: str = "",
+    refused: str | None = None,
 ) -> Response:
+    mine = cameras.my_cameras(session, actor=actor)
+    renewed = None
+    if rotated:  # a new token is shown as a registration's is: with its camera, this once
+        camera_id, token = rotated
+        found = [c for c in mine if c.id == camera_id]
+        renewed = CameraCreated(**found[0].model_dump(), token=token) if found else None
     return page(
         request,
         "cameras.html",
         status,
         actor=actor,
-        cameras=cameras.my_cameras(session, actor=actor),
+        cameras=mine,
         made=made,
+        rotated=renewed,
         error=error,
+        refused=refused,
+        done=done,
         values=values or {"name": "", "lat": "", "lon": ""},
         center=settings.map_center,
     )
 
 
 @router.get("/cameras")
-async def cameras_page(request: Request, session: DB, settings: Config) -> Response:
+async def cameras_page(request: Request, session: DB, settings: Config, done: str = "") -> Response:
     """The resident's cameras, and the form to register one at a place picked on a map."""
     actor = await page_actor(request, session, settings)
     if actor is None:
         return to_sign_in("/cameras")
-    return _cameras(request, session, settings, actor)
+    return _cameras(request, session, settings, actor, done=done[:20])
 
 
 @router.post("/cameras")
@@ -367,6 +379,39 @@ async def register_camera(request: Request, session: DB, settings: Config) -> Re
         session.rollback()
         return _cameras(request, session, settings, actor, exc.status, sentence(exc), values=values)
     return _cameras(request, session, settings, actor, 201, made=made)
+
+
+@router.post("/cameras/{camera_id}/token")
+async def rotate_token(request: Request, camera_id: int, session: DB, settings: Config) -> Response:
+    """A new push token, shown on this answer only; the old one stops at once."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    try:
+        token = cameras.rotate_token(session, camera_id, actor=actor)
+    except TownsquareError as exc:
+        session.rollback()
+        return _cameras(request, session, settings, actor, exc.status, refused=sentence(exc))
+    return _cameras(request, session, settings, actor, rotated=(camera_id, token))
+
+
+@router.post("/cameras/{camera_id}/delete")
+async def delete_camera(
+    request: Request, camera_id: int, session: DB, settings: Config
+) -> Response:
+    """Delete the camera once the box saying what goes with it is ticked."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    if text(await request.form(), "confirm") != "yes":
+        error = "Tick the box to confirm that the camera, its clips and their shares go."
+        return _cameras(request, session, settings, actor, 422, refused=error)
+    try:
+        cameras.delete_camera(session, camera_id, actor=actor)
+    except TownsquareError as exc:
+        session.rollback()
+        return _cameras(request, session, settings, actor, exc.status, refused=sentence(exc))
+    return see_other("/cameras?done=deleted")
 
 
 # ---- who saw my data ------------------------------------------------------------------------
