@@ -23,6 +23,8 @@
       if (!(isFinite(lat) && isFinite(lon) && isFinite(radius))) return false;
       if (Math.abs(lat) > 90 || Math.abs(lon) > 180) return false;
       if (circle) map.removeLayer(circle);
+      /* A circle has bounds only on a map that already has a view. */
+      if (!circle) map.setView([lat, lon], 14, { animate: false });
       circle = L.circle([lat, lon], { radius: radius, className: "search-area", weight: 2, fillOpacity: 0.06 })
         .addTo(map);
       map.fitBounds(circle.getBounds(), { animate: false, padding: [12, 12] });
