@@ -78,18 +78,19 @@ def send_weekly(
     report = Report(week_of(end))
     recipients, report.skipped = _due(factory, report.week)
     for recipient in recipients:
+        found = _summary(factory, recipient, end)
+        if found is None:  # the watch area was deleted meanwhile
+            continue
+        sub, summary = found
         if dry_run:
-            report.totals[recipient.channel_id] = _summary(factory, recipient, end)[
-                1
-            ].total.this_week
+            report.totals[recipient.channel_id] = summary.total.this_week
             continue
         digest_id = _claim(factory, recipient.channel_id, report.week, end, now)
         if digest_id is None:  # another run took it meanwhile
             report.skipped += 1
             continue
-        sub, found = _summary(factory, recipient, end)
-        report.totals[recipient.channel_id] = found.total.this_week
-        mail = compose(settings, sub, found)
+        report.totals[recipient.channel_id] = summary.total.this_week
+        mail = compose(settings, sub, summary)
         mail["To"] = recipient.address
         mail["X-Townsquare-Weekly"] = str(digest_id)
         error = _deliver(settings, mail, digest_id)
@@ -122,10 +123,10 @@ def _due(factory: sessionmaker[Session], week: str) -> tuple[list[Recipient], in
 
 def _summary(
     factory: sessionmaker[Session], recipient: Recipient, end: datetime
-) -> tuple[Subscription, WeeklySummary]:
+) -> tuple[Subscription, WeeklySummary] | None:
     with factory() as session:
-        sub = session.get_one(Subscription, recipient.subscription_id)
-        return sub, service.summarise(session, area_of(sub), end)
+        sub = session.get(Subscription, recipient.subscription_id)
+        return None if sub is None else (sub, service.summarise(session, area_of(sub), end))
 
 
 def _claim(
