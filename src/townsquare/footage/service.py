@@ -124,6 +124,21 @@ def _feed_item(row: FootageRequest, agency: Agency, now: datetime) -> Incident:
     )
 
 
+def close_expired(session: Session, *, now: datetime) -> int:
+    """Close the feed items of requests that expired; the caller's transaction commits."""
+    expired = session.execute(
+        select(Incident, FootageRequest.expires_at)
+        .join(FootageRequest, FootageRequest.incident_id == Incident.id)
+        .where(FootageRequest.expires_at <= now, Incident.status == "active")
+        .order_by(Incident.id)
+    ).all()
+    for incident, expires_at in expired:
+        # Closed when the request ran out, even if the job ran late (e.g. the server was down).
+        incident.status, incident.closed_at, incident.updated_at = "closed", expires_at, now
+        announce(session, "incident.closed", {"id": incident.id})
+    return len(expired)
+
+
 def _notify(session: Session, row: FootageRequest, now: datetime) -> list[Notice]:
     by_owner: dict[int, list[int]] = defaultdict(list)
     for camera in cameras_in(session, row):

@@ -16,6 +16,7 @@ from townsquare.agencies.models import Agency
 from townsquare.db import transaction
 from townsquare.errors import NotFound, TownsquareError
 from townsquare.events import announce
+from townsquare.footage import service as footage
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.media.models import Media
@@ -160,9 +161,13 @@ def run_retention(
 
 
 def release_due(factory: sessionmaker[Session], *, now: datetime) -> int:
-    """Publish incidents whose publication delay has passed; returns how many were released."""
+    """Publish incidents whose publication delay has passed; returns how many were released.
+
+    The same periodic run closes the feed items of footage requests that expired.
+    """
     released = 0
     with transaction(factory) as session:
+        footage.close_expired(session, now=now)
         held = session.scalars(
             select(Incident).where(
                 Incident.visibility == "withheld",
