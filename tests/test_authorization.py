@@ -97,6 +97,8 @@ MATRIX: dict[str, Row] = {
     "GET /fragments/incidents": PUBLIC,
     "GET /incidents/{incident_id}": PUBLIC,
     "GET /alerts": PUBLIC,
+    "GET /api/v1/weekly": PUBLIC,
+    "GET /weekly": PUBLIC,
     # readers' marks on an alert: anyone, one vote each
     "POST /api/v1/incidents/{incident_id}/feedback": PUBLIC,
     "POST /incidents/{incident_id}/feedback": PUBLIC,
@@ -715,6 +717,9 @@ CALLS: dict[str, Call] = {
     ),
     "GET /incidents/{incident_id}": lambda w, r: _send(
         w, r, "GET", f"/incidents/{w.objects['incident']}"
+    ),
+    "GET /api/v1/weekly": lambda w, r: _send(
+        w, r, "GET", "/api/v1/weekly?lat=47.61&lon=-122.34&radius_m=1000"
     ),
     "POST /api/v1/incidents/{incident_id}/feedback": lambda w, r: _send(
         w,
