@@ -214,6 +214,7 @@ MATRIX: dict[str, Row] = {
     "POST /moderation/posts/{post_id}/{action}": MODERATOR,
     "GET /desk": MODERATOR,
     "GET /desk/fragments/queue": MODERATOR,
+    "GET /desk/fragments/quality": MODERATOR,
     "POST /desk/incidents/{incident_id}/{action}": MODERATOR,
     # footage pages: the portal is the officers'; inbox, cameras and access log one's own
     "GET /agency": OFFICERS,

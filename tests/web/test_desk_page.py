@@ -55,6 +55,7 @@ def test_moderators_only(
     assert "Moderators only" in refused.text
     assert 'href="/desk"' not in refused.text  # no nav link for a resident
     assert ada.client.get("/desk/fragments/queue").status_code == 403
+    assert ada.client.get("/desk/fragments/quality").status_code == 403
     acted = ada.client.post(
         f"/desk/incidents/{incident_id}/withhold", data=form(ada, reason="not mine to do")
     )
@@ -170,10 +171,16 @@ def test_the_page_shows_quality_per_source_and_category_and_marks_per_item(
     assert marked.status_code == 200, marked.text
     page = curator.client.get("/desk")
     assert page.status_code == 200
+    assert 'data-quality="' not in page.text  # loaded when the panel opens, not every time
+    assert "Readers marked this alert: 0 not useful, 1 inaccurate" in item_html(
+        page.text, incident_id
+    )
+    fragment = curator.client.get("/desk/fragments/quality")
+    assert fragment.status_code == 200
+    words = re.sub(r"<[^>]+>", "", fragment.text)
+    assert "1 alert; 0% (0) marked not useful, 100% (1) inaccurate" in words
+    page = curator.client.get("/desk?quality=1")  # the same, in the page, without JavaScript
     row_html = re.search(r'<tr data-quality="fire.structure">.*?</tr>', page.text, re.S)
     assert row_html, "no row for the category"
     assert re.search(r"data-alerts>1<", row_html.group(0))
     assert re.search(r"data-inaccurate>100%", row_html.group(0))
-    assert "Readers marked this alert: 0 not useful, 1 inaccurate" in item_html(
-        page.text, incident_id
-    )

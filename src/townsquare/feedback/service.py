@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -261,41 +261,36 @@ def quality(session: Session, *, since: datetime, until: datetime) -> Quality:
             total,
         )
 
-    entered = session.execute(
-        select(
-            Incident.origin, Incident.source_id, Incident.agency_id, Incident.category, func.count()
-        )
-        .where(*window)
-        .group_by(Incident.origin, Incident.source_id, Incident.agency_id, Incident.category)
-    )
-    for origin, source_id, agency_id, category, count in entered:
+    # One pass over the period: incidents entered and alerts sent, per source and category.
+    group = (Incident.origin, Incident.source_id, Incident.agency_id, Incident.category)
+    alerts = func.sum(case((_alerted(), 1), else_=0))
+    for origin, source_id, agency_id, category, entered, alerted in session.execute(
+        select(*group, func.count(), alerts).where(*window).group_by(*group)
+    ):
         for tally in tallies(origin, source_id, agency_id, category):
-            tally.entered += int(count)
-
+            tally.entered += int(entered)
+            tally.alerts += int(alerted or 0)
+    # Then the few incidents readers marked or curators decided, by key.
+    marked = session.execute(
+        select(*group, Feedback.incident_id, Feedback.verdict)
+        .join(Incident, Incident.id == Feedback.incident_id)
+        .where(*window, _alerted())
+        .distinct()
+    )
+    for origin, source_id, agency_id, category, _, verdict in marked:
+        for tally in tallies(origin, source_id, agency_id, category):
+            tally.not_useful += verdict == "not_useful"
+            tally.inaccurate += verdict == "inaccurate"
     decisions = _first_decisions(session, since)
-    alerted_ids = set(session.scalars(select(Incident.id).where(*window, _alerted())))
-    votes = marks(session, sorted(alerted_ids))
-    wanted = or_(_alerted(), Incident.id.in_(list(decisions)))
-    rows = session.execute(
-        select(
-            Incident.id,
-            Incident.origin,
-            Incident.source_id,
-            Incident.agency_id,
-            Incident.category,
-            Incident.published_at,
-        ).where(*window, wanted)
+    decided = session.execute(
+        select(*group, Incident.id, Incident.published_at).where(
+            *window, Incident.id.in_(list(decisions))
+        )
     )
-    for incident_id, origin, source_id, agency_id, category, published_at in rows:
+    for origin, source_id, agency_id, category, incident_id, published_at in decided:
+        wait = (decisions[incident_id] - published_at).total_seconds()
         for tally in tallies(origin, source_id, agency_id, category):
-            if incident_id in alerted_ids:
-                tally.alerts += 1
-                mark = votes.get(incident_id, Marks())
-                tally.not_useful += mark.not_useful > 0
-                tally.inaccurate += mark.inaccurate > 0
-            if incident_id in decisions:
-                wait = (decisions[incident_id] - published_at).total_seconds()
-                tally.waits.append(max(wait, 0.0))
+            tally.waits.append(max(wait, 0.0))
     return Quality(
         since=since,
         until=until,

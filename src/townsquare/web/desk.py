@@ -23,6 +23,7 @@ from townsquare.desk import actions, service
 from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.errors import TownsquareError
 from townsquare.feedback import service as feedback
+from townsquare.feedback.schemas import Quality
 from townsquare.web.residents import (
     PageDeps,
     form_actor,
@@ -80,6 +81,7 @@ def _page(
     *,
     error: dict[str, Any] | None = None,
     done: str | None = None,
+    show_quality: bool = False,
 ) -> Response:
     if not actor.has("moderator"):
         return page(request, "moderation_only.html", 403, actor=actor)
@@ -91,8 +93,6 @@ def _page(
             context["queue"] = [extra, *context["queue"]]
         except TownsquareError:
             pass
-    now = utcnow()
-    quality = feedback.quality(session, since=now - timedelta(days=QUALITY_DAYS), until=now)
     return page(
         request,
         "desk.html",
@@ -100,10 +100,15 @@ def _page(
         actor=actor,
         error=error,
         done=done,
-        quality=quality,
+        quality=_quality(session) if show_quality else None,
         quality_days=QUALITY_DAYS,
         **context,
     )
+
+
+def _quality(session: DB) -> Quality:
+    now = utcnow()
+    return feedback.quality(session, since=now - timedelta(days=QUALITY_DAYS), until=now)
 
 
 def done_note(action: str, incident_id: int | None, into: int | None) -> str | None:
@@ -121,12 +126,35 @@ async def desk_page(
     done: str = "",
     item: int | None = None,
     into: int | None = None,
+    quality: bool = False,
 ) -> Response:
-    """The queue: waiting items first, newest first, each with its actions."""
+    """The queue: waiting items first, newest first, each with its actions.
+
+    The quality figures scan the last 30 days, so they load when their panel is opened (or
+    with `?quality=1` without JavaScript), not on every return to the page after an action.
+    """
     actor = await page_actor(request, session, settings)
     if actor is None:
         return to_sign_in("/desk")
-    return _page(request, session, actor, done=done_note(done, item, into))
+    return _page(request, session, actor, done=done_note(done, item, into), show_quality=quality)
+
+
+@router.get("/desk/fragments/quality")
+async def desk_quality(request: Request, session: DB, settings: Config) -> Response:
+    """The quality figures alone, loaded when the panel is opened."""
+    actor = await page_actor(request, session, settings)
+    if actor is None:
+        return to_sign_in("/desk")
+    if not actor.has("moderator"):
+        return page(request, "moderation_only.html", 403, actor=actor)
+    return page(
+        request,
+        "_desk_quality.html",
+        actor=actor,
+        quality=_quality(session),
+        quality_days=QUALITY_DAYS,
+        waited=waited,
+    )
 
 
 @router.get("/desk/fragments/queue")
