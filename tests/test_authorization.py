@@ -139,6 +139,7 @@ MATRIX: dict[str, Row] = {
     "POST /api/v1/media": SIGNED_IN,
     "GET /api/v1/media/{media_id}": OWNER,
     "GET /api/v1/media/{media_id}/original": OWNER,
+    "GET /api/v1/media/{media_id}/info": OWNER,
     "GET /api/v1/media/{media_id}/review": MODERATOR,
     # agencies: the registry is public; operators write it; each agency its own
     "GET /api/v1/agencies": PUBLIC,
@@ -654,6 +655,9 @@ CALLS: dict[str, Call] = {
     ),
     "GET /api/v1/media/{media_id}/original": lambda w, r: _send(
         w, r, "GET", f"/api/v1/media/{w.objects['media']}/original"
+    ),
+    "GET /api/v1/media/{media_id}/info": lambda w, r: _send(
+        w, r, "GET", f"/api/v1/media/{w.objects['media']}/info"
     ),
     "GET /api/v1/media/{media_id}/review": lambda w, r: _send(
         w, r, "GET", f"/api/v1/media/{w.objects['media']}/review"

@@ -30,6 +30,7 @@ from townsquare.formats.views import router as cap_router
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
+from townsquare.media.jobs import process_pending
 from townsquare.media.views import router as media_router
 from townsquare.moderation.views import router as moderation_router
 from townsquare.open311.views import router as open311_router
@@ -108,6 +109,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                 "releasing delayed incidents",
                 stop,
             ),
+        ]
+        jobs += [
+            _every(
+                platform.settings.media_job_interval_s,
+                lambda: process_pending(platform.factory, platform.settings, stop.is_set),
+                "media job",
+                stop,
+            )
+            for _ in range(platform.settings.media_jobs)
         ]
         tasks = [asyncio.create_task(job) for job in jobs]
         try:

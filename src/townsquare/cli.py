@@ -22,6 +22,7 @@ from townsquare.ingest.config import SourceConfig, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.scheduler import Scheduler, stored_configs
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.media.cli import media_app
 from townsquare.privacy.cli import retention_app
 from townsquare.settings import Settings
 from townsquare.weekly.cli import weekly_app
@@ -38,6 +39,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(weekly_app, name="weekly")
+app.add_typer(media_app, name="media")
 
 ConfigArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Source TOML file.")]
 

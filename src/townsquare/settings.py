@@ -147,6 +147,17 @@ class Settings(BaseSettings):
     media_max_pixels: int = Field(
         default=40_000_000, ge=1, description="Largest photo, pixels (decompression bombs)."
     )
+    media_job_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often an idle media job looks for clips to process, seconds.",
+    )
+    media_jobs: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Clips this node processes at once (each uses about one core); 0 for none.",
+    )
     footage_requests_per_day: int = Field(
         default=10, ge=1, description="Footage requests one agency may file in 24 hours."
     )

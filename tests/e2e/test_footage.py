@@ -8,6 +8,7 @@ pushed with the camera's token, the officer's two-factor code computed with pyot
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +18,7 @@ import httpx
 import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from tests.e2e.conftest import mailing_settings, serving
 from tests.footage.conftest import CENTER, INSIDE, make_agency
@@ -25,6 +27,7 @@ from tests.residents import PASSWORD, Mailbox, mailbox
 from townsquare import migrate
 from townsquare.accounts import service as accounts
 from townsquare.db import make_engine, make_sessionmaker, utcnow
+from townsquare.media.models import Media
 from townsquare.settings import Settings
 
 __all__ = ["mailbox"]
@@ -108,6 +111,16 @@ def push_clip(server: FootageServer, camera_id: int, token: str, folder: Path) -
         timeout=120,
     )
     assert pushed.status_code == 201, pushed.text
+    engine = make_engine(server.database_url)  # the server's media job blurs it meanwhile
+    deadline = time.monotonic() + 120
+    with make_sessionmaker(engine)() as session:
+        while session.scalar(select(Media.state).where(Media.id == pushed.json()["media_id"])) == (
+            "processing"
+        ):
+            assert time.monotonic() < deadline, "the server never processed the clip"
+            time.sleep(0.1)
+            session.rollback()  # a new snapshot each look
+    engine.dispose()
 
 
 def test_officer_files_resident_shares_officer_views_resident_revokes(

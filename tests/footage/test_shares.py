@@ -24,6 +24,7 @@ from tests.footage.conftest import (
     officer,
     request_body,
 )
+from tests.media.clipmaker import finish_clips
 from tests.residents import Mailbox, Person, privileged, resident
 from townsquare import audit, migrate
 from townsquare.accounts.schemas import Actor
@@ -31,6 +32,8 @@ from townsquare.audit import AuditEntry
 from townsquare.db import utcnow
 from townsquare.errors import NotFound
 from townsquare.footage import access, shares
+from townsquare.footage.models import Clip
+from townsquare.media.models import Media
 from townsquare.settings import Settings
 
 PRIVATE_KEYS = {"account_id", "owner_id", "camera_id", "clip_id", "media_id", "email", "camera_ids"}
@@ -86,6 +89,7 @@ def _setup(
     owner, camera = camera_owner(client, box, "near@example.org", INSIDE)
     pushed = _push(client, camera, clips.make(), camera["token"])
     assert pushed.status_code == 201, pushed.text
+    finish_clips(client)
     cop = officer(client, box, factory, "cop@spd.example", "seattle-police")
     filed = cop.post("/api/v1/footage/requests", json=request_body(utcnow()))
     assert filed.status_code == 201, filed.text
@@ -372,3 +376,44 @@ def test_download_my_data_holds_the_cameras_clips_requests_and_shares(
     assert [(s["clip_id"], s["note"], s["revoked_at"]) for s in footage["shares"]] == [
         (clip_id, note, None)
     ]
+
+
+def test_a_clip_is_shared_once_blurred_and_never_if_it_could_not_be(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    clips: Clips,
+) -> None:
+    owner, _, cop, request_id, clip_id = _setup(app_client, mailbox[0], factory, clips)
+    with factory() as session:
+        media_id = session.get_one(Clip, clip_id).media_id
+
+    def set_state(state: str) -> None:  # held by a live claim, so the app's job leaves it
+        with factory() as session:
+            session.execute(
+                update(Media)
+                .where(Media.id == media_id)
+                .values(state=state, claimed_at=utcnow(), error="the clip cannot be decoded")
+            )
+            session.commit()
+
+    set_state("failed")
+    refused = owner.post(
+        f"/api/v1/footage/requests/{request_id}/shares", json={"clip_ids": [clip_id]}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == f"clip_ids: clip {clip_id} could not be processed"
+    inbox = owner.client.get("/api/v1/footage/inbox").json()
+    assert [(c["state"], c["error"]) for c in inbox[0]["clips"]] == [
+        ("failed", "the clip cannot be decoded")
+    ]
+
+    set_state("processing")  # shared while still being blurred: the agency waits for it
+    made = owner.post(f"/api/v1/footage/requests/{request_id}/shares", json={"clip_ids": [clip_id]})
+    assert made.status_code == 201, made.text
+    video = f"/api/v1/footage/shares/{made.json()[0]['id']}/video"
+    waiting = cop.client.get(video)
+    assert waiting.status_code == 409
+    assert "still being processed" in waiting.json()["detail"]
+    with factory() as session:  # nothing was read, so nothing is in the owner's access log
+        assert session.scalar(select(AuditEntry).where(AuditEntry.action == "footage.read")) is None

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
+from fastapi.testclient import TestClient
 from PIL import Image
 from skimage import data
+from sqlalchemy import func, select
+
+from townsquare.media.jobs import process_pending
+from townsquare.media.models import Media
 
 SIDE = 320  # frame side of the astronaut clip
 FPS = 10
@@ -16,6 +22,25 @@ SHIFT = 2  # pixels the view pans right each frame
 # The astronaut's face in skimage.data.astronaut() (512 px), hand-labelled: x, y, w, h.
 FACE_512 = (175, 60, 105, 125)
 LOCATION = "+47.6062-122.3321/"
+
+
+def finish_clips(client: TestClient, timeout_s: float = 300) -> None:
+    """Wait until no uploaded clip is `processing`, running the media job here as well.
+
+    The app's own job (lifespan) may hold a clip; claims keep the two off the same one.
+    """
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        process_pending(platform.factory, platform.settings)
+        with platform.factory() as session:
+            waiting = session.scalar(
+                select(func.count()).select_from(Media).where(Media.state == "processing")
+            )
+        if not waiting:
+            return
+        assert time.monotonic() < deadline, f"{waiting} clips still processing"
+        time.sleep(0.05)
 
 
 def ffmpeg(*args: str) -> None:

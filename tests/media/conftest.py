@@ -14,7 +14,7 @@ from townsquare.app import create_app
 from townsquare.platform import Platform
 from townsquare.settings import Settings
 
-__all__ = ["app_client", "limited_client", "mailbox", "resident_settings"]
+__all__ = ["app_client", "jobless_client", "limited_client", "mailbox", "resident_settings"]
 LIMITS = {"media_max_video_bytes": 60_000, "media_max_video_s": 1.5}
 
 
@@ -24,5 +24,15 @@ def limited_client(
 ) -> Iterator[TestClient]:
     """The app with small clip limits: 60 kB and 1.5 seconds."""
     settings = resident_settings.model_copy(update=LIMITS)
+    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
+        yield client
+
+
+@pytest.fixture
+def jobless_client(
+    resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
+    """The app with no media job of its own: clips wait until a test processes them."""
+    settings = resident_settings.model_copy(update={"media_jobs": 0})
     with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
         yield client

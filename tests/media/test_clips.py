@@ -15,6 +15,7 @@ from tests.media.clipmaker import (
     astronaut_clip,
     face_box,
     ffmpeg,
+    finish_clips,
     frames,
     pattern_clip,
     streams,
@@ -46,7 +47,12 @@ def test_public_clip_is_bare_and_blurred_and_the_original_is_the_owners_alone(
 
     upload = ada.post("/api/v1/media", files={"file": ("notes.txt", original, "text/plain")})
     assert upload.status_code == 201, upload.text
+    assert upload.json()["kind"] == "clip"
     media_id = upload.json()["id"]
+    finish_clips(app_client)
+    info = ada.client.get(f"/api/v1/media/{media_id}/info").json()
+    assert (info["state"], info["error"]) == ("ready", None)
+    assert info["blurred_regions"] >= 1  # the face, at least
     response = ada.client.get(f"/api/v1/media/{media_id}")
     assert response.headers["content-type"] == "video/mp4"
     public = tmp_path / "public.mp4"

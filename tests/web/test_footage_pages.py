@@ -24,6 +24,7 @@ from tests.footage.conftest import (
     make_agency,
     officer,
 )
+from tests.media.clipmaker import finish_clips
 from tests.residents import Mailbox, Person, app_client, mailbox, resident, resident_settings
 from tests.web.pages import labelled, page, texts
 from townsquare.db import utcnow
@@ -61,6 +62,7 @@ def push(client: TestClient, camera: dict[str, Any], path: Path) -> int:
         headers={"Authorization": f"Bearer {camera['token']}", "Content-Type": "video/mp4"},
     )
     assert made.status_code == 201, made.text
+    finish_clips(client)
     return int(made.json()["id"])
 
 

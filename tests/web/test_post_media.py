@@ -1,5 +1,6 @@
 """A post's photo over the whole app: moderators review its blurred derivative (audited), never
-the original; the photo of a post that is refused is deleted, not left behind."""
+the original, and a clip's only once the media job has blurred it; the photo of a post that is
+refused is deleted, not left behind."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.media.clipmaker import pattern_clip
 from tests.residents import PASSWORD, Mailbox, app_client, mailbox, resident_settings, sign_up
 from tests.web.pages import browser_sign_in, csrf_of, draft, jpeg, moderator, page
 from townsquare.app import create_app
 from townsquare.audit import AuditEntry
+from townsquare.media.jobs import process_pending
 from townsquare.media.models import Media
 from townsquare.platform import Platform
 from townsquare.posts.models import Post, PostMedia
@@ -153,3 +156,50 @@ def test_the_photo_of_a_refused_post_is_deleted(
     assert discarded == 3
     assert blobs(resident_settings) == before
     assert ada.get(f"/api/v1/media/{kept}/original").status_code == 200
+
+
+@pytest.fixture
+def jobless_client(
+    resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
+    """The app with no media job: a clip stays `processing` until the test runs the job."""
+    settings = resident_settings.model_copy(update={"media_jobs": 0})
+    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
+        yield client
+
+
+def test_moderators_review_a_posts_clip_once_it_is_blurred(
+    jobless_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    sign_up(jobless_client, mailbox[0], "ada@example.org")
+    ada = browser_sign_in(jobless_client, "ada@example.org")
+    clip = pattern_clip(tmp_path, "porch.mp4", 1.0).read_bytes()
+    files = {"photo": ("porch.mp4", clip, "video/mp4")}
+    sent = ada.post("/posts/new", data=draft(csrf_of(ada)), files=files, follow_redirects=False)
+    assert sent.status_code == 303, sent.text  # answered before the clip is blurred
+    with factory() as session:
+        post_id, media_id = session.execute(select(PostMedia.post_id, PostMedia.media_id)).one()
+
+    mod = moderator(jobless_client, mailbox[0], factory)
+    item = f"//li[@id='post-{post_id}']"
+    queue = page(mod.get("/moderation").text)
+    assert queue.xpath(f"{item}//*[@data-media-state]/@data-media-state") == ["processing"]
+    assert queue.xpath(f"{item}//video") == []
+    review = f"/api/v1/media/{media_id}/review"
+    assert mod.get(review).status_code == 409
+    with factory() as session:  # nothing was shown, so no read is recorded
+        assert session.scalar(select(AuditEntry).where(AuditEntry.action == "media.review")) is None
+
+    platform: Platform = jobless_client.app.state.platform  # type: ignore[attr-defined]
+    assert process_pending(platform.factory, platform.settings) == 1
+    queue = page(mod.get("/moderation").text)
+    assert queue.xpath(f"{item}//video/@src") == [review]
+    seen = mod.get(review)
+    assert seen.status_code == 200
+    assert seen.headers["content-type"] == "video/mp4"
+    with factory() as session:
+        reads = session.scalars(select(AuditEntry).where(AuditEntry.action == "media.review"))
+        assert [e.object_id for e in reads] == [str(media_id)]

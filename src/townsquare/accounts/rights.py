@@ -105,7 +105,7 @@ def _media_files(
         ext = EXTENSIONS.get(row.content_type, "bin")
         for name, key, suffix in (
             ("original", row.original_key, ext),
-            ("public", row.public_key, EXTENSIONS.get(row.public_type, "bin")),
+            ("public", row.public_key, EXTENSIONS.get(row.public_type or "", "bin")),
         ):
             files[name] = None
             if key is None:

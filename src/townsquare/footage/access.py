@@ -20,7 +20,7 @@ from townsquare.errors import Forbidden, NotFound
 from townsquare.footage.models import BreakGlass, Camera, Clip
 from townsquare.footage.schemas import AccessEntry, BreakGlassIn, BreakGlassOut, CameraPoint
 from townsquare.media.models import Media
-from townsquare.media.service import store_of
+from townsquare.media.service import derivative_of
 from townsquare.settings import Settings
 
 BY_ACTION = {
@@ -114,8 +114,7 @@ def read_clip(
 ) -> tuple[Path, str]:
     """A clip's video to an operator under a live break-glass grant (audited), else NotFound."""
     _granted(session, actor, "clip", clip_id, now)
-    media = session.get_one(Media, session.get_one(Clip, clip_id).media_id)
-    return store_of(settings).path_of(media.public_key), media.public_type
+    return derivative_of(settings, session.get_one(Media, session.get_one(Clip, clip_id).media_id))
 
 
 def read_camera(session: Session, camera_id: int, *, actor: Actor, now: datetime) -> CameraPoint:

@@ -183,14 +183,16 @@ def add_clip(
 
 def clip_out(session: Session, clip: Clip) -> ClipOut:
     """A clip as its owner sees it."""
-    duration = session.scalar(select(Media.duration_s).where(Media.id == clip.media_id))
+    media = session.get_one(Media, clip.media_id)
     return ClipOut(
         id=clip.id,
         camera_id=clip.camera_id,
         media_id=clip.media_id,
         starts_at=clip.starts_at,
         ends_at=clip.ends_at,
-        duration_s=duration,
+        duration_s=media.duration_s,
+        state=media.state,
+        error=media.error,
     )
 
 

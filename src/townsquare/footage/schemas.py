@@ -123,6 +123,10 @@ class ClipOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     duration_s: float | None
+    state: Literal["processing", "ready", "failed"] = Field(
+        description="the blurred copy is made in the background after the upload"
+    )
+    error: str | None = Field(description="why it could not be processed, if it failed")
 
 
 class MyShare(BaseModel):

@@ -24,7 +24,7 @@ from townsquare.footage.models import Camera, Clip, FootageRequest, Notice, Shar
 from townsquare.footage.schemas import ExtendIn, InboxItem, MyShare, SharedClip, ShareIn
 from townsquare.footage.service import public_of
 from townsquare.media.models import Media
-from townsquare.media.service import store_of
+from townsquare.media.service import derivative_of
 from townsquare.settings import Settings
 
 AGENCY_ROLES = ("agency_officer", "agency_admin")
@@ -126,6 +126,8 @@ def share_clips(
             raise InvalidParameter(
                 "clip_ids", f"clip {clip_id} is not yours from a camera in the area in the window"
             )
+        if session.get_one(Media, eligible[clip_id].media_id).state == "failed":
+            raise InvalidParameter("clip_ids", f"clip {clip_id} could not be processed")
         share = session.scalar(
             select(Share).where(Share.request_id == row.id, Share.clip_id == clip_id)
         )
@@ -265,6 +267,9 @@ def read_shared(
         live = share.revoked_at is None and share.expires_at > now
         if not live or row.agency_id != _agency_id(session, actor):
             raise NotFound(f"share {share_id} not found")
+    clip = session.get_one(Clip, share.clip_id)
+    video = derivative_of(settings, session.get_one(Media, clip.media_id))  # 409 until made
+    if owner != actor.account_id:  # nothing read before this point, so nothing audited
         audit.record(
             session,
             actor_id=actor.account_id,
@@ -279,6 +284,4 @@ def read_shared(
             },
         )
         session.commit()
-    clip = session.get_one(Clip, share.clip_id)
-    media = session.get_one(Media, clip.media_id)
-    return store_of(settings).path_of(media.public_key), media.public_type
+    return video

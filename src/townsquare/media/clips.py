@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +31,10 @@ MAX_FPS = Fraction(30)
 DETECT_SIDE = 640  # frames are searched at this size: faces from about 48 px at MAX_SIDE
 DETECT_EVERY = 2  # so every frame is blurred with boxes found at most one frame away
 FFPROBE_TIMEOUT_S = 30
+
+
+class Cancelled(Exception):
+    """Processing was stopped before the end (the node is shutting down)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +87,8 @@ def probe(path: Path, max_seconds: float, max_pixels: int) -> Probe:
     fmt = info.get("format", {})
     if "mp4" not in str(fmt.get("format_name", "")).split(","):
         reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["unknown"]
-        raise InvalidParameter("file", f"not a readable MP4 or MOV clip ({reason[0]})")
+        said = reason[0].replace(f"{path}: ", "")  # the scratch path is ours, not theirs
+        raise InvalidParameter("file", f"not a readable MP4 or MOV clip ({said})")
     videos = [
         s
         for s in info.get("streams", [])
@@ -105,7 +110,8 @@ def probe(path: Path, max_seconds: float, max_pixels: int) -> Probe:
     return Probe(width, height, duration, _rate(video))
 
 
-def _public_size(width: int, height: int) -> tuple[int, int]:
+def public_size(width: int, height: int) -> tuple[int, int]:
+    """The public clip's frame size: at most MAX_SIDE, even sides (H.264 with 4:2:0 needs them)."""
     scale = min(1.0, MAX_SIDE / max(width, height))
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
@@ -182,10 +188,20 @@ def _encoder(dest: Path, meta: Probe, width: int, height: int) -> list[str]:
     ]  # fmt: skip
 
 
-def public_clip(source: Path, dest: Path, max_seconds: float, max_pixels: int) -> ClipDerivative:
-    """Write the blurred, bare H.264 MP4 of a clip to `dest`."""
+def public_clip(
+    source: Path,
+    dest: Path,
+    max_seconds: float,
+    max_pixels: int,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> ClipDerivative:
+    """Write the blurred, bare H.264 MP4 of a clip to `dest`.
+
+    `cancelled` is asked before each frame; when it says yes, both ffmpeg processes are killed
+    and Cancelled is raised.
+    """
     meta = probe(source, max_seconds, max_pixels)
-    width, height = _public_size(meta.width, meta.height)
+    width, height = public_size(meta.width, meta.height)
     limit = math.ceil(max_seconds * meta.fps) + 1
     log = dest.with_suffix(".log")
     with (
@@ -204,6 +220,8 @@ def public_clip(source: Path, dest: Path, max_seconds: float, max_pixels: int) -
         frames = regions = 0
         try:
             for frame, found in _blurred(_frames(decoder.stdout, width, height, limit)):
+                if cancelled():
+                    raise Cancelled(str(source))
                 encoder.stdin.write(frame.data)
                 frames, regions = frames + 1, max(regions, found)
             encoder.stdin.close()

@@ -1,4 +1,8 @@
-"""The media table: a content-addressed private original and its public derivative."""
+"""The media table: a content-addressed private original and its public derivative.
+
+A photo's derivative is made in the upload request; a clip's takes seconds to minutes, so the
+clip is stored `processing` and the media job makes its derivative (`media.jobs`).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from townsquare.db import Base, UTCDateTime
 
 KINDS = ("photo", "clip")
+STATES = ("processing", "ready", "failed")
 
 
 class Media(Base):
     """One upload: the original (private to its owner) and the stripped, blurred derivative."""
 
     __tablename__ = "media"
-    __table_args__ = (CheckConstraint("kind IN ('photo', 'clip')", name="kind_known"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('photo', 'clip')", name="kind_known"),
+        CheckConstraint("state IN ('processing', 'ready', 'failed')", name="state_known"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
@@ -25,10 +33,22 @@ class Media(Base):
     original_key: Mapped[str | None] = mapped_column(
         String(64), comment="SHA-256 of the original blob: private; null once expired"
     )
-    public_key: Mapped[str] = mapped_column(String(64), comment="SHA-256 of the derivative")
-    public_type: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str | None] = mapped_column(
+        String(64), comment="SHA-256 of the derivative; null until it is made"
+    )
+    public_type: Mapped[str | None] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     duration_s: Mapped[float | None] = mapped_column(Float)
     blurred_regions: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(
+        String(12), default="ready", server_default="ready", index=True
+    )
+    error: Mapped[str | None] = mapped_column(
+        String(300), comment="why the derivative could not be made, shown to the owner"
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="when a media job took the clip; a stale claim is taken over"
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -1,4 +1,9 @@
-"""Media actions: upload a photo or clip (private original, public derivative), read them back."""
+"""Media actions: upload a photo or clip (private original, public derivative), read them back.
+
+A photo's derivative is made in the upload request. A clip is only probed there (so a file
+that is not a bounded clip is refused at once) and stored `processing`; `media.jobs` blurs it
+in the background, and until then its derivative answers 409.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import audit
 from townsquare.accounts.schemas import Actor
-from townsquare.errors import NotFound
+from townsquare.errors import Conflict, NotFound
 from townsquare.media import clips, images
 from townsquare.media.intake import Received
 from townsquare.media.models import Media
@@ -43,21 +48,16 @@ def _photo(store: BlobStore, settings: Settings, upload: Received) -> Media:
 
 
 def _clip(store: BlobStore, settings: Settings, upload: Received) -> Media:
-    public = clips.public_clip(
-        upload.path,
-        upload.work / "public.mp4",
-        settings.media_max_video_s,
-        settings.media_max_pixels,
-    )
+    meta = clips.probe(upload.path, settings.media_max_video_s, settings.media_max_pixels)
+    width, height = clips.public_size(meta.width, meta.height)
     return Media(
         kind="clip",
+        state="processing",
         original_key=store.put_file(upload.path),
-        public_key=store.put_file(public.path),
-        public_type="video/mp4",
-        width=public.width,
-        height=public.height,
-        duration_s=public.duration_s,
-        blurred_regions=public.regions,
+        width=width,
+        height=height,
+        duration_s=meta.duration_s,
+        blurred_regions=0,
     )
 
 
@@ -66,7 +66,8 @@ def upload_media(
 ) -> int:
     """Keep the original privately and a stripped, blurred derivative publicly; returns the id.
 
-    A clip's `blurred_regions` is the most regions blurred in any one of its frames.
+    A clip's derivative is left to the media job; its `blurred_regions` will be the most
+    regions blurred in any one of its frames.
     """
     store = store_of(settings)
     row = _clip(store, settings, upload) if upload.is_clip else _photo(store, settings, upload)
@@ -87,18 +88,38 @@ def upload_media(
     return row.id
 
 
+def _unfinished(row: Media) -> Conflict:
+    if row.state == "processing":
+        return Conflict(f"media {row.id} is still being processed; try again in a minute")
+    return Conflict(f"media {row.id} could not be processed: {row.error or 'unknown error'}")
+
+
+def derivative_of(settings: Settings, row: Media) -> tuple[Path, str]:
+    """Where a medium's public derivative is and its type; 409 while it is not made."""
+    key, kind = row.public_key, row.public_type
+    if row.state != "ready" or key is None or kind is None:
+        raise _unfinished(row)
+    return store_of(settings).path_of(key), kind
+
+
+def owned(session: Session, media_id: int, actor: Actor) -> Media:
+    """The caller's own medium, else NotFound."""
+    row = session.get(Media, media_id)
+    if row is None or row.owner_id != actor.account_id:
+        raise NotFound(f"media {media_id} not found")
+    return row
+
+
 def read_media(
     session: Session, settings: Settings, media_id: int, original: bool, *, actor: Actor
 ) -> tuple[Path, str]:
     """Where a medium's bytes are and their type; only its owner may read it."""
-    row = session.get(Media, media_id)
-    if row is None or row.owner_id != actor.account_id:
-        raise NotFound(f"media {media_id} not found")
+    row = owned(session, media_id, actor)
     if original:
         if row.original_key is None:
             raise NotFound("the original has expired")
         return store_of(settings).path_of(row.original_key), row.content_type
-    return store_of(settings).path_of(row.public_key), row.public_type
+    return derivative_of(settings, row)
 
 
 def read_for_review(
@@ -120,6 +141,7 @@ def read_for_review(
     row = session.get(Media, media_id) if post_id is not None else None
     if row is None:
         raise NotFound(f"media {media_id} not found")
+    path, kind = derivative_of(settings, row)  # nothing is read, so nothing audited, before
     audit.record(
         session,
         actor_id=actor.account_id,
@@ -130,7 +152,7 @@ def read_for_review(
         detail={"post": post_id},
     )
     session.commit()
-    return store_of(settings).path_of(row.public_key), row.public_type
+    return path, kind
 
 
 def discard_unattached(
@@ -162,8 +184,11 @@ def discard_unattached(
 
 
 def kinds_of(session: Session, ids: Collection[int]) -> dict[int, str]:
-    """Photo or clip, per media id (for showing them rightly; no content, no owner)."""
+    """Per media id, what to show: `photo` or `clip` once made, else `processing` or `failed`.
+
+    No content, no owner.
+    """
     if not ids:
         return {}
-    rows = session.execute(select(Media.id, Media.kind).where(Media.id.in_(ids)))
-    return {media_id: kind for media_id, kind in rows}
+    rows = session.execute(select(Media.id, Media.kind, Media.state).where(Media.id.in_(ids)))
+    return {media_id: kind if state == "ready" else state for media_id, kind, state in rows}

@@ -9,24 +9,33 @@ from fastapi.responses import FileResponse
 from townsquare.accounts.views import DB, Config, CurrentActor
 from townsquare.db import utcnow
 from townsquare.media import intake, service
+from townsquare.media.schemas import MediaOut
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 
 
 @router.post("", status_code=201, summary="Upload a photo (JPEG, PNG, HEIC) or clip (MP4, MOV)")
-def upload(file: UploadFile, actor: CurrentActor, session: DB, settings: Config) -> dict[str, int]:
+def upload(file: UploadFile, actor: CurrentActor, session: DB, settings: Config) -> MediaOut:
     """Typed by content; spooled to the data folder in chunks up to the type's byte limit.
 
-    A plain function, so FastAPI runs it in a worker thread: a clip takes seconds to blur.
+    A photo is blurred before the answer. A clip is checked (type, length, frame size) and
+    answered `processing`; it is blurred in the background, and `GET /api/v1/media/{id}/info`
+    says when it is `ready` (or `failed`, and why).
     """
     with intake.receive(file.file, settings) as received:
         media_id = service.upload_media(session, settings, received, actor=actor, now=utcnow())
-    return {"id": media_id}
+    return MediaOut.model_validate(service.owned(session, media_id, actor))
+
+
+@router.get("/{media_id}/info", summary="An upload's state and size (owner)")
+def info(media_id: int, actor: CurrentActor, session: DB) -> MediaOut:
+    """Whether a clip's blurred copy is made yet; anyone else gets 404."""
+    return MediaOut.model_validate(service.owned(session, media_id, actor))
 
 
 @router.get("/{media_id}", summary="The public derivative (owner)")
 def derivative(media_id: int, actor: CurrentActor, session: DB, settings: Config) -> FileResponse:
-    """Faces and plates blurred, no metadata."""
+    """Faces and plates blurred, no metadata; 409 while a clip is still being processed."""
     path, kind = service.read_media(session, settings, media_id, False, actor=actor)
     return FileResponse(path, media_type=kind)
 

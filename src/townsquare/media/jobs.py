@@ -1,0 +1,151 @@
+"""The media job: blur the clips uploads left `processing`, outside any request.
+
+A clip takes a tenth to a third of a second of CPU per frame, so a minute of video would hold
+an upload open for minutes. The upload stores the original and returns; any node's job claims
+one clip at a time by stamping `claimed_at` (a conditional UPDATE, so two nodes never take the
+same clip), makes the derivative with no transaction open, and writes the outcome. A claim
+older than LEASE is taken over, so a node that died mid-clip (or an unexpected error) delays it
+but does not lose it; after MAX_ATTEMPTS claims it is marked failed, not retried for ever. A
+clip that cannot be decoded fails at once, with the reason its owner is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from townsquare.db import utcnow
+from townsquare.errors import InvalidParameter, PayloadTooLarge
+from townsquare.media import clips
+from townsquare.media.intake import work_root
+from townsquare.media.models import Media
+from townsquare.media.service import store_of
+from townsquare.privacy.service import erase_unreferenced
+from townsquare.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=15)  # far above the longest clip's processing on a small machine
+MAX_ATTEMPTS = 3
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Media.state == "processing", or_(Media.claimed_at.is_(None), Media.claimed_at < now - LEASE)
+    )
+
+
+def claim(session: Session, now: datetime) -> Media | None:
+    """Take the oldest clip waiting to be processed, or None; committed before returning."""
+    for media_id in session.scalars(
+        select(Media.id).where(_claimable(now)).order_by(Media.id).limit(5)
+    ):
+        taken = session.execute(
+            update(Media)
+            .where(Media.id == media_id, _claimable(now))
+            .values(claimed_at=now, attempts=Media.attempts + 1)
+        )
+        session.commit()
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            return session.get_one(Media, media_id)
+    return None
+
+
+def _finish(session: Session, row: Media, claimed_at: datetime, **values: object) -> bool:
+    """Write the outcome if the clip is still ours (not deleted, not taken over)."""
+    done = session.execute(
+        update(Media)
+        .where(Media.id == row.id, Media.state == "processing", Media.claimed_at == claimed_at)
+        .values(claimed_at=None, **values)
+    )
+    session.commit()
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def process(
+    session: Session,
+    settings: Settings,
+    row: Media,
+    stopping: Callable[[], bool] = lambda: False,
+) -> str:
+    """Make a claimed clip's derivative and record it; returns the state it ended in.
+
+    When `stopping` says yes mid-clip, the clip is let go unprocessed for the next job.
+    """
+    store = store_of(settings)
+    claimed_at = row.claimed_at
+    assert claimed_at is not None
+    if row.original_key is None:
+        _finish(session, row, claimed_at, state="failed", error="the original has expired")
+        return "failed"
+    root = work_root(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=root))
+    try:
+        public = clips.public_clip(
+            store.path_of(row.original_key),
+            work / "public.mp4",
+            settings.media_max_video_s,
+            settings.media_max_pixels,
+            stopping,
+        )
+        key = store.put_file(public.path)
+    except clips.Cancelled:
+        _finish(session, row, claimed_at, attempts=Media.attempts - 1)
+        return "processing"
+    except (InvalidParameter, PayloadTooLarge) as exc:  # the clip itself is at fault
+        error = exc.detail.removeprefix("file: ")[:300]
+        _finish(session, row, claimed_at, state="failed", error=error)
+        return "failed"
+    except Exception:
+        log.exception("media %s: processing failed (attempt %s)", row.id, row.attempts)
+        if row.attempts >= MAX_ATTEMPTS:
+            error = f"processing failed {row.attempts} times"
+            _finish(session, row, claimed_at, state="failed", error=error)
+            return "failed"
+        return "processing"  # still claimed: tried again once the claim is LEASE old
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    kept = _finish(
+        session,
+        row,
+        claimed_at,
+        state="ready",
+        error=None,
+        public_key=key,
+        public_type="video/mp4",
+        width=public.width,
+        height=public.height,
+        duration_s=public.duration_s,
+        blurred_regions=public.regions,
+    )
+    if not kept:  # deleted or taken over meanwhile: drop our copy unless it is named
+        erase_unreferenced(session, store, {key})
+        return "dropped"
+    log.info("media %s: %d frames, up to %d regions blurred", row.id, public.frames, public.regions)
+    return "ready"
+
+
+def process_pending(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    stopping: Callable[[], bool] = lambda: False,
+    now: Callable[[], datetime] = utcnow,
+) -> int:
+    """Process clips until none is waiting or `stopping` says so; returns how many it took."""
+    taken = 0
+    while not stopping():
+        with factory() as session:
+            row = claim(session, now())
+            if row is None:
+                break
+            process(session, settings, row, stopping)
+            taken += 1
+    return taken
