@@ -40,7 +40,13 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("attempts", sa.Integer(), server_default="0", nullable=False))
-        batch_op.alter_column("public_key", existing_type=sa.VARCHAR(length=64), nullable=True)
+        batch_op.alter_column(
+            "public_key",
+            existing_type=sa.VARCHAR(length=64),
+            nullable=True,
+            comment="SHA-256 of the derivative; null until it is made",
+            existing_comment="SHA-256 of the derivative",
+        )
         batch_op.alter_column("public_type", existing_type=sa.VARCHAR(length=64), nullable=True)
         batch_op.create_index(batch_op.f("ix_media_state"), ["state"], unique=False)
         batch_op.create_check_constraint(
@@ -53,7 +59,13 @@ def downgrade() -> None:
         batch_op.drop_constraint(op.f("ck_media_state_known"), type_="check")
         batch_op.drop_index(batch_op.f("ix_media_state"))
         batch_op.alter_column("public_type", existing_type=sa.VARCHAR(length=64), nullable=False)
-        batch_op.alter_column("public_key", existing_type=sa.VARCHAR(length=64), nullable=False)
+        batch_op.alter_column(
+            "public_key",
+            existing_type=sa.VARCHAR(length=64),
+            nullable=False,
+            comment="SHA-256 of the derivative",
+            existing_comment="SHA-256 of the derivative; null until it is made",
+        )
         batch_op.drop_column("attempts")
         batch_op.drop_column("claimed_at")
         batch_op.drop_column("error")
