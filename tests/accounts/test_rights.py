@@ -322,3 +322,38 @@ def test_retention_expires_closed_posts_points_and_media_originals(
     [listed] = read(export(ada), "media.json")
     assert listed["files"]["original"] is None
     assert run_retention(factory, now=now + timedelta(days=32), store=store).total == 0
+
+
+def test_retention_deletes_uploads_no_post_took_after_a_day(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    resident_settings: Settings,
+) -> None:
+    box, _ = mailbox
+    ada = resident(app_client, box, "ada@example.org")
+    moderator = privileged(app_client, box, factory, "mo@example.org", "moderator", utcnow())
+    posted = upload(ada, photo((200, 30, 30)))
+    published_post(ada, moderator, [posted])
+    left = upload(ada, photo((30, 200, 30)))  # a post that was never sent
+    with factory() as session:
+        keys = {
+            k
+            for k in (
+                session.get_one(Media, left).original_key,
+                session.get_one(Media, left).public_key,
+            )
+            if k
+        }
+    assert keys
+    assert all(blob(resident_settings, key).exists() for key in keys)
+    store, now = store_of(resident_settings), utcnow()
+
+    early = run_retention(factory, now=now + timedelta(hours=23), store=store)
+    assert early.deleted["unattached_media"] == 0
+    assert ada.client.get(f"/api/v1/media/{left}/original").status_code == 200
+    late = run_retention(factory, now=now + timedelta(hours=25), store=store)
+    assert late.deleted["unattached_media"] == 1
+    assert ada.client.get(f"/api/v1/media/{left}/info").status_code == 404
+    assert not any(blob(resident_settings, key).exists() for key in keys)
+    assert ada.client.get(f"/api/v1/media/{posted}").status_code == 200  # its post keeps it

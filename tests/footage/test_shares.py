@@ -34,6 +34,7 @@ from townsquare.errors import NotFound
 from townsquare.footage import access, shares
 from townsquare.footage.models import Clip
 from townsquare.media.models import Media
+from townsquare.privacy.service import run_retention
 from townsquare.settings import Settings
 
 PRIVATE_KEYS = {"account_id", "owner_id", "camera_id", "clip_id", "media_id", "email", "camera_ids"}
@@ -417,3 +418,19 @@ def test_a_clip_is_shared_once_blurred_and_never_if_it_could_not_be(
     assert "still being processed" in waiting.json()["detail"]
     with factory() as session:  # nothing was read, so nothing is in the owner's access log
         assert session.scalar(select(AuditEntry).where(AuditEntry.action == "footage.read")) is None
+
+
+def test_retention_keeps_a_cameras_clips_as_taken_uploads(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    clips: Clips,
+) -> None:
+    owner, camera = camera_owner(app_client, mailbox[0], "near@example.org", INSIDE)
+    pushed = _push(app_client, camera, clips.make(), camera["token"])
+    assert pushed.status_code == 201, pushed.text
+    finish_clips(app_client)
+    report = run_retention(factory, now=utcnow() + timedelta(days=2))
+    assert report.deleted["unattached_media"] == 0
+    media_id = pushed.json()["media_id"]
+    assert owner.client.get(f"/api/v1/media/{media_id}/original").status_code == 200

@@ -21,7 +21,7 @@ from townsquare.privacy.models import RetentionRun
 from townsquare.privacy.service import run_retention
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-NONE_ELSE = {"post_points": 0, "media_originals": 0}
+NONE_ELSE = {"post_points": 0, "media_originals": 0, "unattached_media": 0}
 
 
 def _count(session: Session, model: type[object]) -> int:
@@ -93,6 +93,6 @@ def test_the_cli_runs_retention(
         root.handlers[:], root.level = handlers, level
     assert result.exit_code == 0, result.output
     assert (
-        "retention: deleted 1000 rows (raw_records 1000, post_points 0, media_originals 0)"
-        in result.output
+        "retention: deleted 1000 rows (raw_records 1000, post_points 0, media_originals 0,"
+        " unattached_media 0)" in result.output
     )

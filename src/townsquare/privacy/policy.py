@@ -110,6 +110,7 @@ class RetentionRules(_Rules):
     raw_record_days: int = Field(default=7, ge=0)
     closed_post_point_days: int = Field(default=30, ge=0)
     media_original_days: int = Field(default=30, ge=0)
+    unattached_media_days: int = Field(default=1, ge=1)
 
 
 class Policy(_Rules):
@@ -138,6 +139,7 @@ STRICTER: dict[str, Direction] = {
     "retention.raw_record_days": "lower",
     "retention.closed_post_point_days": "lower",
     "retention.media_original_days": "lower",
+    "retention.unattached_media_days": "lower",
 }
 """The direction in which each value is stricter; lists not named here only grow."""
 

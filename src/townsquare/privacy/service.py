@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare import taxonomy
@@ -17,11 +17,12 @@ from townsquare.db import transaction
 from townsquare.errors import NotFound, TownsquareError
 from townsquare.events import announce
 from townsquare.footage import service as footage
+from townsquare.footage.models import Clip
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.media.models import Media
 from townsquare.media.storage import BlobStore
-from townsquare.posts.models import Post
+from townsquare.posts.models import Post, PostMedia
 from townsquare.privacy import gate, manifest
 from townsquare.privacy.models import RetentionRun
 from townsquare.privacy.policy import SourcePolicy, default_policy, source_policy
@@ -84,7 +85,9 @@ def _expire_media_originals(session: Session, now: datetime) -> int:
     cutoff = now - timedelta(days=default_policy().retention.media_original_days)
     rows = session.execute(
         select(Media.id, Media.original_key).where(
-            Media.original_key.is_not(None), Media.created_at < cutoff
+            Media.original_key.is_not(None),
+            Media.created_at < cutoff,
+            Media.state != "processing",  # its derivative is still to be made from it
         )
     ).all()
     if rows:
@@ -95,11 +98,29 @@ def _expire_media_originals(session: Session, now: datetime) -> int:
     return len(rows)
 
 
+def _expire_unattached_media(session: Session, now: datetime) -> int:
+    """Uploads no post and no camera took: a post refused or never sent leaves them behind."""
+    cutoff = now - timedelta(days=default_policy().retention.unattached_media_days)
+    rows = session.execute(
+        select(Media.id, Media.original_key, Media.public_key).where(
+            Media.created_at < cutoff,
+            ~exists().where(PostMedia.media_id == Media.id),
+            ~exists().where(Clip.media_id == Media.id),
+        )
+    ).all()
+    if rows:
+        session.execute(delete(Media).where(Media.id.in_([row[0] for row in rows])))
+        keys = {key for row in rows for key in row[1:] if key}
+        session.info.setdefault(EXPIRED_BLOBS, set()).update(keys)
+    return len(rows)
+
+
 Expirer = Callable[[Session, datetime], int]
 EXPIRERS: dict[str, Expirer] = {
     "raw_records": _expire_raw_records,
     "post_points": _expire_post_points,
     "media_originals": _expire_media_originals,
+    "unattached_media": _expire_unattached_media,
 }
 """What the retention job deletes, by kind (`retention` in the policy says how long)."""
 
