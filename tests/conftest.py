@@ -21,6 +21,11 @@ from townsquare import migrate
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.models import Base
 
+# The server's own housekeeping would act on each test's store at its own hour (retention on
+# old sample records, a Monday digest to the test mailboxes); tests that need it turn it on.
+os.environ.setdefault("TOWNSQUARE_RETENTION_INTERVAL_S", "0")
+os.environ.setdefault("TOWNSQUARE_WEEKLY_DIGEST_DAY", "off")
+
 POSTGRES_ENV = "TOWNSQUARE_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,12 +32,13 @@ from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
 from townsquare.media.jobs import process_pending
+from townsquare.media.service import store_of
 from townsquare.media.views import router as media_router
 from townsquare.moderation.views import router as moderation_router
 from townsquare.open311.views import router as open311_router
 from townsquare.platform import Platform
 from townsquare.posts.views import router as posts_router
-from townsquare.privacy.service import release_due
+from townsquare.privacy.service import release_due, run_retention
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
 from townsquare.web.alerts import router as alerts_pages
@@ -46,6 +48,7 @@ from townsquare.web.moderation import router as moderation_pages
 from townsquare.web.residents import router as resident_pages
 from townsquare.web.views import mount as mount_web
 from townsquare.web.weekly import router as weekly_pages
+from townsquare.weekly import schedule as weekly_schedule
 from townsquare.weekly.views import router as weekly_router
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,32 @@ async def _every(seconds: float, job: Callable[[], object], name: str, stop: asy
             await asyncio.wait_for(stop.wait(), seconds)
 
 
+def _scheduled(platform: Platform, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+    """The housekeeping the server does itself unless settings leave it to the CLI (cron)."""
+    settings, factory = platform.settings, platform.factory
+    jobs = []
+    if settings.retention_interval_s > 0:
+        store = store_of(settings)
+        jobs.append(
+            _every(
+                settings.retention_interval_s,
+                lambda: run_retention(factory, now=utcnow(), store=store),
+                "retention",
+                stop,
+            )
+        )
+    if settings.weekly_digest_day != "off":
+        jobs.append(
+            _every(
+                weekly_schedule.CHECK_INTERVAL_S,
+                lambda: weekly_schedule.send_due(factory, settings, utcnow()),
+                "weekly digest",
+                stop,
+            )
+        )
+    return jobs
+
+
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
     """Build the app; state is created here, never at import time."""
     owned = platform is None
@@ -110,6 +139,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
                 stop,
             ),
         ]
+        jobs += _scheduled(platform, stop)
         jobs += [
             _every(
                 platform.settings.media_job_interval_s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -146,6 +147,20 @@ class Settings(BaseSettings):
     media_max_video_s: float = Field(default=60, gt=0, description="Longest clip, seconds.")
     media_max_pixels: int = Field(
         default=40_000_000, ge=1, description="Largest photo, pixels (decompression bombs)."
+    )
+    retention_interval_s: float = Field(
+        default=3600,
+        ge=0,
+        description="How often the server runs the retention job, seconds (at start, then "
+        "every interval); 0 leaves it to `townsquare retention run`.",
+    )
+    weekly_digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"] = Field(
+        default="mon",
+        description="Weekday the server mails the weekly summary of each watch area; `off` "
+        "leaves it to `townsquare weekly send`.",
+    )
+    weekly_digest_hour: int = Field(
+        default=8, ge=0, le=23, description="Hour (UTC) of that day the weekly summary is sent."
     )
     media_job_interval_s: float = Field(
         default=1.0,

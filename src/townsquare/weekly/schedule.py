@@ -1,0 +1,46 @@
+"""When the server sends the weekly digest itself: at a set weekday and hour (UTC).
+
+Every node looks every few minutes; the digest's own log (`weekly_digest`, one row per channel
+and week) makes each mail leave once whichever node gets there first. A node that was down
+at the hour sends on starting, up to a day late; later than that the week is left out rather
+than summarised days after its end.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from townsquare.settings import Settings
+from townsquare.weekly.digest import Report, send_weekly
+
+log = logging.getLogger(__name__)
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CATCH_UP = timedelta(days=1)
+CHECK_INTERVAL_S = 300.0
+
+
+def due_end(now: datetime, day: str, hour: int) -> datetime | None:
+    """The latest scheduled send time not after `now`, if it passed less than CATCH_UP ago."""
+    now = now.astimezone(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    at = midnight - timedelta(days=(now.weekday() - DAYS.index(day)) % 7, hours=-hour)
+    if at > now:
+        at -= timedelta(days=7)
+    return at if now - at < CATCH_UP else None
+
+
+def send_due(factory: sessionmaker[Session], settings: Settings, now: datetime) -> Report | None:
+    """Send this week's digest to every channel still without it, if it is due; else None."""
+    if settings.weekly_digest_day == "off":
+        return None
+    end = due_end(now, settings.weekly_digest_day, settings.weekly_digest_hour)
+    if end is None:
+        return None
+    report = send_weekly(factory, settings, end=end, now=now)
+    if report.sent or report.failed:
+        log.info("weekly digest", extra={"report": report.summary(dry_run=False)})
+    return report
