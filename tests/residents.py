@@ -10,6 +10,7 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
@@ -86,13 +87,31 @@ def resident_settings(engine: Engine, tmp_path: Path, mailbox: tuple[Mailbox, in
     )
 
 
+@contextmanager
+def app_with(
+    settings: Settings, engine: Engine, factory: sessionmaker[Session], **changes: Any
+) -> Iterator[TestClient]:
+    """A client of the whole app (lifespan run) under `settings` with `changes`."""
+    platform = Platform(settings.model_copy(update=changes), engine, factory)
+    with TestClient(create_app(platform=platform)) as client:
+        yield client
+
+
 @pytest.fixture
 def app_client(
     resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
 ) -> Iterator[TestClient]:
     """A client of the whole app (lifespan run)."""
-    platform = Platform(resident_settings, engine, factory)
-    with TestClient(create_app(platform=platform)) as client:
+    with app_with(resident_settings, engine, factory) as client:
+        yield client
+
+
+@pytest.fixture
+def jobless_client(
+    resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
+    """The app with no media job of its own: a clip stays `processing` until a test runs it."""
+    with app_with(resident_settings, engine, factory, media_jobs=0) as client:
         yield client
 
 

@@ -9,9 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.residents import app_client, mailbox, resident_settings
-from townsquare.app import create_app
-from townsquare.platform import Platform
+from tests.residents import app_client, app_with, jobless_client, mailbox, resident_settings
 from townsquare.settings import Settings
 
 __all__ = ["app_client", "jobless_client", "limited_client", "mailbox", "resident_settings"]
@@ -23,16 +21,5 @@ def limited_client(
     resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
 ) -> Iterator[TestClient]:
     """The app with small clip limits: 60 kB and 1.5 seconds."""
-    settings = resident_settings.model_copy(update=LIMITS)
-    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
-        yield client
-
-
-@pytest.fixture
-def jobless_client(
-    resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
-) -> Iterator[TestClient]:
-    """The app with no media job of its own: clips wait until a test processes them."""
-    settings = resident_settings.model_copy(update={"media_jobs": 0})
-    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
+    with app_with(resident_settings, engine, factory, **LIMITS) as client:
         yield client

@@ -13,9 +13,17 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.media.clipmaker import pattern_clip
-from tests.residents import PASSWORD, Mailbox, app_client, mailbox, resident_settings, sign_up
+from tests.residents import (
+    PASSWORD,
+    Mailbox,
+    app_client,
+    app_with,
+    jobless_client,
+    mailbox,
+    resident_settings,
+    sign_up,
+)
 from tests.web.pages import browser_sign_in, csrf_of, draft, jpeg, moderator, page
-from townsquare.app import create_app
 from townsquare.audit import AuditEntry
 from townsquare.media.jobs import process_pending
 from townsquare.media.models import Media
@@ -23,7 +31,7 @@ from townsquare.platform import Platform
 from townsquare.posts.models import Post, PostMedia
 from townsquare.settings import Settings
 
-__all__ = ["app_client", "mailbox", "resident_settings"]
+__all__ = ["app_client", "jobless_client", "mailbox", "resident_settings"]
 
 
 def photo() -> dict[str, tuple[str, bytes, str]]:
@@ -111,8 +119,7 @@ def one_post_an_hour(
     resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
 ) -> Iterator[TestClient]:
     """The app with a limit of one post an hour per resident."""
-    settings = resident_settings.model_copy(update={"posts_per_hour": 1})
-    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
+    with app_with(resident_settings, engine, factory, posts_per_hour=1) as client:
         yield client
 
 
@@ -156,16 +163,6 @@ def test_the_photo_of_a_refused_post_is_deleted(
     assert discarded == 3
     assert blobs(resident_settings) == before
     assert ada.get(f"/api/v1/media/{kept}/original").status_code == 200
-
-
-@pytest.fixture
-def jobless_client(
-    resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
-) -> Iterator[TestClient]:
-    """The app with no media job: a clip stays `processing` until the test runs the job."""
-    settings = resident_settings.model_copy(update={"media_jobs": 0})
-    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
-        yield client
 
 
 def test_moderators_review_a_posts_clip_once_it_is_blurred(
