@@ -23,7 +23,7 @@ from tests.residents import (
     resident_settings,
     sign_up,
 )
-from tests.web.pages import browser_sign_in, csrf_of, draft, jpeg, moderator, page
+from tests.web.pages import browser_sign_in, csrf_of, draft, jpeg, moderator, page, texts
 from townsquare.audit import AuditEntry
 from townsquare.media.jobs import process_pending
 from townsquare.media.models import Media
@@ -185,6 +185,11 @@ def test_moderators_review_a_posts_clip_once_it_is_blurred(
     queue = page(mod.get("/moderation").text)
     assert queue.xpath(f"{item}//*[@data-media-state]/@data-media-state") == ["processing"]
     assert queue.xpath(f"{item}//video") == []
+    assert texts(mod.get("/moderation").text, f"{item}//*[@data-media-summary]") == [
+        "1 clip being blurred"
+    ]
+    mine = ada.get("/posts/mine").text
+    assert texts(mine, "//*[@data-media-summary]") == ["1 clip being blurred"]
     review = f"/api/v1/media/{media_id}/review"
     assert mod.get(review).status_code == 409
     with factory() as session:  # nothing was shown, so no read is recorded
@@ -194,6 +199,7 @@ def test_moderators_review_a_posts_clip_once_it_is_blurred(
     assert process_pending(platform.factory, platform.settings) == 1
     queue = page(mod.get("/moderation").text)
     assert queue.xpath(f"{item}//video/@src") == [review]
+    assert texts(ada.get("/posts/mine").text, "//*[@data-media-summary]") == ["1 clip"]
     seen = mod.get(review)
     assert seen.status_code == 200
     assert seen.headers["content-type"] == "video/mp4"

@@ -6,7 +6,8 @@ and hand the result to a template; formatting lives in the template filters belo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
@@ -284,6 +285,20 @@ def coordinates_text(lat: float, lon: float) -> str:
     ns = "N" if lat >= 0 else "S"
     ew = "E" if lon >= 0 else "W"
     return f"{abs(lat):.4f}°\u00a0{ns}, {abs(lon):.4f}°\u00a0{ew}"
+
+
+MEDIA_LABELS = {
+    "photo": ("photo", "photos"),
+    "clip": ("clip", "clips"),
+    "processing": ("clip being blurred", "clips being blurred"),
+    "failed": ("clip that could not be processed", "clips that could not be processed"),
+}
+
+
+def media_summary(ids: Sequence[int], kinds: Mapping[int, str] | None) -> str:
+    """What a post carries, by kind and state: '1 photo, 2 clips being blurred'."""
+    counts = Counter((kinds or {}).get(m, "photo") for m in ids)
+    return ", ".join(f"{n} {MEDIA_LABELS[kind][n > 1]}" for kind, n in counts.items())
 
 
 def content_security_policy(tile_url: str) -> str:

@@ -548,8 +548,30 @@ async def my_posts(request: Request, session: DB, settings: Config, sent: int = 
     actor = await page_actor(request, session, settings)
     if actor is None:
         return to_sign_in("/posts/mine")
+    return _my_posts_page(request, session, actor, sent=sent)
+
+
+def _my_posts_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    status: int = 200,
+    *,
+    sent: int = 0,
+    error: str | None = None,
+) -> Response:
     mine = posts.list_mine(session, actor=actor)
-    return page(request, "my_posts.html", actor=actor, posts=mine, sent=sent)
+    kinds = media.kinds_of(session, {m for p in mine for m in p.media_ids})
+    return page(
+        request,
+        "my_posts.html",
+        status,
+        actor=actor,
+        posts=mine,
+        sent=sent,
+        error=error,
+        media_kinds=kinds,
+    )
 
 
 @router.post("/posts/{post_id}/appeal")
@@ -569,5 +591,4 @@ async def appeal(request: Request, post_id: int, session: DB, settings: Config) 
             error, status = f"{exc.detail[:1].upper()}{exc.detail[1:]}.", exc.status
     if error is None:
         return see_other("/posts/mine")
-    mine = posts.list_mine(session, actor=actor)
-    return page(request, "my_posts.html", status, actor=actor, posts=mine, sent=0, error=error)
+    return _my_posts_page(request, session, actor, status, error=error)

@@ -150,6 +150,7 @@ def make_templates() -> Jinja2Templates:
         group_label=pages.group_label,
         distance=pages.distance_text,
         coordinates=pages.coordinates_text,
+        media_summary=pages.media_summary,
     )
     return templates
 
