@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import h3
@@ -82,6 +83,21 @@ def disk_cells(point: Point, radius_m: float, resolution: int) -> list[int]:
             break
         found += (int(h3.str_to_int(c)) for c in kept)
     return found
+
+
+def cells_within(point: Point, radius_m: float, cells: Iterable[int]) -> set[int]:
+    """The cells lying wholly within `radius_m` of `point`, with a metre and a 0.1 % margin.
+
+    A point of a cell is at most its reach from the centre, so at most d(point, centre) +
+    reach from `point`; the margin covers edges that bulge past the vertices' chords.
+    """
+    inside = set()
+    for cell in cells:
+        name = h3.int_to_str(cell)
+        far = haversine_m(point.lat, point.lon, *h3.cell_to_latlng(name))
+        if far + cell_reach_m(name) * 1.001 + 1.0 <= radius_m:
+            inside.add(cell)
+    return inside
 
 
 def bbox_is_valid(west: float, south: float, east: float, north: float) -> bool:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import random
 from statistics import fmean
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests import factories
 from tests.weekly.conftest import END, FAR, HOME, WEEK, plant, plant_history, week_ago
 from townsquare.alerts.index import PolygonArea
+from townsquare.db import transaction
+from townsquare.geo import haversine_m
 from townsquare.weekly import service
 from townsquare.weekly.schemas import CategoryWeek, WeeklySummary
 
@@ -123,3 +129,42 @@ def test_a_polygon_area_counts_only_inside_it(factory: sessionmaker[Session]) ->
     found = summary(factory, PolygonArea((ring,)))
     assert row(found, "crime.theft").this_week == 2
     assert found.area.kind == "polygon"
+
+
+@pytest.mark.parametrize("radius_m", [400, 1000, 2500, 5000])
+def test_counts_agree_with_a_count_made_one_incident_at_a_time(
+    factory: sessionmaker[Session], radius_m: float
+) -> None:
+    # The database counts cells wholly inside the circle and the rest are tested here: any
+    # disagreement at a cell's edge or a week's first instant shows up against this count.
+    rng = random.Random(radius_m)
+    plant_history(factory)
+    categories = ("fire.structure", "crime.burglary", "traffic.collision")
+    expected: dict[str, list[int]] = {c: [0] * 14 for c in categories}
+    with transaction(factory) as session:
+        for _ in range(400):
+            distance, bearing = 6_000 * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+            lat = HOME[0] + distance * math.cos(bearing) / 111_320
+            lon = HOME[1] + distance * math.sin(bearing) / (
+                111_320 * math.cos(math.radians(HOME[0]))
+            )
+            week = rng.randrange(14)
+            start = END - WEEK * (week + 1)  # a week's first instant belongs to it
+            when = start if rng.random() < 0.2 else start + WEEK * rng.random()
+            category = rng.choice(categories)
+            row = factories.incident(
+                session, lat=lat, lon=lon, occurred_at=when, category=category
+            )  # stored at its public (coarsened) point, which is what is counted
+            if haversine_m(HOME[0], HOME[1], row.lat, row.lon) <= radius_m:
+                expected[category][week] += 1
+    found = summary(factory, service.public_area(HOME[0], HOME[1], radius_m))
+    assert found.baseline_weeks == 13
+    rows = {r.category: r for r in found.categories}
+    for category, weeks in expected.items():
+        if not any(weeks):
+            assert category not in rows
+            continue
+        got = rows[category]
+        usual = (got.this_week, got.usual.min, got.usual.max, got.usual.mean)
+        assert usual == (weeks[0], min(weeks[1:]), max(weeks[1:]), round(fmean(weeks[1:]), 1))
+    assert found.total.this_week == sum(w[0] for w in expected.values())

@@ -3,8 +3,8 @@
 Base rates, not fear counts: each category's count this week is shown next to the lowest,
 highest and mean count of the same 7-day window in each of the previous 13 weeks, and is
 called "more than usual" only above the highest of them. Only public incidents count (the
-filter of the public feed); closed ones do, since they happened. One SQL query over the H3
-columns fetches the 14 weeks, then the exact area test runs here.
+filter of the public feed); closed ones do, since they happened. The database counts the H3
+cells wholly inside the area; the exact area test runs here for the cells on its edge.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from statistics import fmean
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from townsquare import geo, taxonomy
@@ -73,28 +73,50 @@ def summarise(session: Session, area: Area, end: datetime) -> WeeklySummary:
 
 
 def _weekly_counts(session: Session, area: Area, end: datetime) -> dict[str, list[int]]:
-    """Counts per category and per week back from `end` (index 0: this week), plus the total."""
+    """Counts per category and per week back from `end` (index 0: this week), plus the total.
+
+    Cells wholly inside a circle are counted by the database (GROUP BY category and week);
+    only the incidents of the cells across its edge are read here for the exact test.
+    """
     circle = area if isinstance(area, CircleArea) else area.bounding_circle()
     resolution = 9 if circle.radius_m <= 1_000 else 7
     column = Incident.h3_r9 if resolution == 9 else Incident.h3_r7
-    cells = geo.disk_cells(geo.Point(circle.lat, circle.lon), circle.radius_m, resolution)
+    centre = geo.Point(circle.lat, circle.lon)
+    cells = geo.disk_cells(centre, circle.radius_m, resolution)
+    whole = geo.cells_within(centre, circle.radius_m, cells) if circle is area else set()
+    edge = [c for c in cells if c not in whole]
     since = end - WEEK * (BASELINE_WEEKS + 1)
-    rows = session.execute(
-        select(Incident.category, Incident.lat, Incident.lon, Incident.occurred_at).where(
-            Incident.visibility == "public",
-            Incident.category.not_in(NOT_INCIDENTS),
-            column.in_(cells),
-            Incident.occurred_at >= since,
-            Incident.occurred_at < end,
-        )
+    shown = (
+        Incident.visibility == "public",
+        Incident.category.not_in(NOT_INCIDENTS),
+        Incident.occurred_at >= since,
+        Incident.occurred_at < end,
     )
     counts: defaultdict[str, list[int]] = defaultdict(lambda: [0] * (BASELINE_WEEKS + 1))
     counts[TOTAL]  # present even when the area is empty
-    for category, lat, lon, occurred_at in rows:
-        if area.contains(lat, lon):
-            week = int((end - occurred_at) / WEEK)
-            counts[category][week] += 1
-            counts[TOTAL][week] += 1
+    if whole:
+        week = case(
+            *((Incident.occurred_at >= end - WEEK * (k + 1), k) for k in range(BASELINE_WEEKS)),
+            else_=BASELINE_WEEKS,
+        )
+        for category, k, n in session.execute(
+            select(Incident.category, week, func.count())
+            .where(*shown, column.in_(sorted(whole)))
+            .group_by(Incident.category, week)
+        ):
+            counts[category][k] += n
+            counts[TOTAL][k] += n
+    if edge:
+        rows = session.execute(
+            select(Incident.category, Incident.lat, Incident.lon, Incident.occurred_at).where(
+                *shown, column.in_(edge)
+            )
+        )
+        for category, lat, lon, occurred_at in rows:
+            if area.contains(lat, lon):
+                k = -((occurred_at - end) // WEEK) - 1  # week k is [end - (k+1)W, end - kW)
+                counts[category][k] += 1
+                counts[TOTAL][k] += 1
     return counts
 
 
