@@ -28,7 +28,8 @@ from tests.media.clipmaker import finish_clips
 from tests.residents import Mailbox, Person, app_client, mailbox, resident, resident_settings
 from tests.web.pages import labelled, page, texts
 from townsquare.db import utcnow
-from townsquare.footage.models import Camera, FootageRequest
+from townsquare.footage.models import Camera, Clip, FootageRequest
+from townsquare.media.models import Media
 
 __all__ = ["app_client", "clips", "mailbox", "resident_settings"]
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -353,6 +354,12 @@ def test_the_owner_deletes_a_camera_and_its_shares_end(
     labelled(listed.text)
     warning = texts(listed.text, "//form[@data-delete-form]/p")[0]
     assert "stops being shared" in warning
+    assert "video files are deleted too" in warning
+    with factory() as session:
+        media_id = session.get_one(Clip, clip_id).media_id
+        video = session.get_one(Media, media_id)
+        keys = [video.original_key, video.public_key]
+    assert owner.client.get(f"/api/v1/media/{media_id}/original").status_code == 200
     assert owner.client.post(url, data={"confirm": "yes"}).status_code == 403  # no CSRF token
     unticked = owner.client.post(url, data={"csrf_token": owner.csrf})
     assert unticked.status_code == 422
@@ -372,3 +379,7 @@ def test_the_owner_deletes_a_camera_and_its_shares_end(
     assert cop.client.get(f"/api/v1/footage/requests/{request_id}/shares").json() == []
     public = app_client.get(f"/api/v1/footage/requests/{request_id}").json()
     assert (public["clips_shared"], public["clips_revoked"]) == (1, 0)
+    # The clip's video went with it, original and blurred copy, files included.
+    assert owner.client.get(f"/api/v1/media/{media_id}/original").status_code == 404
+    store = Path(owner.client.app.state.platform.settings.data_dir) / "media"  # type: ignore[attr-defined]
+    assert [k for k in keys if k and (store / k[:2] / k).exists()] == []

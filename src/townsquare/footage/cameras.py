@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from townsquare import audit
@@ -22,6 +22,8 @@ from townsquare.footage.schemas import CameraCreated, CameraIn, CameraOut, ClipO
 from townsquare.media import service as media
 from townsquare.media.intake import Received
 from townsquare.media.models import Media
+from townsquare.posts.models import PostMedia
+from townsquare.privacy.service import erase_unreferenced
 from townsquare.settings import Settings
 
 TOKEN_PREFIX = "tsc_"  # noqa: S105 - not a secret: tells a camera token from a personal API token at a glance
@@ -102,10 +104,23 @@ def rotate_token(session: Session, camera_id: int, *, actor: Actor) -> str:
     return token
 
 
-def delete_camera(session: Session, camera_id: int, *, actor: Actor) -> None:
-    """Delete a camera and its clips' rows (their media stay the owner's until deleted)."""
+def delete_camera(session: Session, settings: Settings, camera_id: int, *, actor: Actor) -> None:
+    """Delete a camera, its clips and their video (original and blurred copy).
+
+    A clip's video that a post also holds stays with the post. Blobs are erased after the
+    commit unless another upload holds the same bytes.
+    """
     camera = _owned(session, camera_id, actor.account_id)
+    media_ids = list(session.scalars(select(Clip.media_id).where(Clip.camera_id == camera.id)))
     session.execute(delete(Clip).where(Clip.camera_id == camera.id))
+    videos = session.scalars(
+        select(Media).where(
+            Media.id.in_(media_ids), ~exists().where(PostMedia.media_id == Media.id)
+        )
+    ).all()
+    keys = {key for row in videos for key in (row.original_key, row.public_key) if key}
+    for row in videos:
+        session.delete(row)
     session.delete(camera)
     audit.record(
         session,
@@ -114,8 +129,10 @@ def delete_camera(session: Session, camera_id: int, *, actor: Actor) -> None:
         object_type="camera",
         object_id=camera_id,
         subject_id=actor.account_id,
+        detail={"clips": len(media_ids), "videos_deleted": len(videos)},
     )
     session.commit()
+    erase_unreferenced(session, media.store_of(settings), keys)
 
 
 def pusher(session: Session, camera_id: int, bearer: str | None) -> Actor | None:

@@ -60,9 +60,9 @@ def my_cameras(actor: CurrentActor, session: DB) -> list[CameraOut]:
 
 
 @cameras_router.delete("/{camera_id}", status_code=204, summary="Delete a camera")
-def delete_camera(camera_id: int, actor: CurrentActor, session: DB) -> None:
-    """Its clips leave the camera; their media stay the owner's."""
-    cameras.delete_camera(session, camera_id, actor=actor)
+def delete_camera(camera_id: int, actor: CurrentActor, session: DB, settings: Config) -> None:
+    """Its clips and their video go too; every share of them ends."""
+    cameras.delete_camera(session, settings, camera_id, actor=actor)
 
 
 @cameras_router.post("/{camera_id}/token", summary="A new push token (the old one stops)")

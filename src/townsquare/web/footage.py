@@ -407,7 +407,7 @@ async def delete_camera(
         error = "Tick the box to confirm that the camera, its clips and their shares go."
         return _cameras(request, session, settings, actor, 422, refused=error)
     try:
-        cameras.delete_camera(session, camera_id, actor=actor)
+        cameras.delete_camera(session, settings, camera_id, actor=actor)
     except TownsquareError as exc:
         session.rollback()
         return _cameras(request, session, settings, actor, exc.status, refused=sentence(exc))
