@@ -383,3 +383,30 @@ def test_the_owner_deletes_a_camera_and_its_shares_end(
     assert owner.client.get(f"/api/v1/media/{media_id}/original").status_code == 404
     store = Path(owner.client.app.state.platform.settings.data_dir) / "media"  # type: ignore[attr-defined]
     assert [k for k in keys if k and (store / k[:2] / k).exists()] == []
+
+
+def test_the_cameras_page_lists_the_newest_clips_and_whether_they_are_ready(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    clips: Clips,
+) -> None:
+    owner, camera = camera_owner(app_client, mailbox[0], "owner@example.org", INSIDE)
+    first = push(app_client, camera, clips.make("first.mp4"))
+    second = push(app_client, camera, clips.make("second.mp4"))
+    with factory() as session:  # the second one's frames could not be decoded, say
+        media_id = session.get_one(Clip, second).media_id
+        row = session.get_one(Media, media_id)
+        row.state, row.error = "failed", "the clip cannot be decoded (no frame)"
+        session.commit()
+    shown = owner.client.get("/cameras").text
+    card = f"//*[@data-camera='{camera['id']}']"
+    states = page(shown).xpath(f"{card}//*[@data-clip]/@data-clip-state")
+    assert sorted(states) == ["failed", "ready"]
+    lines = {t.split(":")[0]: t for t in texts(shown, f"{card}//*[@data-clip]")}
+    assert lines[f"Clip {first}"].endswith("ready to share")
+    assert lines[f"Clip {second}"].endswith(
+        "could not be processed: the clip cannot be decoded (no frame)"
+    )
+    other = resident(app_client, mailbox[0], "other@example.org")
+    assert page(other.client.get("/cameras").text).xpath("//*[@data-clip]") == []

@@ -213,10 +213,15 @@ def clip_out(session: Session, clip: Clip) -> ClipOut:
     )
 
 
-def my_clips(session: Session, camera_id: int, *, actor: Actor) -> list[ClipOut]:
-    """A camera's clips, newest capture first, to its owner."""
+def my_clips(
+    session: Session, camera_id: int, *, actor: Actor, limit: int | None = None
+) -> list[ClipOut]:
+    """A camera's clips, newest capture first (the newest `limit`), to its owner."""
     camera = _owned(session, camera_id, actor.account_id)
     rows = session.scalars(
-        select(Clip).where(Clip.camera_id == camera.id).order_by(Clip.starts_at.desc())
+        select(Clip)
+        .where(Clip.camera_id == camera.id)
+        .order_by(Clip.starts_at.desc(), Clip.id.desc())
+        .limit(limit)
     )
     return [clip_out(session, c) for c in rows]

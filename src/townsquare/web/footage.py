@@ -317,6 +317,8 @@ async def extend(request: Request, share_id: int, session: DB, settings: Config)
 
 # ---- cameras --------------------------------------------------------------------------------
 
+RECENT_CLIPS = 5  # per camera on its card: enough to see that pushes arrive and get blurred
+
 
 def _cameras(
     request: Request,
@@ -337,12 +339,14 @@ def _cameras(
         camera_id, token = rotated
         found = [c for c in mine if c.id == camera_id]
         renewed = CameraCreated(**found[0].model_dump(), token=token) if found else None
+    recent = {c.id: cameras.my_clips(session, c.id, actor=actor, limit=RECENT_CLIPS) for c in mine}
     return page(
         request,
         "cameras.html",
         status,
         actor=actor,
         cameras=mine,
+        recent=recent,
         made=made,
         rotated=renewed,
         error=error,
