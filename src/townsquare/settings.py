@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -83,13 +83,25 @@ class Settings(BaseSettings):
     alert_retry_base_s: float = Field(
         default=2.0, gt=0, description="First retry delay; doubles each attempt, seconds."
     )
-    smtp_host: str = Field(default="localhost", description="SMTP server for e-mail alerts.")
+    smtp_host: str = Field(default="localhost", description="SMTP server for all e-mail.")
     smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
     smtp_username: str = Field(default="", description="SMTP login; empty: none.")
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
-    smtp_starttls: bool = Field(default=False, description="Upgrade SMTP with STARTTLS.")
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade SMTP with STARTTLS (certificate verified)."
+    )
+    smtp_implicit_tls: bool = Field(
+        default=False,
+        description="Speak TLS from the first byte (SMTPS, usually port 465; certificate "
+        "verified) instead of STARTTLS.",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the CA certificates the SMTP server's certificate is checked "
+        "against, instead of the system's (a private CA); empty: the system's.",
+    )
     smtp_from: str = Field(
-        default="alerts@townsquare.invalid", description="From address of e-mail alerts."
+        default="alerts@townsquare.invalid", description="From address of every e-mail."
     )
     vapid_private_key: SecretStr | None = Field(
         default=None, description="VAPID private key (from `townsquare keys vapid`)."
@@ -198,6 +210,13 @@ class Settings(BaseSettings):
             if backend not in {"null", "console", NATIVE_SENDER[kind]}:
                 raise ValueError(f"{kind} cannot be sent by {backend!r}")
         return merged
+
+    @field_validator("smtp_implicit_tls")
+    @classmethod
+    def _one_tls_mode(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("smtp_starttls"):
+            raise ValueError("choose STARTTLS or implicit TLS, not both")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from townsquare import audit
-from townsquare.accounts import mail, security
+from townsquare import audit, mail
+from townsquare.accounts import security
 from townsquare.accounts.models import (
     PRIVILEGED,
     ROLES,
@@ -112,7 +112,8 @@ def sign_up(
     )
     session.commit()
     url = f"{settings.site_url()}/verify?token={token}"
-    mail.send(settings, address, "Confirm your Townsquare address", f"Confirm: {url}\n")
+    message = mail.plain(address, "Confirm your Townsquare address", f"Confirm: {url}\n")
+    mail.send(settings, message, purpose="account")
     return account.id
 
 
@@ -421,7 +422,8 @@ def request_password_reset(
     token = _link(session, account.id, "reset", now)
     session.commit()
     url = f"{settings.site_url()}/reset?token={token}"
-    mail.send(settings, account.email, "Reset your Townsquare password", f"Reset: {url}\n")
+    message = mail.plain(account.email, "Reset your Townsquare password", f"Reset: {url}\n")
+    mail.send(settings, message, purpose="account")
 
 
 def reset_password(session: Session, token: str, password: str, *, now: datetime) -> None:

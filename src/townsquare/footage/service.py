@@ -8,15 +8,13 @@ request that failed is never mailed. The agency learns how many residents were t
 from __future__ import annotations
 
 import logging
-import smtplib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from townsquare import audit, geo, taxonomy
-from townsquare.accounts import mail
+from townsquare import audit, geo, mail, taxonomy
 from townsquare.accounts.models import Account
 from townsquare.accounts.schemas import Actor
 from townsquare.agencies.models import Agency
@@ -231,8 +229,8 @@ def mail_notices(
             site=settings.site_url(),
         )
         try:
-            mail.send(settings, account.email, MAIL_SUBJECT, body)
-        except (OSError, smtplib.SMTPException):
+            mail.send(settings, mail.plain(account.email, MAIL_SUBJECT, body), purpose="account")
+        except mail.SEND_ERRORS:
             log.exception("footage request mail failed", extra={"request": row.id})
             continue
         notice.mailed_at = now

@@ -93,7 +93,7 @@ def send_weekly(
         mail = compose(settings, sub, summary)
         mail["To"] = recipient.address
         mail["X-Townsquare-Weekly"] = str(digest_id)
-        error = _deliver(settings, mail, digest_id)
+        error = _deliver(settings, mail)
         _record(factory, digest_id, error, now)
         if error is None:
             report.sent += 1
@@ -162,14 +162,8 @@ def _claim(
         return None
 
 
-def _deliver(settings: Settings, mail: EmailMessage, digest_id: int) -> SendError | None:
-    """Send through the e-mail backend the settings choose for alerts (smtp, console, null)."""
-    backend = settings.alert_senders.get("email", "console")
-    if backend == "null":
-        return None
-    if backend == "console":
-        log.info("weekly digest (console sender)", extra={"digest": digest_id})
-        return None
+def _deliver(settings: Settings, mail: EmailMessage) -> SendError | None:
+    """Send the way the settings send alert mail (smtp, console, null: townsquare.mail says)."""
     try:
         send_mail(settings, mail)
     except SendError as exc:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import make_msgid
 from urllib.parse import urlencode
 
 from townsquare.alerts.models import Subscription
+from townsquare.mail import message_id
 from townsquare.settings import Settings
 from townsquare.web.pages import utc_iso
 from townsquare.web.views import make_templates
@@ -68,7 +68,7 @@ def compose(settings: Settings, sub: Subscription, summary: WeeklySummary) -> Em
     mail = EmailMessage()
     mail["From"] = settings.smtp_from
     mail["Subject"] = subject(sub, summary)
-    mail["Message-ID"] = make_msgid("weekly")
+    mail["Message-ID"] = message_id(settings, "weekly")
     mail.set_content(plain_text(settings, sub, summary))
     html = (
         make_templates()

@@ -1,12 +1,11 @@
-"""E-mail alerts over SMTP (stdlib smtplib; one connection per message)."""
+"""E-mail alerts through the platform's one mail sender, its failures mapped to retries."""
 
 from __future__ import annotations
 
 import smtplib
-import ssl
 from email.message import EmailMessage
-from email.utils import make_msgid
 
+from townsquare import mail as outbound
 from townsquare.alerts.channels import Outgoing, SendError
 from townsquare.alerts.render import headline, plain_text
 from townsquare.settings import Settings
@@ -27,22 +26,16 @@ class SmtpSender:
         mail["From"] = s.smtp_from
         mail["To"] = message.target["address"]
         mail["Subject"] = headline(message.body)
-        mail["Message-ID"] = make_msgid(f"delivery-{message.delivery_id}")
+        mail["Message-ID"] = outbound.message_id(s, f"delivery-{message.delivery_id}")
         mail["X-Townsquare-Delivery"] = str(message.delivery_id)
         mail.set_content(plain_text(message.body))
         send_mail(self.settings, mail)
 
 
 def send_mail(settings: Settings, mail: EmailMessage) -> None:
-    """Hand one message to the configured SMTP server; SendError says if retrying can help."""
-    s = settings
+    """Send one alert or digest mail; SendError says if retrying can help."""
     try:
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=10) as client:
-            if s.smtp_starttls:
-                client.starttls(context=ssl.create_default_context())
-            if s.smtp_username and s.smtp_password is not None:
-                client.login(s.smtp_username, s.smtp_password.get_secret_value())
-            client.send_message(mail)
+        outbound.send(settings, mail, purpose="alert")
     except smtplib.SMTPRecipientsRefused as exc:
         raise SendError(f"recipient refused: {exc.recipients}", permanent=True) from exc
     except smtplib.SMTPResponseException as exc:
