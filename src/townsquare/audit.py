@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, column, select, table
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from townsquare.db import Base, UTCDateTime, utcnow
 
 GENESIS = "0" * 64
+_ACCOUNT = table("account", column("id", Integer), column("roles", JSON))
+"""The account table's roles, read by name: the audit log sits below the accounts package."""
 
 
 class AuditEntry(Base):
@@ -40,6 +42,10 @@ class AuditEntry(Base):
         comment="account whose data was touched; they may read this entry",
     )
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, comment="ids and reasons, no contacts")
+    actor_roles: Mapped[list[str] | None] = mapped_column(
+        JSON(none_as_null=True),
+        comment="the actor's roles when it acted: the access log names the reader's role",
+    )
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
@@ -55,6 +61,8 @@ def _digest(entry: AuditEntry) -> str:
             entry.object_id,
             entry.detail,
             entry.prev_hash,
+            # Entries from before the roles were recorded keep the hash they were given.
+            *([entry.actor_roles] if entry.actor_roles is not None else []),
         ],
         sort_keys=True,
         separators=(",", ":"),
@@ -73,7 +81,11 @@ def record(
     subject_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (the caller commits)."""
+    """Append one entry in the caller's transaction (the caller commits).
+
+    The acting account's roles at this moment are recorded with it, so whoever reads the
+    entry later (the resident in their access log) learns in which role their data was read.
+    """
     # Lock the last entry so two writers cannot both chain onto it (PostgreSQL; SQLite
     # serialises writers already).
     last = session.scalars(
@@ -87,6 +99,7 @@ def record(
         object_id=str(object_id),
         subject_id=subject_id,
         detail=detail or {},
+        actor_roles=_roles_of(session, actor_id),
         prev_hash=last.hash if last else GENESIS,
         hash="pending",
     )
@@ -95,6 +108,13 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def _roles_of(session: Session, actor_id: int | None) -> list[str] | None:
+    if actor_id is None:
+        return None
+    roles = session.scalar(select(_ACCOUNT.c.roles).where(_ACCOUNT.c.id == actor_id))
+    return sorted(roles or [])
 
 
 @dataclass(frozen=True, slots=True)

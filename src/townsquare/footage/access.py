@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import audit
+from townsquare.accounts.models import Account
 from townsquare.accounts.schemas import Actor
 from townsquare.errors import Forbidden, NotFound
 from townsquare.footage.models import BreakGlass, Camera, Clip
@@ -23,11 +24,23 @@ from townsquare.media.models import Media
 from townsquare.media.service import derivative_of
 from townsquare.settings import Settings
 
-BY_ACTION = {
-    "footage.break_glass": "operator (break-glass)",
-    "footage.break_glass_read": "operator (break-glass)",
-    "media.review": "moderator",
+ROLE_LABELS = {
+    "operator": "operator",
+    "moderator": "moderator",
+    "agency_admin": "agency admin",
+    "agency_officer": "agency officer",
+    "resident": "resident",
 }
+"""How a role is named in the access log, in the order a reader with several is named by."""
+
+ACTING_ROLE = {
+    "post.": "moderator",
+    "media.review": "moderator",
+    "desk.": "moderator",
+    "footage.break_glass": "operator",
+    "account.": "operator",
+}
+"""The role an action is taken in (by prefix), named first when the reader holds it."""
 
 
 def _owner(session: Session, target: str, target_id: int) -> int | None:
@@ -124,16 +137,34 @@ def read_camera(session: Session, camera_id: int, *, actor: Actor, now: datetime
     return CameraPoint(id=camera.id, lat=camera.lat, lon=camera.lon)
 
 
-def _by(entry: audit.AuditEntry) -> str:
+def _role(entry: audit.AuditEntry, held: list[str]) -> str:
+    """The reader's role when it read, from the roles recorded with the entry."""
+    acting = next((r for p, r in ACTING_ROLE.items() if entry.action.startswith(p)), None)
+    if acting in held:
+        return ROLE_LABELS[acting]
+    named = [ROLE_LABELS[r] for r in ROLE_LABELS if r in held]
+    return named[0] if named else "an account with no role"
+
+
+def _by(session: Session, entry: audit.AuditEntry) -> str:
     if entry.action == "footage.read":
         return f"agency {entry.detail.get('agency', '')}".strip()
-    if entry.action in BY_ACTION:
-        return BY_ACTION[entry.action]
-    return "the system" if entry.actor_id is None else "operator"
+    if entry.actor_id is None:
+        return "the system"
+    held = entry.actor_roles
+    if held is None:  # recorded before roles were: the account's roles now, if it still exists
+        account = session.get(Account, entry.actor_id)
+        held = list(account.roles) if account is not None else []
+    role = _role(entry, held)
+    return f"{role} (break-glass)" if entry.action.startswith("footage.break_glass") else role
 
 
 def access_log(session: Session, *, actor: Actor) -> list[AccessEntry]:
-    """Every audited action on the caller's data by someone other than the caller, newest first."""
+    """Every audited action on the caller's data by someone other than the caller, newest first.
+
+    Each names the reader by the role it held when it read (moderator, agency officer,
+    operator), recorded with the audit entry.
+    """
     entries = [
         e for e in audit.entries_about(session, actor.account_id) if e.actor_id != actor.account_id
     ]
@@ -143,7 +174,7 @@ def access_log(session: Session, *, actor: Actor) -> list[AccessEntry]:
             action=e.action,
             object_type=e.object_type,
             object_id=e.object_id,
-            by=_by(e),
+            by=_by(session, e),
             detail=e.detail,
         )
         for e in reversed(entries)

@@ -1,4 +1,4 @@
-"""Moderation API routes: the queue and the actions on one post."""
+"""Moderation API routes: the queue, the actions on one post, and the audited reveal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from townsquare.accounts.views import DB, CurrentActor
 from townsquare.db import utcnow
 from townsquare.moderation import service
-from townsquare.posts.schemas import PostOwn
+from townsquare.posts.schemas import PostRevealed, PostReview, RevealIn
 
 router = APIRouter(prefix="/api/v1/moderation", tags=["moderation"])
 
@@ -20,12 +20,21 @@ class Decision(BaseModel):
 
 
 @router.get("/queue", summary="Pending posts with the checks that flagged them")
-def queue(actor: CurrentActor, session: DB) -> list[PostOwn]:
-    """Oldest first."""
+def queue(actor: CurrentActor, session: DB) -> list[PostReview]:
+    """Oldest first; scrubbed text and the public point, never the exact one."""
     return service.queue(session, actor=actor)
 
 
+# Declared before the generic action route, which would otherwise take "exact-point".
+@router.post(
+    "/posts/{post_id}/exact-point", summary="Read a post's exact point and text, with a reason"
+)
+def reveal(post_id: int, body: RevealIn, actor: CurrentActor, session: DB) -> PostRevealed:
+    """The read and its reason are written to the author's access log."""
+    return service.reveal_post(session, post_id, body.reason, actor=actor)
+
+
 @router.post("/posts/{post_id}/{action}", summary="approve, reject, remove or restore")
-def act(post_id: int, action: str, body: Decision, actor: CurrentActor, session: DB) -> PostOwn:
+def act(post_id: int, action: str, body: Decision, actor: CurrentActor, session: DB) -> PostReview:
     """One audited action."""
     return service.moderate_post(session, post_id, action, body.reason, actor=actor, now=utcnow())

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db import Base, UTCDateTime
 
-STATES = ("pending", "published", "rejected", "removed")
+STATES = ("pending", "published", "closed", "rejected", "removed")
 
 
 class Post(Base):
@@ -29,12 +29,14 @@ class Post(Base):
     __tablename__ = "post"
     __table_args__ = (
         CheckConstraint(
-            "state IN ('pending', 'published', 'rejected', 'removed')", name="state_known"
+            "state IN ('pending', 'published', 'closed', 'rejected', 'removed')",
+            name="state_known",
         ),
         CheckConstraint("appeals BETWEEN 0 AND 1", name="one_appeal"),
         CheckConstraint("(lat IS NULL) = (lon IS NULL)", name="exact_point_whole"),
         Index("ix_post_author_created", "author_id", "created_at"),
         Index("ix_post_state_created", "state", "created_at"),
+        Index("ix_post_state_published", "state", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,8 +73,12 @@ class Post(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(),
+        comment="first published; the post closes retention.post_open_days later (edits too)",
+    )
     closed_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime(), comment="rejected or removed: the exact point expires from here"
+        UTCDateTime(), comment="closed, rejected or removed: the exact point expires from here"
     )
 
 

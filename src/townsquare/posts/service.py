@@ -157,17 +157,20 @@ def own_view(session: Session, post: Post) -> PostOwn:
     )
 
 
-def _readable(session: Session, post_id: int, actor: Actor) -> Post:
+def authored(session: Session, post_id: int, actor: Actor) -> Post:
+    """The caller's own post; anyone else's (a moderator's too) is as if absent.
+
+    Moderators read posts through the moderation queue, which never carries the exact point.
+    """
     post = session.get(Post, post_id)
-    # Another resident's post is as if absent: its existence is not disclosed.
-    if post is None or (post.author_id != actor.account_id and not actor.has("moderator")):
+    if post is None or post.author_id != actor.account_id:
         raise NotFound(f"post {post_id} not found")
     return post
 
 
 def get_own(session: Session, post_id: int, *, actor: Actor) -> PostOwn:
-    """A post its author (or a moderator) may read in full."""
-    return own_view(session, _readable(session, post_id, actor))
+    """A post its author may read in full."""
+    return own_view(session, authored(session, post_id, actor))
 
 
 def list_mine(session: Session, *, actor: Actor) -> list[PostOwn]:
@@ -182,9 +185,7 @@ def appeal_post(
     session: Session, post_id: int, text: str, *, actor: Actor, now: datetime
 ) -> PostOwn:
     """Ask once for a rejected or removed post to be reviewed again; it returns to the queue."""
-    post = _readable(session, post_id, actor)
-    if post.author_id != actor.account_id:
-        raise NotFound(f"post {post_id} not found")
+    post = authored(session, post_id, actor)
     if post.state not in ("rejected", "removed"):
         raise Conflict("only a rejected or removed post can be appealed")
     if post.appeals >= 1:
@@ -256,29 +257,40 @@ def publish(session: Session, post: Post, now: datetime) -> Incident:
         session.flush()
         post.incident_id = incident.id
     else:
+        # The author may have edited the post since: the incident shows what was approved.
+        incident.category = post.category
+        incident.title = public_text(post.title, policy)
+        incident.summary = public_text(post.description, policy)
         incident.visibility = "public"
         incident.visibility_reasons = []
         incident.updated_at = now
+    post.published_at = post.published_at or now
     post.corroborated_by = corroborating_incident(session, post)
     announce(session, "incident.published", {"id": incident.id})
     return incident
 
 
-def hide(session: Session, post: Post, reason: str, now: datetime) -> None:
-    """Take the post's incident out of the feed."""
+def hide(session: Session, post: Post, why: str, now: datetime) -> None:
+    """Take the post's incident out of the feed on every channel (as the desk's retract does).
+
+    `why` is the incident's visibility reason, e.g. "removed by moderation: ...".
+    """
     if post.incident_id is None:
         return
     incident = session.get_one(Incident, post.incident_id)
+    was_public = incident.visibility == "public"
     incident.visibility = "removed"
-    incident.visibility_reasons = [f"removed by moderation: {reason}"]
+    incident.visibility_reasons = [why]
+    incident.alertable = False
     incident.updated_at = now
-    announce(session, "incident.removed", {"id": incident.id})
+    if was_public:
+        announce(session, "incident.removed", {"id": incident.id})
 
 
 def get_public(session: Session, post_id: int) -> PostPublic:
     """A published post as anyone may see it; other states are as if absent."""
     post = session.get(Post, post_id)
-    if post is None or post.state != "published":
+    if post is None or post.state not in ("published", "closed"):
         raise NotFound(f"post {post_id} not found")
     policy = default_policy()
     corroborated = post.corroborated_by is not None

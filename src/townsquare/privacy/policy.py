@@ -108,6 +108,7 @@ class RetentionRules(_Rules):
     """How long private data is kept, in days."""
 
     raw_record_days: int = Field(default=7, ge=0)
+    post_open_days: int = Field(default=7, ge=1)
     closed_post_point_days: int = Field(default=30, ge=0)
     media_original_days: int = Field(default=30, ge=0)
     unattached_media_days: int = Field(default=1, ge=1)
@@ -137,6 +138,7 @@ STRICTER: dict[str, Direction] = {
     "alerts.timely_minutes": "lower",
     "alerts.min_severity": "higher",
     "retention.raw_record_days": "lower",
+    "retention.post_open_days": "lower",
     "retention.closed_post_point_days": "lower",
     "retention.media_original_days": "lower",
     "retention.unattached_media_days": "lower",

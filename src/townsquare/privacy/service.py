@@ -22,6 +22,7 @@ from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.media.models import Media
 from townsquare.media.storage import BlobStore
+from townsquare.posts import lifecycle as post_lifecycle
 from townsquare.posts.models import Post, PostMedia
 from townsquare.privacy import gate, manifest
 from townsquare.privacy.models import RetentionRun
@@ -64,7 +65,8 @@ def _expire_raw_records(session: Session, now: datetime) -> int:
 
 
 def _expire_post_points(session: Session, now: datetime) -> int:
-    # A post is closed when rejected or removed, or when its incident was cleared.
+    # A post is closed when rejected, removed or closed (by its author or after
+    # `post_open_days`), or when its incident was cleared.
     cutoff = now - timedelta(days=default_policy().retention.closed_post_point_days)
     cleared = select(Incident.id).where(Incident.status == "closed", Incident.closed_at < cutoff)
     expired = (
@@ -148,6 +150,7 @@ class RetentionReport:
 
     ran_at: datetime
     deleted: dict[str, int]
+    closed_posts: int = 0
 
     @property
     def total(self) -> int:
@@ -157,7 +160,8 @@ class RetentionReport:
     def summary(self) -> str:
         """One line a person can read."""
         kinds = ", ".join(f"{kind} {n}" for kind, n in self.deleted.items())
-        return f"retention: deleted {self.total} rows ({kinds})"
+        closed = f"; closed {self.closed_posts} posts open past post_open_days"
+        return f"retention: deleted {self.total} rows ({kinds}){closed}"
 
 
 def run_retention(
@@ -165,11 +169,14 @@ def run_retention(
 ) -> RetentionReport:
     """Delete private data past its retention in one transaction, and record the counts.
 
-    Media blobs whose rows expired are erased from `store` after the commit.
+    First, published posts open longer than `post_open_days` close (with their incidents), so
+    their exact points start toward expiry. Media blobs whose rows expired are erased from
+    `store` after the commit.
     """
     with transaction(factory) as session:
+        closed = post_lifecycle.close_due(session, now)
         deleted = {kind: expire(session, now) for kind, expire in EXPIRERS.items()}
-        report = RetentionReport(now, deleted)
+        report = RetentionReport(now, deleted, closed)
         session.add(RetentionRun(ran_at=now, deleted=deleted, total=report.total))
         blobs: set[str] = session.info.pop(EXPIRED_BLOBS, set())
     if blobs and store is None:

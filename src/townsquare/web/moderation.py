@@ -1,5 +1,10 @@
 """The moderators' page: the queue with the checks that flagged each post, recent decisions,
-and the four actions (each one audited by `moderation.service`)."""
+and the four actions (each one audited by `moderation.service`).
+
+Posts are shown scrubbed, at their public point. The exact point and the text as written
+are shown for one post after a stated reason (the author reads it in their access log), on
+the page answering that form only: never in a URL, never on a later page.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from townsquare.db import utcnow
 from townsquare.errors import TownsquareError
 from townsquare.media import service as media
 from townsquare.moderation import service
+from townsquare.posts.schemas import PostRevealed
 from townsquare.web.residents import (
     PageDeps,
     form_actor,
@@ -29,7 +35,12 @@ ACTIONS = ("approve", "reject", "remove", "restore")
 
 
 def _page(
-    request: Request, session: DB, actor: Actor, status: int = 200, error: str | None = None
+    request: Request,
+    session: DB,
+    actor: Actor,
+    status: int = 200,
+    error: str | None = None,
+    revealed: PostRevealed | None = None,
 ) -> Response:
     if not actor.has("moderator"):
         return page(request, "moderation_only.html", 403, actor=actor)
@@ -48,6 +59,7 @@ def _page(
         recent=recent,
         media_kinds=kinds,
         error=error,
+        revealed=revealed,
     )
 
 
@@ -58,6 +70,23 @@ async def moderation_page(request: Request, session: DB, settings: Config) -> Re
     if actor is None:
         return to_sign_in("/moderation")
     return _page(request, session, actor)
+
+
+# Declared before the action route, which would otherwise take "exact-point" as an action.
+@router.post("/moderation/posts/{post_id}/exact-point")
+async def reveal(request: Request, post_id: int, session: DB, settings: Config) -> Response:
+    """Show one post's exact point and text as written, for a reason the author will read."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    reason = text(await request.form(), "reason")[:2000]
+    try:
+        shown = service.reveal_post(session, post_id, reason, actor=actor)
+    except TownsquareError as exc:
+        session.rollback()
+        message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+        return _page(request, session, actor, exc.status, message)
+    return _page(request, session, actor, revealed=shown)
 
 
 @router.post("/moderation/posts/{post_id}/{action}")

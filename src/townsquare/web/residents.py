@@ -1,6 +1,6 @@
 """Resident pages: sign-up and its mailed link, sign-in with the two-factor step, sign-out,
 a forgotten password's mailed reset link, the account with two-factor setup, a new post with
-live guideline prompts, and one's own posts with the appeal.
+live guideline prompts, and one's own posts with the appeal, edit, close and delete.
 
 Forms of a signed-in session carry the session's CSRF token (checked by
 `accounts.views.current_actor`); forms before a session exists (sign-up, sign-in) carry a
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -49,9 +49,11 @@ from townsquare.errors import (
 )
 from townsquare.media import intake
 from townsquare.media import service as media
+from townsquare.posts import lifecycle
 from townsquare.posts import service as posts
-from townsquare.posts.schemas import PostIn, PostOwn
+from townsquare.posts.schemas import PostEdit, PostIn, PostOwn
 from townsquare.posts.service import GuidelineRefusal
+from townsquare.privacy.policy import default_policy
 from townsquare.settings import Settings
 from townsquare.web import drafts
 from townsquare.web.views import render
@@ -562,6 +564,7 @@ def _my_posts_page(
 ) -> Response:
     mine = posts.list_mine(session, actor=actor)
     kinds = media.kinds_of(session, {m for p in mine for m in p.media_ids})
+    retention = default_policy().retention
     return page(
         request,
         "my_posts.html",
@@ -571,7 +574,65 @@ def _my_posts_page(
         sent=sent,
         error=error,
         media_kinds=kinds,
+        drafts=drafts,
+        open_days=retention.post_open_days,
+        point_days=retention.closed_post_point_days,
     )
+
+
+async def _own_post_action(
+    request: Request, session: Session, settings: Settings, act: Callable[[Actor, FormData], None]
+) -> Response:
+    """Run one author action from a /posts/mine form; errors are shown on that page."""
+    actor = await form_actor(request, session, settings)
+    if isinstance(actor, Response):
+        return actor
+    try:
+        act(actor, await request.form())
+    except GuidelineRefusal as exc:
+        reasons = " ".join(c.reason for c in exc.checks)
+        return _my_posts_page(request, session, actor, exc.status, error=reasons)
+    except TownsquareError as exc:
+        error = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+        return _my_posts_page(request, session, actor, exc.status, error=error)
+    return see_other("/posts/mine")
+
+
+@router.post("/posts/{post_id}/edit")
+async def edit_post(request: Request, post_id: int, session: DB, settings: Config) -> Response:
+    """Change the category, title or text; a published post goes back to the moderators."""
+
+    def act(actor: Actor, form: FormData) -> None:
+        change = PostEdit(
+            category=text(form, "category") or None,
+            title=text(form, "title")[:200] or None,
+            description=text(form, "description")[:5000] or None,
+        )
+        lifecycle.edit_post(session, post_id, change, actor=actor, now=utcnow())
+
+    return await _own_post_action(request, session, settings, act)
+
+
+@router.post("/posts/{post_id}/close")
+async def close_post(request: Request, post_id: int, session: DB, settings: Config) -> Response:
+    """Close the post now; its feed item closes too."""
+
+    def act(actor: Actor, form: FormData) -> None:
+        lifecycle.close_post(session, post_id, actor=actor, now=utcnow())
+
+    return await _own_post_action(request, session, settings, act)
+
+
+@router.post("/posts/{post_id}/delete")
+async def delete_post(request: Request, post_id: int, session: DB, settings: Config) -> Response:
+    """Delete the post once the box is ticked; its feed item is retracted everywhere."""
+
+    def act(actor: Actor, form: FormData) -> None:
+        if text(form, "confirm") != "yes":
+            raise Conflict("tick the box to confirm the deletion")
+        lifecycle.delete_post(session, post_id, actor=actor, now=utcnow())
+
+    return await _own_post_action(request, session, settings, act)
 
 
 @router.post("/posts/{post_id}/appeal")
