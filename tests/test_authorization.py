@@ -127,11 +127,15 @@ MATRIX: dict[str, Row] = {
     # posts: the author; moderators read and decide
     "POST /api/v1/posts": SIGNED_IN,
     "GET /api/v1/posts/mine": SIGNED_IN,
-    "GET /api/v1/posts/{post_id}": only("owner", "moderator"),
+    "GET /api/v1/posts/{post_id}": OWNER,  # moderators read the scrubbed queue instead
+    "PATCH /api/v1/posts/{post_id}": OWNER,
+    "DELETE /api/v1/posts/{post_id}": OWNER,
+    "POST /api/v1/posts/{post_id}/close": OWNER,
     "POST /api/v1/posts/{post_id}/appeal": OWNER,
     "GET /api/v1/posts/{post_id}/public": PUBLIC,
     "GET /api/v1/moderation/queue": MODERATOR,
     "POST /api/v1/moderation/posts/{post_id}/{action}": MODERATOR,
+    "POST /api/v1/moderation/posts/{post_id}/exact-point": MODERATOR,
     "GET /api/v1/desk/queue": MODERATOR,
     "GET /api/v1/desk/incidents/{incident_id}": MODERATOR,
     "GET /api/v1/desk/quality": MODERATOR,
@@ -211,8 +215,12 @@ MATRIX: dict[str, Row] = {
     "POST /posts/new": SIGNED_IN,
     "GET /posts/mine": SIGNED_IN,
     "POST /posts/{post_id}/appeal": OWNER,
+    "POST /posts/{post_id}/edit": OWNER,
+    "POST /posts/{post_id}/close": OWNER,
+    "POST /posts/{post_id}/delete": OWNER,
     "GET /moderation": MODERATOR,
     "POST /moderation/posts/{post_id}/{action}": MODERATOR,
+    "POST /moderation/posts/{post_id}/exact-point": MODERATOR,
     "GET /desk": MODERATOR,
     "GET /desk/fragments/queue": MODERATOR,
     "GET /desk/fragments/quality": MODERATOR,
@@ -630,6 +638,22 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/posts/{post_id}/public": lambda w, r: _send(
         w, r, "GET", f"/api/v1/posts/{w.objects['post']}/public"
     ),
+    "PATCH /api/v1/posts/{post_id}": lambda w, r: _send(
+        w, r, "PATCH", f"/api/v1/posts/{_post(w, decide=None)}", json={"title": "Power line down"}
+    ),
+    "DELETE /api/v1/posts/{post_id}": lambda w, r: _send(
+        w, r, "DELETE", f"/api/v1/posts/{_post(w, decide='approve')}"
+    ),
+    "POST /api/v1/posts/{post_id}/close": lambda w, r: _send(
+        w, r, "POST", f"/api/v1/posts/{_post(w, decide='approve')}/close"
+    ),
+    "POST /api/v1/moderation/posts/{post_id}/exact-point": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/api/v1/moderation/posts/{_post(w, decide=None)}/exact-point",
+        json={"reason": "the text names a place I need to check"},
+    ),
     "POST /api/v1/moderation/posts/{post_id}/{action}": lambda w, r: _send(
         w,
         r,
@@ -846,6 +870,22 @@ CALLS: dict[str, Call] = {
         f"/moderation/posts/{_post(w, decide=None)}/approve",
         data={"reason": "fine"},
     ),
+    "POST /moderation/posts/{post_id}/exact-point": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        f"/moderation/posts/{_post(w, decide=None)}/exact-point",
+        data={"reason": "the text names a place I need to check"},
+    ),
+    "POST /posts/{post_id}/edit": lambda w, r: _send(
+        w, r, "POST", f"/posts/{_post(w, decide=None)}/edit", data={"title": "Power line down"}
+    ),
+    "POST /posts/{post_id}/close": lambda w, r: _send(
+        w, r, "POST", f"/posts/{_post(w, decide='approve')}/close"
+    ),
+    "POST /posts/{post_id}/delete": lambda w, r: _send(
+        w, r, "POST", f"/posts/{_post(w, decide='approve')}/delete", data={"confirm": "yes"}
+    ),
     "POST /desk/incidents/{incident_id}/{action}": lambda w, r: _send(
         w,
         r,
@@ -896,6 +936,115 @@ def test_every_route_is_in_the_table(world: World) -> None:
     assert not stale, f"rows of MATRIX naming no route of the app: {stale}"
     for route, row in MATRIX.items():
         assert set(row) == set(ROLES), f"{route}: the row must name every role"
+
+
+# Exact points of the planted posts: away from every other point in this module.
+PLANTED_POINTS = ((47.631717, -122.307481), (47.628263, -122.315719), (47.633937, -122.301052))
+
+
+def _exact_forms(lat: float, lon: float) -> list[tuple[str, str]]:
+    """The ways a response could spell an exact point: as stored, and to 4, 5 or 6 decimals."""
+    return [(repr(lat), repr(lon))] + [(f"{lat:.{d}f}", f"{lon:.{d}f}") for d in (4, 5, 6)]
+
+
+def _staff_reads(world: World, posts: list[int]) -> list[tuple[str, str]]:
+    """Every GET a moderator or operator makes that could show a resident's post."""
+    owner = world.people["owner"].client
+    incidents = [owner.get(f"/api/v1/posts/{p}").json()["incident_id"] for p in posts]
+    incidents = [world.objects["incident"], *(i for i in incidents if i)]
+    reads = [
+        "/api/v1/moderation/queue",
+        "/moderation",
+        "/desk",
+        "/desk/fragments/queue",
+        "/desk/fragments/quality",
+        "/api/v1/desk/queue",
+        "/api/v1/desk/quality",
+        "/api/v1/incidents?lat=47.61&lon=-122.34&radius_m=5000",
+        "/?lat=47.61&lon=-122.34&radius_m=5000",
+        "/feeds/atom?lat=47.61&lon=-122.34",
+        "/feeds/cap?lat=47.61&lon=-122.34",
+        "/open311/v2/requests.json",
+        "/api/v1/weekly?lat=47.61&lon=-122.34&radius_m=5000",
+        "/api/v1/me/export",
+        "/api/v1/me/access-log",
+        "/account/access-log",
+        "/api/v1/transparency.csv",
+        "/transparency",
+        f"/api/v1/media/{world.objects['media']}/review",
+    ]
+    for post_id in posts:
+        reads += [f"/api/v1/posts/{post_id}", f"/api/v1/posts/{post_id}/public"]
+    for incident_id in incidents:
+        reads += [f"/api/v1/desk/incidents/{incident_id}", f"/incidents/{incident_id}"]
+        reads += [f"/api/v1/incidents/{incident_id}", f"/feeds/cap/{incident_id}.xml"]
+    return [("GET", url) for url in reads]
+
+
+def test_no_staff_response_carries_an_exact_point_unless_the_author_sees_the_read(
+    world: World,
+) -> None:
+    owner, mod = world.people["owner"], world.people["moderator"]
+    posts = []
+    for (lat, lon), decide in zip(PLANTED_POINTS, ("approve", "reject", None), strict=True):
+        made = owner.post("/api/v1/posts", json=_draft(lat=lat, lon=lon))
+        assert made.status_code == 201, made.text
+        posts.append(int(made.json()["id"]))
+        if decide:
+            url = f"/api/v1/moderation/posts/{posts[-1]}/{decide}"
+            assert mod.post(url, json={"reason": "checked by the test"}).status_code == 200
+    forms = [pair for lat, lon in PLANTED_POINTS for pair in _exact_forms(lat, lon)]
+    seen: list[str] = []
+    for role in ("moderator", "operator"):
+        answers = [
+            (url, _send(world, role, method, url)) for method, url in _staff_reads(world, posts)
+        ]
+        # Every moderation action answers with the post too.
+        api, page = "/api/v1/moderation/posts", "/moderation/posts"
+        actions = [
+            ("POST", f"{api}/{posts[0]}/remove", {"json": {"reason": "testing the answer"}}),
+            ("POST", f"{api}/{posts[0]}/restore", {"json": {}}),
+            ("POST", f"{page}/{posts[1]}/restore", {"data": {}}),
+            ("POST", f"{page}/{posts[1]}/remove", {"data": {"reason": "testing the page"}}),
+            ("POST", f"{api}/{posts[2]}/exact-point", {"json": {"reason": "short"}}),
+            ("POST", f"{page}/{posts[2]}/exact-point", {"data": {"reason": "short"}}),
+        ]
+        for method, url, body in actions:
+            answers.append((url, _send(world, role, method, url, **body)))
+        seen += [
+            f"{role} {url}: {lat}, {lon}"
+            for url, a in answers
+            for lat, lon in forms
+            if lat in a.text and lon in a.text
+        ]
+    assert not seen, "exact points of residents' posts in staff responses:\n" + "\n".join(seen)
+
+    # The one way to it: a stated reason, which the author reads in their access log.
+    reason = "the description names a corner; checking it is the right one"
+    shown = mod.post(f"/api/v1/moderation/posts/{posts[2]}/exact-point", json={"reason": reason})
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["lat"], shown.json()["lon"]) == PLANTED_POINTS[2]
+    page_shown = _send(
+        world,
+        "moderator",
+        "POST",
+        f"/moderation/posts/{posts[1]}/exact-point",
+        data={"reason": reason},
+    )
+    assert f"{PLANTED_POINTS[1][0]}" in page_shown.text
+    log = owner.client.get("/api/v1/me/access-log").json()
+    reveals = [
+        (e["object_id"], e["by"], e["detail"]["reason"])
+        for e in log
+        if e["action"] == "post.reveal"
+    ]
+    assert sorted(reveals) == sorted(
+        [(str(posts[2]), "moderator", reason), (str(posts[1]), "moderator", reason)]
+    )
+    decisions = {
+        e["by"] for e in log if e["action"] in ("post.approve", "post.reject", "post.remove")
+    }
+    assert decisions == {"moderator"}  # the reader's real role, not "operator"
 
 
 def test_every_role_gets_what_the_table_says(world: World) -> None:
