@@ -8,12 +8,14 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from townsquare import __version__
 from townsquare.accounts.rights_views import router as rights_router
@@ -58,6 +60,36 @@ GC_THRESHOLDS = (50_000, 20, 10)
 collection every few seconds under live-stream load, each a pause of 0.2-1.5 s over the
 objects of thousands of connections; this makes full collections some hundred times rarer."""
 PROBLEM = "application/problem+json"
+
+
+class PublicOrigin:
+    """Every request reaches the app as if addressed to TOWNSQUARE_PUBLIC_URL, whatever its Host.
+
+    Our own absolute URLs come from `Settings.absolute_url`; this covers the ones the framework
+    makes from the request (the trailing-slash redirect), so no URL anywhere, in a body or a
+    Location header, names a host the client chose (Host, X-Forwarded-Host, Forwarded).
+    """
+
+    DROPPED = frozenset({b"host", b"x-forwarded-host", b"forwarded"})
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        site = urlsplit(settings.site_url())
+        secure = site.scheme == "https"
+        self.host = site.netloc.encode("latin-1")
+        self.server = (site.hostname or "localhost", site.port or (443 if secure else 80))
+        self.schemes = {"http": site.scheme, "websocket": "wss" if secure else "ws"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in self.schemes:
+            headers = [(k, v) for k, v in scope["headers"] if k not in self.DROPPED]
+            scope = {
+                **scope,
+                "headers": [*headers, (b"host", self.host)],
+                "scheme": self.schemes[scope["type"]],
+                "server": self.server,
+            }
+        await self.app(scope, receive, send)
 
 
 def problem(request: Request, exc: TownsquareError) -> JSONResponse:
@@ -168,6 +200,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     app.state.platform = platform
+    app.add_middleware(PublicOrigin, settings=platform.settings)
     app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
     app.include_router(incidents_router)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlencode
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_DATA_DIR = Path("var")
 NATIVE_SENDER = {"email": "smtp", "webpush": "webpush", "webhook": "webhook"}
 DEFAULT_SENDERS = {"email": "console", "webpush": "webpush", "webhook": "webhook"}
+QueryItems = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
 class Settings(BaseSettings):
@@ -47,8 +50,9 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         default="",
-        description="Base URL of the site as subscribers reach it, for links in alerts and "
-        "CAP documents; empty: http://HOST:PORT.",
+        description="Base URL of the site as readers reach it: every absolute URL (feeds, "
+        "links in mail, CAP) is made from it, never from a request's Host; empty: "
+        "http://HOST:PORT.",
     )
     bus_url: str = Field(
         default="memory",
@@ -229,6 +233,17 @@ class Settings(BaseSettings):
     def site_url(self) -> str:
         """The public base URL without trailing slash."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def absolute_url(self, path: str, query: QueryItems = ()) -> str:
+        """`path` (and `query`) on the public URL: the one way an absolute URL is made.
+
+        Never from a request's Host or X-Forwarded-Host, which the client chooses: a feed or
+        link built from them would point wherever the client said, and a cache could keep it.
+        """
+        if not path.startswith("/") or path.startswith("//"):
+            raise ValueError(f"not a path on this site: {path!r}")
+        encoded = urlencode(query)
+        return f"{self.site_url()}{path}{'?' + encoded if encoded else ''}"
 
     def resolved_database_url(self) -> str:
         """The database URL to connect to, defaulting to the embedded SQLite file."""

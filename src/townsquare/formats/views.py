@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from townsquare.db import utcnow
 from townsquare.formats.cap import CAP_MEDIA_TYPE, Origin, cap_index
 from townsquare.formats.service import cap_message
-from townsquare.incidents.views import feed_query, platform_of, run_feed
+from townsquare.incidents.views import feed_query, platform_of, public_url_of, run_feed
 
 router = APIRouter(tags=["feeds"])
 Param = Annotated[str | None, Query()]
@@ -43,7 +43,7 @@ def cap_feed(
     body = cap_index(
         page,
         title="Townsquare: CAP alerts near this place",
-        self_url=str(request.url),
+        self_url=public_url_of(platform, request, "/feeds/cap"),
         origin=Origin(platform.settings.site_url()),
         now=utcnow(),
     )

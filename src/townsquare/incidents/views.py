@@ -55,6 +55,19 @@ def feed_query(platform: Platform, params: Mapping[str, str | None]) -> FeedQuer
     )
 
 
+def public_url_of(
+    platform: Platform, request: Request, path: str, cursor: str | None = None
+) -> str:
+    """The request's own `path` and query (with `cursor`, if given) on TOWNSQUARE_PUBLIC_URL.
+
+    Scheme, host and root never come from the request: its Host header is the client's to say.
+    """
+    params = request.query_params.multi_items()
+    if cursor is not None:
+        params = [(k, v) for k, v in params if k != "cursor"] + [("cursor", cursor)]
+    return platform.settings.absolute_url(path, params)
+
+
 def run_feed(platform: Platform, query: FeedQuery) -> list[IncidentPublic]:
     """One page of the feed, through the index under its lock."""
     with platform.factory() as session, platform.index_lock:
@@ -86,7 +99,7 @@ def list_incidents(
     next_cursor = next_url = None
     if len(page) == query.limit:
         next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id)
-        next_url = str(request.url.include_query_params(cursor=next_cursor))
+        next_url = public_url_of(platform, request, "/api/v1/incidents", cursor=next_cursor)
     body: dict[str, Any] = feature_collection(page, next_cursor, next_url)
     headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
     return JSONResponse(body, media_type=GEOJSON, headers=headers)
@@ -120,13 +133,12 @@ def atom(
     params.pop("cursor", None)
     query = feed_query(platform, params)
     page = run_feed(platform, query)
-    base = str(request.base_url).rstrip("/")
     where = f"{query.category + ' ' if query.category else ''}incidents"
     body = atom_feed(
         page,
         title=f"Townsquare: {where} near this place",
-        self_url=str(request.url),
-        base_url=base,
+        self_url=public_url_of(platform, request, "/feeds/atom"),
+        base_url=platform.settings.site_url(),
         updated=utcnow(),
     )
     return Response(body, media_type="application/atom+xml")
