@@ -200,7 +200,10 @@ class AccessEntry(BaseModel):
     action: str
     object_type: str
     object_id: str
-    by: str = Field(description="who, by role: 'agency <slug>', 'operator', 'moderator'")
+    by: str = Field(
+        description="who, by the role held when reading: 'agency <slug>', 'moderator', "
+        "'agency officer', 'operator'"
+    )
     detail: dict[str, Any]
 
 
