@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from townsquare.privacy.text import scrub_text
+from townsquare.privacy.policy import default_policy
+from townsquare.privacy.text import DEFAULT_NAME_MARKERS, scrub_text
 
 
 def test_phones_and_emails_are_removed() -> None:
@@ -64,16 +65,19 @@ def test_ordinary_call_types_and_dates_are_kept(call_type: str) -> None:
 
 
 def test_operator_patterns_and_name_markers_come_from_the_policy() -> None:
-    text = "Patrol ref SEA-77-ABQ, neighbour Alma Ruiz"
-    assert scrub_text(text) == "Patrol ref SEA-77-ABQ, neighbour Alma Ruiz"
-    scrubbed = scrub_text(text, ("neighbour",), "US", (r"SEA-\d+-[A-Z]+",))
-    assert scrubbed == "Patrol ref [redacted], neighbour [name]"
+    text = "Patrol ref SEA-77-ABQ, landlord Alma Ruiz"
+    assert scrub_text(text) == "Patrol ref SEA-77-ABQ, landlord Alma Ruiz"
+    scrubbed = scrub_text(text, ("landlord",), "US", (r"SEA-\d+-[A-Z]+",))
+    assert scrubbed == "Patrol ref [redacted], landlord [name]"
 
 
 _PLANTED = st.sampled_from(
     [
         "RP Zebulon Quackenbush",
+        "victim named zebulon quackenbush",
         "(425) 555-0199",
+        "call 425 555 01 99",
+        "call 425-555-0199 x12",
         "zq@example.org",
         "DOB 11/23/1979",
         "plate KZX4417",
@@ -91,3 +95,160 @@ def test_scrubbing_is_idempotent_and_removes_planted_values(
     assert scrub_text(scrubbed) == scrubbed
     secret = planted.split(maxsplit=1)[-1]
     assert secret not in scrubbed
+
+
+# --- phone numbers by their shape, valid or not (issue 13, item 2) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "public"),
+    [
+        # Shapes next to the other numbers a dispatch line carries (a unit, a house number,
+        # a time): `phonenumbers` alone let these through whole or in part.
+        ("cb 206-555-0100 x123 4127 Phinney", "cb [phone] 4127 Phinney"),
+        ("unit 4 206-555-0100 ext. 45", "unit 4 [phone]"),
+        ("unit 4 206-555-0100 #12", "unit 4 [phone]"),
+        ("cb 206 555 01 00 4127 Phinney", "cb [phone] 4127 Phinney"),
+        ("cb 2 0 6 5 5 5 0 1 0 0 4127 Phinney", "cb [phone] 4127 Phinney"),
+        ("cb 555 0100 4127 Phinney", "cb [phone] 4127 Phinney"),
+        ("cb 206 - 555 - 0100 4127 Phinney", "cb [phone] 4127 Phinney"),
+        ("unit 4 206/555/0100", "unit 4 [phone]"),
+        ("unit 4 206.5550100", "unit 4 [phone]"),
+        ("cb(555-0100)", "cb[phone]"),
+        ("cb +1 (206) 555-0100 4127 Phinney", "cb [phone] 4127 Phinney"),
+        ("ph 206 555 01 00 1200 block of Pine", "ph [phone] 1200 block of Pine"),
+        ("2024-01-02 206 555 01 00 14:35", "2024-01-02 [phone] 14:35"),
+        ("2024-01-02 555 0100 14:35", "2024-01-02 [phone] 14:35"),
+        ("unit 4 253 538 78 69", "unit 4 [phone]"),
+        ("cb 206-555-0100/206-555-0101 now", "cb [phone] now"),
+        ("unit 4 555-0100 12 units", "unit 4 [phone] 12 units"),
+    ],
+)
+def test_phone_shapes_phonenumbers_missed_are_scrubbed(text: str, public: str) -> None:
+    assert scrub_text(text) == public
+    assert scrub_text(public) == public
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        *("206-555-0100", "555-0100", "5550100", "2065550100", "12065550100"),
+        *("206-555-0100 x123", "206-555-0100 ext. 45", "206-555-0100 #12", "2065550100x12"),
+        *("(206) 555-0100, extension 7", "206 555 0100", "206 555 01 00", "555 0100"),
+        *("2 0 6 5 5 5 0 1 0 0", "206.555.0100", "206/555/0100", "206 - 555 - 0100"),
+        *("(206)555-0100", "(555-0100)", "+1 (206) 555-0100", "+1-206-555-0100"),
+        *("1 206 555 0100", "206.5550100", "+44 20 7946 0958"),
+    ],
+)
+@pytest.mark.parametrize("line", ["cb {} now", "RP at {}.", "{}, unit 4 at 4127 Phinney"])
+def test_every_phone_shape_is_scrubbed(shape: str, line: str) -> None:
+    public = line.format("[phone]")
+    assert scrub_text(line.format(shape)) == public
+    assert scrub_text(public) == public
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1200 block of Pine St",
+        "4400 - 4499 Delridge Way Sw",
+        "units arrived 14:35, cleared 15:02:10",
+        "Motor Vehicle Accident 2011-10-24 at 10:04, 2 units",
+        "reported 10/24/2011 and 24.10.2011",
+        "season 2019-2020, built 1998",
+        "TA1 - TRAFFIC ACCIDENT - 1ST RESPONSE (FIRE & EMS)",
+        "I-5 exit 127 at mile 34, 2 lanes, 45 min",
+        "code 26A01, unit E17 and L8",
+        "at 47.6563, -122.3544",
+        "Seattle, WA 98103-1234",
+        "fire.structure in 123456",
+    ],
+)
+def test_what_public_text_keeps_is_not_read_as_a_phone(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+# --- names after role words (issue 13, item 3) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "public"),
+    [
+        ("victim named Jane Roe was hurt", "victim named [name] was hurt"),
+        ("suspect named Juan Carlos Perez-Garcia fled", "suspect named [name] fled"),
+        ("caller tom baker reports smoke", "caller [name] reports smoke"),
+        ("rp jane roe states", "rp [name] states"),
+        ("R/P tom baker at door", "R/P [name] at door"),
+        ("the caller's name: tom baker, cb later", "the caller's name: [name], cb later"),
+        ("complainant jane roe advises", "complainant [name] advises"),
+        ("witness: Mary Ann de la Cruz.", "witness: [name]."),
+        ("witness d'angelo smith saw it", "witness [name] saw it"),
+        ("caller John and Jane Smith reported", "caller [name] and [name] reported"),
+        ("RP John Smith's car blocked", "RP [name]'s car blocked"),
+        ("victim Jane Roe.", "victim [name]."),
+        ("my neighbor Bob Smith keeps parking here", "my neighbor [name] keeps parking here"),
+        ("my neighbour bob smith", "my neighbour [name]"),
+        ("owner Jim Beam notified", "owner [name] notified"),
+        ("tenant Ana Lima; homeowner Rui Lima", "tenant [name]; homeowner [name]"),
+        ("her boyfriend tom lee left", "her boyfriend [name] left"),
+        ("ex-girlfriend Ana Lima", "ex-girlfriend [name]"),
+        ("mother Ana Lima, father Rui Lima", "mother [name], father [name]"),
+        ("son Tom, daughter Ana", "son [name], daughter [name]"),
+        ("wife Ana Lima and husband Rui", "wife [name] and husband [name]"),
+        ("juvenile tommy lee in custody", "juvenile [name] in custody"),
+        ("passenger Ana Lima transported", "passenger [name] transported"),
+        ("officer Ana Lima on scene", "officer [name] on scene"),
+        ("resident Ana Lima called", "resident [name] called"),
+        ("caller 206-555-0100 Jane Doe", "caller [phone] [name]"),
+    ],
+)
+def test_names_after_every_role_word_leave_a_clean_sentence(text: str, public: str) -> None:
+    assert scrub_text(text) == public
+    assert scrub_text(public) == public
+
+
+@pytest.mark.parametrize(
+    ("text", "public"),
+    [
+        ("Suspect, named John O'Neil, left", "Suspect, named [name], left"),
+        ("CALLER TOM BAKER REPORTS SMOKE", "CALLER [name] REPORTS SMOKE"),
+        ("RP: Jane Roe", "RP: [name]"),
+        ("RP-Jane Roe on scene", "RP-[name] on scene"),
+        ("caller's name is Tom Baker", "caller's name is [name]"),
+        ("subject is Tom Baker", "subject is [name]"),
+        ("victim Jane Roe and witness John Doe", "victim [name] and witness [name]"),
+        ("(RP John Smith)", "(RP [name])"),
+        ("caller J. Smith called back", "caller [name] called back"),
+        ("suspect John White male 30s", "suspect [name] male 30s"),
+        ("person named Rui Lima", "person named [name]"),
+    ],
+)
+def test_names_the_capitalized_rule_caught_still_go(text: str, public: str) -> None:
+    assert scrub_text(text) == public
+    assert scrub_text(public) == public
+
+
+@pytest.mark.parametrize(
+    "call_type",
+    [
+        "Person Down",
+        "Suspicious Person",
+        "Neighbor Dispute",
+        "Officer Needs Assistance",
+        "Juvenile Problem",
+        "Patient Assist",
+        "Driver Unconscious",
+        "Subject With Weapon",
+        "Person Stuck in Elevator",
+        "Suspect in custody, victim transported",
+        "the victim's car was hit",
+        "subject W/M 30s",
+        "caller states smoke in the hallway",
+    ],
+)
+def test_role_words_in_ordinary_call_types_keep_their_text(call_type: str) -> None:
+    assert scrub_text(call_type) == call_type
+
+
+def test_the_default_markers_are_the_policy_markers() -> None:
+    assert default_policy().text.name_markers == DEFAULT_NAME_MARKERS

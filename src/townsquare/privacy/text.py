@@ -2,11 +2,12 @@
 
 Each finding is replaced by a bracketed word ("[phone]", "[email]", "[name]", "[plate]",
 "[dob]", "[case]", "[redacted]") so a reader sees that something was removed. Phone numbers
-are found by `phonenumbers` (possible numbers, local 7-digit ones included) and by a
-pattern for the shapes it does not read; names only after a marker word ("RP", "caller",
-"victim", "suspect name: ..."), since a bare name cannot be told from a street or a
-business. Over-matching (a coordinate read as a phone number, a word after "victim" read
-as a name) is preferred to leaking. Scrubbing is idempotent: scrubbed text scrubs to itself.
+are found by their shape, valid or not (`phones`: every run of seven digits or more that
+phone punctuation joins, with its extension), then by `phonenumbers`; names only after a
+role word, in any case (`names`: "RP", "caller", "victim named ...", "suspect name: ..."),
+since a bare name cannot be told from a street or a business. Over-matching (a list of
+numbers read as a phone number, a word after "victim" read as a name) is preferred to
+leaking. Scrubbing is idempotent: scrubbed text scrubs to itself.
 """
 
 from __future__ import annotations
@@ -15,35 +16,20 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-import phonenumbers
+from townsquare.privacy.names import scrub_names
+from townsquare.privacy.phones import scrub_phones
 
 DEFAULT_NAME_MARKERS = (
-    "RP",
-    "R/P",
-    "reporting party",
-    "caller",
-    "complainant",
-    "victim",
-    "suspect",
-    "suspect name",
-    "witness",
-    "patient",
-    "subject",
-    "driver",
-    "named",
+    *("RP", "R/P", "reporting party", "caller", "complainant", "witness", "victim", "suspect"),
+    *("suspect name", "owner", "resident", "homeowner", "tenant", "neighbor", "neighbour"),
+    *("mother", "father", "son", "daughter", "wife", "husband", "boyfriend", "girlfriend"),
+    *("juvenile", "subject", "patient", "driver", "passenger", "person", "officer", "named"),
     "name",
 )
+"""Role words a name may follow; the same list as `[text] name_markers` in default_policy.toml."""
 DEFAULT_REGION = "US"
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:"
-    r"\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}"  # international: +44 20 7946 0958
-    r"|(?:1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}"  # (206) 555-0100
-    r"|\d{10}"  # 2065550100
-    r"|\d{3}[.-]\d{4}"  # 555-0100
-    r")(?![\w])"
-)
 _DATE = (
     r"(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4})"
 )
@@ -65,15 +51,6 @@ _PLATE_MARKED = re.compile(
     re.IGNORECASE,
 )
 _PLATE_SHAPES = re.compile(r"\b(?:[A-Z]{3}-?\d{3,4}|\d[A-Z]{3}\d{3}|\d{3}-?[A-Z]{3})\b")
-_NAME_WORD = r"[A-Z][A-Za-z'’.-]*"
-_NAME_STOP = {
-    *("reports", "reported", "reporting", "states", "stated", "says", "said", "advises"),
-    *("advised", "called", "calling", "calls", "requests", "requesting", "request", "is"),
-    *("was", "at", "on", "in", "with", "and", "or", "from", "to", "who", "saw", "sees"),
-    *("heard", "hears", "see", "of", "the", "a", "an", "his", "her", "their", "not", "no"),
-    *("unk", "unknown", "left", "fled", "wants", "needs", "has", "had", "refused", "gone"),
-    *("name", "named", "info", "information", "transported", "declined", "vehicle", "veh"),
-}
 
 
 @lru_cache(maxsize=16_384)
@@ -82,10 +59,10 @@ def _scrub(text: str, markers: tuple[str, ...], region: str, extra: tuple[str, .
     text = _DOB.sub(lambda m: f"{m[1]}{m[2]}[dob]", text)
     text = _CASE_MARKED.sub(lambda m: f"{m[1]}{m[2]}[case]", text)
     text = _PLATE_MARKED.sub(lambda m: f"{m[1]}{m[2]}[plate]", text)
-    text = _phones(text, region)
+    text = scrub_phones(text, region)
     text = _CASE_CODES.sub("[case]", text)
     text = _PLATE_SHAPES.sub("[plate]", text)
-    text = _names(text, markers)
+    text = scrub_names(text, markers)
     for pattern in extra:
         text = re.sub(pattern, "[redacted]", text)
     return text
@@ -99,48 +76,3 @@ def scrub_text(
 ) -> str:
     """`text` without phones, e-mails, plates, birth dates, case codes and names after markers."""
     return _scrub(text, tuple(markers), region, tuple(extra_patterns))
-
-
-def _phones(text: str, region: str) -> str:
-    found = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE)
-    spans = [(m.start, m.end) for m in found]
-    for start, end in reversed(spans):
-        text = text[:start] + "[phone]" + text[end:]
-    return _PHONE.sub(_phone, text)
-
-
-def _phone(match: re.Match[str]) -> str:
-    digits = sum(c.isdecimal() for c in match[0])
-    return "[phone]" if digits >= 7 else match[0]
-
-
-@lru_cache(maxsize=64)
-def _name_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
-    words = "|".join(re.escape(m).replace(r"\ ", r"\s+") for m in sorted(markers, key=len)[::-1])
-    return re.compile(
-        rf"(?<![\w/])((?:{words})(?:'s)?(?:\s+name)?(?:\s*(?:is|:|-|=|—)\s*|\s+))"
-        rf"({_NAME_WORD}(?:,?\s+{_NAME_WORD}){{0,2}})",
-        re.IGNORECASE,
-    )
-
-
-def _names(text: str, markers: tuple[str, ...]) -> str:
-    if not markers:
-        return text
-    return _name_pattern(markers).sub(_name, text)
-
-
-def _name(match: re.Match[str]) -> str:
-    # The pattern is case-insensitive for the marker; a name word must still start with a
-    # capital, and stops at the first ordinary word ("caller states ...").
-    words = re.split(r"(,?\s+)", match[2])
-    kept: list[str] = []
-    for index in range(0, len(words), 2):
-        word = words[index]
-        if not word[:1].isupper() or word.lower().strip(".") in _NAME_STOP:
-            break
-        kept.append(word)
-    if not kept:
-        return match[0]
-    consumed = "".join(words[: 2 * len(kept) - 1])
-    return f"{match[1]}[name]{match[2][len(consumed) :]}"
