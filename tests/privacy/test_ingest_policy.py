@@ -107,6 +107,22 @@ def test_sensitive_call_types_are_withheld_even_when_mapped_wrong(
         assert by_type[call_type].id not in announced
 
 
+def test_a_collision_that_fire_and_ems_answer_is_public_and_an_ems_call_is_not(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    categories = {
+        "TA1 - TRAFFIC ACCIDENT - 1ST RESPONSE (FIRE & EMS)": "traffic.collision",
+        "EMS RESPONSE": "traffic.collision",  # mapped wrong: nothing but who responds
+        "LIFT ASSIST (EMS)": "assist",
+    }
+    rows = [_row(str(n), call_type) for n, call_type in enumerate(categories)]
+    report = service.ingest(factory, write_source(tmp_path, rows, categories), now=NOW)
+    assert (report.created, report.withheld) == (3, 2)
+    with factory() as session:
+        public = [i.original_type for i in incidents.iter_public(session)]
+    assert public == ["TA1 - TRAFFIC ACCIDENT - 1ST RESPONSE (FIRE & EMS)"]
+
+
 def test_a_publication_delay_holds_incidents_back_until_released(
     factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

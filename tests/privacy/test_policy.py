@@ -43,7 +43,7 @@ def test_a_source_tightens_and_every_change_is_recorded() -> None:
     )
     assert chosen.policy.point.resolution == 8
     assert "fight" in chosen.policy.withhold.call_type_words
-    assert "rape" in chosen.policy.withhold.call_type_words  # lists grow, never shrink
+    assert "rape*" in chosen.policy.withhold.call_type_words  # lists grow, never shrink
     assert {c.field: c.effect for c in chosen.changes} == {
         "point.resolution": "tightened",
         "withhold.call_type_words": "tightened",
@@ -99,6 +99,9 @@ def test_a_released_category_is_public_again() -> None:
         ({"withhold": {"categories": ["crime.nonsense"]}}, "not taxonomy codes"),
         ({"text": {"phone_region": "Atlantis"}}, "phone_region"),
         ({"text": {"extra_patterns": ["(unclosed"]}}, "regular expression"),
+        ({"withhold": {"call_type_words": ["*ems"]}}, "stems ending in"),
+        ({"withhold": {"call_type_words": ["fi*ght"]}}, "stems ending in"),
+        ({"withhold": {"call_type_words": [""]}}, "stems ending in"),
         ({"point": {"precision": 3}}, "point.precision"),
         ({"secrecy": {"level": 3}}, "not a section"),
     ],
@@ -125,3 +128,60 @@ def test_alert_reasons_say_why_not() -> None:
     )
     assert fresh.alertable
     assert fresh.alertable_reasons == ("alertable: 59 min old, affects the community, severity 4",)
+
+
+# --- call-type words: whole words, stems, and who responds (issue 13, item 10) -------------
+
+
+@pytest.mark.parametrize(
+    ("code", "call_type"),
+    [
+        ("traffic.collision", "TA1 - TRAFFIC ACCIDENT - 1ST RESPONSE (FIRE & EMS)"),
+        ("traffic.collision", "MVA - FIRE/EMS"),
+        ("fire.structure", "STRUCTURE FIRE (FIRE & EMS RESPONSE)"),
+        ("safety.gas_leak", "GAS LEAK - EMS RESPONSE"),
+        ("rescue.water", "WATER RESCUE (FIRE, EMS)"),
+        ("fire.outside", "Brush fire near Emsworth Rd"),
+        ("crime.theft", "Theft of DVD player"),
+    ],
+)
+def test_who_responds_and_word_beginnings_do_not_withhold(code: str, call_type: str) -> None:
+    decision = decide(default_policy(), taxonomy.get(code), call_type, NOW, NOW, 3)
+    assert decision.visibility == "public", decision.visibility_reasons
+
+
+@pytest.mark.parametrize(
+    ("code", "call_type", "word"),
+    [
+        # A descriptor is read like any word when nothing else names the incident, or when
+        # the call is not mapped to a fire, traffic, rescue or safety category: unsure, withhold.
+        ("traffic.collision", "EMS RESPONSE", "ems"),
+        ("traffic.collision", "(FIRE & EMS)", "ems"),
+        ("other", "TA1 - TRAFFIC ACCIDENT - 1ST RESPONSE (FIRE & EMS)", "ems"),
+        ("assist", "LIFT ASSIST (EMS)", "ems"),
+        ("police.other", "Subject down - FIRE/EMS", "ems"),
+        # The words themselves still withhold, whole or as stems.
+        ("traffic.collision", "MVA with patient (FIRE & EMS)", "patient"),
+        ("civil", "Sexual assault report", "sexual"),
+        ("civil", "Suicidal subject", "suicidal"),
+        ("civil", "MISSING-CHILD", "missing-child"),
+        ("crime.assault", "DV Assault", "dv"),
+        ("assist", "Overdose", "overdose"),
+        ("other", "EMS EVENT", "ems"),
+    ],
+)
+def test_call_type_words_withhold_whole_words_and_stems(
+    code: str, call_type: str, word: str
+) -> None:
+    decision = decide(default_policy(), taxonomy.get(code), call_type, NOW, NOW, 3)
+    assert decision.visibility_reasons == (
+        f"withheld: the call type says {word!r}, withheld by policy",
+    )
+
+
+def test_a_sources_word_is_whole_unless_it_is_a_stem() -> None:
+    words = source_policy({"withhold": {"call_type_words": ["fight", "harass*"]}}).policy
+    civil = taxonomy.get("civil")
+    assert decide(words, civil, "Fight in progress", NOW, NOW, 3).visibility == "withheld"
+    assert decide(words, civil, "Harassment", NOW, NOW, 3).visibility == "withheld"
+    assert decide(words, civil, "Fighting words", NOW, NOW, 3).visibility == "public"

@@ -42,10 +42,58 @@ def describe_age(age: timedelta) -> str:
 
 
 @lru_cache(maxsize=64)
-def _call_type_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+def call_type_pattern(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern for the policy's call-type words.
+
+    A listed word or phrase matches whole words only ("ems" is not the start of "emsworth");
+    a trailing `*` makes it a stem ("suicid*" matches "suicide" and "suicidal"). Spaces in a
+    phrase match any run of spaces, dashes or slashes ("missing child" in "MISSING-CHILD").
+    """
     if not words:
         return None
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + ")", re.IGNORECASE)
+    alternatives = "|".join(_word_regex(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})", re.IGNORECASE)
+
+
+def _word_regex(word: str) -> str:
+    stem = word.endswith("*")
+    parts = word.rstrip("*").split()
+    body = r"[\s/-]+".join(re.escape(part) for part in parts)
+    return body + (r"\w*" if stem else r"(?!\w)")
+
+
+_RESPONDER = r"(?:fire|ems|medics?|police|pd|fd|law|als|bls|ambulance)"
+_RESPONSE_DESCRIPTOR = re.compile(
+    rf"\(\s*{_RESPONDER}(?:\s*(?:&|/|\+|,|and)\s*{_RESPONDER})*(?:\s+response)?\s*\)"
+    rf"|(?<!\w){_RESPONDER}(?:\s*(?:&|/|\+|and)\s*{_RESPONDER})+(?!\w)"
+    rf"|(?<!\w)(?:1st|first|2nd|second|initial|{_RESPONDER})\s+response(?!\w)",
+    re.IGNORECASE,
+)
+"""Who responds, not what happened: "(FIRE & EMS)", "FIRE/EMS", "1ST RESPONSE", "EMS RESPONSE"."""
+
+INCIDENT_FAMILIES = ("fire", "traffic", "rescue", "safety")
+"""Categories that name an incident on their own: on these, a response descriptor saying
+that EMS goes too does not make the call medical. On any other category (a catch-all, an
+assist, a crime) the descriptor is read like the rest of the call type: unsure, withhold."""
+
+
+def call_type_without_responders(category: Category, original_type: str) -> str:
+    """The call type the words are matched against: without its response descriptor when
+    the call is mapped to a fire, traffic, rescue or safety category and something is left."""
+    if not any(taxonomy.matches(category.code, family) for family in INCIDENT_FAMILIES):
+        return original_type
+    stripped = _RESPONSE_DESCRIPTOR.sub(" ", original_type)
+    return stripped if re.search(r"[^\W\d_]{2}", stripped) else original_type
+
+
+def call_type_word(policy: Policy, category: Category, original_type: str) -> str | None:
+    """The policy's call-type word this call type says (the listed form), or None."""
+    words = policy.withhold.call_type_words
+    text = call_type_without_responders(category, original_type)
+    pattern = call_type_pattern(words)
+    if pattern is None or pattern.search(text) is None:
+        return None
+    return next(w for w in words if (one := call_type_pattern((w,))) and one.search(text))
 
 
 def withheld_reasons(policy: Policy, category: Category, original_type: str) -> list[str]:
@@ -57,8 +105,9 @@ def withheld_reasons(policy: Policy, category: Category, original_type: str) -> 
         return [f"withheld: {label} is a sensitive call type"]
     if not released and any(taxonomy.matches(category.code, c) for c in rules.categories):
         return [f"withheld: {label} calls are withheld by policy"]
-    pattern = _call_type_pattern(rules.call_type_words)
-    match = pattern.search(original_type) if pattern else None
+    pattern = call_type_pattern(rules.call_type_words)
+    text = call_type_without_responders(category, original_type)
+    match = pattern.search(text) if pattern else None
     if match is not None:
         return [f"withheld: the call type says {match[0].lower()!r}, withheld by policy"]
     return []

@@ -47,6 +47,18 @@ class WithholdRules(_Rules):
 
     _codes = field_validator("categories", "release")(_known_codes)
 
+    @field_validator("call_type_words")
+    @classmethod
+    def _words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [word for word in value if not _CALL_TYPE_WORD.fullmatch(word)]
+        if bad:
+            raise ValueError(f"not words, phrases or stems ending in '*': {bad}")
+        return value
+
+
+_CALL_TYPE_WORD = re.compile(r"\w[\w'.&-]*(?: [\w'.&-]+)*\*?")
+"""A word, a phrase of words, or a stem ("suicid*"); privacy.gate matches them."""
+
 
 class AddressRules(_Rules):
     """How addresses are generalized."""
