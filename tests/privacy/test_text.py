@@ -250,5 +250,13 @@ def test_role_words_in_ordinary_call_types_keep_their_text(call_type: str) -> No
     assert scrub_text(call_type) == call_type
 
 
+@pytest.mark.parametrize("word", default_policy().withhold.call_type_words)
+def test_a_word_the_policy_withholds_by_is_never_taken_for_a_name(word: str) -> None:
+    # The publication gate reads the scrubbed call type: "Subject Psych" must stay whole.
+    call_type = f"Subject {word.rstrip('*').title()} call"
+    assert scrub_text(call_type) == call_type
+    assert scrub_text(call_type.lower()) == call_type.lower()
+
+
 def test_the_default_markers_are_the_policy_markers() -> None:
     assert default_policy().text.name_markers == DEFAULT_NAME_MARKERS

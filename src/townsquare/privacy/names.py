@@ -3,7 +3,8 @@
 A bare name cannot be told from a street or a business, so names are looked for only after
 a marker: the words following it, in any case, up to `MAX_WORDS` (hyphens and apostrophes
 inside a word, particles such as "de la", "Last, First", "X and Y"), until a stop word:
-a verb, a preposition, a dispatch word, a digit, another marker. The name becomes one
+a verb, a preposition, a dispatch word, a digit, another marker, a word the policy
+withholds calls by ("subject suicidal" stays whole for the publication gate). The name becomes one
 "[name]" and everything around it stays, so the sentence still reads ("victim named [name]
 was hurt"). Over-scrubbing an ordinary word after a marker is preferred to leaking a name.
 """
@@ -11,7 +12,10 @@ was hurt"). Over-scrubbing an ordinary word after a marker is preferred to leaki
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
+
+from townsquare.privacy.gate import call_type_pattern
+from townsquare.privacy.policy import default_policy
 
 NAME = "[name]"
 MAX_WORDS = 4
@@ -67,7 +71,7 @@ vs versus per via etc aka keeps kept keep parking parked parks park lives lived 
 owns owned works working worked told tells tell asked asks ask yelled threw throwing
 broke broken breaking stole stolen stealing take takes taking grabbed punched pushed
 kicked followed following entered entering exited exiting approached approaching tried
-trying refuses unresponsive responsive
+trying refuses unresponsive responsive missing aid fall fell falling
 """
 _STOP = frozenset(_STOP_WORDS.split())
 _DESCRIBING = frozenset(
@@ -88,6 +92,20 @@ def marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
 @lru_cache(maxsize=64)
 def _stop_words(markers: tuple[str, ...]) -> frozenset[str]:
     return _STOP | {word.lower() for marker in markers for word in marker.split()}
+
+
+@cache
+def _withholding_words() -> re.Pattern[str] | None:
+    """The default policy's call-type words: never taken for a name, since the publication
+    gate reads the scrubbed call type ("subject suicidal" must keep "suicidal")."""
+    return call_type_pattern(default_policy().withhold.call_type_words)
+
+
+def _stops(word: str, stop: frozenset[str]) -> bool:
+    if word in stop:
+        return True
+    withholding = _withholding_words()
+    return withholding is not None and withholding.match(word) is not None
 
 
 def scrub_names(text: str, markers: tuple[str, ...]) -> str:
@@ -135,7 +153,7 @@ def _name_end(text: str, start: int, stop: frozenset[str]) -> int | None:
     while words < MAX_WORDS and (word := _WORD.match(text, position)) is not None:
         plain = _POSSESSIVE.sub("", word[0]).rstrip(".").lower()
         # After a first name, a describing word may be a surname ("John White").
-        if plain in stop and (end is None or plain not in _DESCRIBING):
+        if _stops(plain, stop) and (end is None or plain not in _DESCRIBING):
             break
         if plain not in _PARTICLES:
             words += 1
