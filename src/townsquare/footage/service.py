@@ -66,7 +66,9 @@ def public_of(row: FootageRequest, agency: Agency, now: datetime) -> RequestPubl
         agency=agency.slug,
         agency_name=agency.name,
         case_number=row.case_number,
-        reason=row.reason,
+        # Scrubbed when filed; again here (idempotent) so rows filed under older rules
+        # leave with today's.
+        reason=public_text(row.reason, default_policy()),
         area=_area_out(row),
         window_start=row.window_start,
         window_end=row.window_end,

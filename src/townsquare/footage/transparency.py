@@ -20,6 +20,8 @@ from townsquare.errors import NotFound
 from townsquare.footage.area import SQUARE_MILE_M2
 from townsquare.footage.models import BreakGlass, FootageRequest, Share
 from townsquare.footage.schemas import TransparencyReport, TransparencyRow, TransparencyTotals
+from townsquare.privacy.engine import public_text
+from townsquare.privacy.policy import default_policy
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = list(TransparencyRow.model_fields)
@@ -50,7 +52,7 @@ def report(session: Session, slug: str | None, *, now: datetime) -> Transparency
         TransparencyRow(
             agency=agency.slug,
             case_number=row.case_number,
-            reason=row.reason,
+            reason=public_text(row.reason, default_policy()),  # today's rules, old rows too
             filed_at=row.filed_at,
             square_miles=round(row.area_m2 / SQUARE_MILE_M2, 4),
             window_hours=round((row.window_end - row.window_start).total_seconds() / 3600, 2),
