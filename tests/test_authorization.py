@@ -97,6 +97,11 @@ MATRIX: dict[str, Row] = {
     "GET /fragments/incidents": PUBLIC,
     "GET /incidents/{incident_id}": PUBLIC,
     "GET /alerts": PUBLIC,
+    # the links of alert mail: the token in the link is the key (tests/alerts/test_optin.py)
+    "GET /alerts/confirm/{token}": PUBLIC,  # a page with a button; a GET confirms nothing
+    "POST /alerts/confirm/{token}": only(),  # a token nobody was mailed confirms nothing: 404
+    "GET /alerts/unsubscribe/{token}": PUBLIC,
+    "POST /alerts/unsubscribe/{token}": PUBLIC,  # a forged token names nothing: "already gone"
     "GET /api/v1/weekly": PUBLIC,
     "GET /weekly": PUBLIC,
     # readers' marks on an alert: anyone, one vote each
@@ -389,7 +394,8 @@ def _post(world: World, *, decide: str | None, media: list[int] | None = None) -
 def _subscription(world: World) -> tuple[int, str]:
     body = {
         "area": {"type": "circle", "lat": 47.61, "lon": -122.34, "radius_m": 800},
-        "channels": [{"kind": "email", "address": "owner@example.org"}],
+        # a new address each time: the same address and area would be the same subscription
+        "channels": [{"kind": "email", "address": world.fresh("owner")}],
     }
     made = TestClient(world.app).post("/api/v1/subscriptions", json=body)
     assert made.status_code == 201, made.text

@@ -6,16 +6,11 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
-from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
 import http_ece
-import pytest
-from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -147,59 +142,7 @@ def test_webhooks_to_private_addresses_are_refused_by_default(
     assert "not a public address" in (row.last_error or "")
 
 
-# --- e-mail ---------------------------------------------------------------------------------
-
-
-class Mailbox:
-    """aiosmtpd handler keeping every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    """A real SMTP server on loopback."""
-    box = Mailbox()
-    with socket.socket() as probe:  # aiosmtpd checks its own port, so it cannot take 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-def test_email_alert_arrives_at_the_smtp_server(
-    engine: Engine, factory: sessionmaker[Session], tmp_path: Path, smtp_server: tuple[Mailbox, int]
-) -> None:
-    box, port = smtp_server
-    settings = alert_settings(
-        tmp_path, smtp_host="127.0.0.1", smtp_port=port, alert_senders={"email": "smtp"}
-    )
-    platform = Platform(settings, engine, factory)
-    platform.start()
-    subscribe(factory, [{"kind": "email", "address": "resident@example.org"}], name="Home")
-    platform.relay_once()
-    incident_id = add_incident(factory)
-    platform.relay_once()
-    run_worker(platform, settings)
-
-    assert len(box.messages) == 1
-    sender, recipients, raw = box.messages[0]
-    assert (sender, recipients) == ("alerts@townsquare.invalid", ["resident@example.org"])
-    mail = message_from_bytes(raw)
-    assert mail["Subject"].startswith("Alert: Structure fire")
-    text = mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
-    assert f"http://townsquare.test/incidents/{incident_id}" in text
-    assert f"http://townsquare.test/incidents/{incident_id}#feedback" in text  # mark it
-    assert [d.status for d in deliveries(factory)] == ["sent"]
+# --- e-mail: tests/alerts/test_optin.py (double opt-in, one-click unsubscribe) --------------
 
 
 # --- Web Push -------------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def test_rate_limit_holds_the_flood_for_the_digest(
 
     platform = Platform(alert_settings(tmp_path, alert_rate_per_hour=2), engine, factory)  # type: ignore[arg-type]
     platform.start()
-    subscribe(platform.factory, [{"kind": "email", "address": "a@example.org"}])
+    subscribe(platform.factory, [{"kind": "webhook", "url": "http://127.0.0.1:9/hook"}])
     platform.relay_once()
     ids = [add_incident(platform.factory, lat=HOME[0] + i * 0.0005) for i in range(4)]
     platform.relay_once()

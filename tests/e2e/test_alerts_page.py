@@ -41,6 +41,15 @@ def test_subscribe_then_see_a_new_incident_live_and_its_delivery(
             page.click("#watch-form button[type=submit]")
             expect(page.locator("#watch-status")).to_contain_text("Watching 1 km around")
             expect(page.locator(".watch-area")).to_have_count(1)
+            # The exact shape stays in this browser; the server keeps only the area's cells.
+            kept = page.evaluate("JSON.parse(localStorage.getItem('townsquare.watch-areas'))")
+            assert kept[0]["shape"] == {
+                "type": "circle",
+                "lat": HOME[0],
+                "lon": HOME[1],
+                "radius_m": 1000,
+            }
+            expect(page.locator(".watch-area h3")).to_contain_text("1 km around 47.6100")
 
             page.goto(f"{base}/?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000")
             expect(page.locator("#results")).to_be_visible()

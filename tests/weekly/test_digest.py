@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -16,11 +17,13 @@ from typer.testing import CliRunner
 
 from tests.residents import Mailbox
 from tests.weekly.conftest import END, FAR, HOME, WEEK, plant, plant_history, week_ago
+from townsquare.alerts import optin
 from townsquare.alerts import service as alerts
 from townsquare.alerts.models import Channel
 from townsquare.alerts.schemas import SubscriptionCreated, SubscriptionIn
 from townsquare.cli import app
 from townsquare.db import transaction, utcnow
+from townsquare.geo import haversine_m
 from townsquare.settings import Settings
 from townsquare.weekly.digest import send_weekly
 from townsquare.weekly.models import WeeklyDigest
@@ -29,9 +32,17 @@ WEBHOOK = {"kind": "webhook", "url": "https://hooks.example.org/weekly"}
 
 
 def subscribe(
-    factory: sessionmaker[Session], place: tuple[float, float], channels: list[dict[str, Any]]
+    factory: sessionmaker[Session],
+    place: tuple[float, float],
+    channels: list[dict[str, Any]],
+    *,
+    confirmed: bool = True,
 ) -> SubscriptionCreated:
-    """A 1 km watch area at `place` with `channels`."""
+    """A 1 km watch area at `place` with `channels`, its addresses confirmed unless told not.
+
+    The confirmation goes through `optin.confirm` with a token `optin.renew` hands out, as the
+    mailed link's would be (tests/alerts/test_optin.py follows the mailed link itself).
+    """
     data = SubscriptionIn.model_validate(
         {
             "name": "Home",
@@ -39,7 +50,18 @@ def subscribe(
             "channels": channels,
         }
     )
-    return alerts.create_subscription(factory, data, actor="test", now=utcnow())
+    quiet = Settings(alert_senders={"email": "null"})
+    made = alerts.create_subscription(factory, data, actor="test", now=utcnow(), settings=quiet)
+    assert isinstance(made, SubscriptionCreated)
+    if confirmed:
+        with transaction(factory) as session:
+            rows = session.scalars(
+                select(Channel).filter_by(subscription_id=made.subscription.id, kind="email")
+            )
+            tokens = [optin.renew(row, utcnow())[1] for row in rows]
+        for token in tokens:
+            assert optin.confirm(factory, token, now=utcnow()) == "confirmed"
+    return made
 
 
 def mail_settings(tmp_path: Path, port: int) -> Settings:
@@ -99,14 +121,41 @@ def test_each_email_channel_gets_its_own_areas_week(
     assert "- All categories: 3 " in text
     assert "Traffic collision" not in text
     assert "withheld and removed calls never are" in text
-    link = "http://townsquare.test/weekly?lat=47.61000&lon=-122.33000&radius_m=1000&end=2026-11-28T12%3A00%3A00Z"
-    assert link in text
-    assert link.replace("&", "&amp;") in html
+    # The map link names the cover's centroid and size: the server has no centre to give.
+    found = re.search(
+        r"http://townsquare\.test/weekly\?lat=([\d.-]+)&lon=([\d.-]+)&radius_m=(\d+)", text
+    )
+    assert found, text
+    lat, lon, radius = (float(v) for v in found.groups())
+    assert haversine_m(lat, lon, *HOME) < 50
+    assert 950 < radius < 1050
+    assert found.group(0).replace("&", "&amp;") in html
     assert "<td>Burglary</td>" in html
-    assert "http://townsquare.test/alerts" in html
+    leave = home["List-Unsubscribe"].strip("<>")
+    assert leave.startswith("http://townsquare.test/alerts/unsubscribe/")
+    assert home["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert leave in text
+    assert leave in html
+    assert far_mail_differs(mails, leave)
     far_text, _ = parts(mails["far@example.org"])
     assert "- Traffic collision: 1 " in far_text
     assert "Burglary" not in far_text
+
+
+def far_mail_differs(mails: dict[str, EmailMessage], leave: str) -> bool:
+    """Each recipient's unsubscribe link is its own."""
+    return bool(mails["far@example.org"]["List-Unsubscribe"].strip("<>") != leave)
+
+
+def test_an_unconfirmed_address_gets_no_digest(
+    factory: sessionmaker[Session], mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = mailbox
+    planted_week(factory)
+    subscribe(factory, HOME, [{"kind": "email", "address": "home@example.org"}], confirmed=False)
+    report = send_weekly(factory, mail_settings(tmp_path, port), end=END, now=utcnow())
+    assert (report.sent, report.failed) == (0, 0)
+    assert box.messages == []
 
 
 def test_running_twice_in_a_week_sends_nothing_new(

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from h3.api import basic_int as h3i
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,7 @@ from townsquare.accounts.models import Account, AccountSession, ApiToken, EmailT
 from townsquare.accounts.schemas import Actor
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.alerts.service import TOPIC as SUBSCRIPTION_TOPIC
+from townsquare.alerts.service import stored_cells
 from townsquare.audit import AuditEntry
 from townsquare.db import Base
 from townsquare.errors import Forbidden, TooManyRequests
@@ -49,7 +51,9 @@ from townsquare.posts.models import Post, PostMedia
 from townsquare.privacy.service import erase_unreferenced
 from townsquare.settings import Settings
 
-SECRETS = frozenset({"password_hash", "totp_secret", "token_hash", "csrf_token"})
+SECRETS = frozenset(
+    {"password_hash", "totp_secret", "token_hash", "csrf_token", "confirm_token_hash"}
+)
 RECENT_SIGN_IN = timedelta(minutes=15)
 WITHDRAWN = "withdrawn: the author deleted their account"
 EXTENSIONS = {
@@ -64,7 +68,8 @@ README = """Your Townsquare data, as of {now}.
 account.json        your account, sessions and API tokens (secrets and hashes left out)
 posts.json          your posts as written, with their exact (private) points
 media.json          your photos and clips; the files are under media/<id>/
-subscriptions.json  watch areas whose alerts go to your e-mail address
+subscriptions.json  watch areas whose alerts go to your e-mail address (each area as the H3
+                    cells the server keeps of it: the shape you drew stays in your browser)
 feedback.json       the alerts you marked not useful or inaccurate while signed in
 footage.json        your cameras (with their private points), clips, the footage requests you
                     received, what you shared (and revoked), and every break-glass access
@@ -174,7 +179,11 @@ def export_data(session: Session, settings: Settings, *, actor: Actor, now: date
         )
         archive.writestr("media.json", _dump(_media_files(archive, settings, media)))
         subscriptions = [
-            _row(sub) | {"channels": [_row(c) for c in channels]}
+            _row(sub)
+            | {
+                "cells": [h3i.int_to_str(c) for c in stored_cells(session, sub.id)],
+                "channels": [_row(c) for c in channels],
+            }
             for sub, channels in _subscriptions(session, account.email)
         ]
         archive.writestr("subscriptions.json", _dump(subscriptions))

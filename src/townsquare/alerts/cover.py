@@ -83,7 +83,25 @@ class PolygonArea:
         return CircleArea(lat, lon, far * 1.01 + 10.0)
 
 
-Area = CircleArea | PolygonArea
+@dataclass(frozen=True, slots=True)
+class CellArea:
+    """A watch area as the server stores it: H3 cells only, the cover is the area.
+
+    A point is inside when the ancestor of its resolution-15 cell at one of the cover's
+    resolutions is a cell of the cover (the index's own rule, so both always agree).
+    """
+
+    cells: tuple[int, ...]
+
+    def contains(self, lat: float, lon: float) -> bool:
+        """True if the point's cell at one of the cover's resolutions is in the cover."""
+        point = h3i.latlng_to_cell(lat, lon, LOOKUP_RESOLUTION)
+        wanted = set(self.cells)
+        levels = {(c >> 52) & 0xF for c in wanted}
+        return any(h3i.cell_to_parent(point, r) in wanted for r in levels)
+
+
+Area = CircleArea | PolygonArea | CellArea
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +136,8 @@ def unit_vectors(lat: Floats, lon: Floats) -> npt.NDArray[np.float64]:
 
 def cover(area: Area) -> Cover:
     """Cover `area` once with cells: coarse ones wholly inside, fine ones on the edge."""
+    if isinstance(area, CellArea):  # the cells are the area: nothing left to test
+        return Cover(max((c >> 52) & 0xF for c in area.cells), area.cells, ())
     circle = area if isinstance(area, CircleArea) else area.bounding_circle()
     found = circle_covers(
         np.array([circle.lat]), np.array([circle.lon]), np.array([circle.radius_m])

@@ -58,12 +58,19 @@ def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = BATCH)
         ).all()
         claimed = []
         for delivery, channel in rows:
-            if not channel.active:
-                delivery.status, delivery.last_error = "dead", "channel is gone"
+            if not channel.active or channel.confirmed_at is None:
+                delivery.status, delivery.last_error = "dead", "channel is gone or unconfirmed"
                 continue
             delivery.next_attempt_at = now + LEASE
             claimed.append(
-                Outgoing(delivery.id, channel.kind, channel.target, channel.secret, delivery.body)
+                Outgoing(
+                    delivery.id,
+                    channel.kind,
+                    channel.target,
+                    channel.secret,
+                    delivery.body,
+                    channel.id,
+                )
             )
     return claimed
 

@@ -351,7 +351,9 @@ def _channels(session: Session, subs: dict[int, Subscription]) -> dict[int, list
         return found
     for channel_id, sub_id in session.execute(
         select(Channel.id, Channel.subscription_id).where(
-            Channel.subscription_id.in_(subs), Channel.active.is_(True)
+            Channel.subscription_id.in_(subs),
+            Channel.active.is_(True),
+            Channel.confirmed_at.is_not(None),  # an unconfirmed address gets nothing
         )
     ):
         found.setdefault(sub_id, []).append(channel_id)

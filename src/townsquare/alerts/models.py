@@ -1,5 +1,9 @@
 """Alert tables: subscriptions (watch areas), their channels, the geofence cover, deliveries.
 
+A watch area is stored as its H3 cover only (`alert_cell`): no centre, radius or polygon is
+kept anywhere, the browser keeps the shape it drew (see `alerts.cells`). An e-mail channel
+sends nothing until its address is confirmed from the link mailed to it (double opt-in).
+
 A subscription is owned by an anonymous manage token (only its SHA-256 is stored) so a
 visitor without an account can subscribe. Accounts come later: they add a nullable
 `owner_user_id` and relax `manage_token_hash` to "one of the two is set" in a migration,
@@ -16,7 +20,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -38,13 +41,8 @@ class Subscription(Base):
 
     __tablename__ = "alert_subscription"
     __table_args__ = (
-        CheckConstraint("area_kind IN ('circle', 'polygon')", name="area_kind_known"),
-        CheckConstraint(
-            "area_kind != 'circle' OR (radius_m BETWEEN 100 AND 10000)", name="radius_range"
-        ),
         CheckConstraint("min_severity BETWEEN 1 AND 5", name="min_severity_range"),
         CheckConstraint("urgent_severity BETWEEN 1 AND 6", name="urgent_severity_range"),
-        CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="point_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,11 +50,9 @@ class Subscription(Base):
         String(64), unique=True, comment="SHA-256 hex of the manage token; the token is not kept"
     )
     name: Mapped[str] = mapped_column(String(100), default="", comment="owner's label")
-    area_kind: Mapped[str] = mapped_column(String(16), comment="circle or polygon")
-    lat: Mapped[float] = mapped_column(Float, comment="circle centre, or polygon centroid")
-    lon: Mapped[float] = mapped_column(Float, comment="circle centre, or polygon centroid")
-    radius_m: Mapped[float | None] = mapped_column(Float, comment="circle radius, metres")
-    polygon: Mapped[dict[str, Any] | None] = mapped_column(JSON, comment="GeoJSON Polygon")
+    cover_key: Mapped[str] = mapped_column(
+        String(64), index=True, comment="SHA-256 of the sorted cover cells: finds duplicates"
+    )
     categories: Mapped[list[str]] = mapped_column(
         JSON, default=list, comment="taxonomy codes or prefixes; empty: every category"
     )
@@ -91,10 +87,19 @@ class Channel(Base):
         String(100), comment="webhook signing key (HMAC-SHA256), shown to the owner once"
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True, comment="false once gone")
+    confirmed_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="when the address confirmed; nothing is sent before"
+    )
+    confirm_token_hash: Mapped[str | None] = mapped_column(
+        String(64), unique=True, comment="SHA-256 hex of the mailed confirmation token"
+    )
+    confirm_expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="the confirmation link works until then"
+    )
 
 
 class AreaCell(Base):
-    """The geofence cover of a subscription: H3 cells wholly inside or on the edge."""
+    """The geofence cover of a subscription: the cells are the area (no exact test)."""
 
     __tablename__ = "alert_cell"
     __table_args__ = (Index("ix_alert_cell_cell", "cell"),)
@@ -103,7 +108,6 @@ class AreaCell(Base):
         ForeignKey("alert_subscription.id", ondelete="CASCADE"), primary_key=True
     )
     cell: Mapped[int] = mapped_column(BigInteger, primary_key=True, comment="H3 cell as integer")
-    inside: Mapped[bool] = mapped_column(Boolean, comment="true: no exact test needed")
 
 
 class Delivery(Base):

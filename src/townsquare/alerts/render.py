@@ -24,8 +24,8 @@ def _area(body: dict[str, Any]) -> str:
     return f"“{name}”" if name else "your watch area"
 
 
-def plain_text(body: dict[str, Any]) -> str:
-    """The message as a few lines of plain text with links."""
+def plain_text(body: dict[str, Any], unsubscribe: str | None = None) -> str:
+    """The message as a few lines of plain text with links (and the one-click unsubscribe)."""
     lines = [headline(body), ""]
     if body.get("type") == "digest":
         for item in body.get("items", []):
@@ -43,4 +43,6 @@ def plain_text(body: dict[str, Any]) -> str:
         if body.get("url"):
             lines.append(f"Not useful, or wrong? Tell the curation team: {body['url']}#feedback")
     lines += ["", "You get this because you subscribed to alerts for this area on Townsquare."]
+    if unsubscribe:
+        lines.append(f"Stop these alerts with one click: {unsubscribe}")
     return "\n".join(lines)

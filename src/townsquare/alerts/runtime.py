@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare.alerts import delivery, matching, service
+from townsquare.alerts import delivery, matching, optin, service
 from townsquare.alerts.channels import Sender, build_senders
 from townsquare.alerts.index import GeofenceIndex
 from townsquare.db import utcnow
@@ -90,6 +90,8 @@ class AlertEngine:
                         await asyncio.to_thread(
                             delivery.send_digests, self.factory, settings=self.settings, now=now
                         )
+                        # An address that never confirmed is not kept past its link's life.
+                        await asyncio.to_thread(optin.forget_unconfirmed, self.factory, now=now)
                     sent = await asyncio.to_thread(
                         delivery.deliver_due,
                         self.factory,

@@ -156,6 +156,18 @@ class ChannelOut(BaseModel):
     kind: str
     target: dict[str, object]
     active: bool
+    confirmed: bool = Field(
+        description="false: an e-mail address that has not followed its confirmation link yet; "
+        "nothing is sent to it before"
+    )
+
+
+class CoverOut(BaseModel):
+    """A watch area as the server keeps it: H3 cells only (the shape stays in the browser)."""
+
+    type: Literal["cover"] = "cover"
+    resolution: int = Field(description="the finest resolution among the cells")
+    cells: list[str] = Field(description="H3 cells (hex); the area is their union")
 
 
 class SubscriptionOut(BaseModel):
@@ -163,7 +175,7 @@ class SubscriptionOut(BaseModel):
 
     id: int
     name: str
-    area: CircleIn | PolygonIn
+    area: CoverOut
     categories: list[str]
     min_severity: int
     urgent_severity: int
@@ -178,6 +190,16 @@ class SubscriptionCreated(BaseModel):
     subscription: SubscriptionOut
     manage_token: str = Field(description="Keep it: it is the only way to manage this area")
     webhook_secrets: dict[int, str] = Field(description="HMAC-SHA256 keys by channel id")
+
+
+class SubscriptionExists(BaseModel):
+    """The answer when an e-mail address already watches this very area: no second one."""
+
+    status: Literal["exists"] = "exists"
+    detail: str = Field(
+        default="This address already watches this area. If it has not confirmed yet, a new "
+        "confirmation link was mailed to it; otherwise nothing changed."
+    )
 
 
 class DeliveryOut(BaseModel):

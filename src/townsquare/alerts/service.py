@@ -15,19 +15,23 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from h3.api import basic_int as h3i
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare.alerts.index import Area, CircleArea, Cover, GeofenceIndex, PolygonArea, cover
+from townsquare.alerts import cells, optin
+from townsquare.alerts.index import Area, Cover, GeofenceIndex, PolygonArea, cover
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.alerts.schemas import (
     ChannelOut,
     CircleIn,
+    CoverOut,
     DeliveryOut,
     EmailChannelIn,
     PolygonIn,
     QuietHours,
     SubscriptionCreated,
+    SubscriptionExists,
     SubscriptionIn,
     SubscriptionOut,
     WebhookChannelIn,
@@ -35,9 +39,10 @@ from townsquare.alerts.schemas import (
 from townsquare.db import transaction
 from townsquare.errors import NotFound
 from townsquare.events import announce
+from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)
-TOPIC = "subscription.changed"
+TOPIC = optin.TOPIC
 REQUEUE_STATUSES = ("dead",)
 
 
@@ -46,75 +51,85 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def area_of(sub: Subscription) -> Area:
-    """The geofence area of a stored subscription."""
-    if sub.area_kind == "circle":
-        assert sub.radius_m is not None
-        return CircleArea(sub.lat, sub.lon, sub.radius_m)
-    assert sub.polygon is not None
-    rings = tuple(tuple((float(x), float(y)) for x, y in r) for r in sub.polygon["coordinates"])
-    return PolygonArea(rings)
+def cells_of_shape(area: CircleIn | PolygonIn) -> tuple[int, ...]:
+    """The cover the server keeps of a shape it is given (the shape itself is not kept)."""
+    if isinstance(area, CircleIn):
+        return cells.circle_cells(area.lat, area.lon, area.radius_m)
+    rings = tuple(tuple((float(x), float(y)) for x, y in r) for r in area.coordinates)
+    return cells.polygon_cells(PolygonArea(rings))
 
 
-def _channel_row(channel: Any) -> tuple[Channel, str | None]:
-    if isinstance(channel, EmailChannelIn):
+def _channel_row(channel: Any, now: datetime) -> tuple[Channel, str | None]:
+    if isinstance(channel, EmailChannelIn):  # confirmed only from the mailed link
         return Channel(kind="email", target={"address": channel.address}), None
     if isinstance(channel, WebhookChannelIn):
         secret = secrets.token_urlsafe(32)
-        return Channel(kind="webhook", target={"url": channel.url}, secret=secret), secret
+        row = Channel(kind="webhook", target={"url": channel.url}, secret=secret)
+        row.confirmed_at = now
+        return row, secret
     target = {"endpoint": channel.endpoint, "keys": channel.keys.model_dump()}
-    return Channel(kind="webpush", target=target), None
+    return Channel(kind="webpush", target=target, confirmed_at=now), None
 
 
 def create_subscription(
-    factory: sessionmaker[Session], data: SubscriptionIn, *, actor: str, now: datetime
-) -> SubscriptionCreated:
-    """Store a watch area with its channels and cover; the token is returned only here."""
+    factory: sessionmaker[Session],
+    data: SubscriptionIn,
+    *,
+    actor: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> SubscriptionCreated | SubscriptionExists:
+    """Store a watch area's cover with its channels; the token is returned only here.
+
+    An e-mail address gets a confirmation link (mailed after the commit) and nothing else
+    until it follows it. An address that already watches the same cover gets no second
+    subscription: its confirmation is mailed again if still pending, and the answer says so.
+    """
+    settings = settings or Settings()
+    found = cells_of_shape(data.area)
+    key = cells.cover_key(found)
     token = secrets.token_urlsafe(32)
-    area = data.area
-    if isinstance(area, CircleIn):
-        lat, lon, radius, polygon = area.lat, area.lon, area.radius_m, None
-    else:
-        outer = area.coordinates[0][:-1]
-        lat = sum(p[1] for p in outer) / len(outer)
-        lon = sum(p[0] for p in outer) / len(outer)
-        radius, polygon = None, {"type": "Polygon", "coordinates": area.coordinates}
     quiet = data.quiet_hours
-    sub = Subscription(
-        manage_token_hash=hash_token(token),
-        name=data.name,
-        area_kind=area.type,
-        lat=lat,
-        lon=lon,
-        radius_m=radius,
-        polygon=polygon,
-        categories=list(data.categories),
-        min_severity=data.min_severity,
-        urgent_severity=data.urgent_severity,
-        quiet_start=quiet.start if quiet else None,
-        quiet_end=quiet.end if quiet else None,
-        time_zone=quiet.time_zone if quiet else "UTC",
-        created_at=now,
-        updated_at=now,
-    )
+    mails: list[tuple[str, str]] = []
     with transaction(factory) as session:
-        session.add(sub)
-        session.flush()
-        secrets_by_channel: dict[int, str] = {}
-        for given in data.channels:
-            row, secret = _channel_row(given)
-            row.subscription_id = sub.id
-            session.add(row)
+        existing = optin.duplicates(session, key, data)
+        if existing:
+            mails = [optin.renew(row, now) for row in existing if row.confirmed_at is None]
             session.flush()
-            if secret:
-                secrets_by_channel[row.id] = secret
-        found = cover(area_of(sub))
-        session.add_all(
-            [AreaCell(subscription_id=sub.id, cell=c, inside=True) for c in found.inside]
-            + [AreaCell(subscription_id=sub.id, cell=c, inside=False) for c in found.edge]
-        )
-        announce(session, TOPIC, {"id": sub.id})
-        out = _out(session, sub)
+            log.info("subscription exists", extra={"actor": actor})
+        else:
+            sub = Subscription(
+                manage_token_hash=hash_token(token),
+                name=data.name,
+                cover_key=key,
+                categories=list(data.categories),
+                min_severity=data.min_severity,
+                urgent_severity=data.urgent_severity,
+                quiet_start=quiet.start if quiet else None,
+                quiet_end=quiet.end if quiet else None,
+                time_zone=quiet.time_zone if quiet else "UTC",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(sub)
+            session.flush()
+            secrets_by_channel: dict[int, str] = {}
+            for given in data.channels:
+                row, secret = _channel_row(given, now)
+                row.subscription_id = sub.id
+                if row.kind == "email":
+                    mails.append(optin.renew(row, now))
+                session.add(row)
+                session.flush()
+                if secret:
+                    secrets_by_channel[row.id] = secret
+            session.add_all([AreaCell(subscription_id=sub.id, cell=c) for c in found])
+            announce(session, TOPIC, {"id": sub.id})
+            out = _out(session, sub)
+    for address, confirm in mails:  # after the commit: the link must work when it arrives
+        optin.send_confirmation(settings, address, confirm)
+    if existing:
+        return SubscriptionExists()
     log.info("subscription created", extra={"subscription": sub.id, "actor": actor})
     return SubscriptionCreated(
         subscription=out, manage_token=token, webhook_secrets=secrets_by_channel
@@ -132,13 +147,11 @@ def _out(session: Session, sub: Subscription) -> SubscriptionOut:
     channels = session.scalars(
         select(Channel).where(Channel.subscription_id == sub.id).order_by(Channel.id)
     )
-    area: CircleIn | PolygonIn
-    if sub.area_kind == "circle":
-        assert sub.radius_m is not None
-        area = CircleIn(lat=sub.lat, lon=sub.lon, radius_m=sub.radius_m)
-    else:
-        assert sub.polygon is not None
-        area = PolygonIn(coordinates=sub.polygon["coordinates"])
+    stored = stored_cells(session, sub.id)
+    area = CoverOut(
+        resolution=max(_resolution(c) for c in stored),
+        cells=[h3i.int_to_str(c) for c in stored],
+    )
     quiet = None
     if sub.quiet_start and sub.quiet_end:
         quiet = QuietHours(start=sub.quiet_start, end=sub.quiet_end, time_zone=sub.time_zone)
@@ -151,7 +164,14 @@ def _out(session: Session, sub: Subscription) -> SubscriptionOut:
         urgent_severity=sub.urgent_severity,
         quiet_hours=quiet,
         channels=[
-            ChannelOut(id=c.id, kind=c.kind, target=c.target, active=c.active) for c in channels
+            ChannelOut(
+                id=c.id,
+                kind=c.kind,
+                target=c.target,
+                active=c.active,
+                confirmed=c.confirmed_at is not None,
+            )
+            for c in channels
         ],
         created_at=sub.created_at,
     )
@@ -168,10 +188,7 @@ def delete_subscription(
     """Delete a subscription with its channels, cover and delivery log."""
     with transaction(factory) as session:
         sub = _owned(session, subscription_id, token)
-        for table in (Delivery, AreaCell, Channel):
-            session.query(table).filter_by(subscription_id=sub.id).delete()
-        session.delete(sub)
-        announce(session, TOPIC, {"id": subscription_id})
+        optin.delete_subscription_rows(session, sub.id)
     log.info("subscription deleted", extra={"subscription": subscription_id, "actor": actor})
 
 
@@ -228,22 +245,25 @@ def retry_dead_letters(
     return count
 
 
-def _covers(session: Session) -> dict[int, Cover]:
-    inside: dict[int, list[int]] = {}
-    edge: dict[int, list[int]] = {}
-    rows = session.execute(
-        select(AreaCell.subscription_id, AreaCell.cell, AreaCell.inside).execution_options(
-            yield_per=50_000
+def stored_cells(session: Session, subscription_id: int) -> tuple[int, ...]:
+    """The cover of one subscription, sorted."""
+    return tuple(
+        session.scalars(
+            select(AreaCell.cell)
+            .where(AreaCell.subscription_id == subscription_id)
+            .order_by(AreaCell.cell)
         )
     )
-    for sub_id, cell, is_inside in rows:
-        (inside if is_inside else edge).setdefault(sub_id, []).append(cell)
-    found: dict[int, Cover] = {}
-    for sub_id in inside.keys() | edge.keys():
-        cells = inside.get(sub_id, []) + edge.get(sub_id, [])
-        res = _resolution(cells[0])
-        found[sub_id] = Cover(res, tuple(inside.get(sub_id, ())), tuple(edge.get(sub_id, ())))
-    return found
+
+
+def _covers(session: Session) -> dict[int, tuple[int, ...]]:
+    found: dict[int, list[int]] = {}
+    rows = session.execute(
+        select(AreaCell.subscription_id, AreaCell.cell).execution_options(yield_per=50_000)
+    )
+    for sub_id, cell in rows:
+        found.setdefault(sub_id, []).append(cell)
+    return {sub_id: tuple(sorted(c)) for sub_id, c in found.items()}
 
 
 def _resolution(cell: int) -> int:
@@ -251,10 +271,10 @@ def _resolution(cell: int) -> int:
 
 
 def iter_areas(session: Session) -> Iterator[tuple[int, Area, Cover | None]]:
-    """Every subscription's area with its stored cover (for the index at start)."""
-    covers = _covers(session)
-    for sub in session.scalars(select(Subscription).execution_options(yield_per=10_000)):
-        yield sub.id, area_of(sub), covers.get(sub.id)
+    """Every subscription's cover (for the index at start): the cells are the area."""
+    for sub_id, found in _covers(session).items():
+        area = cells.cell_area(found)
+        yield sub_id, area, cover(area)
 
 
 def load_index(session: Session) -> GeofenceIndex:
@@ -265,19 +285,10 @@ def load_index(session: Session) -> GeofenceIndex:
 def refresh_index(factory: sessionmaker[Session], index: GeofenceIndex, sub_id: int) -> None:
     """Bring one subscription's entry up to date (after `subscription.changed`)."""
     with factory() as session:
-        sub = session.get(Subscription, sub_id)
-        if sub is None:
-            index.remove(sub_id)
-            return
-        cells = session.execute(
-            select(AreaCell.cell, AreaCell.inside).where(AreaCell.subscription_id == sub_id)
-        ).all()
-        area = area_of(sub)
-    found = None
-    if cells:
-        found = Cover(
-            _resolution(cells[0][0]),
-            tuple(c for c, i in cells if i),
-            tuple(c for c, i in cells if not i),
-        )
-    index.add(sub_id, area, found)
+        found = stored_cells(session, sub_id)
+        live = session.scalar(select(Subscription.id).where(Subscription.id == sub_id))
+    if live is None or not found:
+        index.remove(sub_id)
+        return
+    area = cells.cell_area(found)
+    index.add(sub_id, area, cover(area))

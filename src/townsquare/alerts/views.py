@@ -15,6 +15,7 @@ from townsquare.alerts.schemas import (
     DELIVERY_STATUSES,
     DeliveryOut,
     SubscriptionCreated,
+    SubscriptionExists,
     SubscriptionIn,
     SubscriptionOut,
 )
@@ -38,11 +39,27 @@ def bearer(authorization: str | None) -> str:
     "/api/v1/subscriptions",
     status_code=201,
     summary="Subscribe a watch area; the manage token is in the answer, and only there",
+    responses={
+        200: {
+            "model": SubscriptionExists,
+            "description": "the address already watches this area: no second subscription",
+        }
+    },
 )
-def create(request: Request, data: SubscriptionIn) -> SubscriptionCreated:
-    """POST a watch area with its channels."""
+def create(
+    request: Request, response: Response, data: SubscriptionIn
+) -> SubscriptionCreated | SubscriptionExists:
+    """POST a watch area (its shape is turned into cells and not kept) with its channels.
+
+    An e-mail address is sent a confirmation link and nothing else until it follows it.
+    """
     platform = platform_of(request)
-    return service.create_subscription(platform.factory, data, actor="anonymous", now=utcnow())
+    made = service.create_subscription(
+        platform.factory, data, actor="anonymous", now=utcnow(), settings=platform.settings
+    )
+    if isinstance(made, SubscriptionExists):
+        response.status_code = 200
+    return made
 
 
 @router.get("/api/v1/subscriptions/{subscription_id}", summary="One watch area (owner only)")

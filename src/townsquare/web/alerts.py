@@ -1,14 +1,23 @@
-"""The watch-area page: subscribe an area, see each area's delivery log (data via the API)."""
+"""The watch-area page, and the pages behind the links of alert mail (confirm, unsubscribe).
+
+The mailed links work from the link alone: no account, no cookie. A GET only shows a button
+(mail scanners fetch links, and must not confirm or unsubscribe anyone); the POST acts. The
+unsubscribe POST also answers RFC 8058 one-click requests, which mail clients send with the
+body `List-Unsubscribe=One-Click` and no cookie.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from townsquare.alerts import optin
+from townsquare.db import utcnow
 from townsquare.incidents.views import platform_of
 from townsquare.web.views import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+TOKEN_CHARS = 200
 
 
 @router.get("/alerts")
@@ -22,3 +31,32 @@ def alerts_page(request: Request) -> Response:
         lat=query.get("lat", f"{lat:.4f}"),
         lon=query.get("lon", f"{lon:.4f}"),
     )
+
+
+@router.get("/alerts/confirm/{token}")
+def confirm_page(request: Request, token: str) -> Response:
+    """The page of a confirmation link: one button that confirms."""
+    return render(request, "alerts_link.html", action="confirm", token=token[:TOKEN_CHARS])
+
+
+@router.post("/alerts/confirm/{token}")
+def confirm(request: Request, token: str) -> Response:
+    """Confirm the address; alerts go to it from now on."""
+    outcome = optin.confirm(platform_of(request).factory, token[:TOKEN_CHARS], now=utcnow())
+    status = 200 if outcome in ("confirmed", "already") else 404
+    return render(request, "alerts_link.html", status, action="confirm", outcome=outcome)
+
+
+@router.get("/alerts/unsubscribe/{token}")
+def unsubscribe_page(request: Request, token: str) -> Response:
+    """The page of an unsubscribe link: one button that unsubscribes."""
+    return render(request, "alerts_link.html", action="unsubscribe", token=token[:TOKEN_CHARS])
+
+
+@router.post("/alerts/unsubscribe/{token}")
+def unsubscribe(request: Request, token: str) -> Response:
+    """Stop the mails of this link's address for this area (RFC 8058 one-click too)."""
+    platform = platform_of(request)
+    done = optin.unsubscribe(platform.factory, platform.settings, token[:TOKEN_CHARS])
+    outcome = "unsubscribed" if done else "gone"
+    return render(request, "alerts_link.html", action="unsubscribe", outcome=outcome)

@@ -1,4 +1,7 @@
-"""The weekly e-mail digest: every active e-mail channel gets its watch area's summary, once.
+"""The weekly e-mail digest: every confirmed e-mail channel gets its watch area's summary, once.
+
+The area is the subscription's stored cover (its cells); each mail carries a one-click
+unsubscribe link and the `List-Unsubscribe` headers.
 
 Once per channel per ISO week (of the window's end, UTC): a `weekly_digest` row is claimed and
 committed before the mail leaves, so running the command twice, or on two nodes at once, sends
@@ -17,10 +20,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare.alerts.cells import cell_area
 from townsquare.alerts.channels import SendError
 from townsquare.alerts.channels.smtp import send_mail
+from townsquare.alerts.links import add_unsubscribe_headers, unsubscribe_url
 from townsquare.alerts.models import Channel, Subscription
-from townsquare.alerts.service import area_of
+from townsquare.alerts.service import stored_cells
 from townsquare.db import transaction
 from townsquare.settings import Settings
 from townsquare.weekly import service
@@ -90,7 +95,9 @@ def send_weekly(
             report.skipped += 1
             continue
         report.totals[recipient.channel_id] = summary.total.this_week
-        mail = compose(settings, sub, summary)
+        leave = unsubscribe_url(settings, recipient.channel_id, recipient.address)
+        mail = compose(settings, sub, summary, unsubscribe=leave)
+        add_unsubscribe_headers(mail, leave)  # one click, from the link alone (RFC 8058)
         mail["To"] = recipient.address
         mail["X-Townsquare-Weekly"] = str(digest_id)
         error = _deliver(settings, mail)
@@ -114,7 +121,11 @@ def _due(factory: sessionmaker[Session], week: str) -> tuple[list[Recipient], in
         )
         rows = session.execute(
             select(Channel.id, Channel.subscription_id, Channel.target)
-            .where(Channel.kind == "email", Channel.active.is_(True))
+            .where(
+                Channel.kind == "email",
+                Channel.active.is_(True),
+                Channel.confirmed_at.is_not(None),  # an unconfirmed address gets nothing
+            )
             .order_by(Channel.id)
         ).all()
     due = [Recipient(c, s, str(t["address"])) for c, s, t in rows if c not in done]
@@ -126,7 +137,10 @@ def _summary(
 ) -> tuple[Subscription, WeeklySummary] | None:
     with factory() as session:
         sub = session.get(Subscription, recipient.subscription_id)
-        return None if sub is None else (sub, service.summarise(session, area_of(sub), end))
+        found = stored_cells(session, recipient.subscription_id)
+        if sub is None or not found:
+            return None
+        return sub, service.summarise(session, cell_area(found), end)
 
 
 def _claim(

@@ -43,8 +43,10 @@ def _line(row: CategoryWeek) -> str:
     return f"- {row.label}: {row.this_week} ({usual}): {row.comparison}"
 
 
-def plain_text(settings: Settings, sub: Subscription, summary: WeeklySummary) -> str:
-    """The digest as lines of text, with the page's link and where to stop these mails."""
+def plain_text(
+    settings: Settings, sub: Subscription, summary: WeeklySummary, unsubscribe: str
+) -> str:
+    """The digest as lines of text, with the page's link and the one-click unsubscribe link."""
     lines = [
         subject(sub, summary),
         "",
@@ -58,18 +60,20 @@ def plain_text(settings: Settings, sub: Subscription, summary: WeeklySummary) ->
         "",
         f"On the map: {page_url(settings, summary)}",
         "",
-        f"{FOOTER} To stop, delete the watch area at {settings.site_url()}/alerts.",
+        f"{FOOTER} Stop these mails with one click: {unsubscribe}",
     ]
     return "\n".join(lines)
 
 
-def compose(settings: Settings, sub: Subscription, summary: WeeklySummary) -> EmailMessage:
+def compose(
+    settings: Settings, sub: Subscription, summary: WeeklySummary, *, unsubscribe: str
+) -> EmailMessage:
     """The message without its recipient: From, Subject, text and HTML parts."""
     mail = EmailMessage()
     mail["From"] = settings.smtp_from
     mail["Subject"] = subject(sub, summary)
     mail["Message-ID"] = message_id(settings, "weekly")
-    mail.set_content(plain_text(settings, sub, summary))
+    mail.set_content(plain_text(settings, sub, summary, unsubscribe))
     html = (
         make_templates()
         .env.get_template("mail_weekly.html")
@@ -78,6 +82,7 @@ def compose(settings: Settings, sub: Subscription, summary: WeeklySummary) -> Em
             summary=summary,
             page_url=page_url(settings, summary),
             alerts_url=f"{settings.site_url()}/alerts",
+            unsubscribe_url=unsubscribe,
             footer=FOOTER,
         )
     )

@@ -37,9 +37,10 @@ class CategoryWeek(BaseModel):
 
 
 class AreaOut(BaseModel):
-    """The area summarised: a circle, or a subscription's polygon given by its bounding circle."""
+    """The area summarised: a circle, a polygon by its bounding circle, or a subscription's cover
+    by its centroid and the radius of a circle of its size (the server keeps no shape)."""
 
-    kind: Literal["circle", "polygon"]
+    kind: Literal["circle", "polygon", "cover"]
     lat: float
     lon: float
     radius_m: float

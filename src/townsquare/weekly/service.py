@@ -4,7 +4,8 @@ Base rates, not fear counts: each category's count this week is shown next to th
 highest and mean count of the same 7-day window in each of the previous 13 weeks, and is
 called "more than usual" only above the highest of them. Only public incidents count (the
 filter of the public feed); closed ones do, since they happened. The database counts the H3
-cells wholly inside the area; the exact area test runs here for the cells on its edge.
+cells wholly inside the area; the exact area test runs here for the cells on its edge. A
+subscription's area is its stored cover (cells only): the weekly mail counts those cells.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from statistics import fmean
+from typing import Literal
 
+from h3.api import basic_int as h3i
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from townsquare import geo, taxonomy
-from townsquare.alerts.index import Area, CircleArea
+from townsquare.alerts.cells import centroid
+from townsquare.alerts.index import Area, CellArea, CircleArea
 from townsquare.errors import InvalidParameter
 from townsquare.incidents.models import Incident
 from townsquare.weekly.schemas import (
@@ -56,14 +60,8 @@ def summarise(session: Session, area: Area, end: datetime) -> WeeklySummary:
     rows = [_row(code, counts, covered) for code, counts in weeks.items() if code != TOTAL]
     rows = [r for r in rows if r.this_week or r.usual.max]
     rows.sort(key=lambda r: (-r.this_week, -r.usual.mean, r.label))
-    circle = area if isinstance(area, CircleArea) else area.bounding_circle()
     return WeeklySummary(
-        area=AreaOut(
-            kind="circle" if circle is area else "polygon",
-            lat=circle.lat,
-            lon=circle.lon,
-            radius_m=circle.radius_m,
-        ),
+        area=_shown(area),
         start=end - WEEK,
         end=end,
         baseline_weeks=covered,
@@ -72,19 +70,48 @@ def summarise(session: Session, area: Area, end: datetime) -> WeeklySummary:
     )
 
 
-def _weekly_counts(session: Session, area: Area, end: datetime) -> dict[str, list[int]]:
-    """Counts per category and per week back from `end` (index 0: this week), plus the total.
+def _shown(area: Area) -> AreaOut:
+    """The area as the summary names it: a subscription's cover by its centroid and size."""
+    if isinstance(area, CellArea):
+        lat, lon, radius = centroid(area.cells)
+        return AreaOut(kind="cover", lat=lat, lon=lon, radius_m=radius)
+    circle = area if isinstance(area, CircleArea) else area.bounding_circle()
+    kind: Literal["circle", "polygon"] = "circle" if circle is area else "polygon"
+    return AreaOut(kind=kind, lat=circle.lat, lon=circle.lon, radius_m=circle.radius_m)
 
-    Cells wholly inside a circle are counted by the database (GROUP BY category and week);
-    only the incidents of the cells across its edge are read here for the exact test.
+
+def _split(area: Area) -> tuple[InstrumentedAttribute[int], set[int], list[int]]:
+    """The H3 column to select on, its cells wholly in the area, and its cells to test.
+
+    A subscription's cover is its own answer: its cells at resolution 9 or coarser are
+    counted whole (their resolution-9 descendants), finer ones are tested row by row.
     """
+    if isinstance(area, CellArea):
+        whole: set[int] = set()
+        edge: set[int] = set()
+        for cell in area.cells:
+            res = (cell >> 52) & 0xF
+            if res <= 9:
+                whole.update(h3i.cell_to_children(cell, 9))
+            else:
+                edge.add(h3i.cell_to_parent(cell, 9))
+        return Incident.h3_r9, whole, sorted(edge)
     circle = area if isinstance(area, CircleArea) else area.bounding_circle()
     resolution = 9 if circle.radius_m <= 1_000 else 7
     column = Incident.h3_r9 if resolution == 9 else Incident.h3_r7
     centre = geo.Point(circle.lat, circle.lon)
     cells = geo.disk_cells(centre, circle.radius_m, resolution)
     whole = geo.cells_within(centre, circle.radius_m, cells) if circle is area else set()
-    edge = [c for c in cells if c not in whole]
+    return column, whole, [c for c in cells if c not in whole]
+
+
+def _weekly_counts(session: Session, area: Area, end: datetime) -> dict[str, list[int]]:
+    """Counts per category and per week back from `end` (index 0: this week), plus the total.
+
+    Cells wholly inside the area are counted by the database (GROUP BY category and week);
+    only the incidents of the cells across its edge are read here for the exact test.
+    """
+    column, whole, edge = _split(area)
     since = end - WEEK * (BASELINE_WEEKS + 1)
     shown = (
         Incident.visibility == "public",

@@ -31,6 +31,8 @@ class Outgoing:
     target: dict[str, Any]
     secret: str | None
     body: dict[str, Any]
+    channel_id: int | None = None
+    """The channel, for the links only its recipient may follow (unsubscribe)."""
 
 
 class Sender(Protocol):

@@ -7,6 +7,7 @@ from email.message import EmailMessage
 
 from townsquare import mail as outbound
 from townsquare.alerts.channels import Outgoing, SendError
+from townsquare.alerts.links import add_unsubscribe_headers, unsubscribe_url
 from townsquare.alerts.render import headline, plain_text
 from townsquare.settings import Settings
 
@@ -28,7 +29,11 @@ class SmtpSender:
         mail["Subject"] = headline(message.body)
         mail["Message-ID"] = outbound.message_id(s, f"delivery-{message.delivery_id}")
         mail["X-Townsquare-Delivery"] = str(message.delivery_id)
-        mail.set_content(plain_text(message.body))
+        leave = None
+        if message.channel_id is not None:  # one click, from the link alone (RFC 8058)
+            leave = unsubscribe_url(s, message.channel_id, str(message.target["address"]))
+            add_unsubscribe_headers(mail, leave)
+        mail.set_content(plain_text(message.body, leave))
         send_mail(self.settings, mail)
 
 

@@ -1,5 +1,7 @@
 /* Watch areas: create one through the API, keep its manage token in this browser only,
- * list each area with its delivery log (what was sent, what failed, what is waiting). */
+ * list each area with its delivery log (what was sent, what failed, what is waiting).
+ * The server keeps only the H3 cells of an area, never its centre or radius: the exact
+ * shape drawn here is kept in this browser (localStorage, with the id and token) for display. */
 (function () {
   "use strict";
   var KEY = "townsquare.watch-areas";
@@ -41,6 +43,26 @@
     return Promise.resolve({ kind: "webhook", url: target });
   }
 
+  function shapeLabel(shape) {
+    if (!shape || shape.type !== "circle") return "Watch area";
+    var r = shape.radius_m;
+    return (r >= 1000 ? r / 1000 + " km" : r + " m") + " around " +
+      shape.lat.toFixed(4) + ", " + shape.lon.toFixed(4);
+  }
+
+  function renderState(entry, box) {
+    fetch("/api/v1/subscriptions/" + entry.id, {
+      headers: { Authorization: "Bearer " + entry.token },
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (sub) {
+      if (!sub) return;
+      var waiting = sub.channels.filter(function (c) { return !c.confirmed; });
+      if (waiting.length) {
+        box.insertBefore(el("p", "Waiting for the address to confirm: nothing is sent before. " +
+          "Open the link in the mail we sent.", "muted watch-pending"), box.children[1] || null);
+      }
+    });
+  }
+
   function renderLog(entry, box) {
     fetch("/api/v1/subscriptions/" + entry.id + "/deliveries", {
       headers: { Authorization: "Bearer " + entry.token },
@@ -70,7 +92,7 @@
     areas.forEach(function (entry) {
       var box = el("article", undefined, "watch-area");
       box.dataset.subscription = entry.id;
-      box.appendChild(el("h3", entry.label));
+      box.appendChild(el("h3", entry.shape ? shapeLabel(entry.shape) : entry.label));
       var remove = el("button", "Stop watching", "button button--quiet");
       remove.type = "button";
       remove.addEventListener("click", function () {
@@ -83,6 +105,7 @@
       });
       box.appendChild(remove);
       list.appendChild(box);
+      renderState(entry, box);
       renderLog(entry, box);
     });
   }
@@ -93,15 +116,16 @@
     if (!form) return;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var radius = parseFloat(form.elements.radius_m.value);
+      var shape = { type: "circle", lat: parseFloat(form.elements.lat.value),
+                    lon: parseFloat(form.elements.lon.value),
+                    radius_m: parseFloat(form.elements.radius_m.value) };
       status.textContent = "Saving…";
       channelFrom(form).then(function (channel) {
         return fetch("/api/v1/subscriptions", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
           body: JSON.stringify({
-            area: { type: "circle", lat: parseFloat(form.elements.lat.value),
-                    lon: parseFloat(form.elements.lon.value), radius_m: radius },
+            area: shape, /* turned into cells by the server, which keeps no centre */
             min_severity: parseInt(form.elements.min_severity.value, 10),
             channels: [channel],
           }),
@@ -112,13 +136,15 @@
           return body;
         });
       }).then(function (body) {
+        if (body.status === "exists") { status.textContent = body.detail; return; }
         var s = body.subscription;
-        var label = (s.area.radius_m >= 1000 ? s.area.radius_m / 1000 + " km" : s.area.radius_m + " m") +
-          " around " + s.area.lat.toFixed(4) + ", " + s.area.lon.toFixed(4);
+        var label = shapeLabel(shape);
         var areas = stored();
-        areas.push({ id: s.id, token: body.manage_token, label: label });
+        areas.push({ id: s.id, token: body.manage_token, shape: shape });
         store(areas);
-        status.textContent = "Watching " + label + ".";
+        var pending = s.channels.some(function (c) { return !c.confirmed; });
+        status.textContent = "Watching " + label + "." + (pending ?
+          " Check the mailbox: alerts start once the address confirms the link we sent." : "");
         render();
       }).catch(function (error) { status.textContent = error.message; });
     });
