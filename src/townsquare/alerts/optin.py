@@ -17,7 +17,6 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Literal
 
 from sqlalchemy import delete, select
@@ -34,6 +33,7 @@ from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.alerts.schemas import EmailChannelIn, SubscriptionIn
 from townsquare.db import transaction
 from townsquare.events import announce
+from townsquare.mail import message_id
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def confirmation_mail(settings: Settings, address: str, token: str) -> EmailMess
     mail["From"] = settings.smtp_from
     mail["To"] = address
     mail["Subject"] = "Confirm alerts for a watch area on Townsquare"
-    mail["Message-ID"] = make_msgid("confirm")
+    mail["Message-ID"] = message_id(settings, "confirm")
     hours = int(CONFIRM_LIFETIME.total_seconds() // 3600)
     mail.set_content(
         "Someone asked Townsquare to send alerts about a watch area to this address.\n\n"
