@@ -11,6 +11,8 @@ check it is cut to its hundred.
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from townsquare.ingest.sources.eido import eido_columns
 from townsquare.privacy.address import address_block
 
 ADDRESSES = Path(__file__).parents[1] / "data" / "addresses" / "real_addresses.txt"
@@ -99,7 +102,9 @@ def test_every_real_address_loses_its_house_number() -> None:
         # Open311 and Chicago
         ("1701-1799 E Durham Ln", "1700 block of E Durham Ln"),
         ("8TH AVE and JUDAH ST", "8th Ave / Judah St"),
-        ("1540 W 17TH ST, CHICAGO, IL, 60608", "1500 block of W 17th St, Chicago, Il, 60608"),
+        ("1540 W 17TH ST, CHICAGO, IL, 60608", "1500 block of W 17th St, Chicago, IL, 60608"),
+        ("1158  NOE ST SAN FRANCISCO , CA ", "1100 block of Noe St, San Francisco, CA"),
+        ("Warden Ave / Freeman St, Scarborough", "Warden Ave / Freeman St"),  # no state: dropped
         # rural routes, boxes, mile markers, grid addresses
         ("RR 2 Box 45", "RR 2"),
         ("HC 1 Box 12", "HC 1"),
@@ -153,3 +158,122 @@ def test_a_planted_house_number_never_survives(
     assert not re.search(rf"(?<![\d]){house}(?!\d)", result), (address, result)
     if "Box" not in style:
         assert f"{house // 100 * 100} block of" in result, (address, result)
+
+
+SAMPLES = Path(__file__).parents[2] / "src" / "townsquare" / "samples"
+
+
+@cache
+def sample_addresses() -> tuple[str, ...]:
+    """Every address of the shipped samples, read from the files the adapters ingest."""
+    found: set[str] = set()
+    for name, column in (
+        ("seattle_fire_911/seattle_fire_911_calls_extract.csv", "Address"),
+        ("sf_fire_calls/sf-fire-calls.csv", "Address"),
+    ):
+        with (SAMPLES / name).open(encoding="utf-8", newline="") as handle:
+            found |= {row[column] for row in csv.DictReader(handle)}
+    for snapshot in sorted((SAMPLES / "houston_active_incidents").glob("*.json")):
+        for feature in json.loads(snapshot.read_text("utf-8"))["features"]:
+            attributes = feature["attributes"]
+            found |= {attributes["Address"] or "", attributes["CrossStreet"] or ""}
+    for eido in (SAMPLES / "nena_eido").glob("*.json"):
+        found.add(eido_columns(json.loads(eido.read_text("utf-8"))).get("location.address", ""))
+    return tuple(sorted(a for a in found if a.strip()))
+
+
+def corpus() -> tuple[str, ...]:
+    return tuple(sorted(set(real_addresses()) | set(sample_addresses())))
+
+
+def test_the_samples_are_in_the_corpus() -> None:
+    assert len(sample_addresses()) > 3000
+    assert "42 W Cellular Street" in sample_addresses()  # the EIDO sample's civic address
+
+
+# What dispatch exports write after the street: callbacks in every phone shape, labels,
+# callers' names in any case (multi-part, hyphenated), units, e-mails and notes.
+_PHONES = ["206-555-9780", "(206) 555 9780", "2065559780", "206 555 9780 x12", "555-9780"]
+_PHONES += ["206.555.9780", "+1 206 555 9780", "(206)555-9780 ext 4"]
+_LABELS = ["CALLBACK", "CB", "C/B", "PH", "TEL", "RP", "CALLER", "CB:", "callback", "Ph:"]
+_NAMES = ["JOHN SMITH", "john smith", "Mary-Jane O'Neil", "Juan Carlos Perez-Garcia"]
+_NAMES += ["tom baker", "MARY ANN LEE", "Jo Ellen McKay", "DE LA CRUZ MARIA"]
+_UNITS = ["APT 4B", "#12", "UNIT 7", "Apt. 3", "# 5", "STE 210", "Bldg C Rm 14", "Lot 9"]
+_EMAILS = ["jdoe@example.com", "Mary.Lou+cad@mail.example.org"]
+_NOTES = ["REAR DOOR", "PER RP", "NOTE: dog in yard", "rp: jane roe", "BEHIND GARAGE"]
+_JUNK = st.one_of(
+    st.sampled_from(_PHONES),
+    st.sampled_from(_NAMES),
+    st.sampled_from(_UNITS),
+    st.sampled_from(_EMAILS),
+    st.sampled_from(_NOTES),
+    st.sampled_from(_LABELS),
+    st.tuples(st.sampled_from(_LABELS), st.sampled_from(_PHONES + _NAMES)).map(" ".join),
+    st.tuples(st.sampled_from(_UNITS), st.sampled_from(_LABELS), st.sampled_from(_PHONES)).map(
+        " ".join
+    ),
+    st.tuples(st.sampled_from(_LABELS), st.sampled_from(_PHONES), st.sampled_from(_NAMES)).map(
+        " ".join
+    ),
+)
+_TYPES = {"st", "av", "ave", "way", "wy", "rd", "dr", "blvd", "bl", "pl", "ln", "ct", "ter", "pkwy"}
+_FREEWAY_WORDS = {"nb", "sb", "eb", "wb", "ib", "ob", "at", "to", "fr", "exp", "cd", "rp", "fwy"}
+_FREEWAY_WORDS |= {"frwy", "hwy", "twy", "ramp", "entr", "exit", "ih", "us", "sh", "fm", "bw"}
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z0-9]+", text)}
+
+
+def _is_plain(public: str | None) -> bool:
+    """A street with a type and no freeway words: the street must survive any junk after it."""
+    if public is None:
+        return False
+    last = public.split(" / ")[-1].split()
+    typed = len(last) > 1 and last[-1].lower() in _TYPES | {
+        "n",
+        "s",
+        "e",
+        "w",
+        "ne",
+        "nw",
+        "se",
+        "sw",
+    }
+    return (
+        typed and any(w.lower() in _TYPES for w in last[1:]) and not _words(public) & _FREEWAY_WORDS
+    )
+
+
+def _check_junk(address: str, junk: str) -> None:
+    public = address_block(address)
+    result = address_block(f"{address} {junk}")
+    if result is None:
+        return
+    planted = _words(junk) - _words(address)
+    if public is None:
+        # nothing public in the address: "5/130 JOHN SMITH" reads as "130 John Smith", the
+        # shape of a street address, so only the non-name junk is checked there
+        planted -= _words(" ".join(_NAMES + _NOTES))
+    if address.split()[-1].lower() in {"entr", "exit", "on", "off"}:
+        planted.discard("rp")  # "Shepherd Entr Rp": the ramp, not a reporting party
+    assert not planted & _words(result), (address, junk, result)
+    for number in re.findall(r"(\d+)\s+block\b", result, re.IGNORECASE):
+        assert int(number) % 100 == 0, (address, junk, result)
+    assert _unexplained_numbers(result) == [], (address, junk, result)
+    if _is_plain(public):
+        assert result == public, (address, junk, result)
+
+
+def test_junk_after_every_real_address_is_dropped() -> None:
+    """Every address of the corpus, each with one kind of junk after it, in turn."""
+    junk = [*_PHONES, *_NAMES, *_UNITS, *_EMAILS, *_NOTES]
+    junk += [f"{label} {value}" for label in _LABELS for value in (_PHONES[0], _NAMES[0])]
+    for index, address in enumerate(corpus()):
+        _check_junk(address, junk[index % len(junk)])
+
+
+@settings(max_examples=1000, database=None, derandomize=True, deadline=None)
+@given(data=st.data(), junk=_JUNK)
+def test_junk_after_a_real_address_is_dropped(data: st.DataObject, junk: str) -> None:
+    _check_junk(data.draw(st.sampled_from(corpus())), junk)
