@@ -39,6 +39,11 @@ def test_phones_and_emails_are_removed() -> None:
         ("plate WA ABC1234 seen leaving", "plate WA [plate] seen leaving"),
         ("lic 7ABC123", "lic [plate]"),
         ("grey sedan BXY-4421 northbound", "grey sedan [plate] northbound"),
+        ("lives on Pine St APT 1234J.", "lives on Pine St APT [unit]."),
+        (
+            "Unit #4B, Apt. 12, STE 300, RM 12, # 7",
+            "Unit #[unit], Apt. [unit], STE [unit], RM [unit], # [unit]",
+        ),
         ("case #2024-001234", "case #[case]"),
         ("RD# 24-123456", "RD# [case]"),
         ("See F110104134 and 20110016", "See [case] and [case]"),
@@ -106,22 +111,22 @@ def test_scrubbing_is_idempotent_and_removes_planted_values(
         # Shapes next to the other numbers a dispatch line carries (a unit, a house number,
         # a time): `phonenumbers` alone let these through whole or in part.
         ("cb 206-555-0100 x123 4127 Phinney", "cb [phone] 4127 Phinney"),
-        ("unit 4 206-555-0100 ext. 45", "unit 4 [phone]"),
-        ("unit 4 206-555-0100 #12", "unit 4 [phone]"),
+        ("engine 4 206-555-0100 ext. 45", "engine 4 [phone]"),
+        ("engine 4 206-555-0100 #12", "engine 4 [phone]"),
         ("cb 206 555 01 00 4127 Phinney", "cb [phone] 4127 Phinney"),
         ("cb 2 0 6 5 5 5 0 1 0 0 4127 Phinney", "cb [phone] 4127 Phinney"),
         ("cb 555 0100 4127 Phinney", "cb [phone] 4127 Phinney"),
         ("cb 206 - 555 - 0100 4127 Phinney", "cb [phone] 4127 Phinney"),
-        ("unit 4 206/555/0100", "unit 4 [phone]"),
-        ("unit 4 206.5550100", "unit 4 [phone]"),
+        ("engine 4 206/555/0100", "engine 4 [phone]"),
+        ("engine 4 206.5550100", "engine 4 [phone]"),
         ("cb(555-0100)", "cb[phone]"),
         ("cb +1 (206) 555-0100 4127 Phinney", "cb [phone] 4127 Phinney"),
         ("ph 206 555 01 00 1200 block of Pine", "ph [phone] 1200 block of Pine"),
         ("2024-01-02 206 555 01 00 14:35", "2024-01-02 [phone] 14:35"),
         ("2024-01-02 555 0100 14:35", "2024-01-02 [phone] 14:35"),
-        ("unit 4 253 538 78 69", "unit 4 [phone]"),
+        ("engine 4 253 538 78 69", "engine 4 [phone]"),
         ("cb 206-555-0100/206-555-0101 now", "cb [phone] now"),
-        ("unit 4 555-0100 12 units", "unit 4 [phone] 12 units"),
+        ("engine 4 555-0100 12 units", "engine 4 [phone] 12 units"),
     ],
 )
 def test_phone_shapes_phonenumbers_missed_are_scrubbed(text: str, public: str) -> None:
@@ -140,7 +145,7 @@ def test_phone_shapes_phonenumbers_missed_are_scrubbed(text: str, public: str) -
         *("1 206 555 0100", "206.5550100", "+44 20 7946 0958"),
     ],
 )
-@pytest.mark.parametrize("line", ["cb {} now", "RP at {}.", "{}, unit 4 at 4127 Phinney"])
+@pytest.mark.parametrize("line", ["cb {} now", "RP at {}.", "{}, engine 4 at 4127 Phinney"])
 def test_every_phone_shape_is_scrubbed(shape: str, line: str) -> None:
     public = line.format("[phone]")
     assert scrub_text(line.format(shape)) == public
@@ -158,7 +163,7 @@ def test_every_phone_shape_is_scrubbed(shape: str, line: str) -> None:
         "season 2019-2020, built 1998",
         "TA1 - TRAFFIC ACCIDENT - 1ST RESPONSE (FIRE & EMS)",
         "I-5 exit 127 at mile 34, 2 lanes, 45 min",
-        "code 26A01, unit E17 and L8",
+        "code 26A01, engines E17 and L8",
         "at 47.6563, -122.3544",
         "Seattle, WA 98103-1234",
         "fire.structure in 123456",

@@ -1,13 +1,14 @@
 """Free text made fit for the public: contact details, names, plates, birth dates, case codes.
 
 Each finding is replaced by a bracketed word ("[phone]", "[email]", "[name]", "[plate]",
-"[dob]", "[case]", "[redacted]") so a reader sees that something was removed. Phone numbers
-are found by their shape, valid or not (`phones`: every run of seven digits or more that
-phone punctuation joins, with its extension), then by `phonenumbers`; names only after a
-role word, in any case (`names`: "RP", "caller", "victim named ...", "suspect name: ..."),
-since a bare name cannot be told from a street or a business. Over-matching (a list of
-numbers read as a phone number, a word after "victim" read as a name) is preferred to
-leaking. Scrubbing is idempotent: scrubbed text scrubs to itself.
+"[dob]", "[case]", "[unit]", "[redacted]") so a reader sees that something was removed.
+Phone numbers are found by their shape, valid or not (`phones`: every run of seven digits
+or more that phone punctuation joins, with its extension), then by `phonenumbers`; names
+only after a role word, in any case (`names`: "RP", "caller", "victim named ...", "suspect
+name: ..."), since a bare name cannot be told from a street or a business. Over-matching (a
+list of numbers read as a phone number, a word after "victim" read as a name, a fire unit
+after "unit" read as an apartment) is preferred to leaking. Scrubbing is idempotent:
+scrubbed text scrubs to itself.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ _PLATE_MARKED = re.compile(
     r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{1,8}\b",
     re.IGNORECASE,
 )
+_UNIT = re.compile(
+    r"(?<![\w#])(apartment|apt|unit|suite|ste|room|rm|bldg|lot|#)(\.?[ \t]*(?:#|no\.?)?[ \t]*)"
+    r"(?=[\w-]*\d)[\w-]{1,8}\b",  # APT 1234J, Unit #4B, # 12
+    re.IGNORECASE,
+)
 _PLATE_SHAPES = re.compile(r"\b(?:[A-Z]{3}-?\d{3,4}|\d[A-Z]{3}\d{3}|\d{3}-?[A-Z]{3})\b")
 
 
@@ -62,6 +68,7 @@ def _scrub(text: str, markers: tuple[str, ...], region: str, extra: tuple[str, .
     text = scrub_phones(text, region)
     text = _CASE_CODES.sub("[case]", text)
     text = _PLATE_SHAPES.sub("[plate]", text)
+    text = _UNIT.sub(lambda m: f"{m[1]}{m[2]}[unit]", text)
     text = scrub_names(text, markers)
     for pattern in extra:
         text = re.sub(pattern, "[redacted]", text)
@@ -74,5 +81,6 @@ def scrub_text(
     region: str = DEFAULT_REGION,
     extra_patterns: Iterable[str] = (),
 ) -> str:
-    """`text` without phones, e-mails, plates, birth dates, case codes and names after markers."""
+    """`text` without phones, e-mails, plates, birth dates, case codes, unit numbers ("APT 4B")
+    and names after markers."""
     return _scrub(text, tuple(markers), region, tuple(extra_patterns))
