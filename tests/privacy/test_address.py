@@ -60,6 +60,16 @@ from townsquare.privacy.address import address_block
         ("EAST  LAKE WASHINGTON  BLVD / MONTLAKE", "East Lake Washington Blvd / Montlake"),
         ("Ne 143rd St / 15th Av Ne", "NE 143rd St / 15th Av NE"),
         ("McClellan St", "McClellan St"),
+        # what dispatch writes after the street is never read as part of it
+        ("5200 California Ave SW CALLBACK 206-555-9780", "5200 block of California Ave SW"),
+        ("5200 CALIFORNIA AVE SW C/B 2065559780 JOHN SMITH", "5200 block of California Ave SW"),
+        ("1234 PINE ST / R/P JOHN", "1200 block of Pine St"),
+        ("1234 PINE ST / driver Jo", "1200 block of Pine St"),
+        ("1234 PINE ST; NOTE: caller JO, 206-555-1212", "1200 block of Pine St"),
+        ("1234 Pine St jdoe@example.com", "1200 block of Pine St"),
+        ("Nb I5 At Spring RP: jane roe", "NB I5 At Spring"),
+        ("Phinney Av N JOHN SMITH", "Phinney Av N"),
+        ("15th Av W Nb Off Rp", "15th Av W NB Off Rp"),  # RP after "Off" is the ramp
     ],
 )
 def test_address_block(address: str | None, public: str | None) -> None:

@@ -28,11 +28,12 @@ from functools import lru_cache
 
 import usaddress  # type: ignore[import-untyped]  # ships .pyi stubs but no py.typed
 
-_TOKEN = re.compile(r"C/B|[/&,]|[^\s/&,]+", re.IGNORECASE)
+_TOKEN = re.compile(r"C/B|R/P|[/&,;]|[^\s/&,;]+", re.IGNORECASE)
 _SEPARATORS = {"/", "&", "@", "and"}
 _JUNK_WORDS = {
     # labels that introduce a callback, a caller or a note
-    *("callback", "call-back", "cb", "c/b", "ph", "phone", "tel", "tele", "cell", "rp"),
+    *("callback", "call-back", "cb", "c/b", "ph", "phone", "tel", "tele", "cell", "rp", "r/p"),
+    *(";", "driver", "patient", "subject", "reporting", "owner", "resident", "occupant"),
     *("note", "notes", "per", "caller", "contact", "attn", "comp", "compl", "complainant"),
     *("witness", "victim", "suspect", "name", "email", "e-mail", "ext", "x", "re", "ref"),
     # unit, box and floor designators: they name one household
