@@ -3,10 +3,11 @@
 A bare name cannot be told from a street or a business, so names are looked for only after
 a marker: the words following it, in any case, up to `MAX_WORDS` (hyphens and apostrophes
 inside a word, particles such as "de la", "Last, First", "X and Y"), until a stop word:
-a verb, a preposition, a dispatch word, a digit, another marker, a word the policy
-withholds calls by ("subject suicidal" stays whole for the publication gate). The name becomes one
-"[name]" and everything around it stays, so the sentence still reads ("victim named [name]
-was hurt"). Over-scrubbing an ordinary word after a marker is preferred to leaking a name.
+a verb, a preposition, a dispatch word, a digit, another marker, or a word the policy
+withholds calls by ("subject suicidal" stays whole for the publication gate). The name
+becomes one "[name]" and everything around it stays, so the sentence still reads ("victim
+named [name] was hurt"). Over-scrubbing an ordinary word after a marker is preferred to
+leaking a name.
 """
 
 from __future__ import annotations
