@@ -123,6 +123,23 @@ def test_a_collision_that_fire_and_ems_answer_is_public_and_an_ems_call_is_not(
     assert public == ["TA1 - TRAFFIC ACCIDENT - 1ST RESPONSE (FIRE & EMS)"]
 
 
+def test_a_word_a_source_withholds_is_never_scrubbed_as_a_name(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # The gate reads the scrubbed call type: had "harassing" been taken for a name after
+    # "subject", the call would be published as "Subject [name]".
+    categories = {"Subject Harassing Neighbors": "police.other", "Caller Jane Roe": "assist"}
+    rows = [_row(str(n), call_type) for n, call_type in enumerate(categories)]
+    policy = {"withhold": {"call_type_words": ["harass*"]}}
+    config = write_source(tmp_path, rows, categories, policy=policy)
+    report = service.ingest(factory, config, now=NOW)
+    assert (report.created, report.withheld) == (2, 1)
+    with factory() as session:
+        by_type = {i.original_type: i for i in session.scalars(select(Incident))}
+    assert by_type["Subject Harassing Neighbors"].visibility == "withheld"
+    assert by_type["Caller [name]"].visibility == "public"
+
+
 def test_a_publication_delay_holds_incidents_back_until_released(
     factory: sessionmaker[Session], tmp_path: Path
 ) -> None:

@@ -32,7 +32,8 @@ def public_address(address: str | None, policy: Policy) -> str | None:
 def public_text(text: str, policy: Policy) -> str:
     """Free text with everything the policy names scrubbed."""
     rules = policy.text
-    return scrub_text(text, rules.name_markers, rules.phone_region, rules.extra_patterns)
+    withheld = policy.withhold.call_type_words
+    return scrub_text(text, rules.name_markers, rules.phone_region, rules.extra_patterns, withheld)
 
 
 def public_point(point: geo.Point, policy: Policy) -> geo.Point:

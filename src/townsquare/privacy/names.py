@@ -13,7 +13,8 @@ leaking a name.
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from dataclasses import dataclass
+from functools import lru_cache
 
 from townsquare.privacy.gate import call_type_pattern
 from townsquare.privacy.policy import default_policy
@@ -90,31 +91,38 @@ def marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w/])(?:{words})(?![\w/])({_CONSTRUCT})", re.IGNORECASE)
 
 
+@dataclass(frozen=True, slots=True)
+class _Stops:
+    """Words a name never runs over: ordinary words, the markers, and the call-type words the
+    policy withholds by, since the publication gate reads the scrubbed call type ("subject
+    suicidal" must keep "suicidal", and so must a word a source's own policy adds)."""
+
+    words: frozenset[str]
+    withheld: re.Pattern[str] | None
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.words or (
+            self.withheld is not None and self.withheld.match(word) is not None
+        )
+
+
 @lru_cache(maxsize=64)
-def _stop_words(markers: tuple[str, ...]) -> frozenset[str]:
-    return _STOP | {word.lower() for marker in markers for word in marker.split()}
+def _stops(markers: tuple[str, ...], withheld: tuple[str, ...] | None) -> _Stops:
+    words = _STOP | {word.lower() for marker in markers for word in marker.split()}
+    if withheld is None:
+        withheld = tuple(default_policy().withhold.call_type_words)
+    return _Stops(words, call_type_pattern(withheld))
 
 
-@cache
-def _withholding_words() -> re.Pattern[str] | None:
-    """The default policy's call-type words: never taken for a name, since the publication
-    gate reads the scrubbed call type ("subject suicidal" must keep "suicidal")."""
-    return call_type_pattern(default_policy().withhold.call_type_words)
-
-
-def _stops(word: str, stop: frozenset[str]) -> bool:
-    if word in stop:
-        return True
-    withholding = _withholding_words()
-    return withholding is not None and withholding.match(word) is not None
-
-
-def scrub_names(text: str, markers: tuple[str, ...]) -> str:
-    """`text` with the name after each marker replaced by "[name]"."""
+def scrub_names(
+    text: str, markers: tuple[str, ...], withheld: tuple[str, ...] | None = None
+) -> str:
+    """`text` with the name after each marker replaced by "[name]"; `withheld` are the
+    policy's call-type words (the default policy's when None), never taken for a name."""
     if not markers:
         return text
     pattern = marker_pattern(markers)
-    stop = _stop_words(markers)
+    stop = _stops(markers, withheld)
     position = 0
     while (found := pattern.search(text, position)) is not None:
         start = found.end()
@@ -130,7 +138,7 @@ def scrub_names(text: str, markers: tuple[str, ...]) -> str:
     return text
 
 
-def _replacement(text: str, start: int, end: int, stop: frozenset[str]) -> tuple[str, int]:
+def _replacement(text: str, start: int, end: int, stop: _Stops) -> tuple[str, int]:
     """ "[name]" for the name at start..end, and "and [name]" for each name joined to it."""
     out = NAME + _possessive(text[start:end])
     while (joined := _AND.match(text, end)) is not None:
@@ -147,14 +155,14 @@ def _possessive(name: str) -> str:
     return tail[0] if tail else ""
 
 
-def _name_end(text: str, start: int, stop: frozenset[str]) -> int | None:
+def _name_end(text: str, start: int, stop: _Stops) -> int | None:
     """Where the name starting at `start` ends, or None if no name word starts there."""
     end: int | None = None
     position, words = start, 0
     while words < MAX_WORDS and (word := _WORD.match(text, position)) is not None:
         plain = _POSSESSIVE.sub("", word[0]).rstrip(".").lower()
         # After a first name, a describing word may be a surname ("John White").
-        if _stops(plain, stop) and (end is None or plain not in _DESCRIBING):
+        if plain in stop and (end is None or plain not in _DESCRIBING):
             break
         if plain not in _PARTICLES:
             words += 1

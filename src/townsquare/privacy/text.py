@@ -60,7 +60,13 @@ _PLATE_SHAPES = re.compile(r"\b(?:[A-Z]{3}-?\d{3,4}|\d[A-Z]{3}\d{3}|\d{3}-?[A-Z]
 
 
 @lru_cache(maxsize=16_384)
-def _scrub(text: str, markers: tuple[str, ...], region: str, extra: tuple[str, ...]) -> str:
+def _scrub(
+    text: str,
+    markers: tuple[str, ...],
+    region: str,
+    extra: tuple[str, ...],
+    withheld: tuple[str, ...] | None,
+) -> str:
     text = _EMAIL.sub("[email]", text)
     text = _DOB.sub(lambda m: f"{m[1]}{m[2]}[dob]", text)
     text = _CASE_MARKED.sub(lambda m: f"{m[1]}{m[2]}[case]", text)
@@ -69,7 +75,7 @@ def _scrub(text: str, markers: tuple[str, ...], region: str, extra: tuple[str, .
     text = _CASE_CODES.sub("[case]", text)
     text = _PLATE_SHAPES.sub("[plate]", text)
     text = _UNIT.sub(lambda m: f"{m[1]}{m[2]}[unit]", text)
-    text = scrub_names(text, markers)
+    text = scrub_names(text, markers, withheld)
     for pattern in extra:
         text = re.sub(pattern, "[redacted]", text)
     return text
@@ -80,7 +86,10 @@ def scrub_text(
     markers: Iterable[str] = DEFAULT_NAME_MARKERS,
     region: str = DEFAULT_REGION,
     extra_patterns: Iterable[str] = (),
+    withheld_words: Iterable[str] | None = None,
 ) -> str:
     """`text` without phones, e-mails, plates, birth dates, case codes, unit numbers ("APT 4B")
-    and names after markers."""
-    return _scrub(text, tuple(markers), region, tuple(extra_patterns))
+    and names after markers; `withheld_words` (the policy's call-type words, the default
+    policy's when None) are never taken for a name."""
+    withheld = None if withheld_words is None else tuple(withheld_words)
+    return _scrub(text, tuple(markers), region, tuple(extra_patterns), withheld)
