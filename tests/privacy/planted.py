@@ -1,7 +1,10 @@
-"""A generator of dispatch rows mixing the real bundled samples with planted personal data.
+"""Personal data planted in every shape real dispatch exports and residents use, with a ledger.
 
-Every planted value is recorded, so a test can look for each one in everything the
-platform shows. Planted names use rare words that no real sample row contains.
+Each planted value is unique to one (kind, field, shape) occurrence: names are invented
+three-syllable words no real text contains ("Zorvekqua"), phone numbers unique 7-digit
+runs, e-mails, unit numbers (a digit run and a rare letter) unique too. So a value found in
+anything the platform shows names exactly where it was planted and in which shape, and a
+failure says which shape leaks through which field. `leaks.py` looks for them.
 """
 
 from __future__ import annotations
@@ -9,177 +12,310 @@ from __future__ import annotations
 import csv
 import random
 import re
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
 
-from townsquare.ingest.config import MAPPINGS_DIR, load_source_config
+from townsquare.ingest.config import MAPPINGS_DIR
 
 SAMPLES = MAPPINGS_DIR.parent.parent / "samples"
-FIRST = ["Zebulon", "Philippa", "Thaddeus", "Ottoline", "Barnaby", "Henrietta", "Ignatius"]
-LAST = ["Quackenbush", "Vandersloot", "Pettigrew", "Ravenscroft", "Winterbottom", "Oglethorpe"]
-STREETS = ["Phinney Av N", "Aurora Av N", "Rainier Av S", "Delridge Way SW", "CALIFORNIA ST"]
-EXTRA_COLUMNS = ["Caller Name", "Caller Phone", "Caller Email", "DOB", "Narrative"]
-COLUMNS = ["Incident Number", "Type", "Datetime", "Address", "Latitude", "Longitude"]
-PUBLIC_TEXT = {
-    # template of a call type carrying free text -> the public category it is mapped to
-    "Assist - caller {name} {phone}": "assist",
-    "Hazard reported by {email}": "safety.hazard",
-    "Vehicle blocking, plate {plate}": "traffic.hazard",
-    "Vandalism, case #{case}": "crime.vandalism",
-    "Suspicious person, DOB {dob}, RP {name}": "police.other",
-    "Collision, driver {name} {phone}": "traffic.collision",
-}
-SENSITIVE = {
-    "Sexual Assault": "sensitive.sexual_assault",
-    "Domestic Violence": "sensitive.domestic",
-    "Juvenile Disturbance": "sensitive.juvenile",
-    "Suicide Attempt": "sensitive.mental_health",
-    "Death Investigation": "sensitive.death",
-    "Medical Aid at Residence": "medical",
-    "Welfare Check": "welfare",
-    # mapping mistakes: the call type words of the policy must still withhold them
-    "DV Assault": "crime.assault",
-    "Psych Patient": "civil",
-    "Overdose": "assist",
-}
+SYLLABLES = (
+    *("zor", "vek", "qua", "thix", "mub", "kel", "dra", "yun", "pex", "wol", "brin", "gaz"),
+    *("fru", "jiv", "snok", "tral", "cav", "hem", "lop", "nuz", "rix", "sav", "tob", "ulk"),
+    *("vim", "wex", "yab", "zid", "oxa", "ibb", "quo", "fex", "grum", "plo", "dux"),
+)
+TOKEN_TYPES = ("names", "phones", "emails", "units", "houses", "dobs", "plates")
+MARKERS = (
+    *("RP", "R/P", "RP:", "caller", "Caller:", "complainant", "victim", "witness", "suspect"),
+    *("reporting party", "victim named", "suspect named", "patient", "driver", "subject"),
+    *("caller name:", "witness is", "RP is"),
+)
+STREETS = (
+    *("California Ave SW", "PINE ST", "Rainier Ave S", "Aurora Av N", "NE 45th St"),
+    *("3RD AVE", "Delridge Way SW", "MISSION ST", "Market St", "15th Ave NW"),
+)
+CROSS = ("Pike St", "N 85TH ST", "Alaska St", "VALENCIA ST")
+UNIT_WORDS = ("APT", "Apt", "UNIT", "#", "STE", "Apt.", "Unit", "RM")
+PHONE_SHAPES = (
+    "555 range dashes",
+    "parenthesised area",
+    "dots",
+    "ten digits no separators",
+    "split by spaces",
+    "+1 spaces",
+    "+1 dashes",
+    "+1 parenthesised",
+    "1- prefix",
+    "seven digits",
+    "seven digits split by a space",
+    "extension x",
+    "extension ext.",
+    "extension split by spaces",
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one value was planted: kind, field, shape, the whole planted text, and the role
+    markers with the case and length of the names after them ("victim/lower/2 words")."""
+
+    kind: str
+    field: str
+    shape: str
+    text: str
+    variants: tuple[str, ...] = ()
 
 
 @dataclass
-class Planted:
-    """The rows, the categories to map them, and every planted value by kind."""
+class Ledger:
+    """Every planted value by type, and how many values each (kind, field) received."""
 
-    rows: list[dict[str, str]] = field(default_factory=list)
-    categories: dict[str, str] = field(default_factory=dict)
-    names: set[str] = field(default_factory=set)
-    phones: set[str] = field(default_factory=set)
-    emails: set[str] = field(default_factory=set)
-    dobs: set[str] = field(default_factory=set)
-    plates: set[str] = field(default_factory=set)
-    cases: set[str] = field(default_factory=set)
-    units: set[str] = field(default_factory=set)
-    houses: set[tuple[str, str]] = field(default_factory=set)
-    sensitive_ids: set[str] = field(default_factory=set)
+    seed: int = 20261207
+    tokens: dict[str, dict[str, Origin]] = field(default_factory=dict)
+    planted: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """(kind, field, token type) -> how many values were planted."""
+    texts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(kind, field) -> how many planted texts."""
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.tokens = {kind: {} for kind in TOKEN_TYPES}
+        self._words = self._invented(random.Random(self.seed))
+        self._numbers = iter(random.Random(self.seed + 1).sample(range(10_000_000), 200_000))
+        self._pending: list[tuple[str, str]] = []
+        self._variants: list[str] = []
+
+    @staticmethod
+    def _invented(rng: random.Random) -> Iterator[str]:
+        """Distinct invented words of three or four syllables."""
+        seen: set[str] = set()
+        while True:
+            word = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((3, 4))))
+            if word not in seen:
+                seen.add(word)
+                yield word
+
+    # -- values ---------------------------------------------------------------------------
+
+    def _record(self, kind: str, where: tuple[str, str, str], value: str) -> str:
+        self.planted[(where[0], where[1], kind)] += 1
+        self._pending.append((kind, value.lower()))
+        return value
+
+    def name(self, where: tuple[str, str, str], case: str, parts: int, hyphen: bool) -> str:
+        """An invented name of `parts` words (the last two hyphenated if asked) in `case`."""
+        words = [next(self._words) for _ in range(parts)]
+        for word in words:
+            self._record("names", where, word)
+        if hyphen and parts > 1:
+            words = [*words[:-2], "-".join(words[-2:])]
+        text = " ".join(words)
+        return {"upper": text.upper(), "lower": text.lower()}.get(case, _title(text))
+
+    def phone(self, where: tuple[str, str, str], shape: str) -> str:
+        """A phone number in `shape`; its 7-digit and 10-digit runs are recorded."""
+        seven = ""
+        while not seven or seven in self.tokens["phones"] or seven in self._pending_phones():
+            number = f"{next(self._numbers):07d}"
+            exchange = "555" if shape.startswith("555") or number[0] in "01" else number[:3]
+            line = number[3:]
+            seven = exchange + line
+        area = self.rng.choice(["206", "425", "253", "360", "509", "415"])
+        self._record("phones", where, seven)
+        if not shape.startswith("seven"):  # the 10-digit run too, counted as the same number
+            self._pending.append(("phones", area + seven))
+        ext = str(self.rng.randint(1, 9999))
+        a, e, n = area, exchange, line
+        return {
+            "555 range dashes": f"{a}-{e}-{n}",
+            "parenthesised area": f"({a}) {e}-{n}",
+            "dots": f"{a}.{e}.{n}",
+            "ten digits no separators": f"{a}{e}{n}",
+            "split by spaces": f"{a} {e} {n}",
+            "+1 spaces": f"+1 {a} {e} {n}",
+            "+1 dashes": f"+1-{a}-{e}-{n}",
+            "+1 parenthesised": f"+1 ({a}) {e}-{n}",
+            "1- prefix": f"1-{a}-{e}-{n}",
+            "seven digits": f"{e}-{n}",
+            "seven digits split by a space": f"{e} {n}",
+            "extension x": f"({a}) {e}-{n} x{ext}",
+            "extension ext.": f"{a}-{e}-{n} ext. {ext}",
+            "extension split by spaces": f"({a}) {e} {n} x {ext}",
+        }[shape]
+
+    def email(self, where: tuple[str, str, str]) -> str:
+        """A unique e-mail address."""
+        return self._record("emails", where, f"{next(self._words)}.{where[0]}@planted-pii.example")
+
+    def unit(self, where: tuple[str, str, str]) -> str:
+        """A unique unit number: digits and a letter no real unit in the samples uses."""
+        value = f"{self.rng.randint(100, 9999)}{self.rng.choice('JQX')}"
+        while value.lower() in self.tokens["units"]:
+            value = f"{self.rng.randint(100, 9999)}{self.rng.choice('JQX')}"
+        return self._record("units", where, value)
+
+    def house(self, where: tuple[str, str, str], street: str) -> str:
+        """An exact house number (never a whole hundred) on `street`."""
+        number = self.rng.randrange(101, 20_000)
+        while number % 100 == 0:
+            number = self.rng.randrange(101, 20_000)
+        self._record("houses", where, f"{number} {street.split()[0].lower()}")
+        return str(number)
+
+    def dob(self, where: tuple[str, str, str]) -> str:
+        """A date of birth."""
+        rng = self.rng
+        value = f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(1940, 2010)}"
+        return self._record("dobs", where, value)
+
+    def plate(self, where: tuple[str, str, str]) -> str:
+        """A licence plate of three rare letters and four digits."""
+        letters = "".join(self.rng.choice("QXZ") for _ in range(3))
+        return self._record("plates", where, f"{letters}{self.rng.randint(1000, 9999)}")
+
+    def _pending_phones(self) -> set[str]:
+        return {value for kind, value in self._pending if kind == "phones"}
+
+    # -- texts ----------------------------------------------------------------------------
+
+    def text(self, kind: str, fieldname: str, index: int) -> str:
+        """The planted text of row `index` for one field: its shape is chosen by the index."""
+        makers = {
+            "address": ADDRESS_SHAPES,
+            "call_type": CALL_TYPE_SHAPES,
+            "unit": UNIT_SHAPES,
+            "street": STREET_SHAPES,
+        }.get(fieldname, FREE_TEXT_SHAPES)
+        shape = list(makers)[index % len(makers)]
+        where = (kind, fieldname, shape)
+        self._pending = []
+        self._variants: list[str] = []
+        text = makers[shape](self, where, index)
+        origin = Origin(kind, fieldname, shape, text, tuple(self._variants))
+        for token_type, value in self._pending:
+            self.tokens[token_type][value] = origin
+        self.texts[(kind, fieldname)] += 1
+        return text
+
+    def marked_name(self, where: tuple[str, str, str], index: int, most: int = 4) -> str:
+        """A role marker and a name of up to `most` words after it, in a case and a length
+        chosen by the index."""
+        marker = MARKERS[index % len(MARKERS)]
+        case = ("upper", "lower", "title")[index // len(MARKERS) % 3]
+        parts = 1 + index // 7 % most
+        hyphen = parts > 1 and index // 5 % 3 == 0
+        name = self.name(where, case, parts, hyphen)
+        self._variants.append(f"{marker}/{case}/{parts} words{', hyphen' if hyphen else ''}")
+        return f"{marker.lower() if case == 'lower' else marker} {name}"
+
+    def any_phone(self, where: tuple[str, str, str], index: int) -> str:
+        """A phone number in the shape of index."""
+        return self.phone(where, PHONE_SHAPES[index // 3 % len(PHONE_SHAPES)])
 
 
-def _real_rows() -> list[dict[str, str]]:
+def _title(text: str) -> str:
+    return " ".join("-".join(p.capitalize() for p in w.split("-")) for w in text.split())
+
+
+def _street(ledger: Ledger, index: int) -> str:
+    return STREETS[index % len(STREETS)]
+
+
+def _at(ledger: Ledger, where: tuple[str, str, str], index: int) -> str:
+    street = _street(ledger, index)
+    return f"{ledger.house(where, street)} {street}"
+
+
+W = tuple[str, str, str]
+ADDRESS_SHAPES = {
+    "trailing CALLBACK phone": lambda p, w, i: f"{_at(p, w, i)} CALLBACK {p.any_phone(w, i)}",
+    "unit, RP name, 10 digits": lambda p, w, i: (
+        f"{_at(p, w, i)} APT {p.unit(w)} RP {p.name(w, 'upper', 2, False)} "
+        f"{p.phone(w, 'ten digits no separators')}"
+    ),
+    "CB phone with extension": lambda p, w, i: (
+        f"{_at(p, w, i)} CB {p.phone(w, 'extension split by spaces')}"
+    ),
+    "unit word and number": lambda p, w, i: (
+        f"{_at(p, w, i)} {UNIT_WORDS[i % len(UNIT_WORDS)]} {p.unit(w)}"
+    ),
+    "unit, marked name, e-mail": lambda p, w, i: (
+        f"{_at(p, w, i)} UNIT {p.unit(w)} - {p.marked_name(w, i)} {p.email(w)}"
+    ),
+    "note after semicolon": lambda p, w, i: (
+        f"{_at(p, w, i)}; NOTE: {p.marked_name(w, i)}, {p.any_phone(w, i)}"
+    ),
+    "note after slash": lambda p, w, i: f"{_at(p, w, i)} / {p.marked_name(w, i)}",
+    "intersection with callback": lambda p, w, i: (
+        f"{_street(p, i)} / {CROSS[i % len(CROSS)]} CALLBACK {p.any_phone(w, i)}"
+    ),
+    "note in brackets": lambda p, w, i: (
+        f"{_at(p, w, i)} ({p.marked_name(w, i)} {p.any_phone(w, i)})"
+    ),
+    "lower-case name and phone after the street": lambda p, w, i: (
+        f"{_at(p, w, i)} {p.name(w, 'lower', 2, False)} {p.phone(w, 'split by spaces')}"
+    ),
+}
+CALL_TYPE_SHAPES = {
+    "marked name and phone": lambda p, w, i: f"Assist - {p.marked_name(w, i)} {p.any_phone(w, i)}",
+    "callback phone": lambda p, w, i: f"Aid Response CB {p.any_phone(w, i)}",
+    "e-mail": lambda p, w, i: f"Hazard reported by {p.email(w)}",
+    "victim named": lambda p, w, i: (
+        f"Assault, victim named {p.name(w, ('title', 'lower', 'upper')[i % 3], 3, True)}"
+    ),
+    "suspect named, DOB": lambda p, w, i: (
+        f"Suspicious person, suspect named {p.name(w, 'title', 2, i % 2 == 0)}, DOB {p.dob(w)}"
+    ),
+    "driver, plate": lambda p, w, i: f"Collision, {p.marked_name(w, i)} plate {p.plate(w)}",
+}
+UNIT_SHAPES = {
+    # A unit column holds an apparatus id: short (the store keeps at most 64 characters).
+    "unit and marked name": lambda p, w, i: f"E{i % 40} {p.marked_name(w, i, most=2)}",
+    "unit and callback": lambda p, w, i: f"M{i % 40} CB {p.any_phone(w, i)}",
+}
+STREET_SHAPES = {  # an EIDO civic street: whatever follows is inside the RD element
+    "street and callback": lambda p, w, i: f"{_street(p, i)} CALLBACK {p.any_phone(w, i)}",
+    "street and marked name": lambda p, w, i: f"{_street(p, i)} {p.marked_name(w, i)}",
+    "street, unit": lambda p, w, i: f"{_street(p, i)} APT {p.unit(w)}",
+}
+FREE_TEXT_SHAPES = {
+    "marked name then verb": lambda p, w, i: (
+        f"Smoke seen; {p.marked_name(w, i)} reports it from the corner."
+    ),
+    "phone to call": lambda p, w, i: (
+        f"Anyone who saw it, call {p.any_phone(w, i)} or write to {p.email(w)}."
+    ),
+    "victim named, hyphenated": lambda p, w, i: (
+        f"The victim named {p.name(w, 'title', 3, True)} was not hurt."
+    ),
+    "lower-case marked name and phone": lambda p, w, i: (
+        f"{p.marked_name(w, i + 1)} left a number {p.any_phone(w, i)}."
+    ),
+    "witness with unit": lambda p, w, i: (
+        f"A witness, {p.name(w, 'title', 2, False)}, lives on {_street(p, i)} "
+        f"{UNIT_WORDS[i % len(UNIT_WORDS)]} {p.unit(w)}."
+    ),
+}
+
+
+def real_rows() -> list[dict[str, str]]:
+    """The bundled Seattle and San Francisco sample rows: call type, address, point."""
     rows = []
     seattle = SAMPLES / "seattle_fire_911" / "seattle_fire_911_calls_extract.csv"
     with seattle.open(encoding="utf-8-sig", newline="") as handle:
-        for n, row in enumerate(csv.DictReader(handle)):
+        for row in csv.DictReader(handle):
             rows.append(
                 {
-                    "Incident Number": f"S{n:05d}",
-                    "Type": row["Type"],
-                    "Address": row["Address"],
-                    "Latitude": row["Latitude"],
-                    "Longitude": row["Longitude"],
+                    "type": row["Type"],
+                    "address": row["Address"],
+                    "lat": row["Latitude"],
+                    "lon": row["Longitude"],
                 }
             )
     with (SAMPLES / "sf_fire_calls" / "sf-fire-calls.csv").open(encoding="utf-8-sig") as handle:
-        for n, row in enumerate(csv.DictReader(handle)):
+        for row in csv.DictReader(handle):
             lat, lon = re.findall(r"-?\d+\.\d+", row["Location"])
             rows.append(
-                {
-                    "Incident Number": f"F{n:05d}",
-                    "Type": row["CallType"],
-                    "Address": row["Address"],
-                    "Latitude": lat,
-                    "Longitude": lon,
-                }
+                {"type": row["CallType"], "address": row["Address"], "lat": lat, "lon": lon}
             )
-    return rows
-
-
-def _phone(rng: random.Random, digits: str) -> str:
-    area, exchange, line = digits[:3], digits[3:6], digits[6:]
-    return rng.choice(
-        [
-            f"({area}) {exchange}-{line}",
-            f"{area}.{exchange}.{line}",
-            f"+1 {area} {exchange} {line}",
-            f"{area}{exchange}{line}",
-            f"{area}-{exchange}-{line}",
-        ]
-    )
-
-
-def _values(rng: random.Random, planted: Planted, n: int) -> dict[str, str]:
-    name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-    digits = f"{rng.choice(['206', '425', '253'])}555{n % 10_000:04d}"
-    values = {
-        "name": name,
-        "phone": _phone(rng, digits),
-        "email": f"{name.split()[0].lower()}.{n}@planted-pii.example",
-        "dob": f"{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}/{rng.randint(1940, 2010)}",
-        "plate": "".join(rng.choice(c) for c in ("QXZ", "QXZ", "KJW"))
-        + str(rng.randint(1000, 9999)),
-        "case": f"2026-{n:07d}",
-    }
-    planted.names.update(name.split())
-    planted.phones.add(digits)
-    planted.emails.add(values["email"])
-    planted.dobs.add(values["dob"])
-    planted.plates.add(values["plate"])
-    planted.cases.add(values["case"])
-    return values
-
-
-def _exact_address(rng: random.Random, planted: Planted) -> str:
-    house = rng.randrange(101, 20_000)
-    while house % 100 == 0:
-        house = rng.randrange(101, 20_000)
-    street = rng.choice(STREETS)
-    unit = f"{rng.randint(100, 9999)}{rng.choice('ABCD')}"
-    planted.houses.add((str(house), street.split()[0].lower()))
-    planted.units.add(unit)
-    return f"{house} {street} {rng.choice(['Apt', 'Unit', '#'])} {unit}"
-
-
-def generate(total: int, now: datetime, seed: int = 20261128) -> Planted:
-    """`total` rows: every real sample row, then real rows altered to carry planted data."""
-    rng = random.Random(seed)
-    planted = Planted()
-    for path in ("seattle_fire_911.toml", "sf_fire_calls.toml"):
-        planted.categories.update(load_source_config(MAPPINGS_DIR / path).categories)
-    planted.categories.update(SENSITIVE)
-    real = _real_rows()
-    rows = list(real)
-    while len(rows) < total:
-        n = len(rows)
-        row = dict(rng.choice(real), **{"Incident Number": f"P{n:06d}"})
-        values = _values(rng, planted, n)
-        kind = n % 3
-        if kind == 0:
-            template = rng.choice(list(PUBLIC_TEXT))
-            row["Type"] = template.format(**values)
-            planted.categories[row["Type"]] = PUBLIC_TEXT[template]
-        elif kind == 1:
-            row["Type"] = rng.choice(list(SENSITIVE))
-            planted.sensitive_ids.add(row["Incident Number"])
-        row["Address"] = _exact_address(rng, planted)
-        row.update(
-            {
-                "Caller Name": values["name"],
-                "Caller Phone": values["phone"],
-                "Caller Email": values["email"],
-                "DOB": values["dob"],
-                "Narrative": f"RP {values['name']} at {row['Address']}, plate {values['plate']}",
-            }
-        )
-        rows.append(row)
-    for row in rows:
-        minutes = rng.randrange(0, 3 * 24 * 60)
-        row["Datetime"] = (now - timedelta(minutes=minutes)).isoformat()
-    planted.rows = rows
-    return planted
-
-
-def write(folder: Path, planted: Planted) -> Path:
-    """The CSV of the rows (unmapped columns included) in `folder`."""
-    path = folder / "planted.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, COLUMNS + EXTRA_COLUMNS, restval="")
-        writer.writeheader()
-        writer.writerows(planted.rows)
-    return path
+    return [r for r in rows if r["lat"] and r["lon"]]

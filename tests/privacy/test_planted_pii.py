@@ -1,135 +1,361 @@
-"""10,000 dispatch rows, real ones mixed with planted personal data, through the real path.
+"""Planted personal data in every mapped field of every source kind, in posts, official
+updates and footage request reasons, through the real paths, must show up nowhere public.
 
-After ingestion no planted name, phone number, e-mail address, date of birth, plate, case
-code, unit number or exact house number appears in any API response, Atom feed, page,
-export, event, log line or stored incident, and every sensitive call type is withheld.
+Over 10,000 calls: a CSV file, a nested JSON document, an Atom feed and CAP alerts and EIDOs
+over local HTTP, and records pushed (signed) to the app; resident posts and their approval,
+official updates and footage requests over the API. Then everything the public (or a
+resident about other people's data) can get is read: API pages and details, Atom, CAP
+messages and their index, Open311, web pages, the footage request's page and list,
+transparency JSON and CSV, a resident's data export, alert e-mail to a confirmed watch area,
+footage mail, the weekly digest, the outbox, the stored public fields of every incident, and
+every log line. No planted name, phone number, e-mail, unit, house number, date of birth or
+plate may be in any of them. `pytest -s` prints the figures per kind and field.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
-from datetime import UTC, datetime
+import time
+import zipfile
+from collections.abc import Iterator
+from datetime import timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from pydantic import SecretStr
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.privacy import planted
+from tests.footage.conftest import make_agency, officer
+from tests.ingest.servers import FeedServer
+from tests.privacy import sources
+from tests.privacy.leaks import Scan
+from tests.privacy.planted import TOKEN_TYPES, Ledger
+from tests.residents import Mailbox, Person, mailbox, privileged, resident
+from townsquare.alerts.models import Delivery
 from townsquare.app import create_app
+from townsquare.db import transaction, utcnow
 from townsquare.events import OutboxEvent
-from townsquare.formats.geojson import feature_collection
-from townsquare.incidents import service as incidents
 from townsquare.incidents.models import Incident
-from townsquare.ingest import service
-from townsquare.ingest.config import load_source_config
+from townsquare.ingest import push, service
 from townsquare.platform import Platform
 from townsquare.settings import Settings
+from townsquare.weekly.digest import send_weekly
 
-NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+__all__ = ["mailbox"]
+
+COUNTS = {"csv": 4000, "json": 2000, "atom": 1200, "cap": 1000, "eido": 1000, "push": 1000}
+POSTS, UPDATES, FOOTAGE = 30, 30, 15
 AREAS = {"seattle": "-122.48,47.47,-122.20,47.78", "sf": "-122.53,37.60,-122.35,37.84"}
-CENTRES = {"seattle": (47.62, -122.33), "sf": (37.77, -122.43)}
+KEY, SECRET = "planted-key", "planted-secret"
+WATCHER = "watcher@example.org"
+KNOWN_LEAKS: dict[tuple[str, str], str] = {}
+"""(field or "*", shape) still leaking, with whom it is routed to. Only these leaking makes
+the test xfail; any other leak fails it, and so does one of these no longer leaking (strict:
+the list can only shrink)."""
 
 
-def _source(tmp_path: Path, rows: planted.Planted) -> Path:
-    data = planted.write(tmp_path, rows)
-    lines = [
-        'slug = "planted-pii"',
-        'name = "Planted PII feed"',
-        'kind = "csv"',
-        f"location = {json.dumps(str(data))}",
-        'time_zone = "America/Los_Angeles"',
-        "[agency]",
-        'slug = "planted"',
-        'name = "Planted Fire Department"',
-        'time_zone = "America/Los_Angeles"',
-        "[fields]",
-        'external_id = "Incident Number"',
-        'call_type = "Type"',
-        'address = "Address"',
-        'latitude = "Latitude"',
-        'longitude = "Longitude"',
-        'occurred_at = { column = "Datetime", formats = ["iso8601"] }',
-        "[categories]",
-        *(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in rows.categories.items()),
+def _settings(engine: Engine, tmp_path: Path, port: int) -> Settings:
+    return Settings(
+        database_url=SecretStr(engine.url.render_as_string(hide_password=False)),
+        data_dir=tmp_path,
+        secret_key=SecretStr("test secret"),
+        public_url="http://townsquare.test",
+        account_mail="smtp",
+        alert_senders={"email": "smtp"},
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        alert_rate_per_hour=1000,
+        alert_retry_base_s=0.05,
+        relay_interval_s=0.05,
+        posts_per_hour=1000,
+        footage_requests_per_day=1000,
+    )
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """The local HTTP server the polled kinds are read from."""
+    with FeedServer() as server:
+        yield server
+
+
+def _subscribe(client: TestClient, box: Mailbox) -> None:
+    """An e-mail watch area around HOME, confirmed from the link mailed to the address."""
+    body = {
+        "name": "Home",
+        "area": {"type": "circle", "lat": sources.HOME[0], "lon": sources.HOME[1], "radius_m": 600},
+        "urgent_severity": 1,
+        "channels": [{"kind": "email", "address": WATCHER}],
+    }
+    made = client.post("/api/v1/subscriptions", json=body)
+    assert made.status_code in {200, 201, 202}, made.text
+    with box.lock:
+        mails = [raw for _, rcpt, raw in box.messages if WATCHER in rcpt]
+    # Double opt-in (issue 13 item 7): nothing is sent before the mailed link is followed.
+    links = {m for raw in mails for m in re.findall(r"/alerts/confirm/[\w-]+", _body(raw))}
+    assert len(links) == 1, "no confirmation link was mailed"
+    confirmed = client.post(links.pop())
+    assert confirmed.status_code == 200, confirmed.text
+
+
+def _body(raw: bytes) -> str:
+    message = message_from_bytes(raw, policy=policy.default)
+    parts = [message] if not message.is_multipart() else list(message.walk())
+    texts = [str(message["Subject"] or "")]
+    for part in parts:
+        if part.get_content_maintype() == "text":
+            texts.append(str(part.get_content()))  # type: ignore[attr-defined]
+    return "\n".join(texts)
+
+
+def _poll_kinds(
+    ledger: Ledger, factory: sessionmaker[Session], server: FeedServer, tmp_path: Path
+) -> list[sources.PlantedFeed]:
+    """The csv file and the json, atom, cap and eido feeds over HTTP, each read once."""
+    now = utcnow()
+    feeds = [
+        sources.csv_feed(ledger, tmp_path, COUNTS["csv"], now),
+        sources.json_feed(ledger, server, COUNTS["json"], now),
+        sources.atom_feed(ledger, server, COUNTS["atom"], now),
+        sources.cap_feed(ledger, server, COUNTS["cap"], now),
+        sources.eido_feed(ledger, server, COUNTS["eido"], now),
     ]
-    path = tmp_path / "planted.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    for feed in feeds:
+        report = service.ingest(factory, feed.config, now=now)
+        assert report.received == COUNTS[feed.kind], (feed.kind, report)
+    return feeds
 
 
-def _pages(client: TestClient, bbox: str) -> tuple[list[str], list[int]]:
-    bodies, ids = [], []
+def _push_kind(
+    ledger: Ledger,
+    factory: sessionmaker[Session],
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> sources.PlantedFeed:
+    """Records pushed to the app in signed batches."""
+    pushed = sources.push_feed(ledger, COUNTS["push"], utcnow())
+    monkeypatch.setenv("PLANTED_PUSH_KEY", KEY)
+    monkeypatch.setenv("PLANTED_PUSH_SECRET", SECRET)
+    with transaction(factory) as session:
+        service.ensure_source(session, pushed.config)
+    for body in sources.push_bodies(pushed, 250):
+        stamp = int(time.time())
+        headers = {
+            "X-Townsquare-Key": KEY,
+            "X-Townsquare-Timestamp": str(stamp),
+            "X-Townsquare-Signature": push.sign(SECRET, stamp, body),
+            "Content-Type": "application/json",
+        }
+        answer = client.post("/api/v1/sources/planted-push/records", content=body, headers=headers)
+        assert answer.status_code == 202, answer.text
+    return pushed
+
+
+def _rebind(person: Person, client: TestClient) -> Person:
+    """The same signed-in session on the app `client` runs."""
+    fresh = TestClient(client.app, cookies=dict(person.client.cookies))
+    return Person(fresh, person.email, person.account_id, person.csrf)
+
+
+def _posts(ledger: Ledger, author: Person, moderator: Person) -> list[int]:
+    """Resident posts with planted titles and descriptions, approved by a moderator."""
+    ids = []
+    for i in range(POSTS):
+        body = {
+            "category": ("crime.vandalism", "safety.hazard", "traffic.hazard")[i % 3],
+            "title": ledger.text("post", "title", i)[:200],
+            "description": ledger.text("post", "description", i),
+            "occurred_at": (utcnow() - timedelta(minutes=10)).isoformat(),
+            "lat": sources.HOME[0] + 0.0003 * (i % 5),
+            "lon": sources.HOME[1],
+        }
+        made = author.post("/api/v1/posts", json=body)
+        assert made.status_code == 201, made.text
+        post_id = made.json()["id"]
+        approved = moderator.post(f"/api/v1/moderation/posts/{post_id}/approve", json={})
+        assert approved.status_code == 200, approved.text
+        ids.append(post_id)
+    return ids
+
+
+def _updates(ledger: Ledger, cop: Person) -> list[int]:
+    """Official updates with planted title, summary and address."""
+    ids = []
+    for i in range(UPDATES):
+        body = {
+            "category": ("safety.hazard", "fire.structure", "traffic.closure")[i % 3],
+            "title": ledger.text("update", "title", i)[:200],
+            "summary": ledger.text("update", "summary", i),
+            "occurred_at": (utcnow() - timedelta(minutes=5)).isoformat(),
+            "lat": sources.HOME[0] - 0.0003 * (i % 5),
+            "lon": sources.HOME[1],
+            "address": ledger.text("update", "address", i)[:300],
+        }
+        made = cop.post("/api/v1/agency/updates", json=body)
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    return ids
+
+
+def _footage(ledger: Ledger, cop: Person) -> list[int]:
+    """Footage requests with planted reasons, around HOME."""
+    ids = []
+    now = utcnow()
+    for i in range(FOOTAGE):
+        body = {
+            "case_number": f"2026-{900000 + i}",
+            "reason": ledger.text("footage", "reason", i),
+            "circle": {"lat": sources.HOME[0], "lon": sources.HOME[1], "radius_m": 300},
+            "window_start": (now - timedelta(hours=2)).isoformat(),
+            "window_end": (now - timedelta(hours=1)).isoformat(),
+            "expires_at": (now + timedelta(days=7)).isoformat(),
+        }
+        made = cop.post("/api/v1/footage/requests", json=body)
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    return ids
+
+
+def _settle(factory: sessionmaker[Session], deadline_s: float = 60) -> None:
+    """Wait until every outbox event is relayed and no alert delivery is still to be sent."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        with factory() as session:
+            unrelayed = session.scalar(select(func.count()).where(OutboxEvent.relayed_at.is_(None)))
+            pending = session.scalar(
+                select(func.count()).where(Delivery.status.in_(["queued", "retrying"]))
+            )
+        if not unrelayed and not pending:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not settled: {unrelayed} events unrelayed, {pending} deliveries due")
+
+
+def _feed_pages(client: TestClient, scan: Scan, bbox: str) -> list[int]:
+    ids: list[int] = []
     url: str | None = f"/api/v1/incidents?bbox={bbox}&limit=200"
     while url:
         response = client.get(url)
-        assert response.status_code == 200
-        bodies.append(response.text)
+        assert response.status_code == 200, response.text
+        scan.look(f"api GET {url}", response.text)
         body = response.json()
         ids += [f["id"] for f in body["features"]]
         url = body["links"][0]["href"] if body["links"] else None
-    return bodies, ids
+    return ids
 
 
-def _everything_shown(client: TestClient, factory: sessionmaker[Session]) -> tuple[str, list[int]]:
-    """All the platform shows: API pages, details, Atom, pages, manifest, export, events."""
-    shown: list[str] = []
+def _read_public(
+    client: TestClient,
+    scan: Scan,
+    factory: sessionmaker[Session],
+    watcher: Person,
+    posts: list[int],
+    requests: list[int],
+) -> list[int]:
+    """Everything anyone (or a resident about others) can read, looked through."""
     ids: list[int] = []
-    for place, bbox in AREAS.items():
-        bodies, found = _pages(client, bbox)
-        shown += bodies
-        ids += found
-        shown.append(client.get(f"/feeds/atom?bbox={bbox}&limit=200").text)
-        lat, lon = CENTRES[place]
-        shown.append(client.get(f"/?lat={lat}&lon={lon}&radius_m=25000").text)
-        shown.append(client.get(f"/fragments/incidents?lat={lat}&lon={lon}&radius_m=25000").text)
-    for incident_id in ids[:: max(1, len(ids) // 150)]:
-        shown.append(client.get(f"/api/v1/incidents/{incident_id}").text)
-        shown.append(client.get(f"/incidents/{incident_id}").text)
-    shown.append(client.get("/api/v1/sources/planted-pii/policy").text)
+    for bbox in AREAS.values():
+        ids += _feed_pages(client, scan, bbox)
     with factory() as session:
-        export = incidents.publish_all(session, list(incidents.iter_public(session)))
-        shown.append(json.dumps(feature_collection(export, None, None)))
-        shown += [json.dumps(e.payload) for e in session.scalars(select(OutboxEvent))]
-        for row in session.scalars(select(Incident)):  # the stored public form, withheld too
-            shown.append(
-                " | ".join(
-                    [
-                        row.title,
-                        row.summary,
-                        row.original_type,
-                        row.address_block or "",
-                        *row.visibility_reasons,
-                        *row.alertable_reasons,
-                    ]
-                )
+        by_source = {
+            i.id: i.origin
+            for i in session.scalars(select(Incident).where(Incident.visibility == "public"))
+        }
+    sample = sorted(
+        set(ids[:: max(1, len(ids) // 120)]) | {i for i in ids if by_source.get(i) != "dispatch"}
+    )
+    urls = [
+        *(f"api GET /api/v1/incidents/{i}" for i in sample),
+        *(f"page GET /incidents/{i}" for i in sample),
+        *(f"cap GET /feeds/cap/{i}.xml" for i in sample),
+        *(f"api GET /api/v1/posts/{p}/public" for p in posts),
+        *(f"api GET /api/v1/footage/requests/{r}" for r in requests),
+    ]
+    lat, lon = sources.HOME
+    near = f"lat={lat}&lon={lon}&radius_m=2000"
+    for bbox in AREAS.values():
+        urls += [f"atom GET /feeds/atom?bbox={bbox}&limit=200", f"cap GET /feeds/cap?bbox={bbox}"]
+    urls += [
+        f"atom GET /feeds/atom?{near}&limit=200",
+        f"cap GET /feeds/cap?{near}&limit=200",
+        f"page GET /?{near}",
+        f"page GET /fragments/incidents?{near}",
+        "page GET /?lat=37.77&lon=-122.43&radius_m=25000",
+        f"page GET /weekly?{near}",
+        f"api GET /api/v1/weekly?{near}",
+        f"open311 GET /open311/v2/requests.json?{near}",
+        "open311 GET /open311/v2/requests.xml?lat=47.61&long=-122.33&radius=2000",
+        "api GET /api/v1/agencies/planted-police/footage-requests",
+        "transparency GET /api/v1/transparency",
+        "transparency GET /api/v1/transparency?format=csv",
+        "transparency GET /api/v1/transparency.csv",
+        "transparency GET /api/v1/agencies/planted-police/transparency?format=csv",
+        "page GET /transparency",
+        "api GET /api/v1/sources",
+        *(f"api GET /api/v1/sources/planted-{kind}/policy" for kind in COUNTS),
+    ]
+    for entry in urls:
+        place, _, url = entry.partition(" GET ")
+        response = client.get(url)
+        scan.look(f"{place} GET {url} ({response.status_code})", response.text)
+    for page in ("/api/v1/footage/inbox", "/footage"):
+        scan.look(f"resident GET {page}", watcher.client.get(page).text)
+    exported = watcher.client.get("/api/v1/me/export")
+    assert exported.status_code == 200, exported.text
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        for name in archive.namelist():
+            scan.look(f"export {name}", archive.read(name).decode("utf-8", "replace"))
+    return ids
+
+
+def _stored(scan: Scan, factory: sessionmaker[Session]) -> None:
+    """The outbox and the public fields of every stored incident, withheld ones too."""
+    with factory() as session:
+        events = [
+            f"{e.topic} {json.dumps(e.payload)}" for e in session.scalars(select(OutboxEvent))
+        ]
+        rows = [
+            " | ".join(
+                [
+                    f"incident {row.id} ({row.origin}, {row.visibility})",
+                    row.title,
+                    row.summary,
+                    row.original_type,
+                    row.address_block or "",
+                    *row.visibility_reasons,
+                    *row.alertable_reasons,
+                ]
             )
-    return "\n".join(shown), ids
+            for row in session.scalars(select(Incident))
+        ]
+    for at in range(0, len(events), 500):
+        scan.look(f"outbox events {at}-{at + 499}", "\n".join(events[at : at + 500]))
+    for at in range(0, len(rows), 200):
+        scan.look(f"stored incidents {at}-{at + 199}", "\n".join(rows[at : at + 200]))
 
 
-def _leaks(text: str, rows: planted.Planted) -> dict[str, set[str]]:
-    words = set(re.findall(r"[A-Za-z]+", text))
-    digits = {
-        re.sub(r"\D", "", m) for m in re.findall(r"\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}", text)
-    }
-    houses = {
-        (number, street.lower())
-        for number, street in re.findall(r"\b(\d+)[A-Za-z]?\s+([A-Za-z]+)", text)
-    }
-    return {
-        "names": rows.names & words,
-        "phones": {d[-10:] for d in digits} & rows.phones,
-        "emails": set(re.findall(r"[\w.+-]+@[\w.-]+", text)) & rows.emails,
-        "dobs": set(re.findall(r"\d{2}/\d{2}/\d{4}", text)) & rows.dobs,
-        "plates": set(re.findall(r"[A-Z]{3}\d{4}", text)) & rows.plates,
-        "cases": set(re.findall(r"\d{4}-\d{7}", text)) & rows.cases,
-        "units": set(re.findall(r"\b\d{3,4}[A-D]\b", text)) & rows.units,
-        "houses": {f"{n} {s}" for n, s in houses & rows.houses},
-        "planted domain": {"planted-pii.example"} & {m for m in [text] if "planted-pii" in m},
-    }
+def test_every_planted_value_is_found_where_it_is_written() -> None:
+    """The detector itself: each planted text, shown as is, gives back every value in it,
+    whatever the phone shape, the case of the name or the separators."""
+    ledger = Ledger()
+    texts = [
+        ledger.text(kind, name, i)
+        for kind, name in [("csv", "address"), ("csv", "call_type"), ("csv", "unit"), ("post", "d")]
+        for i in range(300)
+    ]
+    planted = {(t, v) for t, values in ledger.tokens.items() for v in values}
+    scan = Scan(ledger)
+    for n, text in enumerate(texts):
+        scan.look(f"text {n}", f'{{"title": {json.dumps(text)}, "lat": 47.6155512}}')
+    assert set(scan.hits) == planted
+    assert Scan(ledger).failures() == ""
+    assert {t for t, _ in planted} == set(TOKEN_TYPES)
 
 
 def test_no_planted_value_reaches_the_public(
@@ -137,30 +363,84 @@ def test_no_planted_value_reaches_the_public(
     factory: sessionmaker[Session],
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    mailbox: tuple[Mailbox, int],
+    feed_server: FeedServer,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    rows = planted.generate(10_000, NOW)
-    assert len(rows.rows) == 10_000
-    report = service.ingest(factory, load_source_config(_source(tmp_path, rows)), now=NOW)
-    assert report.received == 10_000
-    platform = Platform(Settings(data_dir=tmp_path), engine, factory)
-    with TestClient(create_app(platform=platform)) as client:
-        shown, ids = _everything_shown(client, factory)
-    logged = caplog.text + "\n".join(str(r.__dict__) for r in caplog.records)
-
-    # The test can fail: scrubbed text and generalized addresses really were published.
-    assert len(ids) > 4000
-    for marker in ("[name]", "[phone]", "[email]", "[plate]", "[dob]", "[case]", "00 block of"):
-        assert marker in shown, marker
-    empty: dict[str, set[str]] = {kind: set() for kind in _leaks("", rows)}
-    assert _leaks(shown, rows) == empty
-    assert _leaks(logged, rows) == empty
-
+    box, port = mailbox
+    settings = _settings(engine, tmp_path, port)
+    ledger = Ledger()
+    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
+        make_agency(factory, "planted-police")
+        people = [
+            officer(client, box, factory, "cop@planted.example", "planted-police"),
+            privileged(client, box, factory, "mod@example.org", "moderator", utcnow()),
+            resident(client, box, "author@example.org"),
+            resident(client, box, WATCHER),
+        ]
+        camera = {"name": "porch", "lat": sources.HOME[0], "lon": sources.HOME[1]}
+        assert people[3].post("/api/v1/cameras", json=camera).status_code == 201
+        _subscribe(client, box)
+    # The polled kinds are read with no server running, as `townsquare ingest` does; the
+    # server started next relays their events (feed index, alerts) like any other.
+    feeds = _poll_kinds(ledger, factory, feed_server, tmp_path)
+    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
+        cop, moderator, author, watcher = (_rebind(p, client) for p in people)
+        feeds.append(_push_kind(ledger, factory, client, monkeypatch))
+        posts = _posts(ledger, author, moderator)
+        updates = _updates(ledger, cop)
+        requests = _footage(ledger, cop)
+        _settle(factory)
+        assert send_weekly(factory, settings, end=utcnow(), now=utcnow()).failed == 0
+        scan = Scan(ledger)
+        ids = _read_public(client, scan, factory, watcher, posts, requests)
+    _stored(scan, factory)
+    with box.lock:
+        mails = list(box.messages)
+    for _, rcpt, raw in mails:
+        scan.look(f"mail to {rcpt[0]}: {message_from_bytes(raw)['Subject']!r}", _body(raw))
+    lines = [f"{r.name}: {r.getMessage()} {r.__dict__}" for r in caplog.records]
+    for at in range(0, len(lines), 500):
+        scan.look(f"log lines {at}-{at + 499}", "\n".join(lines[at : at + 500]))
+    figures = scan.figures()
+    print("\nplanted-PII figures per field and kind (planted/found):\n" + figures)
+    # The test can fail: scrubbed text really is published, from every kind, and mailed.
     with factory() as session:
-        sensitive = session.scalars(
-            select(Incident).where(Incident.external_id.in_(rows.sensitive_ids))
-        ).all()
-    # 1 % of the real rows they were made from have no usable point and are quarantined.
-    assert len(sensitive) > 0.98 * len(rows.sensitive_ids)
-    assert {i.visibility for i in sensitive} == {"withheld"}
-    assert not {i.id for i in sensitive} & set(ids)
+        public = dict(
+            session.execute(
+                select(Incident.origin, func.count())
+                .where(Incident.visibility == "public")
+                .group_by(Incident.origin)
+            ).all()
+        )
+    assert public.get("dispatch", 0) > 0.5 * sum(COUNTS.values()), public
+    assert len(set(ids)) > 0.5 * sum(COUNTS.values())
+    with factory() as session:
+        shown = " ".join(
+            session.scalars(select(Incident.title).where(Incident.visibility == "public"))
+        )
+    assert all(marker in shown for marker in ("[name]", "[phone]", "[email]", "[plate]"))
+    assert len(updates) == UPDATES
+    alerts = [m for _, rcpt, m in mails if WATCHER in rcpt and b"Alert" in m]
+    assert alerts, "no alert mail reached the confirmed watch area"
+    assert any(b"footage" in m.lower() for _, rcpt, m in mails if WATCHER in rcpt)
+    with factory() as session:
+        for feed in feeds:
+            withheld = session.scalars(
+                select(Incident.visibility).where(Incident.external_id.in_(feed.sensitive_ids))
+            ).all()
+            assert len(withheld) == len(feed.sensitive_ids), feed.kind
+            assert set(withheld) == {"withheld"}, feed.kind
+    leaked = scan.leaked_shapes()
+    known = {(k, f, s) for k, f, s in leaked if (f, s) in KNOWN_LEAKS or ("*", s) in KNOWN_LEAKS}
+    report = scan.failures() + "\n\n" + figures
+    assert leaked <= known, "planted values leaked:\n" + report
+    stopped = sorted(
+        key
+        for key in KNOWN_LEAKS
+        if not any(key[1] == s and key[0] in {f, "*"} for _, f, s in known)
+    )
+    assert not stopped, f"no longer leaking, take them out of KNOWN_LEAKS: {stopped}"
+    if known:
+        pytest.xfail("known leaks still open: " + "; ".join(map(str, sorted(KNOWN_LEAKS.items()))))
