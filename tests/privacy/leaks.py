@@ -110,14 +110,18 @@ class Scan:
             for shape, found in sorted(shapes.items()):
                 types = Counter(t for t, _ in found)
                 token_type, first = found[0]
-                variants = sorted({v for _, h in found for v in h.origin.variants})
+                variants = [v.split("|") for _, h in found for v in h.origin.variants]
                 out.append(
                     f"  shape {shape!r}: {dict(types)}; e.g. {token_type[:-1]} {first.value!r} "
                     f"planted in {first.origin.text!r}, found in {first.where}: "
                     f"...{first.context}..."
                 )
                 if variants:
-                    out.append(f"    markers of the leaking rows: {'; '.join(variants)}")
+                    markers, cases, words = (sorted({v[n] for v in variants}) for n in range(3))
+                    out.append(
+                        f"    after the markers {', '.join(map(repr, markers))}; "
+                        f"names in case {'/'.join(cases)}, of {'/'.join(words)} words"
+                    )
         return "\n".join(out)
 
     def leaked_shapes(self) -> set[tuple[str, str, str]]:

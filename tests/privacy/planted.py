@@ -30,6 +30,10 @@ MARKERS = (
     *("reporting party", "victim named", "suspect named", "patient", "driver", "subject"),
     *("caller name:", "witness is", "RP is"),
 )
+ABBREVIATED = (  # how dispatchers shorten role words, and other words a name follows
+    *("COMP", "SUSP", "VICT", "WIT", "PT", "R/O", "comp:", "susp", "vict", "wit"),
+    *("reported by", "contact", "parent", "owner", "neighbor"),
+)
 STREETS = (
     *("California Ave SW", "PINE ST", "Rainier Ave S", "Aurora Av N", "NE 45th St"),
     *("3RD AVE", "Delridge Way SW", "MISSION ST", "Market St", "15th Ave NW"),
@@ -56,8 +60,9 @@ PHONE_SHAPES = (
 
 @dataclass(frozen=True)
 class Origin:
-    """Where one value was planted: kind, field, shape, the whole planted text, and the role
-    markers with the case and length of the names after them ("victim/lower/2 words")."""
+    """Where one value was planted: kind, field, shape, the whole planted text, and each role
+    marker with the case and the number of words of the name after it ("victim|lower|2",
+    "-" when the last two words are hyphenated)."""
 
     kind: str
     field: str
@@ -84,6 +89,7 @@ class Ledger:
         self._numbers = iter(random.Random(self.seed + 1).sample(range(10_000_000), 200_000))
         self._pending: list[tuple[str, str]] = []
         self._variants: list[str] = []
+        self.round = 0
 
     @staticmethod
     def _invented(rng: random.Random) -> Iterator[str]:
@@ -187,6 +193,7 @@ class Ledger:
             "street": STREET_SHAPES,
         }.get(fieldname, FREE_TEXT_SHAPES)
         shape = list(makers)[index % len(makers)]
+        self.round = index // len(makers)  # texts of this shape before: markers cycle on it
         where = (kind, fieldname, shape)
         self._pending = []
         self._variants: list[str] = []
@@ -197,20 +204,26 @@ class Ledger:
         self.texts[(kind, fieldname)] += 1
         return text
 
-    def marked_name(self, where: tuple[str, str, str], index: int, most: int = 4) -> str:
+    def marked_name(
+        self,
+        where: tuple[str, str, str],
+        index: int,
+        most: int = 4,
+        markers: tuple[str, ...] = MARKERS,
+    ) -> str:
         """A role marker and a name of up to `most` words after it, in a case and a length
         chosen by the index."""
-        marker = MARKERS[index % len(MARKERS)]
-        case = ("upper", "lower", "title")[index // len(MARKERS) % 3]
+        marker = markers[index % len(markers)]
+        case = ("upper", "lower", "title")[index // len(markers) % 3]
         parts = 1 + index // 7 % most
         hyphen = parts > 1 and index // 5 % 3 == 0
         name = self.name(where, case, parts, hyphen)
-        self._variants.append(f"{marker}/{case}/{parts} words{', hyphen' if hyphen else ''}")
+        self._variants.append(f"{marker}|{case}|{parts}{'-' if hyphen else ''}")
         return f"{marker.lower() if case == 'lower' else marker} {name}"
 
     def any_phone(self, where: tuple[str, str, str], index: int) -> str:
         """A phone number in the shape of index."""
-        return self.phone(where, PHONE_SHAPES[index // 3 % len(PHONE_SHAPES)])
+        return self.phone(where, PHONE_SHAPES[index % len(PHONE_SHAPES)])
 
 
 def _title(text: str) -> str:
@@ -228,7 +241,7 @@ def _at(ledger: Ledger, where: tuple[str, str, str], index: int) -> str:
 
 W = tuple[str, str, str]
 ADDRESS_SHAPES = {
-    "trailing CALLBACK phone": lambda p, w, i: f"{_at(p, w, i)} CALLBACK {p.any_phone(w, i)}",
+    "trailing CALLBACK phone": lambda p, w, i: f"{_at(p, w, i)} CALLBACK {p.any_phone(w, p.round)}",
     "unit, RP name, 10 digits": lambda p, w, i: (
         f"{_at(p, w, i)} APT {p.unit(w)} RP {p.name(w, 'upper', 2, False)} "
         f"{p.phone(w, 'ten digits no separators')}"
@@ -240,25 +253,30 @@ ADDRESS_SHAPES = {
         f"{_at(p, w, i)} {UNIT_WORDS[i % len(UNIT_WORDS)]} {p.unit(w)}"
     ),
     "unit, marked name, e-mail": lambda p, w, i: (
-        f"{_at(p, w, i)} UNIT {p.unit(w)} - {p.marked_name(w, i)} {p.email(w)}"
+        f"{_at(p, w, i)} UNIT {p.unit(w)} - {p.marked_name(w, p.round)} {p.email(w)}"
     ),
     "note after semicolon": lambda p, w, i: (
-        f"{_at(p, w, i)}; NOTE: {p.marked_name(w, i)}, {p.any_phone(w, i)}"
+        f"{_at(p, w, i)}; NOTE: {p.marked_name(w, p.round)}, {p.any_phone(w, p.round)}"
     ),
-    "note after slash": lambda p, w, i: f"{_at(p, w, i)} / {p.marked_name(w, i)}",
+    "note after slash": lambda p, w, i: f"{_at(p, w, i)} / {p.marked_name(w, p.round)}",
     "intersection with callback": lambda p, w, i: (
-        f"{_street(p, i)} / {CROSS[i % len(CROSS)]} CALLBACK {p.any_phone(w, i)}"
+        f"{_street(p, i)} / {CROSS[i % len(CROSS)]} CALLBACK {p.any_phone(w, p.round)}"
     ),
     "note in brackets": lambda p, w, i: (
-        f"{_at(p, w, i)} ({p.marked_name(w, i)} {p.any_phone(w, i)})"
+        f"{_at(p, w, i)} ({p.marked_name(w, p.round)} {p.any_phone(w, p.round)})"
+    ),
+    "abbreviated marker after the street": lambda p, w, i: (
+        f"{_at(p, w, i)} {p.marked_name(w, p.round, markers=ABBREVIATED)}"
     ),
     "lower-case name and phone after the street": lambda p, w, i: (
         f"{_at(p, w, i)} {p.name(w, 'lower', 2, False)} {p.phone(w, 'split by spaces')}"
     ),
 }
 CALL_TYPE_SHAPES = {
-    "marked name and phone": lambda p, w, i: f"Assist - {p.marked_name(w, i)} {p.any_phone(w, i)}",
-    "callback phone": lambda p, w, i: f"Aid Response CB {p.any_phone(w, i)}",
+    "marked name and phone": lambda p, w, i: (
+        f"Assist - {p.marked_name(w, p.round)} {p.any_phone(w, p.round)}"
+    ),
+    "callback phone": lambda p, w, i: f"Aid Response CB {p.any_phone(w, p.round)}",
     "e-mail": lambda p, w, i: f"Hazard reported by {p.email(w)}",
     "victim named": lambda p, w, i: (
         f"Assault, victim named {p.name(w, ('title', 'lower', 'upper')[i % 3], 3, True)}"
@@ -266,30 +284,36 @@ CALL_TYPE_SHAPES = {
     "suspect named, DOB": lambda p, w, i: (
         f"Suspicious person, suspect named {p.name(w, 'title', 2, i % 2 == 0)}, DOB {p.dob(w)}"
     ),
-    "driver, plate": lambda p, w, i: f"Collision, {p.marked_name(w, i)} plate {p.plate(w)}",
+    "abbreviated marker": lambda p, w, i: (
+        f"Disturbance - {p.marked_name(w, p.round, markers=ABBREVIATED)} {p.any_phone(w, p.round)}"
+    ),
+    "driver, plate": lambda p, w, i: f"Collision, {p.marked_name(w, p.round)} plate {p.plate(w)}",
 }
 UNIT_SHAPES = {
     # A unit column holds an apparatus id: short (the store keeps at most 64 characters).
-    "unit and marked name": lambda p, w, i: f"E{i % 40} {p.marked_name(w, i, most=2)}",
-    "unit and callback": lambda p, w, i: f"M{i % 40} CB {p.any_phone(w, i)}",
+    "unit and marked name": lambda p, w, i: f"E{i % 40} {p.marked_name(w, p.round, most=2)}",
+    "unit and callback": lambda p, w, i: f"M{i % 40} CB {p.any_phone(w, p.round)}",
 }
 STREET_SHAPES = {  # an EIDO civic street: whatever follows is inside the RD element
-    "street and callback": lambda p, w, i: f"{_street(p, i)} CALLBACK {p.any_phone(w, i)}",
-    "street and marked name": lambda p, w, i: f"{_street(p, i)} {p.marked_name(w, i)}",
+    "street and callback": lambda p, w, i: f"{_street(p, i)} CALLBACK {p.any_phone(w, p.round)}",
+    "street and marked name": lambda p, w, i: f"{_street(p, i)} {p.marked_name(w, p.round)}",
     "street, unit": lambda p, w, i: f"{_street(p, i)} APT {p.unit(w)}",
 }
 FREE_TEXT_SHAPES = {
     "marked name then verb": lambda p, w, i: (
-        f"Smoke seen; {p.marked_name(w, i)} reports it from the corner."
+        f"Smoke seen; {p.marked_name(w, p.round)} reports it from the corner."
     ),
     "phone to call": lambda p, w, i: (
-        f"Anyone who saw it, call {p.any_phone(w, i)} or write to {p.email(w)}."
+        f"Anyone who saw it, call {p.any_phone(w, p.round)} or write to {p.email(w)}."
     ),
     "victim named, hyphenated": lambda p, w, i: (
         f"The victim named {p.name(w, 'title', 3, True)} was not hurt."
     ),
     "lower-case marked name and phone": lambda p, w, i: (
-        f"{p.marked_name(w, i + 1)} left a number {p.any_phone(w, i)}."
+        f"{p.marked_name(w, p.round + 1)} left a number {p.any_phone(w, p.round)}."
+    ),
+    "abbreviated marker": lambda p, w, i: (
+        f"{p.marked_name(w, p.round, markers=ABBREVIATED)} saw it happen."
     ),
     "witness with unit": lambda p, w, i: (
         f"A witness, {p.name(w, 'title', 2, False)}, lives on {_street(p, i)} "

@@ -54,7 +54,12 @@ POSTS, UPDATES, FOOTAGE = 30, 30, 15
 AREAS = {"seattle": "-122.48,47.47,-122.20,47.78", "sf": "-122.53,37.60,-122.35,37.84"}
 KEY, SECRET = "planted-key", "planted-secret"
 WATCHER = "watcher@example.org"
-KNOWN_LEAKS: dict[tuple[str, str], str] = {}
+KNOWN_LEAKS: dict[tuple[str, str], str] = {
+    ("*", "abbreviated marker"): "privacy/text.py: names after COMP, SUSP, VICT, WIT, PT, R/O, "
+    "reported by, contact, parent (call types, posts, updates, footage reasons)",
+    ("address", "abbreviated marker after the street"): "privacy/address.py: 'R/O NAME' after "
+    "the street is read as an intersection ('1900 block of NE 45th St / O Name')",
+}
 """(field or "*", shape) still leaking, with whom it is routed to. Only these leaking makes
 the test xfail; any other leak fails it, and so does one of these no longer leaking (strict:
 the list can only shrink)."""
@@ -443,4 +448,5 @@ def test_no_planted_value_reaches_the_public(
     )
     assert not stopped, f"no longer leaking, take them out of KNOWN_LEAKS: {stopped}"
     if known:
+        print("\nknown leaks, still open:\n" + scan.failures())
         pytest.xfail("known leaks still open: " + "; ".join(map(str, sorted(KNOWN_LEAKS.items()))))
