@@ -168,8 +168,9 @@ def _rebind(person: Person, client: TestClient) -> Person:
     return Person(fresh, person.email, person.account_id, person.csrf)
 
 
-def _posts(ledger: Ledger, author: Person, moderator: Person) -> list[int]:
-    """Resident posts with planted titles and descriptions, approved by a moderator."""
+def _posts(ledger: Ledger, author: Person, moderator: Person) -> tuple[list[int], list[str]]:
+    """Resident posts with planted titles and descriptions, approved by a moderator; and what
+    the moderator read (the queue, its page, the answers): scrubbed too (issue 13 item 4)."""
     ids = []
     for i in range(POSTS):
         body = {
@@ -182,11 +183,14 @@ def _posts(ledger: Ledger, author: Person, moderator: Person) -> list[int]:
         }
         made = author.post("/api/v1/posts", json=body)
         assert made.status_code == 201, made.text
-        post_id = made.json()["id"]
+        ids.append(made.json()["id"])
+    read = [moderator.client.get(url).text for url in ("/api/v1/moderation/queue", "/moderation")]
+    for post_id in ids:
         approved = moderator.post(f"/api/v1/moderation/posts/{post_id}/approve", json={})
         assert approved.status_code == 200, approved.text
-        ids.append(post_id)
-    return ids
+        read.append(approved.text)
+    read.append(moderator.client.get("/moderation").text)
+    return ids, read
 
 
 def _updates(ledger: Ledger, cop: Person) -> list[int]:
@@ -393,13 +397,15 @@ def test_no_planted_value_reaches_the_public(
     with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
         cop, moderator, author, watcher = (_rebind(p, client) for p in people)
         feeds.append(_push_kind(ledger, factory, client, monkeypatch))
-        posts = _posts(ledger, author, moderator)
+        posts, moderated = _posts(ledger, author, moderator)
         updates = _updates(ledger, cop)
         requests = _footage(ledger, cop)
         _settle(factory)
         assert send_weekly(factory, settings, end=utcnow(), now=utcnow()).failed == 0
         scan = Scan(ledger)
         ids = _read_public(client, scan, factory, watcher, posts, requests)
+        for n, text in enumerate(moderated):
+            scan.look(f"moderator read {n}", text)
     _stored(scan, factory)
     with box.lock:
         mails = list(box.messages)
