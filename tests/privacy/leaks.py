@@ -77,9 +77,11 @@ class Scan:
                     self.hits[(kind, value)] = Hit(value, origin, where, context)
 
     def figures(self) -> str:
-        """Per kind and field: texts planted, values planted and found per token type."""
+        """Per kind and field: texts planted, values planted and found per token type (a phone
+        number found by its 10 and its 7 digits counts once)."""
         keys = sorted({(k, f) for k, f, _ in self.ledger.planted} | set(self.ledger.texts))
-        found = Counter((h.origin.kind, h.origin.field, t) for (t, _), h in self.hits.items())
+        distinct = {(t, v[-7:] if t == "phones" else v): h for (t, v), h in self.hits.items()}
+        found = Counter((h.origin.kind, h.origin.field, t) for (t, _), h in distinct.items())
         head = f"{'kind':<10}{'field':<22}{'texts':>7}  " + "  ".join(
             f"{t + ' planted/found':>20}" for t in TOKEN_TYPES
         )
