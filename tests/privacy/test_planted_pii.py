@@ -6,7 +6,8 @@ over local HTTP, and records pushed (signed) to the app; resident posts and thei
 official updates and footage requests over the API. Then everything the public (or a
 resident about other people's data) can get is read: API pages and details, Atom, CAP
 messages and their index, Open311, web pages, the footage request's page and list,
-transparency JSON and CSV, a resident's data export, alert e-mail to a confirmed watch area,
+transparency JSON and CSV, a resident's data export, alert e-mail to a confirmed watch area
+and its webhook,
 footage mail, the weekly digest, the outbox, the stored public fields of every incident, and
 every log line. No planted name, phone number, e-mail, unit, house number, date of birth or
 plate may be in any of them. `pytest -s` prints the figures per kind and field.
@@ -31,6 +32,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.alerts.conftest import Receiver, serve_receiver
 from tests.footage.conftest import make_agency, officer
 from tests.ingest.servers import FeedServer
 from tests.privacy import sources
@@ -72,7 +74,8 @@ def _settings(engine: Engine, tmp_path: Path, port: int) -> Settings:
         secret_key=SecretStr("test secret"),
         public_url="http://townsquare.test",
         account_mail="smtp",
-        alert_senders={"email": "smtp"},
+        alert_senders={"email": "smtp", "webhook": "webhook"},
+        webhook_allow_private=True,
         smtp_host="127.0.0.1",
         smtp_port=port,
         alert_rate_per_hour=1000,
@@ -90,13 +93,20 @@ def feed_server() -> Iterator[FeedServer]:
         yield server
 
 
-def _subscribe(client: TestClient, box: Mailbox) -> None:
-    """An e-mail watch area around HOME, confirmed from the link mailed to the address."""
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    """A local webhook receiver."""
+    yield from serve_receiver()
+
+
+def _subscribe(client: TestClient, box: Mailbox, hook: Receiver) -> None:
+    """A watch area around HOME mailing an address (confirmed from the link mailed to it) and
+    calling a webhook."""
     body = {
         "name": "Home",
         "area": {"type": "circle", "lat": sources.HOME[0], "lon": sources.HOME[1], "radius_m": 600},
         "urgent_severity": 1,
-        "channels": [{"kind": "email", "address": WATCHER}],
+        "channels": [{"kind": "email", "address": WATCHER}, {"kind": "webhook", "url": hook.url}],
     }
     made = client.post("/api/v1/subscriptions", json=body)
     assert made.status_code in {200, 201, 202}, made.text
@@ -375,6 +385,7 @@ def test_no_planted_value_reaches_the_public(
     monkeypatch: pytest.MonkeyPatch,
     mailbox: tuple[Mailbox, int],
     feed_server: FeedServer,
+    hook: Receiver,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     box, port = mailbox
@@ -390,7 +401,7 @@ def test_no_planted_value_reaches_the_public(
         ]
         camera = {"name": "porch", "lat": sources.HOME[0], "lon": sources.HOME[1]}
         assert people[3].post("/api/v1/cameras", json=camera).status_code == 201
-        _subscribe(client, box)
+        _subscribe(client, box, hook)
     # The polled kinds are read with no server running, as `townsquare ingest` does; the
     # server started next relays their events (feed index, alerts) like any other.
     feeds = _poll_kinds(ledger, factory, feed_server, tmp_path)
@@ -411,6 +422,8 @@ def test_no_planted_value_reaches_the_public(
         mails = list(box.messages)
     for _, rcpt, raw in mails:
         scan.look(f"mail to {rcpt[0]}: {message_from_bytes(raw)['Subject']!r}", _body(raw))
+    for n, call in enumerate(hook.received):
+        scan.look(f"webhook call {n}", call.body.decode())
     lines = [f"{r.name}: {r.getMessage()} {r.__dict__}" for r in caplog.records]
     for at in range(0, len(lines), 500):
         scan.look(f"log lines {at}-{at + 499}", "\n".join(lines[at : at + 500]))
@@ -436,6 +449,7 @@ def test_no_planted_value_reaches_the_public(
     alerts = [m for _, rcpt, m in mails if WATCHER in rcpt and b"Alert" in m]
     assert alerts, "no alert mail reached the confirmed watch area"
     assert any(b"footage" in m.lower() for _, rcpt, m in mails if WATCHER in rcpt)
+    assert hook.received, "no alert reached the webhook"
     with factory() as session:
         for feed in feeds:
             withheld = session.scalars(
