@@ -20,7 +20,7 @@ _WORD = re.compile(r"[a-z]+")
 _PHONEISH = re.compile(r"(?<![A-Za-z0-9_.])\+?[\d(][\d\s().+-]{5,}\d(?![0-9A-Za-wyz_])")
 _DECIMAL = re.compile(r"(?<![\d.])-?\d+\.\d+(?![\d.])")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_UNIT = re.compile(r"\b\d{3,4}[jqx]\b")
+_UNIT = re.compile(r"(?:^|(?<=[\s#]))\d{3,4}[jqx]\b")  # as written: "apt 1234j", "#1234j"
 _HOUSE = re.compile(r"\b(\d+)\s+([a-z0-9]+)")
 _DOB = re.compile(r"\d{2}/\d{2}/\d{4}")
 _PLATE = re.compile(r"\b[a-z]{3}\d{4}\b")

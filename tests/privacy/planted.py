@@ -40,6 +40,9 @@ STREETS = (
 )
 CROSS = ("Pike St", "N 85TH ST", "Alaska St", "VALENCIA ST")
 UNIT_WORDS = ("APT", "Apt", "UNIT", "#", "STE", "Apt.", "Unit", "RM")
+EXCHANGES = ("555", "867", "734", "389", "948", "473", "586", "397")
+"""Exchanges no date, time, case number or id the platform shows can spell out as digits
+("2026-12-07" gives 202, 026, 261, 612, 120), so a planted number is never found by chance."""
 PHONE_SHAPES = (
     "555 range dashes",
     "parenthesised area",
@@ -123,15 +126,14 @@ class Ledger:
         seven = ""
         while not seven or seven in self.tokens["phones"] or seven in self._pending_phones():
             number = f"{next(self._numbers):07d}"
-            exchange = "555" if shape.startswith("555") or number[0] in "01" else number[:3]
-            line = number[3:]
-            seven = exchange + line
+            exchange = "555" if shape.startswith("555") else EXCHANGES[int(number[:3]) % 8]
+            seven = exchange + number[3:]
         area = self.rng.choice(["206", "425", "253", "360", "509", "415"])
         self._record("phones", where, seven)
         if not shape.startswith("seven"):  # the 10-digit run too, counted as the same number
             self._pending.append(("phones", area + seven))
         ext = str(self.rng.randint(1, 9999))
-        a, e, n = area, exchange, line
+        a, e, n = area, seven[:3], seven[3:]
         return {
             "555 range dashes": f"{a}-{e}-{n}",
             "parenthesised area": f"({a}) {e}-{n}",
