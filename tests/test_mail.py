@@ -29,8 +29,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.alerts.conftest import HOME as ALERT_HOME
 from tests.alerts.conftest import add_incident
-from tests.alerts.conftest import subscribe as subscribe_alerts
 from tests.footage.conftest import INSIDE, camera_owner, make_agency, officer, request_body
 from tests.residents import Mailbox, app_with, mailbox, resident_settings, sign_up
 from tests.weekly.conftest import END, HOME, plant_history
@@ -201,7 +201,8 @@ def test_every_kind_of_mail_is_dated_and_identified(
         _footage_notice(client, box, factory)
     platform = Platform(settings, engine, factory)
     platform.start()
-    subscribe_alerts(factory, [{"kind": "email", "address": "alert@example.org"}])
+    # Confirmed, as an e-mail watch area must be before it is sent anything.
+    subscribe_weekly(factory, ALERT_HOME, [{"kind": "email", "address": "alert@example.org"}])
     platform.relay_once()
     add_incident(factory)
     platform.relay_once()
