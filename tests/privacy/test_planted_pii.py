@@ -6,8 +6,8 @@ over local HTTP, and records pushed (signed) to the app; resident posts and thei
 official updates and footage requests over the API. Then everything the public (or a
 resident about other people's data) can get is read: API pages and details, Atom, CAP
 messages and their index, Open311, web pages, the footage request's page and list,
-transparency JSON and CSV, a resident's data export, alert e-mail to a confirmed watch area
-and its webhook,
+transparency JSON and CSV, a resident's data export, the live stream, alert e-mail to a
+confirmed watch area and its webhook,
 footage mail, the weekly digest, the outbox, the stored public fields of every incident, and
 every log line. No planted name, phone number, e-mail, unit, house number, date of birth or
 plate may be in any of them. `pytest -s` prints the figures per kind and field.
@@ -33,6 +33,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.alerts.conftest import Receiver, serve_receiver
+from tests.alerts.server import running
+from tests.alerts.sse import open_stream
 from tests.footage.conftest import make_agency, officer
 from tests.ingest.servers import FeedServer
 from tests.privacy import sources
@@ -45,6 +47,7 @@ from townsquare.db import transaction, utcnow
 from townsquare.events import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.ingest import push, service
+from townsquare.live.hub import BACKLOG_MAX
 from townsquare.platform import Platform
 from townsquare.settings import Settings
 from townsquare.weekly.digest import send_weekly
@@ -333,6 +336,23 @@ def _read_public(
     return ids
 
 
+def _streamed(
+    scan: Scan, settings: Settings, engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    """The live stream's backlog of the newest events in Seattle, over a real server."""
+    with factory() as session:
+        newest = int(session.scalar(select(func.max(OutboxEvent.id))) or 0)
+    resume = {"Last-Event-ID": str(max(0, newest - BACKLOG_MAX))}
+    with running(Platform(settings, engine, factory)) as base:
+        url = f"{base}/api/v1/stream?bbox={AREAS['seattle']}"
+        with open_stream(url, headers=resume) as stream:
+            events = stream.quiet(1.0)
+    assert len(events) > 100, len(events)
+    for at in range(0, len(events), 100):
+        frames = "\n".join(f"{e.name} {e.data}" for e in events[at : at + 100])
+        scan.look(f"stream events {at}-{at + 99}", frames)
+
+
 def _stored(scan: Scan, factory: sessionmaker[Session]) -> None:
     """The outbox and the public fields of every stored incident, withheld ones too."""
     with factory() as session:
@@ -417,6 +437,7 @@ def test_no_planted_value_reaches_the_public(
         ids = _read_public(client, scan, factory, watcher, posts, requests)
         for n, text in enumerate(moderated):
             scan.look(f"moderator read {n}", text)
+    _streamed(scan, settings, engine, factory)
     _stored(scan, factory)
     with box.lock:
         mails = list(box.messages)
