@@ -3,7 +3,7 @@ updates and footage request reasons, through the real paths, must show up nowher
 
 Over 10,000 calls: a CSV file, a nested JSON document, an Atom feed and CAP alerts and EIDOs
 over local HTTP, and records pushed (signed) to the app; resident posts and their approval,
-official updates and footage requests over the API. Then everything the public (or a
+official updates and footage requests over the API (planting.py). Then everything the public (or a
 resident about other people's data) can get is read: API pages and details, Atom, CAP
 messages and their index, Open311, web pages, the footage request's page and list,
 transparency JSON and CSV, a resident's data export, the live stream, alert e-mail to a
@@ -22,7 +22,6 @@ import re
 import time
 import zipfile
 from collections.abc import Iterator
-from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -37,16 +36,16 @@ from tests.alerts.server import running
 from tests.alerts.sse import open_stream
 from tests.footage.conftest import make_agency, officer
 from tests.ingest.servers import FeedServer
-from tests.privacy import sources
+from tests.privacy import planting, sources
 from tests.privacy.leaks import Scan
 from tests.privacy.planted import TOKEN_TYPES, Ledger
+from tests.privacy.planting import COUNTS, UPDATES
 from tests.residents import Mailbox, Person, mailbox, privileged, resident
 from townsquare.alerts.models import Delivery
 from townsquare.app import create_app
-from townsquare.db import transaction, utcnow
+from townsquare.db import utcnow
 from townsquare.events import OutboxEvent
 from townsquare.incidents.models import Incident
-from townsquare.ingest import push, service
 from townsquare.live.hub import BACKLOG_MAX
 from townsquare.platform import Platform
 from townsquare.settings import Settings
@@ -54,10 +53,7 @@ from townsquare.weekly.digest import send_weekly
 
 __all__ = ["mailbox"]
 
-COUNTS = {"csv": 4000, "json": 2000, "atom": 1200, "cap": 1000, "eido": 1000, "push": 1000}
-POSTS, UPDATES, FOOTAGE = 30, 30, 15
 AREAS = {"seattle": "-122.48,47.47,-122.20,47.78", "sf": "-122.53,37.60,-122.35,37.84"}
-KEY, SECRET = "planted-key", "planted-secret"
 WATCHER = "watcher@example.org"
 KNOWN_LEAKS: dict[tuple[str, str], str] = {
     ("*", "abbreviated marker"): "privacy/text.py: names after COMP, SUSP, VICT, WIT, PT, R/O, "
@@ -132,119 +128,7 @@ def _body(raw: bytes) -> str:
     return "\n".join(texts)
 
 
-def _poll_kinds(
-    ledger: Ledger, factory: sessionmaker[Session], server: FeedServer, tmp_path: Path
-) -> list[sources.PlantedFeed]:
-    """The csv file and the json, atom, cap and eido feeds over HTTP, each read once."""
-    now = utcnow()
-    feeds = [
-        sources.csv_feed(ledger, tmp_path, COUNTS["csv"], now),
-        sources.json_feed(ledger, server, COUNTS["json"], now),
-        sources.atom_feed(ledger, server, COUNTS["atom"], now),
-        sources.cap_feed(ledger, server, COUNTS["cap"], now),
-        sources.eido_feed(ledger, server, COUNTS["eido"], now),
-    ]
-    for feed in feeds:
-        report = service.ingest(factory, feed.config, now=now)
-        assert report.received == COUNTS[feed.kind], (feed.kind, report)
-    return feeds
-
-
-def _push_kind(
-    ledger: Ledger,
-    factory: sessionmaker[Session],
-    client: TestClient,
-    monkeypatch: pytest.MonkeyPatch,
-) -> sources.PlantedFeed:
-    """Records pushed to the app in signed batches."""
-    pushed = sources.push_feed(ledger, COUNTS["push"], utcnow())
-    monkeypatch.setenv("PLANTED_PUSH_KEY", KEY)
-    monkeypatch.setenv("PLANTED_PUSH_SECRET", SECRET)
-    with transaction(factory) as session:
-        service.ensure_source(session, pushed.config)
-    for body in sources.push_bodies(pushed, 250):
-        stamp = int(time.time())
-        headers = {
-            "X-Townsquare-Key": KEY,
-            "X-Townsquare-Timestamp": str(stamp),
-            "X-Townsquare-Signature": push.sign(SECRET, stamp, body),
-            "Content-Type": "application/json",
-        }
-        answer = client.post("/api/v1/sources/planted-push/records", content=body, headers=headers)
-        assert answer.status_code == 202, answer.text
-    return pushed
-
-
-def _rebind(person: Person, client: TestClient) -> Person:
-    """The same signed-in session on the app `client` runs."""
-    fresh = TestClient(client.app, cookies=dict(person.client.cookies))
-    return Person(fresh, person.email, person.account_id, person.csrf)
-
-
-def _posts(ledger: Ledger, author: Person, moderator: Person) -> tuple[list[int], list[str]]:
-    """Resident posts with planted titles and descriptions, approved by a moderator; and what
-    the moderator read (the queue, its page, the answers): scrubbed too (issue 13 item 4)."""
-    ids = []
-    for i in range(POSTS):
-        body = {
-            "category": ("crime.vandalism", "safety.hazard", "traffic.hazard")[i % 3],
-            "title": ledger.text("post", "title", i)[:200],
-            "description": ledger.text("post", "description", i),
-            "occurred_at": (utcnow() - timedelta(minutes=10)).isoformat(),
-            "lat": sources.HOME[0] + 0.0003 * (i % 5),
-            "lon": sources.HOME[1],
-        }
-        made = author.post("/api/v1/posts", json=body)
-        assert made.status_code == 201, made.text
-        ids.append(made.json()["id"])
-    read = [moderator.client.get(url).text for url in ("/api/v1/moderation/queue", "/moderation")]
-    for post_id in ids:
-        approved = moderator.post(f"/api/v1/moderation/posts/{post_id}/approve", json={})
-        assert approved.status_code == 200, approved.text
-        read.append(approved.text)
-    read.append(moderator.client.get("/moderation").text)
-    return ids, read
-
-
-def _updates(ledger: Ledger, cop: Person) -> list[int]:
-    """Official updates with planted title, summary and address."""
-    ids = []
-    for i in range(UPDATES):
-        body = {
-            "category": ("safety.hazard", "fire.structure", "traffic.closure")[i % 3],
-            "title": ledger.text("update", "title", i)[:200],
-            "summary": ledger.text("update", "summary", i),
-            "occurred_at": (utcnow() - timedelta(minutes=5)).isoformat(),
-            "lat": sources.HOME[0] - 0.0003 * (i % 5),
-            "lon": sources.HOME[1],
-            "address": ledger.text("update", "address", i)[:300],
-        }
-        made = cop.post("/api/v1/agency/updates", json=body)
-        assert made.status_code == 201, made.text
-        ids.append(made.json()["id"])
-    return ids
-
-
-def _footage(ledger: Ledger, cop: Person) -> list[int]:
-    """Footage requests with planted reasons, around HOME."""
-    ids = []
-    now = utcnow()
-    for i in range(FOOTAGE):
-        body = {
-            "case_number": f"2026-{900000 + i}",
-            "reason": ledger.text("footage", "reason", i),
-            "circle": {"lat": sources.HOME[0], "lon": sources.HOME[1], "radius_m": 300},
-            "window_start": (now - timedelta(hours=2)).isoformat(),
-            "window_end": (now - timedelta(hours=1)).isoformat(),
-            "expires_at": (now + timedelta(days=7)).isoformat(),
-        }
-        made = cop.post("/api/v1/footage/requests", json=body)
-        assert made.status_code == 201, made.text
-        ids.append(made.json()["id"])
-    return ids
-
-
-def _settle(factory: sessionmaker[Session], deadline_s: float = 60) -> None:
+def _settle(factory: sessionmaker[Session], deadline_s: float = 120) -> None:
     """Wait until every outbox event is relayed and no alert delivery is still to be sent."""
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
@@ -424,13 +308,13 @@ def test_no_planted_value_reaches_the_public(
         _subscribe(client, box, hook)
     # The polled kinds are read with no server running, as `townsquare ingest` does; the
     # server started next relays their events (feed index, alerts) like any other.
-    feeds = _poll_kinds(ledger, factory, feed_server, tmp_path)
+    feeds = planting.poll_kinds(ledger, factory, feed_server, tmp_path)
     with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
-        cop, moderator, author, watcher = (_rebind(p, client) for p in people)
-        feeds.append(_push_kind(ledger, factory, client, monkeypatch))
-        posts, moderated = _posts(ledger, author, moderator)
-        updates = _updates(ledger, cop)
-        requests = _footage(ledger, cop)
+        cop, moderator, author, watcher = (planting.rebind(p, client) for p in people)
+        feeds.append(planting.push_kind(ledger, factory, client, monkeypatch))
+        posts, moderated = planting.posts(ledger, author, moderator)
+        updates = planting.updates(ledger, cop)
+        requests = planting.footage_requests(ledger, cop)
         _settle(factory)
         assert send_weekly(factory, settings, end=utcnow(), now=utcnow()).failed == 0
         scan = Scan(ledger)
