@@ -55,12 +55,7 @@ __all__ = ["mailbox"]
 
 AREAS = {"seattle": "-122.48,47.47,-122.20,47.78", "sf": "-122.53,37.60,-122.35,37.84"}
 WATCHER = "watcher@example.org"
-KNOWN_LEAKS: dict[tuple[str, str], str] = {
-    ("*", "abbreviated marker"): "privacy/text.py: names after COMP, SUSP, VICT, WIT, PT, R/O, "
-    "reported by, contact, parent (call types, posts, updates, footage reasons)",
-    ("address", "abbreviated marker after the street"): "privacy/address.py: 'R/O NAME' after "
-    "the street is read as an intersection ('1900 block of NE 45th St / O Name')",
-}
+KNOWN_LEAKS: dict[tuple[str, str], str] = {}
 """(field or "*", shape) still leaking, with whom it is routed to. Only these leaking makes
 the test xfail; any other leak fails it, and so does one of these no longer leaking (strict:
 the list can only shrink)."""

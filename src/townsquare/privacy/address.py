@@ -28,7 +28,7 @@ from functools import lru_cache
 
 import usaddress  # type: ignore[import-untyped]  # ships .pyi stubs but no py.typed
 
-_TOKEN = re.compile(r"C/B|R/P|[/&,;]|[^\s/&,;]+", re.IGNORECASE)
+_TOKEN = re.compile(r"C/B|R/P|R/O|[/&,;]|[^\s/&,;]+", re.IGNORECASE)
 _SEPARATORS = {"/", "&", "@", "and"}
 _JUNK_WORDS = {
     # labels that introduce a callback, a caller or a note
@@ -36,6 +36,7 @@ _JUNK_WORDS = {
     *(";", "driver", "patient", "subject", "reporting", "owner", "resident", "occupant"),
     *("note", "notes", "per", "caller", "contact", "attn", "comp", "compl", "complainant"),
     *("witness", "victim", "suspect", "name", "email", "e-mail", "ext", "x", "re", "ref"),
+    *("r/o", "susp", "vict", "vic", "wit", "wits", "reported", "parent", "guardian"),
     # unit, box and floor designators: they name one household
     *("apt", "apartment", "unit", "ste", "suite", "bldg", "building", "rm", "room", "spc"),
     *("space", "lot", "fl", "floor", "box", "po", "p.o.", "p.o", "pobox", "#", "no", "trlr"),

@@ -67,6 +67,8 @@ def scrub_phones(text: str, region: str) -> str:
     leniency = phonenumbers.Leniency.POSSIBLE
     found = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, region, leniency)]
     for start, end in reversed(found):
+        if _glued_right(text, end):
+            continue  # "10611 15th Ave": a house number and a numbered street, not a phone
         if not any(p_start <= start and end <= p_end for p_start, p_end in protected):
             text = text[:start] + PHONE + text[end:]
     return text
@@ -164,10 +166,14 @@ def _inside(token: re.Match[str], spans: list[tuple[int, int]]) -> bool:
 
 def _glued_right(text: str, end: int) -> bool:
     """A group followed by a letter ("1st", "12th", "26A01") is not part of a number, unless
-    the letter starts an extension ("0100x12")."""
+    the letter starts an extension ("0100x12"). A group of four digits or more run into a word
+    ("206-555-0100CALLER") is still part of a number."""
     if end >= len(text) or not text[end].isalpha():
         return False
-    return _EXTENSION.match(text, end) is None
+    start = end
+    while start > 0 and text[start - 1].isdecimal():
+        start -= 1
+    return end - start <= 3 and _EXTENSION.match(text, end) is None
 
 
 def _span(text: str, chain: list[re.Match[str]]) -> tuple[int, int] | None:

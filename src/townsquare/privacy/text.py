@@ -25,7 +25,10 @@ DEFAULT_NAME_MARKERS = (
     *("suspect name", "owner", "resident", "homeowner", "tenant", "neighbor", "neighbour"),
     *("mother", "father", "son", "daughter", "wife", "husband", "boyfriend", "girlfriend"),
     *("juvenile", "subject", "patient", "driver", "passenger", "person", "officer", "named"),
-    "name",
+    *("name", "R/O", "registered owner", "reported by", "contact", "parent", "guardian"),
+    *("brother", "sister", "roommate", "landlord"),
+    # dispatchers' short forms: complainant, suspect, victim, witness, patient
+    *("comp", "compl", "susp", "vict", "vic", "wit", "pt"),
 )
 """Role words a name may follow; the same list as `[text] name_markers` in default_policy.toml."""
 DEFAULT_REGION = "US"
