@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import re
@@ -157,3 +158,28 @@ def test_logs_carry_no_personal_data(
     assert "ingest finished" in text
     for fragment in ("Phinney", "PHINNEY", "F11010", "47.65"):
         assert fragment not in text
+
+
+def test_values_longer_than_their_columns_are_quarantined_not_fatal(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL refuses a value longer than its column: before, one such unit or call type
+    # failed the whole batch there, while SQLite stored it.
+    sample = MAPPINGS_DIR.parent.parent / "samples" / "sf_fire_calls" / "sf-fire-calls.csv"
+    with sample.open(encoding="utf-8-sig", newline="") as handle:
+        rows = [dict(row) for _, row in zip(range(3), csv.DictReader(handle), strict=False)]
+    rows[0]["UnitID"] = "E" * 65
+    rows[1]["CallType"] = "Structure Fire" * 15  # 210 characters
+    monkeypatch.setattr(service, "adapter_for", lambda kind: FakeSource.from_payloads(rows))
+    report = service.ingest(factory, load_source_config(SF), now=NOW)
+    assert report.quarantined == 2
+    assert report.quarantined_by_field == {"UnitID": 1, "CallType": 1}
+    with factory() as session:
+        errors = session.scalars(
+            select(RawRecord.error).where(RawRecord.outcome == "quarantined")
+        ).all()
+        assert sorted(errors) == [
+            "CallType: 210 characters, longer than the 200 allowed",
+            "UnitID: 65 characters, longer than the 64 allowed",
+        ]
+        assert count(session, Incident) == 1

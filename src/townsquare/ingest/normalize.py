@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from townsquare.errors import TownsquareError
@@ -26,9 +27,23 @@ UNMAPPED_CATEGORY = "other"
 ROW_FIELD = "_row"
 """Field named by the error of a record the adapter could not read faithfully."""
 MAX_ID_LENGTH = 128
+MAX_CALL_TYPE_LENGTH = 200
+MAX_UNIT_LENGTH = 64
+"""The stored columns' sizes: a longer value is quarantined with its field named, not cut, and
+never left to fail the whole batch on a database that enforces lengths (PostgreSQL)."""
 _PAIR = re.compile(r"^\(?\s*([^,()\s]+)\s*,\s*([^,()\s]+)\s*\)?$")
 _HOUR_24 = re.compile(r"(?<=[T\s])24(?=:)")
 _CLOCK = re.compile(r"(?:^|[T\s])(\d{1,2}):(\d{2})")
+
+
+_Text = TypeVar("_Text", str, str | None)
+
+
+def _bounded(field: str, value: _Text, limit: int) -> _Text:
+    """`value` if it fits its column; NormalizeError naming `field` if it is longer."""
+    if value is not None and len(value) > limit:
+        raise NormalizeError(field, f"{len(value)} characters, longer than the {limit} allowed")
+    return value
 
 
 class NormalizeError(TownsquareError):
@@ -196,7 +211,9 @@ class Plan:
         if item.defect is not None:
             raise NormalizeError(ROW_FIELD, item.defect)
         payload = item.payload
-        call_type = self.need(payload, self.call_type)
+        call_type = _bounded(
+            self.call_type, self.need(payload, self.call_type), MAX_CALL_TYPE_LENGTH
+        )
         code = self.categories.get(call_type)
         if code is None and self.quarantine_unmapped:
             raise NormalizeError(self.call_type, f"call type {call_type!r} is not mapped")
@@ -209,7 +226,9 @@ class Plan:
             address=self.get(payload, self.address) if self.address else None,
             point=point,
             occurred_at=occurred_at,
-            unit=self.get(payload, self.unit) if self.unit else None,
+            unit=_bounded(self.unit, self.get(payload, self.unit), MAX_UNIT_LENGTH)
+            if self.unit
+            else None,
             mapped=code is not None,
             version_at=self._lifecycle_time(payload, self.version) if self.version else None,
             cleared_at=self._cleared_at(payload, occurred_at) if self.closes else None,
@@ -244,7 +263,12 @@ class Plan:
 
     def _scene(self, payload: dict[str, str]) -> str | None:
         parts = [self.get(payload, column) for column in self.scene]
-        return None if any(p is None for p in parts) else "|".join(p for p in parts if p)
+        if any(p is None for p in parts):
+            return None
+        scene = "|".join(p for p in parts if p)
+        if len(scene) > MAX_ID_LENGTH:  # a stable digest stands in, as for long ids
+            return "h:" + hashlib.sha256(scene.encode("utf-8")).hexdigest()
+        return scene
 
     def _external_id(self, payload: dict[str, str]) -> str:
         if self.id_column is not None:  # one id column, the usual case
