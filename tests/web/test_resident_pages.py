@@ -167,6 +167,32 @@ def test_posting_with_a_photo_and_my_posts(
     assert str(HOME[0]) not in mine.text  # the exact point is not echoed on the page
 
 
+def test_the_author_edits_closes_and_deletes_from_my_posts(
+    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+) -> None:
+    sign_up(app_client, mailbox[0], "ada@example.org")
+    ada = browser_sign_in(app_client, "ada@example.org")
+    csrf = csrf_of(ada)
+    for title in ("Car window smashed", "Fence tagged"):
+        assert ada.post("/posts/new", data=draft(csrf, title=title)).status_code == 200
+    first, second = (p.id for p in stored_posts(factory))
+
+    edited = ada.post(f"/posts/{first}/edit", data={"csrf_token": csrf, "title": "Two windows"})
+    assert "Your changes were saved" in edited.text
+    assert "Two windows" in edited.text
+    closed = ada.post(f"/posts/{first}/close", data={"csrf_token": csrf})
+    assert "The post is closed" in closed.text
+    assert "Closed" in texts(closed.text, "//li[@data-post]//*[contains(@class, 'state')]")
+
+    unticked = ada.post(f"/posts/{second}/delete", data={"csrf_token": csrf})
+    assert unticked.status_code == 409
+    assert "tick the box" in unticked.text.lower()
+    assert len(stored_posts(factory)) == 2
+    deleted = ada.post(f"/posts/{second}/delete", data={"csrf_token": csrf, "confirm": "yes"})
+    assert "The post is deleted" in deleted.text
+    assert [p.id for p in stored_posts(factory)] == [first]
+
+
 def test_moderator_approves_rejects_and_resident_appeals_once(
     app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
 ) -> None:

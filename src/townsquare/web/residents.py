@@ -544,13 +544,23 @@ async def submit_post(request: Request, session: DB, settings: Config) -> Respon
     return see_other(f"/posts/mine?sent={made.id}")
 
 
+DONE = {
+    "edited": "Your changes were saved. A moderator reads them before the feed shows them.",
+    "closed": "The post is closed, and so is its item in the feed.",
+    "deleted": "The post is deleted and its item is withdrawn from the feed and alerts.",
+}
+"""What the page says after an author's action (`?done=`): the action's result, plainly."""
+
+
 @router.get("/posts/mine")
-async def my_posts(request: Request, session: DB, settings: Config, sent: int = 0) -> Response:
+async def my_posts(
+    request: Request, session: DB, settings: Config, sent: int = 0, done: str = ""
+) -> Response:
     """The resident's posts with their state, the moderator's reason and the appeal."""
     actor = await page_actor(request, session, settings)
     if actor is None:
         return to_sign_in("/posts/mine")
-    return _my_posts_page(request, session, actor, sent=sent)
+    return _my_posts_page(request, session, actor, sent=sent, done=DONE.get(done))
 
 
 def _my_posts_page(
@@ -561,6 +571,7 @@ def _my_posts_page(
     *,
     sent: int = 0,
     error: str | None = None,
+    done: str | None = None,
 ) -> Response:
     mine = posts.list_mine(session, actor=actor)
     kinds = media.kinds_of(session, {m for p in mine for m in p.media_ids})
@@ -573,6 +584,7 @@ def _my_posts_page(
         posts=mine,
         sent=sent,
         error=error,
+        done=done,
         media_kinds=kinds,
         drafts=drafts,
         open_days=retention.post_open_days,
@@ -581,7 +593,11 @@ def _my_posts_page(
 
 
 async def _own_post_action(
-    request: Request, session: Session, settings: Settings, act: Callable[[Actor, FormData], None]
+    request: Request,
+    session: Session,
+    settings: Settings,
+    act: Callable[[Actor, FormData], None],
+    done: str,
 ) -> Response:
     """Run one author action from a /posts/mine form; errors are shown on that page."""
     actor = await form_actor(request, session, settings)
@@ -595,7 +611,7 @@ async def _own_post_action(
     except TownsquareError as exc:
         error = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
         return _my_posts_page(request, session, actor, exc.status, error=error)
-    return see_other("/posts/mine")
+    return see_other(f"/posts/mine?done={done}")
 
 
 @router.post("/posts/{post_id}/edit")
@@ -610,7 +626,7 @@ async def edit_post(request: Request, post_id: int, session: DB, settings: Confi
         )
         lifecycle.edit_post(session, post_id, change, actor=actor, now=utcnow())
 
-    return await _own_post_action(request, session, settings, act)
+    return await _own_post_action(request, session, settings, act, "edited")
 
 
 @router.post("/posts/{post_id}/close")
@@ -620,7 +636,7 @@ async def close_post(request: Request, post_id: int, session: DB, settings: Conf
     def act(actor: Actor, form: FormData) -> None:
         lifecycle.close_post(session, post_id, actor=actor, now=utcnow())
 
-    return await _own_post_action(request, session, settings, act)
+    return await _own_post_action(request, session, settings, act, "closed")
 
 
 @router.post("/posts/{post_id}/delete")
@@ -632,7 +648,7 @@ async def delete_post(request: Request, post_id: int, session: DB, settings: Con
             raise Conflict("tick the box to confirm the deletion")
         lifecycle.delete_post(session, post_id, actor=actor, now=utcnow())
 
-    return await _own_post_action(request, session, settings, act)
+    return await _own_post_action(request, session, settings, act, "deleted")
 
 
 @router.post("/posts/{post_id}/appeal")
