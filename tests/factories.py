@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import geo, taxonomy
 from townsquare.agencies.models import Agency
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

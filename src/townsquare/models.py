@@ -5,7 +5,7 @@ from townsquare.agencies.models import Agency
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.audit import AuditEntry
 from townsquare.db import Base
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.feedback.models import Feedback
 from townsquare.footage.models import BreakGlass, Camera, Clip, FootageRequest, Notice, Share
 from townsquare.incidents.models import Incident

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.alerts.runtime import AlertEngine
 from townsquare.db import make_engine, make_sessionmaker
-from townsquare.events import Bus, MemoryBus, relay
+from townsquare.events.bus import Bus, MemoryBus
+from townsquare.events.outbox import relay
 from townsquare.incidents import service as incidents
 from townsquare.incidents.index import FeedIndex
 from townsquare.live.hub import StreamHub
@@ -26,7 +27,7 @@ def make_bus(settings: Settings) -> Bus:
     if settings.bus_url == "memory":
         return MemoryBus()
     if settings.bus_url.startswith(("nats://", "tls://")):
-        from townsquare.nats_bus import NatsBus
+        from townsquare.events.nats import NatsBus
 
         return NatsBus(settings.bus_url, settings.bus_stream)
     raise ValueError(

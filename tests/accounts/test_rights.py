@@ -22,7 +22,7 @@ from townsquare.alerts.models import Subscription
 from townsquare.audit import AuditEntry
 from townsquare.cli import app
 from townsquare.db import transaction, utcnow
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.feedback.models import Feedback
 from townsquare.incidents.models import Incident
 from townsquare.media.models import Media

@@ -15,7 +15,7 @@ from tests.residents import Mailbox, resident
 from townsquare.agencies.models import Agency
 from townsquare.audit import AuditEntry
 from townsquare.db import utcnow
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
 
 EXACT = (47.61234, -122.33321)

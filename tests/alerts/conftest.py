@@ -171,7 +171,7 @@ def add_incident(
 
 def change_incident(factory: sessionmaker[Session], incident_id: int, **values: Any) -> None:
     """Change an incident and announce it the way ingestion does."""
-    from townsquare.events import announce
+    from townsquare.events.outbox import announce
 
     with transaction(factory) as session:
         row = session.get_one(Incident, incident_id)

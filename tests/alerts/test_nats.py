@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.alerts.conftest import delete_stream, wait_for
-from townsquare.nats_bus import NatsBus
+from townsquare.events.nats import NatsBus
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from townsquare import migrate
 from townsquare.app import create_app
 from townsquare.cli import compress_to_now
 from townsquare.db import make_engine, make_sessionmaker, utcnow
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.ingest import service as ingest_service
 from townsquare.ingest.config import SourceConfig, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize

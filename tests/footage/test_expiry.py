@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.footage.conftest import make_agency, officer, request_body
 from tests.residents import Mailbox
 from townsquare.db import utcnow
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.privacy.service import release_due
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.ingest.servers import FeedServer, arcgis_layer
 from townsquare.app import create_app
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source_config

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.cli import compress_to_now
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service
 from townsquare.ingest.config import MAPPINGS_DIR, load_source_config

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.posts.test_posts import HOME, submit
 from tests.residents import Mailbox, Person, privileged, resident
 from townsquare.db import utcnow
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.posts.models import Post, PostMedia
 from townsquare.privacy.service import run_retention

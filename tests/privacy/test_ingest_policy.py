@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.privacy.sources import write_source
 from townsquare.errors import ConfigError
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents import service as incidents
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service

@@ -44,7 +44,7 @@ from tests.residents import Mailbox, Person, mailbox, privileged, resident
 from townsquare.alerts.models import Delivery
 from townsquare.app import create_app
 from townsquare.db import utcnow
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.live.hub import BACKLOG_MAX
 from townsquare.platform import Platform

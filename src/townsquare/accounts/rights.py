@@ -41,7 +41,7 @@ from townsquare.alerts.service import stored_cells
 from townsquare.audit import AuditEntry
 from townsquare.db import Base
 from townsquare.errors import Forbidden, TooManyRequests
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.feedback import service as feedback
 from townsquare.footage.export import footage_of
 from townsquare.incidents.models import Incident

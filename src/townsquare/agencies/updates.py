@@ -21,7 +21,7 @@ from townsquare.agencies.models import Agency
 from townsquare.agencies.schemas import UpdateCorrection, UpdateIn
 from townsquare.agencies.service import verified_agency_of
 from townsquare.errors import InvalidParameter, NotFound
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.incidents import service as incidents
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import IncidentPublic

@@ -32,7 +32,7 @@ from townsquare.alerts.links import (
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.alerts.schemas import EmailChannelIn, SubscriptionIn
 from townsquare.db import transaction
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.mail import message_id
 from townsquare.settings import Settings
 

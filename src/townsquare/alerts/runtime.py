@@ -14,7 +14,7 @@ from townsquare.alerts import delivery, matching, optin, service
 from townsquare.alerts.channels import Sender, build_senders
 from townsquare.alerts.index import GeofenceIndex
 from townsquare.db import utcnow
-from townsquare.events import Bus, Event
+from townsquare.events.bus import Bus, Event
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)

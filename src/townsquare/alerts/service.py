@@ -38,7 +38,7 @@ from townsquare.alerts.schemas import (
 )
 from townsquare.db import transaction
 from townsquare.errors import NotFound
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from townsquare.accounts.schemas import Actor
 from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.desk.service import item, merged_reason, moderator, policy_for
 from townsquare.errors import Conflict, InvalidParameter, NotFound
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, SourceRecord
 from townsquare.posts.models import Post

@@ -20,7 +20,7 @@ from townsquare.accounts.schemas import Actor
 from townsquare.agencies.models import Agency
 from townsquare.agencies.service import verified_agency_of
 from townsquare.errors import NotFound, TooManyRequests
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.footage import area, rules
 from townsquare.footage.models import Camera, FootageRequest, Notice
 from townsquare.footage.schemas import AgencyPage, AreaOut, FileRequest, RequestPublic

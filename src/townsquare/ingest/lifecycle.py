@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare import geo, taxonomy
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import Source, SourceRecord, SourceSnapshot

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare import geo
-from townsquare.events import OutboxEvent
+from townsquare.events.outbox import OutboxEvent
 from townsquare.formats.geojson import feature
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import BBox, Circle

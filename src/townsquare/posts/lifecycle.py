@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from townsquare import audit
 from townsquare.accounts.schemas import Actor
 from townsquare.errors import Conflict
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.posts import guidelines
 from townsquare.posts.models import Post, PostMedia

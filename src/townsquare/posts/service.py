@@ -11,7 +11,7 @@ from townsquare import audit, geo, taxonomy
 from townsquare.accounts.models import Account
 from townsquare.accounts.schemas import Actor
 from townsquare.errors import Conflict, Forbidden, InvalidParameter, NotFound, TooManyRequests
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.incidents.nearby import nearby
 from townsquare.incidents.new import public_incident

@@ -15,7 +15,7 @@ from townsquare import taxonomy
 from townsquare.agencies.models import Agency
 from townsquare.db import transaction
 from townsquare.errors import NotFound, TownsquareError
-from townsquare.events import announce
+from townsquare.events.outbox import announce
 from townsquare.footage import service as footage
 from townsquare.footage.models import Clip
 from townsquare.incidents.models import Incident

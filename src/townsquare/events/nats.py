@@ -30,7 +30,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import BadRequestError
 
-from townsquare.events import BatchHandler, Event, Handler
+from townsquare.events.bus import BatchHandler, Event, Handler
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
