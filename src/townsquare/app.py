@@ -8,14 +8,11 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from townsquare import __version__
 from townsquare.accounts.rights_views import router as rights_router
@@ -24,12 +21,13 @@ from townsquare.agencies.views import router as agencies_router
 from townsquare.alerts.views import router as alerts_router
 from townsquare.db import utcnow
 from townsquare.desk.views import router as desk_router
-from townsquare.errors import InvalidParameter, TownsquareError
 from townsquare.feedback.views import router as feedback_router
 from townsquare.footage.views import cameras_router as footage_cameras_router
 from townsquare.footage.views import public_router as footage_public_router
 from townsquare.footage.views import router as footage_router
 from townsquare.formats.views import router as cap_router
+from townsquare.http import problems
+from townsquare.http.origin import PublicOrigin
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
@@ -59,57 +57,6 @@ GC_THRESHOLDS = (50_000, 20, 10)
 """Collector thresholds of a serving process. The defaults (700, 10, 10) ran a full
 collection every few seconds under live-stream load, each a pause of 0.2-1.5 s over the
 objects of thousands of connections; this makes full collections some hundred times rarer."""
-PROBLEM = "application/problem+json"
-
-
-class PublicOrigin:
-    """Every request reaches the app as if addressed to TOWNSQUARE_PUBLIC_URL, whatever its Host.
-
-    Our own absolute URLs come from `Settings.absolute_url`; this covers the ones the framework
-    makes from the request (the trailing-slash redirect), so no URL anywhere, in a body or a
-    Location header, names a host the client chose (Host, X-Forwarded-Host, Forwarded).
-    """
-
-    DROPPED = frozenset({b"host", b"x-forwarded-host", b"forwarded"})
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        site = urlsplit(settings.site_url())
-        secure = site.scheme == "https"
-        self.host = site.netloc.encode("latin-1")
-        self.server = (site.hostname or "localhost", site.port or (443 if secure else 80))
-        self.schemes = {"http": site.scheme, "websocket": "wss" if secure else "ws"}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in self.schemes:
-            headers = [(k, v) for k, v in scope["headers"] if k not in self.DROPPED]
-            scope = {
-                **scope,
-                "headers": [*headers, (b"host", self.host)],
-                "scheme": self.schemes[scope["type"]],
-                "server": self.server,
-            }
-        await self.app(scope, receive, send)
-
-
-def problem(request: Request, exc: TownsquareError) -> JSONResponse:
-    """RFC 9457 problem details for any platform error."""
-    body: dict[str, object] = {
-        "type": f"https://townsquare.example/problems/{exc.type_slug}",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-        "instance": request.url.path,
-    }
-    if isinstance(exc, InvalidParameter):
-        body["parameter"] = exc.parameter
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM)
-
-
-def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
-    first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
-    name = str(first["loc"][-1])
-    return problem(request, InvalidParameter(name, str(first["msg"])))
 
 
 async def _every(seconds: float, job: Callable[[], object], name: str, stop: asyncio.Event) -> None:
@@ -201,8 +148,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     app.add_middleware(PublicOrigin, settings=platform.settings)
-    app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_problem)  # type: ignore[arg-type]
+    problems.install(app)
     app.include_router(incidents_router)
     app.include_router(privacy_router)
     app.include_router(ingest_router)

@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from townsquare.accounts import rights
-from townsquare.accounts.views import DB, SESSION_COOKIE, Config, CurrentActor
 from townsquare.db import utcnow
+from townsquare.http.deps import DB, SESSION_COOKIE, Config, CurrentActor
 
 router = APIRouter(prefix="/api/v1/me", tags=["accounts"])
 

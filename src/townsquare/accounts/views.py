@@ -1,16 +1,11 @@
-"""Account API routes and the dependencies every signed-in route uses."""
+"""Account API routes: sign-up, sign-in, two-factor, tokens and password resets."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from fastapi import APIRouter, Response
 
-from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.orm import Session
-
-from townsquare.accounts import security, service
+from townsquare.accounts import service
 from townsquare.accounts.schemas import (
-    Actor,
     Code,
     EmailOnly,
     LinkToken,
@@ -24,80 +19,9 @@ from townsquare.accounts.schemas import (
     TotpSetup,
 )
 from townsquare.db import utcnow
-from townsquare.errors import Forbidden, Unauthorized
-from townsquare.incidents.views import platform_of
-from townsquare.settings import Settings
+from townsquare.http.deps import DB, SESSION_COOKIE, Config, CurrentActor, set_session_cookie
 
-SESSION_COOKIE = "ts_session"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 router = APIRouter(prefix="/api/v1/account", tags=["accounts"])
-
-
-def db_session(request: Request) -> Iterator[Session]:
-    """A session of the platform's store for one request."""
-    with platform_of(request).factory() as session:
-        yield session
-
-
-def settings_of(request: Request) -> Settings:
-    """The platform's settings."""
-    return platform_of(request).settings
-
-
-DB = Annotated[Session, Depends(db_session)]
-Config = Annotated[Settings, Depends(settings_of)]
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-async def current_actor(request: Request, session: DB, settings: Config) -> Actor:
-    """The signed-in caller; unsafe cookie requests must carry the session's CSRF token."""
-    actor = service.authenticate(
-        session,
-        settings,
-        cookie=request.cookies.get(SESSION_COOKIE),
-        bearer=_bearer(request),
-        now=utcnow(),
-    )
-    if request.method not in SAFE_METHODS and not actor.via_token:
-        sent = request.headers.get(CSRF_HEADER)
-        if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")
-        ):
-            value = (await request.form()).get("csrf_token")
-            sent = value if isinstance(value, str) else None
-        if not sent or not actor.csrf_token or not security.same(sent, actor.csrf_token):
-            raise Forbidden("missing or wrong CSRF token")
-    return actor
-
-
-async def optional_actor(request: Request, session: DB, settings: Config) -> Actor | None:
-    """The signed-in caller, or None for anyone (pages that work both ways)."""
-    try:
-        return await current_actor(request, session, settings)
-    except Unauthorized:
-        return None
-
-
-CurrentActor = Annotated[Actor, Depends(current_actor)]
-
-
-def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
-    """The session cookie: HttpOnly, SameSite=Lax, Secure whenever the site is HTTPS."""
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(settings.session_days * 86400),
-        httponly=True,
-        samesite="lax",
-        secure=settings.site_url().startswith("https://"),
-        path="/",
-    )
 
 
 @router.post("/sign-up", status_code=201, summary="Create a resident account")

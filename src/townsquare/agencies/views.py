@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from townsquare.accounts.views import DB, CurrentActor
 from townsquare.agencies import keys, service, updates
 from townsquare.agencies.schemas import (
     AgencyIn,
@@ -23,6 +22,7 @@ from townsquare.agencies.schemas import (
     UpdateIn,
 )
 from townsquare.db import utcnow
+from townsquare.http.deps import DB, CurrentActor
 from townsquare.incidents.schemas import AgencyIncident, IncidentPublic
 
 router = APIRouter(tags=["agencies"])

@@ -21,7 +21,7 @@ from townsquare.alerts.schemas import (
 )
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, NotFound
-from townsquare.incidents.views import platform_of
+from townsquare.http.deps import platform_of
 
 router = APIRouter(tags=["alerts"])
 Auth = Annotated[str | None, Header(description="Bearer MANAGE_TOKEN")]

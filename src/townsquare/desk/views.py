@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Query
 
-from townsquare.accounts.views import DB, CurrentActor
 from townsquare.db import utcnow
 from townsquare.desk import actions, service
 from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.feedback import service as feedback
 from townsquare.feedback.schemas import Quality
+from townsquare.http.deps import DB, CurrentActor
 
 router = APIRouter(prefix="/api/v1/desk", tags=["desk"])
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request
 
 from townsquare.accounts.schemas import Actor
 from townsquare.accounts.security import server_secret
-from townsquare.accounts.views import DB, Config, optional_actor
 from townsquare.db import utcnow
 from townsquare.feedback import service
 from townsquare.feedback.schemas import FeedbackIn, FeedbackOut
+from townsquare.http.deps import DB, Config, optional_actor
 
 router = APIRouter(tags=["feed"])
 MaybeActor = Annotated[Actor | None, Depends(optional_actor)]

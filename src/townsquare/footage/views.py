@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from townsquare.accounts.schemas import Actor
-from townsquare.accounts.views import DB, Config, CurrentActor, current_actor
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, PayloadTooLarge
 from townsquare.footage import access, cameras, service, shares, transparency
@@ -36,6 +35,7 @@ from townsquare.footage.schemas import (
     ShareIn,
     TransparencyReport,
 )
+from townsquare.http.deps import DB, Config, CurrentActor, current_actor
 from townsquare.media import intake
 from townsquare.settings import Settings
 

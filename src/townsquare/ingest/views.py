@@ -8,9 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from townsquare.accounts.schemas import Actor
-from townsquare.accounts.views import DB, optional_actor
 from townsquare.db import utcnow
-from townsquare.incidents.views import platform_of
+from townsquare.http.deps import DB, optional_actor, platform_of
 from townsquare.ingest import health, push
 from townsquare.ingest.schemas import SourceDetail, SourcePublic
 

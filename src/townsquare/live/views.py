@@ -11,8 +11,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from townsquare.errors import InvalidParameter
+from townsquare.http.deps import platform_of
 from townsquare.incidents.schemas import BBox, Circle, parse_area
-from townsquare.incidents.views import platform_of
 from townsquare.live.hub import DROPPED, KEEPALIVE, LiveEvent, StreamHub
 
 router = APIRouter()

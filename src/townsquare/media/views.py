@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, UploadFile
 from fastapi.responses import FileResponse
 
-from townsquare.accounts.views import DB, Config, CurrentActor
 from townsquare.db import utcnow
+from townsquare.http.deps import DB, Config, CurrentActor
 from townsquare.media import intake, service
 from townsquare.media.schemas import MediaOut
 

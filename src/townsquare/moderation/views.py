@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from townsquare.accounts.views import DB, CurrentActor
 from townsquare.db import utcnow
+from townsquare.http.deps import DB, CurrentActor
 from townsquare.moderation import service
 from townsquare.posts.schemas import PostRevealed, PostReview, RevealIn
 

@@ -16,7 +16,6 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from townsquare.accounts.views import DB, Config
 from townsquare.db import utcnow
 from townsquare.errors import (
     Forbidden,
@@ -26,6 +25,7 @@ from townsquare.errors import (
     TownsquareError,
     Unauthorized,
 )
+from townsquare.http.deps import DB, Config
 from townsquare.open311 import service, services, submit
 from townsquare.open311.schemas import Error
 from townsquare.open311.xml import XML_MEDIA_TYPE, to_xml

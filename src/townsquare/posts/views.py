@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from townsquare.accounts.security import server_secret
-from townsquare.accounts.views import DB, Config, CurrentActor
 from townsquare.db import utcnow
+from townsquare.http.deps import DB, Config, CurrentActor
 from townsquare.posts import lifecycle, service
 from townsquare.posts.schemas import PostEdit, PostIn, PostOwn, PostPublic, Reason
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from townsquare.incidents.views import platform_of
+from townsquare.http.deps import platform_of
 from townsquare.privacy import service
 from townsquare.privacy.schemas import PolicyManifest
 

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from townsquare.alerts import optin
 from townsquare.db import utcnow
-from townsquare.incidents.views import platform_of
+from townsquare.http.deps import platform_of
 from townsquare.web.views import render
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)

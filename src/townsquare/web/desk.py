@@ -17,13 +17,13 @@ from pydantic import ValidationError
 
 from townsquare import taxonomy
 from townsquare.accounts.schemas import Actor
-from townsquare.accounts.views import DB, Config
 from townsquare.db import utcnow
 from townsquare.desk import actions, service
 from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.errors import TownsquareError
 from townsquare.feedback import service as feedback
 from townsquare.feedback.schemas import Quality
+from townsquare.http.deps import DB, Config
 from townsquare.web.residents import (
     PageDeps,
     form_actor,

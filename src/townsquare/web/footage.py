@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from townsquare.accounts.schemas import Actor
-from townsquare.accounts.views import DB, Config
 from townsquare.agencies import service as agencies
 from townsquare.agencies.schemas import AgencyOut
 from townsquare.db import utcnow
@@ -34,6 +33,7 @@ from townsquare.footage.schemas import (
     SharedClip,
     ShareIn,
 )
+from townsquare.http.deps import DB, Config
 from townsquare.settings import Settings
 from townsquare.web.residents import (
     PageDeps,

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from townsquare.accounts.schemas import Actor
-from townsquare.accounts.views import DB, Config
 from townsquare.db import utcnow
 from townsquare.errors import TownsquareError
+from townsquare.http.deps import DB, Config
 from townsquare.media import service as media
 from townsquare.moderation import service
 from townsquare.posts.schemas import PostRevealed

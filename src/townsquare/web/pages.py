@@ -15,10 +15,10 @@ from urllib.parse import urlencode, urlsplit
 from townsquare import geo, taxonomy
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, NotFound
+from townsquare.http.deps import Runtime
+from townsquare.http.feed import feed_query, run_feed
 from townsquare.incidents import service
 from townsquare.incidents.schemas import Circle, IncidentPublic, encode_cursor
-from townsquare.incidents.views import feed_query, run_feed
-from townsquare.platform import Platform
 
 PAGE_SIZE = 25
 DEFAULT_RADIUS_M = 2000.0
@@ -167,7 +167,7 @@ class FeedPage:
         return self.params.url("/fragments/incidents", cursor=self.next_cursor)
 
 
-def load_feed(platform: Platform, params: FeedParams) -> FeedPage:
+def load_feed(platform: Runtime, params: FeedParams) -> FeedPage:
     """The newest incidents of the place in `params`; bad parameters become `error`."""
     limit = min(PAGE_SIZE, platform.settings.page_size_max)
     try:
@@ -185,7 +185,7 @@ def load_feed(platform: Platform, params: FeedParams) -> FeedPage:
     return FeedPage(params, tuple(page), area, next_cursor)
 
 
-def load_incident(platform: Platform, raw_id: str) -> IncidentPublic:
+def load_incident(platform: Runtime, raw_id: str) -> IncidentPublic:
     """One public incident by its id as written in a URL; NotFound for anything else."""
     if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > MAX_ID_DIGITS:
         raise NotFound(f"incident {raw_id!r} not found")

@@ -30,13 +30,6 @@ from starlette.datastructures import UploadFile
 from townsquare.accounts import service as accounts
 from townsquare.accounts.schemas import Actor, NewPassword, SignUp
 from townsquare.accounts.security import same, server_secret
-from townsquare.accounts.views import (
-    DB,
-    SESSION_COOKIE,
-    Config,
-    current_actor,
-    set_session_cookie,
-)
 from townsquare.db import utcnow
 from townsquare.errors import (
     Conflict,
@@ -47,6 +40,7 @@ from townsquare.errors import (
     TownsquareError,
     Unauthorized,
 )
+from townsquare.http.deps import DB, SESSION_COOKIE, Config, current_actor, set_session_cookie
 from townsquare.media import intake
 from townsquare.media import service as media
 from townsquare.posts import lifecycle

@@ -14,13 +14,12 @@ from townsquare import __version__
 from townsquare.accounts import service as accounts
 from townsquare.accounts.schemas import Actor
 from townsquare.accounts.security import server_secret
-from townsquare.accounts.views import DB, SESSION_COOKIE, Config, optional_actor
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, NotFound, TownsquareError, Unauthorized
 from townsquare.feedback import service as feedback
 from townsquare.feedback.schemas import VERDICTS
 from townsquare.feedback.views import reader
-from townsquare.incidents.views import platform_of
+from townsquare.http.deps import DB, SESSION_COOKIE, Config, optional_actor, platform_of
 from townsquare.web import pages
 
 HERE = Path(__file__).parent

@@ -7,8 +7,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter
+from townsquare.http.deps import platform_of
 from townsquare.incidents.schemas import parse_time
-from townsquare.incidents.views import platform_of
 from townsquare.web.views import render
 from townsquare.weekly import service
 from townsquare.weekly.schemas import MAX_RADIUS_M, MIN_RADIUS_M, WeeklySummary

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from townsquare.db import utcnow
+from townsquare.http.deps import platform_of
 from townsquare.incidents.schemas import parse_time
-from townsquare.incidents.views import platform_of
 from townsquare.weekly import service
 from townsquare.weekly.schemas import WeeklySummary
 

@@ -1,0 +1,38 @@
+"""Errors as RFC 9457 problem+json: every `TownsquareError`, and malformed requests."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from townsquare.errors import InvalidParameter, TownsquareError
+
+PROBLEM = "application/problem+json"
+
+
+def problem(request: Request, exc: TownsquareError) -> JSONResponse:
+    """RFC 9457 problem details for any platform error."""
+    body: dict[str, object] = {
+        "type": f"https://townsquare.example/problems/{exc.type_slug}",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+        "instance": request.url.path,
+    }
+    if isinstance(exc, InvalidParameter):
+        body["parameter"] = exc.parameter
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM)
+
+
+def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """The first thing wrong with a request's parameters or body, as an invalid parameter."""
+    first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
+    name = str(first["loc"][-1])
+    return problem(request, InvalidParameter(name, str(first["msg"])))
+
+
+def install(app: FastAPI) -> None:
+    """Answer every platform error and malformed request with problem+json."""
+    app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
