@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import make_url
 
-from townsquare import migrate
+from townsquare.migrations import runner
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig
@@ -69,7 +69,7 @@ def fresh_database(folder: Path, postgres: str | None) -> Iterator[str]:
 
 def _serve(folder: Path, url: str, extra: dict[str, str]) -> Iterator[tuple[str, str]]:
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     engine.dispose()
     port = free_port()
     env = {

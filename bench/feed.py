@@ -65,7 +65,7 @@ def centres(items: list[IndexItem], count: int, seed: int) -> list[tuple[float, 
 def fill_sqlite(url: str, items: list[IndexItem]) -> float:
     """Migrate a fresh SQLite store and insert the items as public incidents; seconds taken."""
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     start = time.perf_counter()
     rows = []
     with engine.begin() as connection:

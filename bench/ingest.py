@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from townsquare import migrate
+from townsquare.migrations import runner
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig
@@ -35,7 +35,7 @@ from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.sources.arcgis import ArcgisSource
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.csv import CsvSource
-from townsquare.models import Base
+from townsquare.migrations.tables import Base
 
 TYPES = ["Motor Vehicle Accident", "Aid Response", "Structure Fire", "Fire Alarm", "Burglary"]
 CATEGORIES = {
@@ -144,7 +144,7 @@ def store_rate(url: str, items: list[RawItem], source: SourceConfig) -> float:
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     factory = make_sessionmaker(engine)
     report, seconds, _cpu = timed(lambda: service.ingest_items(factory, source, iter(items)))
     engine.dispose()

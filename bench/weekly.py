@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from feed import centres, fill_sqlite, percentiles, timed
 from feed_index import DAYS, END, synthetic_items
 
-from townsquare import migrate
+from townsquare.migrations import runner
 from townsquare.alerts.index import CircleArea
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.feedback import service as feedback
@@ -80,7 +80,7 @@ def mark(url: str, ids: list[int], seed: int) -> int:
 def fill_postgres(url: str, items: list[IndexItem]) -> float:
     """Empty the PostgreSQL store's incidents, then fill it as the SQLite one is filled."""
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     with engine.begin() as connection:
         connection.execute(text("TRUNCATE incident_feedback, incident CASCADE"))
     engine.dispose()

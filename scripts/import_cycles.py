@@ -45,7 +45,9 @@ def imported(path: Path, name: str) -> Iterator[str]:
 
 def graph(by_package: bool) -> dict[str, set[str]]:
     files = {
-        module_name(p): p for p in (SRC / ROOT).rglob("*.py") if "migrations" not in p.parts
+        module_name(p): p
+        for p in (SRC / ROOT).rglob("*.py")
+        if "versions" not in p.parts and p.name != "env.py"
     }
     edges: dict[str, set[str]] = {}
     for name, path in files.items():

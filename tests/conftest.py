@@ -17,9 +17,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare import migrate
 from townsquare.db import make_engine, make_sessionmaker
-from townsquare.models import Base
+from townsquare.migrations import runner
+from townsquare.migrations.tables import Base
 
 # The server's own housekeeping would act on each test's store at its own hour (retention on
 # old sample records, a Monday digest to the test mailboxes); tests that need it turn it on.
@@ -35,7 +35,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies."""
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     engine.dispose()
     return path
 
@@ -57,7 +57,7 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:  # unreachable server: report it as a skip with the reason
         pytest.skip(f"PostgreSQL at {make_url(base).render_as_string()} unreachable: {exc}")
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     engine.dispose()
     yield url
     _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

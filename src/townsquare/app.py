@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import text
 
 from townsquare import __version__
-from townsquare.accounts.rights_views import router as rights_router
 from townsquare.accounts.views import router as accounts_router
 from townsquare.agencies.views import router as agencies_router
 from townsquare.alerts.views import router as alerts_router
@@ -26,6 +25,9 @@ from townsquare.footage.views import cameras_router as footage_cameras_router
 from townsquare.footage.views import public_router as footage_public_router
 from townsquare.footage.views import router as footage_router
 from townsquare.formats.views import router as cap_router
+from townsquare.housekeeping.release import release_due
+from townsquare.housekeeping.retention import run_retention
+from townsquare.housekeeping.views import router as rights_router
 from townsquare.http import problems
 from townsquare.http.origin import PublicOrigin
 from townsquare.incidents.views import router as incidents_router
@@ -38,7 +40,6 @@ from townsquare.moderation.views import router as moderation_router
 from townsquare.open311.views import router as open311_router
 from townsquare.platform import Platform
 from townsquare.posts.views import router as posts_router
-from townsquare.privacy.service import release_due, run_retention
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
 from townsquare.web.alerts import router as alerts_pages

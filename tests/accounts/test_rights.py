@@ -24,11 +24,11 @@ from townsquare.cli import app
 from townsquare.db import transaction, utcnow
 from townsquare.events.outbox import OutboxEvent
 from townsquare.feedback.models import Feedback
+from townsquare.housekeeping.retention import run_retention
 from townsquare.incidents.models import Incident
 from townsquare.media.models import Media
 from townsquare.media.service import store_of
 from townsquare.posts.models import Post
-from townsquare.privacy.service import run_retention
 from townsquare.settings import Settings
 
 HOME = (47.6205, -122.3493)

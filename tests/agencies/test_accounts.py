@@ -16,7 +16,7 @@ from tests.ingest.test_kinds import config
 from tests.residents import Mailbox, resident, sign_up
 from townsquare.audit import AuditEntry
 from townsquare.db import transaction
-from townsquare.ingest import push, service
+from townsquare.ingest import pushed, service
 from townsquare.ingest.config import SourceConfig
 
 
@@ -163,7 +163,7 @@ def _push(client: TestClient, slug: str, key: str, secret: str, number: str) -> 
     headers = {
         "X-Townsquare-Key": key,
         "X-Townsquare-Timestamp": str(stamp),
-        "X-Townsquare-Signature": push.sign(secret, stamp, body),
+        "X-Townsquare-Signature": pushed.sign(secret, stamp, body),
         "Content-Type": "application/json",
     }
     return client.post(f"/api/v1/sources/{slug}/records", content=body, headers=headers).status_code

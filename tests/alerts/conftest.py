@@ -226,7 +226,7 @@ def pg_engine(postgres_url: str) -> Iterator[Engine]:
     from sqlalchemy import text
 
     from townsquare.db import make_engine
-    from townsquare.models import Base
+    from townsquare.migrations.tables import Base
 
     eng = make_engine(postgres_url)
     yield eng

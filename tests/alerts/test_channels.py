@@ -28,7 +28,7 @@ from tests.alerts.conftest import (
 )
 from townsquare.alerts import delivery, service
 from townsquare.alerts.channels import build_senders
-from townsquare.alerts.keys import b64url, new_vapid_keys
+from townsquare.alerts.vapid import b64url, new_vapid_keys
 from townsquare.db import utcnow
 from townsquare.platform import Platform
 from townsquare.settings import Settings

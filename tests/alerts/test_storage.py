@@ -17,9 +17,9 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.alerts.conftest import HOME, Receiver
-from townsquare import migrate
 from townsquare.alerts import cells
 from townsquare.app import create_app
+from townsquare.migrations import runner
 from townsquare.platform import Platform
 
 SHAPE_WORDS = ("lat", "lon", "radius", "polygon", "centre", "center", "coordinates", "area_kind")
@@ -122,7 +122,7 @@ def test_migrating_old_rows_turns_shapes_into_covers(
     engine: Engine, factory: sessionmaker[Session]
 ) -> None:
     url = engine.url.render_as_string(hide_password=False)
-    config = migrate.alembic_config(url)
+    config = runner.alembic_config(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0011_post_lifecycle")
@@ -178,7 +178,7 @@ def test_migrating_old_rows_turns_shapes_into_covers(
             ),
             {"now": "2026-11-30 10:00:00.000000"},
         )
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     assert_no_shape(engine)
     with engine.connect() as connection:
         stored = {

@@ -12,11 +12,11 @@ from tests.alerts.conftest import HOME, Receiver, subscribe, wait_for
 from tests.desk.test_desk import DESK, add, curator
 from tests.residents import Mailbox, Person, resident
 from townsquare import audit
-from townsquare.cli import compress_to_now
 from townsquare.db import transaction, utcnow
 from townsquare.feedback.models import Feedback
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service as ingest
+from townsquare.ingest.cli import compress_to_now
 from townsquare.ingest.config import MAPPINGS_DIR, load_source_config
 from townsquare.platform import Platform
 

@@ -24,15 +24,15 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from townsquare import migrate
 from townsquare.app import create_app
-from townsquare.cli import compress_to_now
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.events.outbox import OutboxEvent
 from townsquare.ingest import service as ingest_service
+from townsquare.ingest.cli import compress_to_now
 from townsquare.ingest.config import SourceConfig, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.migrations import runner
 from townsquare.settings import Settings
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "townsquare"
@@ -68,7 +68,7 @@ def sample_times(config: SourceConfig) -> list[datetime]:
 def build_store(url: str) -> None:
     """Migrate the store and replay every sample source onto the recent past."""
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     factory = make_sessionmaker(engine)
     for mapping, speed in SAMPLES:
         config = load_source_config(MAPPINGS / mapping)

@@ -27,10 +27,10 @@ from tests.e2e.conftest import mailing_settings, serving
 from tests.e2e.test_posting import sign_in_on_page
 from tests.posts.test_posts import HOME, draft
 from tests.residents import PASSWORD, Mailbox, mailbox
-from townsquare import migrate
 from townsquare.accounts import service as accounts
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
 from townsquare.incidents.models import Incident
+from townsquare.migrations import runner
 from townsquare.posts.models import Post
 from townsquare.settings import Settings
 
@@ -56,7 +56,7 @@ def desk_server(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Iterator[DeskSe
     """The whole app over an empty store, mailing through the local SMTP server."""
     url = f"sqlite:///{tmp_path / 'townsquare.db'}"
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     engine.dispose()
 
     def settings_for(site: str) -> Settings:

@@ -24,10 +24,10 @@ from tests.e2e.conftest import mailing_settings, serving
 from tests.footage.conftest import CENTER, INSIDE, make_agency
 from tests.media.clipmaker import pattern_clip
 from tests.residents import PASSWORD, Mailbox, mailbox
-from townsquare import migrate
 from townsquare.accounts import service as accounts
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.media.models import Media
+from townsquare.migrations import runner
 from townsquare.settings import Settings
 
 __all__ = ["mailbox"]
@@ -52,7 +52,7 @@ def footage_server(tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Iterator[Foo
     """The whole app over a new store, mailing through the local SMTP server."""
     url = f"sqlite:///{tmp_path / 'townsquare.db'}"
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     engine.dispose()
 
     def settings_for(site: str) -> Settings:

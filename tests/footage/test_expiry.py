@@ -13,7 +13,7 @@ from tests.footage.conftest import make_agency, officer, request_body
 from tests.residents import Mailbox
 from townsquare.db import utcnow
 from townsquare.events.outbox import OutboxEvent
-from townsquare.privacy.service import release_due
+from townsquare.housekeeping.release import release_due
 
 
 def _closings(factory: sessionmaker[Session], incident_id: int) -> int:

@@ -26,15 +26,16 @@ from tests.footage.conftest import (
 )
 from tests.media.clipmaker import finish_clips
 from tests.residents import Mailbox, Person, privileged, resident
-from townsquare import audit, migrate
+from townsquare import audit
 from townsquare.accounts.schemas import Actor
 from townsquare.audit import AuditEntry
 from townsquare.db import utcnow
 from townsquare.errors import NotFound
 from townsquare.footage import access, shares
 from townsquare.footage.models import Clip
+from townsquare.housekeeping.retention import run_retention
 from townsquare.media.models import Media
-from townsquare.privacy.service import run_retention
+from townsquare.migrations import runner
 from townsquare.settings import Settings
 
 PRIVATE_KEYS = {"account_id", "owner_id", "camera_id", "clip_id", "media_id", "email", "camera_ids"}
@@ -322,16 +323,16 @@ def test_audit_verify_catches_a_rewritten_agency_read(
 
 
 def test_the_footage_migration_goes_down_and_up(engine: Engine) -> None:
-    config = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    config = runner.alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "0007_agencies")
     assert "footage_request" not in inspect(engine).get_table_names()
-    migrate.upgrade(engine)
+    runner.upgrade(engine)
     assert {"camera", "clip", "footage_request", "footage_share"} <= set(
         inspect(engine).get_table_names()
     )
-    assert migrate.pending_differences(engine) == []
+    assert runner.pending_differences(engine) == []
 
 
 def test_deleting_an_account_takes_its_cameras_clips_and_shares(

@@ -20,7 +20,7 @@ from townsquare.app import create_app
 from townsquare.db import transaction
 from townsquare.errors import SourceError
 from townsquare.incidents.models import Incident
-from townsquare.ingest import push, service
+from townsquare.ingest import pushed, service
 from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source_config
 from townsquare.ingest.models import RawRecord
 from townsquare.ingest.sources.cap import CapSource
@@ -178,7 +178,7 @@ def _post(client: TestClient, body: bytes) -> int:
     headers = {
         "X-Townsquare-Key": "k",
         "X-Townsquare-Timestamp": str(stamp),
-        "X-Townsquare-Signature": push.sign("s", stamp, body),
+        "X-Townsquare-Signature": pushed.sign("s", stamp, body),
     }
     answer = client.post("/api/v1/sources/nena-eido/records", content=body, headers=headers)
     return answer.status_code

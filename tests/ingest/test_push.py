@@ -17,8 +17,9 @@ from tests.ingest.test_kinds import config
 from townsquare.app import create_app
 from townsquare.db import transaction
 from townsquare.incidents.models import Incident
-from townsquare.ingest import push, service
+from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.pushed import sign
 from townsquare.platform import Platform
 from townsquare.settings import Settings
 
@@ -53,7 +54,7 @@ def _signed(body: bytes, *, stamp: int | None = None, key: str = KEY) -> dict[st
     return {
         "X-Townsquare-Key": key,
         "X-Townsquare-Timestamp": str(moment),
-        "X-Townsquare-Signature": push.sign(SECRET, moment, body),
+        "X-Townsquare-Signature": sign(SECRET, moment, body),
         "Content-Type": "application/json",
     }
 

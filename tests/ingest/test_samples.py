@@ -18,8 +18,8 @@ import pytest
 from townsquare import taxonomy
 from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source_config
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
-from townsquare.ingest.redact import address_block
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.privacy.address import address_block
 
 
 @dataclass

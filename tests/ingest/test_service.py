@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare.cli import compress_to_now
 from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service
+from townsquare.ingest.cli import compress_to_now
 from townsquare.ingest.config import MAPPINGS_DIR, load_source_config
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.ingest.sources.fake import FakeSource

@@ -15,9 +15,9 @@ from tests.posts.test_posts import HOME, submit
 from tests.residents import Mailbox, Person, privileged, resident
 from townsquare.db import utcnow
 from townsquare.events.outbox import OutboxEvent
+from townsquare.housekeeping.retention import run_retention
 from townsquare.incidents.models import Incident
 from townsquare.posts.models import Post, PostMedia
-from townsquare.privacy.service import run_retention
 
 
 def _published(author: Person, moderator: Person, **changes: Any) -> dict[str, Any]:

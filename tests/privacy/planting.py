@@ -17,7 +17,7 @@ from tests.privacy import sources
 from tests.privacy.planted import Ledger
 from tests.residents import Person
 from townsquare.db import transaction, utcnow
-from townsquare.ingest import push, service
+from townsquare.ingest import service
 
 COUNTS = {"csv": 4000, "json": 2000, "atom": 1200, "cap": 1000, "eido": 1000, "push": 1000}
 """Planted calls of each source kind: 10,200 in all."""
@@ -60,7 +60,7 @@ def push_kind(
         headers = {
             "X-Townsquare-Key": KEY,
             "X-Townsquare-Timestamp": str(stamp),
-            "X-Townsquare-Signature": push.sign(SECRET, stamp, body),
+            "X-Townsquare-Signature": pushed.sign(SECRET, stamp, body),
             "Content-Type": "application/json",
         }
         answer = client.post("/api/v1/sources/planted-push/records", content=body, headers=headers)

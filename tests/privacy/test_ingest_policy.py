@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.privacy.sources import write_source
 from townsquare.errors import ConfigError
 from townsquare.events.outbox import OutboxEvent
+from townsquare.housekeeping.release import release_due
 from townsquare.incidents import service as incidents
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service
 from townsquare.ingest.config import MAPPINGS_DIR, load_source_config
 from townsquare.ingest.models import RawRecord
-from townsquare.privacy.service import release_due
+from townsquare.ingest.policy import policy_for
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 SF = MAPPINGS_DIR / "sf_fire_calls.toml"
@@ -71,12 +72,12 @@ def test_a_source_can_publish_coarser_points_and_no_address(
 def test_a_source_cannot_loosen_the_policy_without_saying_why(tmp_path: Path) -> None:
     config = load_source_config(_with_policy(tmp_path, "[policy.point]\nresolution = 10\n"))
     with pytest.raises(ConfigError, match=r"point\.resolution"):
-        service.privacy.policy_for(config)
+        policy_for(config)
     config = load_source_config(
         _with_policy(tmp_path, "[policy.retention]\nraw_record_days = 30\n")
     )
     with pytest.raises(ConfigError, match="loosen_reason"):
-        service.privacy.policy_for(config)
+        policy_for(config)
 
 
 def test_sensitive_call_types_are_withheld_even_when_mapped_wrong(

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 
 from tests.privacy.sources import write_source
 from townsquare.cli import app
+from townsquare.housekeeping.retention import run_retention
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service
 from townsquare.ingest.config import MAPPINGS_DIR, load_source_config
 from townsquare.ingest.models import RawRecord
 from townsquare.privacy.models import RetentionRun
-from townsquare.privacy.service import run_retention
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 NONE_ELSE = {"post_points": 0, "media_originals": 0, "unattached_media": 0}

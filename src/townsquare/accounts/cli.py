@@ -1,4 +1,4 @@
-"""`townsquare users grant` and `townsquare audit verify`: operator commands."""
+"""`townsquare users grant`: give an account a role."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from typing import Annotated
 
 import typer
 
-from townsquare import audit, logs
+from townsquare import logs
 from townsquare.accounts import service
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.errors import TownsquareError
 from townsquare.settings import Settings
 
 users_app = typer.Typer(help="Accounts and roles.", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
 
 @users_app.command("grant")
@@ -37,19 +36,3 @@ def grant(
     finally:
         engine.dispose()
     typer.echo(f"{email} is now {role}")
-
-
-@audit_app.command("verify")
-def verify() -> None:
-    """Walk the audit chain; exit 1 naming the first entry that was changed or removed."""
-    settings = Settings()
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        with make_sessionmaker(engine)() as session:
-            result = audit.verify(session)
-    finally:
-        engine.dispose()
-    if not result.ok:
-        typer.echo(f"audit chain broken at entry {result.broken_at}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"audit chain intact: {result.entries} entries")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from townsquare.agencies import keys, service, updates
+from townsquare.agencies import push_keys, service, updates
 from townsquare.agencies.schemas import (
     AgencyIn,
     AgencyOut,
@@ -94,19 +94,19 @@ def remove_officer(account_id: int, actor: CurrentActor, session: DB) -> None:
 @router.get(f"{OWN}/sources", summary="The agency's push sources and their keys' state")
 def push_sources(actor: CurrentActor, session: DB) -> list[PushSourceOut]:
     """Admins only; a key is never shown again after its rotation."""
-    return keys.push_sources(session, actor=actor)
+    return push_keys.push_sources(session, actor=actor)
 
 
 @router.post(f"{OWN}/sources/{{slug}}/key", status_code=201, summary="Rotate a push source's key")
 def rotate_key(slug: str, actor: CurrentActor, session: DB) -> KeyMade:
     """A new API key and HMAC secret, shown once; every earlier key stops at once."""
-    return keys.rotate_key(session, slug, actor=actor, now=utcnow())
+    return push_keys.rotate_key(session, slug, actor=actor, now=utcnow())
 
 
 @router.delete(f"{OWN}/sources/{{slug}}/key", status_code=204, summary="Stop a source's key")
 def revoke_key(slug: str, actor: CurrentActor, session: DB) -> None:
     """Nothing is accepted from the source until the next rotation (a leaked key)."""
-    keys.revoke_key(session, slug, actor=actor, now=utcnow())
+    push_keys.revoke_key(session, slug, actor=actor, now=utcnow())
 
 
 @router.post(f"{OWN}/updates", status_code=201, summary="Publish an official update")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from townsquare.alerts.keys import new_vapid_keys
+from townsquare.alerts.vapid import new_vapid_keys
 
 keys_app = typer.Typer(help="Keys the server signs with.", no_args_is_help=True)
 

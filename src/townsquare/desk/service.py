@@ -24,10 +24,10 @@ from townsquare.incidents.models import Incident
 from townsquare.incidents.nearby import nearby
 from townsquare.incidents.schemas import CORROBORATED, PROVENANCE
 from townsquare.ingest.models import Source
+from townsquare.ingest.policy import policy_of
 from townsquare.posts.models import Post
 from townsquare.privacy.policy import Policy, default_policy
 from townsquare.privacy.public import seal_text
-from townsquare.privacy.service import policy_of
 
 ORIGINS = ("dispatch", "resident", "agency")
 MERGED = "merged into"

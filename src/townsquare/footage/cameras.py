@@ -22,8 +22,8 @@ from townsquare.footage.schemas import CameraCreated, CameraIn, CameraOut, ClipO
 from townsquare.media import service as media
 from townsquare.media.intake import Received
 from townsquare.media.models import Media
+from townsquare.media.retention import erase_unreferenced
 from townsquare.posts.models import PostMedia
-from townsquare.privacy.service import erase_unreferenced
 from townsquare.settings import Settings
 
 TOKEN_PREFIX = "tsc_"  # noqa: S105 - not a secret: tells a camera token from a personal API token at a glance

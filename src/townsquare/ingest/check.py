@@ -18,6 +18,7 @@ from typing import Any
 from townsquare import geo, taxonomy
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
+from townsquare.ingest.policy import policy_for
 from townsquare.ingest.service import content_hash
 from townsquare.ingest.sources.base import RawItem
 from townsquare.privacy import engine as privacy
@@ -102,7 +103,7 @@ def check_items(
     location: str | None = None,
 ) -> CheckReport:
     """Check at most `limit` items of `config`'s source as ingesting them at `now` would."""
-    rules = privacy.policy_for(config)
+    rules = policy_for(config)
     report = CheckReport(config.slug, config.name, config.kind, location or config.location, limit)
     first_seen: dict[str, str] = {}
     for item in items:

@@ -30,6 +30,7 @@ from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import Source, SourceRecord, SourceSnapshot
+from townsquare.ingest.policy import policy_for
 from townsquare.privacy import engine as privacy
 from townsquare.privacy.policy import Policy
 
@@ -109,7 +110,7 @@ def apply_versions(
     state.agency = config.agency.name
     outcome = Outcome()
     touched: dict[int, Incident] = {}
-    rules = privacy.policy_for(config)
+    rules = policy_for(config)
     with session.no_autoflush:  # new incidents are complete only after _refresh
         for version in versions:
             link = state.links.get(version.key)
@@ -154,7 +155,7 @@ def close_missing(
     state = _members_of(session, incidents)
     state.agency = config.agency.name
     outcome = Outcome()
-    rules = privacy.policy_for(config)
+    rules = policy_for(config)
     for incident in state.incidents.values():
         _refresh(state, incident, rules, now=taken_at, replay=False, outcome=outcome)
     _announce(session, state)

@@ -26,6 +26,7 @@ from townsquare.ingest import lifecycle
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
+from townsquare.ingest.policy import policy_for
 from townsquare.ingest.sources import http
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.registry import adapter_for
@@ -315,7 +316,7 @@ def store_items(
                 report.unchanged += 1
             continue
         todo.append((raw, _retimed(record, retime) if retime else record, seen))
-    rules = privacy.policy_for(config)
+    rules = policy_for(config)
     versions = [_public_version(record, rules, now) for _, record, _ in todo]
     outcome = lifecycle.apply_versions(
         session,

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from townsquare.accounts.schemas import Actor
 from townsquare.db import utcnow
 from townsquare.http.deps import DB, optional_actor, platform_of
-from townsquare.ingest import health, push
+from townsquare.ingest import health, pushed
 from townsquare.ingest.schemas import SourceDetail, SourcePublic
 
 router = APIRouter()
@@ -33,16 +33,16 @@ def list_sources(
 async def push_records(request: Request, slug: str) -> dict[str, Any]:
     """POST a body in the source's format; 401 bad credentials, 409 replay, 413 too large."""
     factory = platform_of(request).factory
-    config = await run_in_threadpool(push.push_config, factory, slug)
+    config = await run_in_threadpool(pushed.push_config, factory, slug)
     limit = config.push.max_bytes if config.push else 0
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:  # stop reading: the limit bounds memory, not just the answer
-            raise push.PushTooLarge(f"body larger than {limit} bytes")
+            raise pushed.PushTooLarge(f"body larger than {limit} bytes")
     headers = {k.lower(): v for k, v in request.headers.items()}
     report = await run_in_threadpool(
-        push.receive, factory, config, bytes(body), headers, now=utcnow()
+        pushed.receive, factory, config, bytes(body), headers, now=utcnow()
     )
     return {
         "received": report.received,

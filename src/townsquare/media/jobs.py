@@ -26,8 +26,8 @@ from townsquare.errors import InvalidParameter, PayloadTooLarge
 from townsquare.media import clips
 from townsquare.media.intake import work_root
 from townsquare.media.models import Media
+from townsquare.media.retention import erase_unreferenced
 from townsquare.media.service import store_of
-from townsquare.privacy.service import erase_unreferenced
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from townsquare.errors import Conflict, NotFound
 from townsquare.media import clips, images
 from townsquare.media.intake import Received
 from townsquare.media.models import Media
+from townsquare.media.retention import erase_unreferenced
 from townsquare.media.storage import BlobStore
 from townsquare.posts.models import Post, PostMedia
-from townsquare.privacy.service import erase_unreferenced
 from townsquare.settings import Settings
 
 REVIEWABLE = ("pending", "published")  # states of a post whose media moderators may see

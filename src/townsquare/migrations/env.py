@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from townsquare.db import make_engine
-from townsquare.models import Base
+from townsquare.migrations.tables import Base
 
 config = context.config
 

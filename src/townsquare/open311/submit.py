@@ -21,8 +21,8 @@ from townsquare.accounts import service as accounts
 from townsquare.accounts.security import server_secret
 from townsquare.errors import InvalidParameter, NotFound, Unauthorized
 from townsquare.incidents.schemas import parse_time
+from townsquare.open311.catalog import NOTICE, postable
 from townsquare.open311.schemas import RequestCreated
-from townsquare.open311.services import NOTICE, postable
 from townsquare.posts import service as posts
 from townsquare.posts.schemas import PersonIn, PostIn
 from townsquare.settings import Settings

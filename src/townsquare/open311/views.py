@@ -26,7 +26,7 @@ from townsquare.errors import (
     Unauthorized,
 )
 from townsquare.http.deps import DB, Config
-from townsquare.open311 import service, services, submit
+from townsquare.open311 import catalog, georeport, submit
 from townsquare.open311.schemas import Error
 from townsquare.open311.xml import XML_MEDIA_TYPE, to_xml
 from townsquare.posts.service import GuidelineRefusal
@@ -82,19 +82,19 @@ def answer(fmt: str, root: str, call: Callable[[], Body]) -> Response:
 @router.get("/discovery.{fmt}", summary="Service discovery")
 def discovery(fmt: str, settings: Config) -> Response:
     """The endpoint, its formats and where to get an api_key."""
-    return answer(fmt, "discovery", lambda: service.discovery(settings))
+    return answer(fmt, "discovery", lambda: georeport.discovery(settings))
 
 
-@router.get("/services.{fmt}", summary="Service list: the postable categories")
+@router.get("/catalog.{fmt}", summary="Service list: the postable categories")
 def service_list(fmt: str) -> Response:
     """Every request type residents may post."""
-    return answer(fmt, "services", services.list_services)
+    return answer(fmt, "services", catalog.list_services)
 
 
 @router.get("/services/{code}.{fmt}", summary="Service definition: the guidelines' questions")
 def service_definition(code: str, fmt: str) -> Response:
-    """The attributes of one service."""
-    return answer(fmt, "service_definition", lambda: services.service_definition(code))
+    """The attributes of one georeport."""
+    return answer(fmt, "service_definition", lambda: catalog.service_definition(code))
 
 
 @router.get("/requests.{fmt}", summary="Public incidents as service requests")
@@ -106,14 +106,14 @@ def request_list(fmt: str, request: Request, session: DB) -> Response:
     return answer(
         fmt,
         "service_requests",
-        lambda: service.find_requests(session, service.parse_query(params, utcnow())),
+        lambda: georeport.find_requests(session, georeport.parse_query(params, utcnow())),
     )
 
 
 @router.get("/requests/{rid}.{fmt}", summary="One public service request")
 def request_one(rid: str, fmt: str, session: DB) -> Response:
     """A list of one, as the spec shows it."""
-    return answer(fmt, "service_requests", lambda: [service.get_request(session, rid)])
+    return answer(fmt, "service_requests", lambda: [georeport.get_request(session, rid)])
 
 
 @router.post("/requests.{fmt}", summary="Post a report (api_key: a personal API token)")

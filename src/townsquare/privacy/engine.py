@@ -1,25 +1,20 @@
 """The privacy stage every dispatch record passes through before it is stored as public.
 
-Ingestion calls these with the policy of the record's source (`policy_for`); the results
-are what the incident table stores. Posts will call `post_point` in `points` the same way.
+Ingestion calls these with the policy of the record's source (`ingest.policy.policy_for`);
+the results are what the incident table stores. Posts call `post_point` in `points` the same
+way.
 """
 
 from __future__ import annotations
 
 from townsquare import geo
-from townsquare.ingest.config import SourceConfig
 from townsquare.privacy import points
 from townsquare.privacy.address import address_block
 from townsquare.privacy.gate import Decision, decide
-from townsquare.privacy.policy import Policy, source_policy
+from townsquare.privacy.policy import Policy
 from townsquare.privacy.text import scrub_text
 
-__all__ = ["Decision", "decide", "policy_for", "public_address", "public_point", "public_text"]
-
-
-def policy_for(config: SourceConfig) -> Policy:
-    """The policy a source is published under: the deployment's, tightened by its [policy]."""
-    return source_policy(config.policy).policy
+__all__ = ["Decision", "decide", "public_address", "public_point", "public_text"]
 
 
 def public_address(address: str | None, policy: Policy) -> str | None:

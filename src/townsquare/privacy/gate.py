@@ -3,7 +3,7 @@
 A plain function over plain data, so every decision can be re-derived and explained. The
 reasons are stored with the incident and shown ("not alerted: 3 h old"). An incident held
 back by a publication delay is withheld with one reason starting `DELAYED`, and released
-by `privacy.service.release_due` once the delay has passed.
+by `housekeeping.release.release_due` once the delay has passed.
 """
 
 from __future__ import annotations

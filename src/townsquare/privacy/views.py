@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from townsquare.http.deps import platform_of
-from townsquare.privacy import service
+from townsquare.ingest.policy import source_manifest
 from townsquare.privacy.schemas import PolicyManifest
 
 router = APIRouter()
@@ -19,4 +19,4 @@ router = APIRouter()
 def source_policy(request: Request, source_id: str) -> PolicyManifest:
     """GET the manifest of a source by id or slug; 404 if there is no such source."""
     with platform_of(request).factory() as session:
-        return service.source_manifest(session, source_id)
+        return source_manifest(session, source_id)

@@ -1,7 +1,7 @@
 """The `push` kind: nothing to fetch; the agency POSTs records in its `[push] format`.
 
 Pushed bodies are read by the adapter of that format (`parse`), through
-`townsquare.ingest.push.receive`.
+`townsquare.ingest.pushed.receive`.
 """
 
 from __future__ import annotations

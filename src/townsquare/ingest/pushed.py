@@ -6,7 +6,7 @@ sends its API key as `X-Townsquare-Key`. A timestamp outside `[push] max_skew_s`
 an accepted signature is remembered for that window, so the same request sent again is a
 replay and refused (409), on every node, because the receipt is in the store. The key and
 secret come from the environment variables the source names, until the agency's admin
-rotates them (`agencies.keys`); from then on only the stored, live key is accepted.
+rotates them (`agencies.push_keys`); from then on only the stored, live key is accepted.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare.agencies import keys as push_keys
+from townsquare.agencies import push_keys
 from townsquare.db import transaction
 from townsquare.errors import Conflict, NotFound, SourceError, TownsquareError
 from townsquare.ingest import service

@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from h3.api import basic_int as h3i
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -35,9 +34,7 @@ from townsquare.accounts import security
 from townsquare.accounts import service as accounts
 from townsquare.accounts.models import Account, AccountSession, ApiToken, EmailToken
 from townsquare.accounts.schemas import Actor
-from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
-from townsquare.alerts.service import TOPIC as SUBSCRIPTION_TOPIC
-from townsquare.alerts.service import stored_cells
+from townsquare.alerts.export import forget_address, subscriptions_of
 from townsquare.audit import AuditEntry
 from townsquare.db import Base
 from townsquare.errors import Forbidden, TooManyRequests
@@ -46,9 +43,9 @@ from townsquare.feedback import service as feedback
 from townsquare.footage.export import footage_of
 from townsquare.incidents.models import Incident
 from townsquare.media.models import Media
+from townsquare.media.retention import erase_unreferenced
 from townsquare.media.service import store_of
 from townsquare.posts.models import Post, PostMedia
-from townsquare.privacy.service import erase_unreferenced
 from townsquare.settings import Settings
 
 SECRETS = frozenset(
@@ -88,16 +85,6 @@ def _row(row: Base) -> dict[str, Any]:
 
 def _dump(value: object) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
-
-
-def _subscriptions(session: Session, email: str) -> list[tuple[Subscription, list[Channel]]]:
-    """Watch areas with an e-mail channel to this address (subscriptions carry no owner)."""
-    mine: dict[int, list[Channel]] = {}
-    for channel in session.scalars(select(Channel).where(Channel.kind == "email")):
-        address = str(channel.target.get("address", ""))
-        if address.strip().lower() == email:
-            mine.setdefault(channel.subscription_id, []).append(channel)
-    return [(session.get_one(Subscription, sid), channels) for sid, channels in mine.items()]
 
 
 def _media_files(
@@ -178,14 +165,7 @@ def export_data(session: Session, settings: Settings, *, actor: Actor, now: date
             ),
         )
         archive.writestr("media.json", _dump(_media_files(archive, settings, media)))
-        subscriptions = [
-            _row(sub)
-            | {
-                "cells": [h3i.int_to_str(c) for c in stored_cells(session, sub.id)],
-                "channels": [_row(c) for c in channels],
-            }
-            for sub, channels in _subscriptions(session, account.email)
-        ]
+        subscriptions = subscriptions_of(session, account.email, _row)
         archive.writestr("subscriptions.json", _dump(subscriptions))
         secret = security.server_secret(settings)
         archive.writestr("feedback.json", _dump(feedback.votes_of(session, secret, account.id)))
@@ -233,23 +213,6 @@ def _withdraw(session: Session, post: Post, now: datetime) -> None:
         announce(session, "incident.removed", {"id": incident.id})
 
 
-def _delete_subscriptions(session: Session, email: str) -> int:
-    """Remove this address's e-mail channels; a watch area left without channels goes too."""
-    removed = 0
-    for sub, channels in _subscriptions(session, email):
-        ids = [c.id for c in channels]
-        session.execute(delete(Delivery).where(Delivery.channel_id.in_(ids)))
-        session.execute(delete(Channel).where(Channel.id.in_(ids)))
-        left = session.scalar(select(Channel.id).where(Channel.subscription_id == sub.id))
-        if left is None:
-            for table in (Delivery, AreaCell):
-                session.execute(delete(table).where(table.subscription_id == sub.id))
-            session.execute(delete(Subscription).where(Subscription.id == sub.id))
-            removed += 1
-        announce(session, SUBSCRIPTION_TOPIC, {"id": sub.id})
-    return removed
-
-
 def delete_account(
     session: Session,
     settings: Settings,
@@ -274,7 +237,7 @@ def delete_account(
     )
     session.execute(delete(Post).where(Post.id.in_(post_ids)))
     session.execute(delete(Media).where(Media.id.in_(media_ids)))
-    subscriptions = _delete_subscriptions(session, account.email)
+    subscriptions = forget_address(session, account.email)
     marks = feedback.forget(session, security.server_secret(settings), account.id)
     for table in (ApiToken, EmailToken, AccountSession):
         session.execute(delete(table).where(table.account_id == account.id))

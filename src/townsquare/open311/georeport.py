@@ -20,8 +20,8 @@ from townsquare.errors import InvalidParameter, NotFound
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import IncidentPublic, parse_time
 from townsquare.incidents.service import publish_all
+from townsquare.open311.catalog import CHANGESET
 from townsquare.open311.schemas import Discovery, Endpoint, ServiceRequest
-from townsquare.open311.services import CHANGESET
 from townsquare.settings import Settings
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

@@ -1,4 +1,4 @@
-"""`townsquare retention run`: delete private data past its retention, and say how much."""
+"""`townsquare retention run` and `townsquare audit verify`: housekeeping by hand (or cron)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
-from townsquare import logs
+from townsquare import audit, logs
 from townsquare.db import make_engine, make_sessionmaker, utcnow
+from townsquare.housekeeping.retention import run_retention
 from townsquare.media.service import store_of
-from townsquare.privacy import service
 from townsquare.settings import Settings
 
 retention_app = typer.Typer(help="Retention of private data.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
 
 @retention_app.command("run")
@@ -29,9 +30,23 @@ def retention_run(
     engine = make_engine(settings.resolved_database_url())
     moment = utcnow() if now is None else now.replace(tzinfo=now.tzinfo or UTC)
     try:
-        report = service.run_retention(
-            make_sessionmaker(engine), now=moment, store=store_of(settings)
-        )
+        report = run_retention(make_sessionmaker(engine), now=moment, store=store_of(settings))
     finally:
         engine.dispose()
     typer.echo(report.summary())
+
+
+@audit_app.command("verify")
+def verify() -> None:
+    """Walk the audit chain; exit 1 naming the first entry that was changed or removed."""
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        with make_sessionmaker(engine)() as session:
+            result = audit.verify(session)
+    finally:
+        engine.dispose()
+    if not result.ok:
+        typer.echo(f"audit chain broken at entry {result.broken_at}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit chain intact: {result.entries} entries")

@@ -7,8 +7,8 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from townsquare.accounts import rights
 from townsquare.db import utcnow
+from townsquare.housekeeping import rights
 from townsquare.http.deps import DB, SESSION_COOKIE, Config, CurrentActor
 
 router = APIRouter(prefix="/api/v1/me", tags=["accounts"])

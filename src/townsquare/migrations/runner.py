@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from townsquare.models import Base
+from townsquare.migrations.tables import Base
 
 
 def alembic_config(url: str) -> Config:
