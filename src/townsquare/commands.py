@@ -32,6 +32,11 @@ def store(settings: Settings) -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
+def sessions(settings: Settings) -> sessionmaker[Session]:
+    """Sessions of the configured store for a command whose process ends with it."""
+    return make_sessionmaker(make_engine(settings.resolved_database_url()))
+
+
 def fail(message: object, code: int = 1) -> NoReturn:
     """Print `error: message` on stderr and exit with `code`."""
     typer.echo(f"error: {message}", err=True)

@@ -49,6 +49,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def columns(row: Base) -> dict[str, Any]:
+    """Every column of a row by name: what an output schema validates from, plus its extras."""
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
 def utcnow() -> datetime:
     """The current instant, timezone-aware UTC."""
     return datetime.now(UTC)

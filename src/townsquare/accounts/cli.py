@@ -6,11 +6,9 @@ from typing import Annotated
 
 import typer
 
-from townsquare import logs
 from townsquare.accounts import service
-from townsquare.db import make_engine, make_sessionmaker
+from townsquare.commands import configured, fail, store
 from townsquare.errors import TownsquareError
-from townsquare.settings import Settings
 
 users_app = typer.Typer(help="Accounts and roles.", no_args_is_help=True)
 
@@ -24,15 +22,9 @@ def grant(
     ] = None,
 ) -> None:
     """Give an account a role; privileged roles apply once it signs in with TOTP."""
-    settings = Settings()
-    logs.configure(settings.log_level, settings.log_json)
-    engine = make_engine(settings.resolved_database_url())
     try:
-        with make_sessionmaker(engine)() as session:
+        with store(configured()) as factory, factory() as session:
             service.grant_role(session, email, role, actor_id=None, agency=agency)
     except TownsquareError as exc:
-        typer.echo(f"error: {exc.detail}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+        fail(exc.detail)
     typer.echo(f"{email} is now {role}")

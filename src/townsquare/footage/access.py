@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from townsquare import audit
 from townsquare.accounts.models import Account
 from townsquare.accounts.schemas import Actor
+from townsquare.db import columns
 from townsquare.errors import Forbidden, NotFound
 from townsquare.footage.models import BreakGlass, Camera, Clip
 from townsquare.footage.schemas import AccessEntry, BreakGlassIn, BreakGlassOut, CameraPoint
@@ -81,14 +82,7 @@ def open_break_glass(
         detail={"grant": grant.id, "reason": grant.reason, "until": grant.expires_at.isoformat()},
     )
     session.commit()
-    return BreakGlassOut(
-        id=grant.id,
-        target=grant.target,
-        target_id=grant.target_id,
-        reason=grant.reason,
-        opened_at=grant.opened_at,
-        expires_at=grant.expires_at,
-    )
+    return BreakGlassOut.model_validate(columns(grant))
 
 
 def _granted(session: Session, actor: Actor, target: str, target_id: int, now: datetime) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from townsquare import audit
 from townsquare.accounts import security
 from townsquare.accounts.schemas import Actor
+from townsquare.db import columns
 from townsquare.errors import Forbidden, InvalidParameter, NotFound, Unauthorized
 from townsquare.footage.models import Camera, Clip
 from townsquare.footage.schemas import CameraCreated, CameraIn, CameraOut, ClipOut
@@ -40,14 +41,7 @@ def _owned(session: Session, camera_id: int, owner_id: int) -> Camera:
 
 def _out(session: Session, camera: Camera) -> CameraOut:
     clips = session.scalar(select(func.count()).where(Clip.camera_id == camera.id)) or 0
-    return CameraOut(
-        id=camera.id,
-        name=camera.name,
-        lat=camera.lat,
-        lon=camera.lon,
-        created_at=camera.created_at,
-        clips=clips,
-    )
+    return CameraOut.model_validate(columns(camera) | {"clips": clips})
 
 
 def register_camera(
@@ -201,16 +195,8 @@ def add_clip(
 def clip_out(session: Session, clip: Clip) -> ClipOut:
     """A clip as its owner sees it."""
     media = session.get_one(Media, clip.media_id)
-    return ClipOut(
-        id=clip.id,
-        camera_id=clip.camera_id,
-        media_id=clip.media_id,
-        starts_at=clip.starts_at,
-        ends_at=clip.ends_at,
-        duration_s=media.duration_s,
-        state=media.state,
-        error=media.error,
-    )
+    processing = {"duration_s": media.duration_s, "state": media.state, "error": media.error}
+    return ClipOut.model_validate(columns(clip) | processing)
 
 
 def my_clips(

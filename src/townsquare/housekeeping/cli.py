@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from townsquare import audit, logs
-from townsquare.db import make_engine, make_sessionmaker, utcnow
+from townsquare import audit
+from townsquare.commands import configured, store
+from townsquare.db import utcnow
 from townsquare.housekeeping.retention import run_retention
 from townsquare.media.service import store_of
-from townsquare.settings import Settings
 
 retention_app = typer.Typer(help="Retention of private data.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -25,27 +25,18 @@ def retention_run(
     ] = None,
 ) -> None:
     """Delete raw records and other private data past their retention; print the counts."""
-    settings = Settings()
-    logs.configure(settings.log_level, settings.log_json)
-    engine = make_engine(settings.resolved_database_url())
+    settings = configured()
     moment = utcnow() if now is None else now.replace(tzinfo=now.tzinfo or UTC)
-    try:
-        report = run_retention(make_sessionmaker(engine), now=moment, store=store_of(settings))
-    finally:
-        engine.dispose()
+    with store(settings) as factory:
+        report = run_retention(factory, now=moment, store=store_of(settings))
     typer.echo(report.summary())
 
 
 @audit_app.command("verify")
 def verify() -> None:
     """Walk the audit chain; exit 1 naming the first entry that was changed or removed."""
-    settings = Settings()
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        with make_sessionmaker(engine)() as session:
-            result = audit.verify(session)
-    finally:
-        engine.dispose()
+    with store(configured()) as factory, factory() as session:
+        result = audit.verify(session)
     if not result.ok:
         typer.echo(f"audit chain broken at entry {result.broken_at}", err=True)
         raise typer.Exit(1)

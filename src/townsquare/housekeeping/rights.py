@@ -36,7 +36,7 @@ from townsquare.accounts.models import Account, AccountSession, ApiToken, EmailT
 from townsquare.accounts.schemas import Actor
 from townsquare.alerts.export import forget_address, subscriptions_of
 from townsquare.audit import AuditEntry
-from townsquare.db import Base
+from townsquare.db import Base, columns
 from townsquare.errors import Forbidden, TooManyRequests
 from townsquare.events.outbox import announce
 from townsquare.feedback import service as feedback
@@ -76,11 +76,7 @@ audit.json          every audited action on your data: who did what, and when
 
 def _row(row: Base) -> dict[str, Any]:
     """Every column of a row, secrets left out."""
-    return {
-        column.key: getattr(row, column.key)
-        for column in row.__table__.columns
-        if column.key not in SECRETS
-    }
+    return {key: value for key, value in columns(row).items() if key not in SECRETS}
 
 
 def _dump(value: object) -> str:

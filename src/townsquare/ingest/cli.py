@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from townsquare.commands import configured
-from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
+from townsquare.commands import configured, fail, sessions
+from townsquare.db import transaction, utcnow
 from townsquare.errors import TownsquareError
 from townsquare.ingest import check as ingest_check
 from townsquare.ingest import health as ingest_health
@@ -29,20 +29,18 @@ def _load(config_path: Path) -> SourceConfig:
     try:
         return load_source_config(config_path)
     except TownsquareError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(exc, 2)
 
 
 def ingest(config: ConfigArg) -> None:
     """Fetch a source once and store what it holds (again: nothing new is created)."""
     settings = configured()
     source = _load(config)
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    factory = sessions(settings)
     try:
         report = ingest_service.ingest(factory, source)
     except TownsquareError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc)
     typer.echo(report.summary())
     if report.received and report.unchanged == report.received:
         typer.echo("nothing new: every record was already stored")
@@ -73,11 +71,10 @@ def replay(
         except NormalizeError:
             continue  # counted as quarantined by the ingest run below
     if not times:
-        typer.echo("error: no record of this source has a usable time", err=True)
-        raise typer.Exit(1)
+        fail("no record of this source has a usable time")
     now = utcnow()
     retime = compress_to_now(max(times), now, speed)
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    factory = sessions(settings)
     report = ingest_service.ingest(factory, source, now=now, retime=retime)
     span = (max(times) - min(times)) / speed
     typer.echo(report.summary())
@@ -88,7 +85,7 @@ def replay(
 def sources_list() -> None:
     """Each source with its health: state, lag, failures, record counts, unknown call types."""
     settings = configured()
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    factory = sessions(settings)
     with factory() as session:
         rows = ingest_health.list_sources(session)
     if not rows:
@@ -120,13 +117,12 @@ def sources_unknown_types(
 ) -> None:
     """Call types of a source its mapping does not know (held back from alerts until mapped)."""
     settings = configured()
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    factory = sessions(settings)
     try:
         with factory() as session:
             found = ingest_health.unknown_types(session, name)
     except TownsquareError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc)
     if not found:
         typer.echo(f"{name}: every call type is mapped")
     for call_type, count in found:
@@ -138,7 +134,7 @@ def sources_add(config: ConfigArg) -> None:
     """Register a source without fetching it (push sources receive records this way)."""
     settings = configured()
     source = _load(config)
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    factory = sessions(settings)
     with transaction(factory) as session:
         ingest_service.ensure_source(session, source)
     typer.echo(f"{source.slug}: registered")
@@ -168,8 +164,7 @@ def sources_check(
             limit=limit or None,
         )
     except TownsquareError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(ingest_check.as_json(report), ensure_ascii=False, indent=2))
         return
@@ -186,7 +181,7 @@ def sources_run(
 ) -> None:
     """Poll sources at their intervals until interrupted (a worker beside `serve`)."""
     settings = configured()
-    factory = make_sessionmaker(make_engine(settings.resolved_database_url()))
+    factory = sessions(settings)
     chosen = [_load(path) for path in configs] if configs else stored_configs(factory)
     if not chosen:
         typer.echo("no source to poll: give CONFIG.toml files or set poll_interval_s")

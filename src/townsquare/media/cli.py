@@ -8,10 +8,8 @@ from typing import Annotated
 
 import typer
 
-from townsquare import logs
-from townsquare.db import make_engine, make_sessionmaker
+from townsquare.commands import configured, store
 from townsquare.media.jobs import process_pending
-from townsquare.settings import Settings
 
 media_app = typer.Typer(help="Uploaded photos and clips.", no_args_is_help=True)
 
@@ -28,22 +26,19 @@ def media_process(
     each clip is claimed by one of them. Ctrl-C or SIGTERM stop it at the next frame, and the
     clip in hand goes back to the queue.
     """
-    settings = Settings()
-    logs.configure(settings.log_level, settings.log_json)
-    engine = make_engine(settings.resolved_database_url())
-    factory, stop = make_sessionmaker(engine), threading.Event()
+    settings, stop = configured(), threading.Event()
     previous = {
         signum: signal.signal(signum, lambda *_: stop.set())
         for signum in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        while not stop.is_set():
-            done = process_pending(factory, settings, stop.is_set)
-            if once:
-                typer.echo(f"{done} clip{'' if done == 1 else 's'} processed")
-                return
-            stop.wait(settings.media_job_interval_s)
+        with store(settings) as factory:
+            while not stop.is_set():
+                done = process_pending(factory, settings, stop.is_set)
+                if once:
+                    typer.echo(f"{done} clip{'' if done == 1 else 's'} processed")
+                    return
+                stop.wait(settings.media_job_interval_s)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        engine.dispose()

@@ -7,9 +7,8 @@ from typing import Annotated
 
 import typer
 
-from townsquare import logs
-from townsquare.db import make_engine, make_sessionmaker, utcnow
-from townsquare.settings import Settings
+from townsquare.commands import configured, store
+from townsquare.db import utcnow
 from townsquare.weekly.digest import send_weekly
 
 weekly_app = typer.Typer(help="The weekly summary of each watch area.", no_args_is_help=True)
@@ -36,17 +35,10 @@ def weekly_send(
     ] = False,
 ) -> None:
     """Mail the week's summary to every e-mail channel that has not had this week's yet."""
-    settings = Settings()
-    logs.configure(settings.log_level, settings.log_json)
-    now = utcnow()
+    settings, now = configured(), utcnow()
     until = _instant(end) if end else now
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        report = send_weekly(
-            make_sessionmaker(engine), settings, end=until, now=now, dry_run=dry_run
-        )
-    finally:
-        engine.dispose()
+    with store(settings) as factory:
+        report = send_weekly(factory, settings, end=until, now=now, dry_run=dry_run)
     for channel_id, total in report.totals.items():
         typer.echo(f"channel {channel_id}: {total} public incidents this week")
     typer.echo(report.summary(dry_run))
