@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import make_url
 
-from townsquare.migrations import runner
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import RawItem
+from townsquare.migrations import runner
 
 HOME = (47.61, -122.33)
 

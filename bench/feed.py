@@ -28,12 +28,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from feed_index import synthetic_items
 
-from townsquare import geo, migrate
+from townsquare import geo
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.incidents import service
 from townsquare.incidents.index import FeedIndex, IndexItem
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import Circle, FeedQuery
+from townsquare.migrations import runner
 
 RADIUS_M = 2_000
 LIMIT = 50

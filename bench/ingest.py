@@ -27,7 +27,6 @@ from typing import Any
 
 from sqlalchemy import text
 
-from townsquare.migrations import runner
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig
@@ -35,6 +34,7 @@ from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.sources.arcgis import ArcgisSource
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.csv import CsvSource
+from townsquare.migrations import runner
 from townsquare.migrations.tables import Base
 
 TYPES = ["Motor Vehicle Accident", "Aid Response", "Structure Fire", "Fire Alarm", "Burglary"]

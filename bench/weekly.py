@@ -26,13 +26,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from feed import centres, fill_sqlite, percentiles, timed
 from feed_index import DAYS, END, synthetic_items
 
-from townsquare.migrations import runner
 from townsquare.alerts.index import CircleArea
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.feedback import service as feedback
 from townsquare.feedback.models import Feedback
 from townsquare.incidents.index import IndexItem
 from townsquare.incidents.models import Incident
+from townsquare.migrations import runner
 from townsquare.weekly import service as weekly
 
 WEEKS = 14

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.app import create_app
 from townsquare.platform import Platform
 from townsquare.settings import Settings
@@ -173,7 +173,7 @@ def privileged(
     """A signed-in account with `role`, two-factor enrolled and used, as an operator grants it."""
     person = resident(client, box, email)
     with factory() as session:
-        accounts.grant_role(session, email, role, actor_id=None, agency=agency)
+        grants.grant_role(session, email, role, actor_id=None, agency=agency)
     secret = person.post("/api/v1/account/totp").json()["secret"]
     totp = pyotp.TOTP(secret)
     code = totp.at(at)

@@ -39,7 +39,7 @@ from pydantic import SecretStr
 from tests.agencies.people import SEATTLE, TACOMA, register
 from tests.ingest.test_kinds import config
 from tests.residents import PASSWORD, Mailbox, Person, resident, sign_in, sign_up
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.app import create_app
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
 from townsquare.incidents.models import Incident
@@ -348,7 +348,7 @@ def world(
 def accounts_grant(factory: Any, email: str, role: str, agency: str | None) -> None:
     """Grant a role as `townsquare users grant` does."""
     with factory() as session:
-        accounts.grant_role(session, email, role, actor_id=None, agency=agency)
+        grants.grant_role(session, email, role, actor_id=None, agency=agency)
 
 
 def _two_factor(client: TestClient, box: Mailbox, email: str) -> tuple[Person, list[Person]]:

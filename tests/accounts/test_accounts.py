@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.residents import PASSWORD, Mailbox, privileged, resident, sign_in, sign_up
 from townsquare import audit
-from townsquare.accounts import service
+from townsquare.accounts import grants, service, signin, twofactor
 from townsquare.db import utcnow
 from townsquare.errors import TooManyRequests, Unauthorized
 from townsquare.settings import Settings
@@ -63,11 +63,11 @@ def test_the_lock_lifts_after_ten_minutes(
         service.sign_up(session, resident_settings, "di@example.org", PASSWORD, "", now=now)
         for _ in range(5):
             with contextlib.suppress(Unauthorized):
-                service.sign_in(session, resident_settings, "di@example.org", "bad", None, now=now)
+                signin.sign_in(session, resident_settings, "di@example.org", "bad", None, now=now)
         with pytest.raises(TooManyRequests):
-            service.sign_in(session, resident_settings, "di@example.org", PASSWORD, None, now=now)
+            signin.sign_in(session, resident_settings, "di@example.org", PASSWORD, None, now=now)
         later = now + timedelta(minutes=10, seconds=1)
-        opened = service.sign_in(
+        opened = signin.sign_in(
             session, resident_settings, "di@example.org", PASSWORD, None, now=later
         )
     assert opened.actor.account_id > 0
@@ -154,7 +154,7 @@ def test_a_role_granted_without_two_factor_stays_inactive(
 ) -> None:
     person = resident(app_client, mailbox[0], "op@example.org")
     with factory() as session:
-        service.grant_role(session, "op@example.org", "operator", actor_id=None)
+        grants.grant_role(session, "op@example.org", "operator", actor_id=None)
     me = person.client.get(ME).json()
     assert me["roles"] == ["operator", "resident"]
     assert me["active_roles"] == ["resident"]
@@ -166,15 +166,15 @@ def test_a_totp_code_is_accepted_once(
     now = utcnow()
     with factory() as session:
         service.sign_up(session, resident_settings, "ti@example.org", PASSWORD, "", now=now)
-        opened = service.sign_in(
+        opened = signin.sign_in(
             session, resident_settings, "ti@example.org", PASSWORD, None, now=now
         )
-        secret, _ = service.setup_totp(session, actor=opened.actor)
-        service.confirm_totp(session, pyotp.TOTP(secret).at(now), actor=opened.actor, now=now)
+        secret, _ = twofactor.setup_totp(session, actor=opened.actor)
+        twofactor.confirm_totp(session, pyotp.TOTP(secret).at(now), actor=opened.actor, now=now)
         code = pyotp.TOTP(secret).at(now, counter_offset=1)
-        service.sign_in(session, resident_settings, "ti@example.org", PASSWORD, code, now=now)
+        signin.sign_in(session, resident_settings, "ti@example.org", PASSWORD, code, now=now)
         with pytest.raises(Unauthorized):
-            service.sign_in(session, resident_settings, "ti@example.org", PASSWORD, code, now=now)
+            signin.sign_in(session, resident_settings, "ti@example.org", PASSWORD, code, now=now)
 
 
 def test_privileged_sessions_end_after_thirty_idle_minutes(
@@ -183,22 +183,22 @@ def test_privileged_sessions_end_after_thirty_idle_minutes(
     now = utcnow()
     with factory() as session:
         service.sign_up(session, resident_settings, "id@example.org", PASSWORD, "", now=now)
-        service.grant_role(session, "id@example.org", "moderator", actor_id=None)
-        opened = service.sign_in(
+        grants.grant_role(session, "id@example.org", "moderator", actor_id=None)
+        opened = signin.sign_in(
             session, resident_settings, "id@example.org", PASSWORD, None, now=now
         )
         auth = {"cookie": opened.token, "bearer": None}
         later = now + timedelta(minutes=29)
-        assert service.authenticate(session, resident_settings, **auth, now=later).account_id
+        assert signin.authenticate(session, resident_settings, **auth, now=later).account_id
         much_later = later + timedelta(minutes=31)
         with pytest.raises(Unauthorized):
-            service.authenticate(session, resident_settings, **auth, now=much_later)
+            signin.authenticate(session, resident_settings, **auth, now=much_later)
         # A resident's session does not idle out.
         service.sign_up(session, resident_settings, "re@example.org", PASSWORD, "", now=now)
-        plain = service.sign_in(
+        plain = signin.sign_in(
             session, resident_settings, "re@example.org", PASSWORD, None, now=now
         )
-        actor = service.authenticate(
+        actor = signin.authenticate(
             session, resident_settings, cookie=plain.token, bearer=None, now=much_later
         )
         assert actor.roles == {"resident"}

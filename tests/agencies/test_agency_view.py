@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests import factories
 from tests.residents import Mailbox, privileged, resident
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter
 
@@ -81,4 +81,4 @@ def test_an_agency_role_names_its_agency(
 ) -> None:
     resident(app_client, mailbox[0], "ada@example.org")
     with factory() as session, pytest.raises(InvalidParameter, match="agency"):
-        accounts.grant_role(session, "ada@example.org", "agency_officer", actor_id=None)
+        grants.grant_role(session, "ada@example.org", "agency_officer", actor_id=None)

@@ -27,7 +27,7 @@ from tests.e2e.conftest import mailing_settings, serving
 from tests.e2e.test_posting import sign_in_on_page
 from tests.posts.test_posts import HOME, draft
 from tests.residents import PASSWORD, Mailbox, mailbox
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
 from townsquare.incidents.models import Incident
 from townsquare.migrations import runner
@@ -85,7 +85,7 @@ def make_curator(server: DeskServer) -> pyotp.TOTP:
     client, csrf = signed_in(server, CURATOR)
     engine = make_engine(server.database_url)
     with make_sessionmaker(engine)() as session:
-        accounts.grant_role(session, CURATOR, "moderator", actor_id=None)
+        grants.grant_role(session, CURATOR, "moderator", actor_id=None)
     engine.dispose()
     headers = {"X-CSRF-Token": csrf}
     totp = pyotp.TOTP(client.post("/api/v1/account/totp", headers=headers).json()["secret"])

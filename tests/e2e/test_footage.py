@@ -24,7 +24,7 @@ from tests.e2e.conftest import mailing_settings, serving
 from tests.footage.conftest import CENTER, INSIDE, make_agency
 from tests.media.clipmaker import pattern_clip
 from tests.residents import PASSWORD, Mailbox, mailbox
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.media.models import Media
 from townsquare.migrations import runner
@@ -82,7 +82,7 @@ def make_officer(server: FootageServer) -> pyotp.TOTP:
     make_agency(factory, AGENCY)
     client = signed_up(server, OFFICER)
     with factory() as session:
-        accounts.grant_role(session, OFFICER, "agency_officer", actor_id=None, agency=AGENCY)
+        grants.grant_role(session, OFFICER, "agency_officer", actor_id=None, agency=AGENCY)
     totp = pyotp.TOTP(client.post("/api/v1/account/totp").json()["secret"])
     confirmed = client.post("/api/v1/account/totp/confirm", json={"code": totp.at(utcnow())})
     assert confirmed.status_code == 204, confirmed.text

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from tests.e2e.conftest import Watched, build_store, mailing_settings, serving
 from tests.residents import PASSWORD, Mailbox, mailbox
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.posts.models import Post
 from townsquare.settings import Settings
@@ -88,7 +88,7 @@ def make_moderator(server: PostingServer) -> None:
         assert client.post("/api/v1/account/verify", json={"token": token}).status_code == 200
     engine = make_engine(server.database_url)
     with make_sessionmaker(engine)() as session:
-        accounts.grant_role(session, MODERATOR, "moderator", actor_id=None)
+        grants.grant_role(session, MODERATOR, "moderator", actor_id=None)
     engine.dispose()
 
 

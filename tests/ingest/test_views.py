@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.ingest.servers import FeedServer, Reply
 from tests.residents import Mailbox, privileged, resident, sign_in
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError
 from townsquare.ingest import service
@@ -82,7 +82,7 @@ def test_an_operator_without_two_factor_sees_what_anyone_sees(
 ) -> None:
     resident(app_client, mailbox[0], "op@example.org")
     with factory() as session:
-        accounts.grant_role(session, "op@example.org", "operator", actor_id=None)
+        grants.grant_role(session, "op@example.org", "operator", actor_id=None)
     person = sign_in(app_client, "op@example.org")  # no TOTP: the role does not apply
     _assert_public(_listed(person.client), person.client.get("/api/v1/sources").text)
 

@@ -18,6 +18,7 @@ from tests.privacy.planted import Ledger
 from tests.residents import Person
 from townsquare.db import transaction, utcnow
 from townsquare.ingest import service
+from townsquare.ingest.pushed import sign
 
 COUNTS = {"csv": 4000, "json": 2000, "atom": 1200, "cap": 1000, "eido": 1000, "push": 1000}
 """Planted calls of each source kind: 10,200 in all."""
@@ -60,7 +61,7 @@ def push_kind(
         headers = {
             "X-Townsquare-Key": KEY,
             "X-Townsquare-Timestamp": str(stamp),
-            "X-Townsquare-Signature": pushed.sign(SECRET, stamp, body),
+            "X-Townsquare-Signature": sign(SECRET, stamp, body),
             "Content-Type": "application/json",
         }
         answer = client.post("/api/v1/sources/planted-push/records", content=body, headers=headers)

@@ -14,7 +14,7 @@ from skimage import data as sample_images
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.residents import PASSWORD, Mailbox, resident
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.db import utcnow
 
 HOME = (47.6205, -122.3493)
@@ -87,7 +87,7 @@ def moderator(client: TestClient, box: Mailbox, factory: sessionmaker[Session]) 
     email = "mod@example.org"
     person = resident(client, box, email)
     with factory() as session:
-        accounts.grant_role(session, email, "moderator", actor_id=None)
+        grants.grant_role(session, email, "moderator", actor_id=None)
     secret = person.post("/api/v1/account/totp").json()["secret"]
     now = utcnow()
     totp = pyotp.TOTP(secret)

@@ -27,7 +27,7 @@ from tests.web.pages import (
     texts,
     value,
 )
-from townsquare.accounts import service as accounts
+from townsquare.accounts import signin
 from townsquare.accounts.models import Account
 from townsquare.db import transaction, utcnow
 from townsquare.settings import Settings
@@ -303,22 +303,20 @@ def test_a_pending_sign_in_expires_after_five_minutes(
     totp = enrolled(app_client, mailbox[0], "ada@example.org")
     now = utcnow()
     with factory() as session:
-        with pytest.raises(accounts.SecondFactorRequired) as asked:
-            accounts.sign_in(session, resident_settings, "ada@example.org", PASSWORD, None, now=now)
+        with pytest.raises(signin.SecondFactorRequired) as asked:
+            signin.sign_in(session, resident_settings, "ada@example.org", PASSWORD, None, now=now)
         pending = asked.value.pending
-        later = now + accounts.PENDING_LIFETIME + timedelta(seconds=1)
-        with pytest.raises(accounts.PendingSignInInvalid):
-            accounts.sign_in_with_code(
-                session, resident_settings, pending, totp.at(later), now=later
-            )
+        later = now + signin.PENDING_LIFETIME + timedelta(seconds=1)
+        with pytest.raises(signin.PendingSignInInvalid):
+            signin.sign_in_with_code(session, resident_settings, pending, totp.at(later), now=later)
         # Within the five minutes it opens a session, once.
         soon = now + timedelta(minutes=4)
-        opened = accounts.sign_in_with_code(
+        opened = signin.sign_in_with_code(
             session, resident_settings, pending, totp.at(soon), now=soon
         )
         assert opened.actor.account_id
-        with pytest.raises(accounts.PendingSignInInvalid):
-            accounts.sign_in_with_code(
+        with pytest.raises(signin.PendingSignInInvalid):
+            signin.sign_in_with_code(
                 session, resident_settings, pending, totp.at(soon, counter_offset=1), now=soon
             )
 

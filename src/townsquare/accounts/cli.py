@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from townsquare.accounts import service
+from townsquare.accounts import grants
 from townsquare.commands import configured, fail, store
 from townsquare.errors import TownsquareError
 
@@ -24,7 +24,7 @@ def grant(
     """Give an account a role; privileged roles apply once it signs in with TOTP."""
     try:
         with store(configured()) as factory, factory() as session:
-            service.grant_role(session, email, role, actor_id=None, agency=agency)
+            grants.grant_role(session, email, role, actor_id=None, agency=agency)
     except TownsquareError as exc:
         fail(exc.detail)
     typer.echo(f"{email} is now {role}")

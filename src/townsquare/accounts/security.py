@@ -91,3 +91,8 @@ def server_secret(settings: Settings) -> bytes:
         except FileExistsError:
             pass
     return path.read_text(encoding="ascii").strip().encode()
+
+
+def normal_email(email: str) -> str:
+    """An address as accounts are stored and looked up: trimmed, lower case."""
+    return email.strip().lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from townsquare.accounts import service
+from townsquare.accounts import service, signin, twofactor
 from townsquare.accounts.schemas import (
     Code,
     EmailOnly,
@@ -43,7 +43,7 @@ def verify(body: LinkToken, session: DB) -> dict[str, bool]:
 @router.post("/sign-in", summary="Open a session (sets the cookie)")
 def sign_in(body: SignIn, response: Response, session: DB, settings: Config) -> SignedIn:
     """Sign in with password (and TOTP once enabled)."""
-    opened = service.sign_in(session, settings, body.email, body.password, body.totp, now=utcnow())
+    opened = signin.sign_in(session, settings, body.email, body.password, body.totp, now=utcnow())
     set_session_cookie(response, settings, opened.token)
     return SignedIn(
         account_id=opened.actor.account_id,
@@ -56,7 +56,7 @@ def sign_in(body: SignIn, response: Response, session: DB, settings: Config) -> 
 @router.post("/sign-out", status_code=204, summary="End this session and its tokens")
 def sign_out(actor: CurrentActor, response: Response, session: DB) -> None:
     """End the session; the tokens made in it stop working."""
-    service.sign_out(session, actor, now=utcnow())
+    signin.sign_out(session, actor, now=utcnow())
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
@@ -69,27 +69,27 @@ def get_me(actor: CurrentActor, session: DB) -> Me:
 @router.post("/tokens", status_code=201, summary="Create a personal API token")
 def create_token(body: TokenCreate, actor: CurrentActor, session: DB) -> TokenCreated:
     """A token for scripts (`Authorization: Bearer ...`); shown once."""
-    made = service.create_api_token(session, body.name, actor=actor, now=utcnow())
+    made = signin.create_api_token(session, body.name, actor=actor, now=utcnow())
     return TokenCreated(id=made.id, name=made.name, token=made.token)
 
 
 @router.post("/totp", summary="Start two-factor setup")
 def totp_setup(actor: CurrentActor, session: DB) -> TotpSetup:
     """A secret for an authenticator app."""
-    secret, uri = service.setup_totp(session, actor=actor)
+    secret, uri = twofactor.setup_totp(session, actor=actor)
     return TotpSetup(secret=secret, uri=uri)
 
 
 @router.post("/totp/confirm", status_code=204, summary="Turn two-factor sign-in on")
 def totp_confirm(body: Code, actor: CurrentActor, session: DB) -> None:
     """Confirm with a first code."""
-    service.confirm_totp(session, body.code, actor=actor, now=utcnow())
+    twofactor.confirm_totp(session, body.code, actor=actor, now=utcnow())
 
 
 @router.post("/totp/disable", status_code=204, summary="Turn two-factor sign-in off")
 def totp_disable(body: Code, actor: CurrentActor, session: DB) -> None:
     """With a current code; refused (403) while one of the account's roles needs it."""
-    service.disable_totp(session, body.code, actor=actor, now=utcnow())
+    twofactor.disable_totp(session, body.code, actor=actor, now=utcnow())
 
 
 @router.post("/password-reset", status_code=202, summary="Mail a password reset link")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import audit
-from townsquare.accounts import service as accounts
+from townsquare.accounts import grants
 from townsquare.accounts.models import Account
 from townsquare.accounts.schemas import Actor
 from townsquare.agencies import jurisdiction
@@ -150,7 +150,7 @@ def appoint_admin(session: Session, slug: str, email: str, *, actor: Actor) -> M
     if agency.verified_at is None:
         raise Conflict(f"agency {slug} is not verified yet")
     account = _verified_account(session, email)
-    accounts.grant_role(
+    grants.grant_role(
         session, account.email, "agency_admin", actor_id=actor.account_id, agency=slug
     )
     return _member(account)
@@ -161,7 +161,7 @@ def _member(account: Account) -> Member:
         account_id=account.id,
         email=account.email,
         display_name=account.display_name,
-        roles=sorted(r for r in account.roles if r in accounts.AGENCY_ROLES),
+        roles=sorted(r for r in account.roles if r in grants.AGENCY_ROLES),
     )
 
 
@@ -178,7 +178,7 @@ def add_officer(session: Session, email: str, *, actor: Actor) -> Member:
     """An admin makes an existing, verified account an officer of their own agency."""
     agency = verified_agency_of(session, actor, "agency_admin")
     account = _verified_account(session, email)
-    accounts.grant_role(
+    grants.grant_role(
         session, account.email, "agency_officer", actor_id=actor.account_id, agency=agency.slug
     )
     return _member(account)
@@ -192,6 +192,6 @@ def remove_officer(session: Session, account_id: int, *, actor: Actor) -> None:
         raise NotFound(f"no officer {account_id} in {agency.slug}")
     if "agency_officer" not in account.roles:
         raise InvalidParameter("account_id", "this member is not an officer")
-    accounts.revoke_role(
+    grants.revoke_role(
         session, account.email, "agency_officer", actor_id=actor.account_id, agency=agency.slug
     )

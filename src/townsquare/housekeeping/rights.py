@@ -30,8 +30,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from townsquare import audit, taxonomy
-from townsquare.accounts import security
-from townsquare.accounts import service as accounts
+from townsquare.accounts import security, signin
 from townsquare.accounts.models import Account, AccountSession, ApiToken, EmailToken
 from townsquare.accounts.schemas import Actor
 from townsquare.alerts.export import forget_address, subscriptions_of
@@ -184,7 +183,7 @@ def _confirm(
         if account.locked_until is not None and account.locked_until > now:
             raise TooManyRequests("too many failed sign-ins: this account is locked for a while")
         if not security.check_password(account.password_hash, password):
-            accounts._fail(session, settings, account, now)
+            signin.count_failure(session, settings, account, now)
             raise Forbidden("wrong password")
         return
     if actor.session_id is None:

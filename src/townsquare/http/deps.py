@@ -13,7 +13,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare.accounts import security, service
+from townsquare.accounts import security, signin
 from townsquare.accounts.schemas import Actor
 from townsquare.alerts.runtime import AlertEngine
 from townsquare.db import utcnow
@@ -67,7 +67,7 @@ def _bearer(request: Request) -> str | None:
 
 async def current_actor(request: Request, session: DB, settings: Config) -> Actor:
     """The signed-in caller; unsafe cookie requests must carry the session's CSRF token."""
-    actor = service.authenticate(
+    actor = signin.authenticate(
         session,
         settings,
         cookie=request.cookies.get(SESSION_COOKIE),

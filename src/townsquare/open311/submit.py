@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from townsquare import taxonomy
-from townsquare.accounts import service as accounts
+from townsquare.accounts import signin
 from townsquare.accounts.security import server_secret
 from townsquare.errors import InvalidParameter, NotFound, Unauthorized
 from townsquare.incidents.schemas import parse_time
@@ -103,7 +103,7 @@ def create_request(
     key = (api_key or fields.get("api_key") or "").strip()
     if not key:
         raise Unauthorized("api_key is required: use one of your personal API tokens")
-    actor = accounts.authenticate(session, settings, cookie=None, bearer=key, now=now)
+    actor = signin.authenticate(session, settings, cookie=None, bearer=key, now=now)
     draft = draft_of(fields, attributes, now=now)
     own = posts.submit_post(session, settings, server_secret(settings), draft, actor=actor, now=now)
     return RequestCreated(service_request_id=f"post-{own.id}", service_notice=NOTICE)

@@ -85,7 +85,7 @@ def discovery(fmt: str, settings: Config) -> Response:
     return answer(fmt, "discovery", lambda: georeport.discovery(settings))
 
 
-@router.get("/catalog.{fmt}", summary="Service list: the postable categories")
+@router.get("/services.{fmt}", summary="Service list: the postable categories")
 def service_list(fmt: str) -> Response:
     """Every request type residents may post."""
     return answer(fmt, "services", catalog.list_services)
@@ -93,7 +93,7 @@ def service_list(fmt: str) -> Response:
 
 @router.get("/services/{code}.{fmt}", summary="Service definition: the guidelines' questions")
 def service_definition(code: str, fmt: str) -> Response:
-    """The attributes of one georeport."""
+    """The attributes of one service."""
     return answer(fmt, "service_definition", lambda: catalog.service_definition(code))
 
 

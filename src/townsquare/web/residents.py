@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from townsquare.accounts import service as accounts
+from townsquare.accounts import signin, twofactor
 from townsquare.accounts.schemas import Actor, NewPassword, SignUp
 from townsquare.accounts.security import same, server_secret
 from townsquare.db import utcnow
@@ -237,10 +238,8 @@ async def sign_in(request: Request, session: DB, settings: Config) -> Response:
     if not form_token_ok(request, form):
         return anonymous_page(request, "refused.html", 403)
     try:
-        opened = accounts.sign_in(
-            session, settings, email[:320], password[:200], None, now=utcnow()
-        )
-    except accounts.SecondFactorRequired as exc:
+        opened = signin.sign_in(session, settings, email[:320], password[:200], None, now=utcnow())
+    except signin.SecondFactorRequired as exc:
         return _code_step(request, exc.pending, target)
     except Unauthorized:
         return _password_step(request, 401, target, "Wrong e-mail or password.", email)
@@ -258,11 +257,11 @@ async def sign_in_code(request: Request, session: DB, settings: Config) -> Respo
     if not form_token_ok(request, form):
         return anonymous_page(request, "refused.html", 403)
     try:
-        opened = accounts.sign_in_with_code(session, settings, pending, code, now=utcnow())
-    except accounts.PendingSignInInvalid:
+        opened = signin.sign_in_with_code(session, settings, pending, code, now=utcnow())
+    except signin.PendingSignInInvalid:
         error = "That sign-in expired or was already used. Enter your password again."
         return _password_step(request, 401, target, error)
-    except accounts.SecondFactorRequired as exc:
+    except signin.SecondFactorRequired as exc:
         error = "That code is not valid now; wait for the next one."
         return _code_step(request, exc.pending, target, 401, error)
     except TooManyRequests as exc:
@@ -327,7 +326,7 @@ async def sign_out(request: Request, session: DB, settings: Config) -> Response:
     actor = await form_actor(request, session, settings)
     if isinstance(actor, Response):
         return actor
-    accounts.sign_out(session, actor, now=utcnow())
+    signin.sign_out(session, actor, now=utcnow())
     response = see_other("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -397,7 +396,7 @@ async def totp_setup(request: Request, session: DB, settings: Config) -> Respons
     if isinstance(actor, Response):
         return actor
     try:
-        secret, uri = accounts.setup_totp(session, actor=actor)
+        secret, uri = twofactor.setup_totp(session, actor=actor)
     except Conflict as exc:
         return _account_page(request, session, actor, exc.status, error=_sentence(exc))
     return _account_page(request, session, actor, setup=TotpSetup(secret, uri))
@@ -411,10 +410,10 @@ async def totp_confirm(request: Request, session: DB, settings: Config) -> Respo
         return actor
     code = text(await request.form(), "code").strip()[:10]
     try:
-        accounts.confirm_totp(session, code, actor=actor, now=utcnow())
+        twofactor.confirm_totp(session, code, actor=actor, now=utcnow())
     except (InvalidParameter, Conflict) as exc:
         session.rollback()
-        found = accounts.totp_in_setup(session, actor=actor)
+        found = twofactor.totp_in_setup(session, actor=actor)
         setup = TotpSetup(*found) if found else None
         return _account_page(request, session, actor, exc.status, setup, _sentence(exc))
     return see_other("/account?totp=on")
@@ -428,7 +427,7 @@ async def totp_disable(request: Request, session: DB, settings: Config) -> Respo
         return actor
     code = text(await request.form(), "code").strip()[:10]
     try:
-        accounts.disable_totp(session, code, actor=actor, now=utcnow())
+        twofactor.disable_totp(session, code, actor=actor, now=utcnow())
     except (InvalidParameter, Conflict, Forbidden) as exc:
         session.rollback()
         return _account_page(request, session, actor, exc.status, error=_sentence(exc))

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from townsquare import __version__
-from townsquare.accounts import service as accounts
+from townsquare.accounts import signin
 from townsquare.accounts.schemas import Actor
 from townsquare.accounts.security import server_secret
 from townsquare.db import utcnow
@@ -47,7 +47,7 @@ def nav_actor(request: Request) -> Actor | None:
         platform = platform_of(request)
         with platform.factory() as session:
             try:
-                actor = accounts.authenticate(
+                actor = signin.authenticate(
                     session, platform.settings, cookie=cookie, bearer=None, now=utcnow()
                 )
             except Unauthorized:
