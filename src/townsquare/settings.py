@@ -137,10 +137,22 @@ class Settings(BaseSettings):
         "console (logged) or null.",
     )
     signin_max_failures: int = Field(
-        default=5, ge=1, description="Failed sign-ins in a row that lock an account."
+        default=5,
+        ge=1,
+        description="Failed sign-ins for one e-mail from one client address that hold that "
+        "pair back (the owner elsewhere is not held back).",
+    )
+    signin_address_max_failures: int = Field(
+        default=50, ge=1, description="Failed sign-ins from one client address that hold it back."
     )
     signin_lockout_minutes: float = Field(
-        default=10, gt=0, description="How long a locked account stays locked, minutes."
+        default=10,
+        gt=0,
+        description="The window failures are counted in, and how long a "
+        "held-back pair or address waits, minutes.",
+    )
+    api_token_days: float = Field(
+        default=30, gt=0, description="Life of a personal API token from when it is made, days."
     )
     session_days: float = Field(
         default=14, gt=0, description="Longest life of a resident's session, days."

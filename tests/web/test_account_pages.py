@@ -35,6 +35,7 @@ from townsquare.settings import Settings
 __all__ = ["app_client", "mailbox", "resident_settings"]
 
 NEW_PASSWORD = "a whole new password"
+CLIENT = "198.51.100.7"
 
 
 def decode_qr(data_uri: str) -> str:
@@ -304,20 +305,35 @@ def test_a_pending_sign_in_expires_after_five_minutes(
     now = utcnow()
     with factory() as session:
         with pytest.raises(signin.SecondFactorRequired) as asked:
-            signin.sign_in(session, resident_settings, "ada@example.org", PASSWORD, None, now=now)
+            signin.sign_in(
+                session,
+                resident_settings,
+                "ada@example.org",
+                PASSWORD,
+                None,
+                client=CLIENT,
+                now=now,
+            )
         pending = asked.value.pending
         later = now + signin.PENDING_LIFETIME + timedelta(seconds=1)
         with pytest.raises(signin.PendingSignInInvalid):
-            signin.sign_in_with_code(session, resident_settings, pending, totp.at(later), now=later)
+            signin.sign_in_with_code(
+                session, resident_settings, pending, totp.at(later), client=CLIENT, now=later
+            )
         # Within the five minutes it opens a session, once.
         soon = now + timedelta(minutes=4)
         opened = signin.sign_in_with_code(
-            session, resident_settings, pending, totp.at(soon), now=soon
+            session, resident_settings, pending, totp.at(soon), client=CLIENT, now=soon
         )
         assert opened.actor.account_id
         with pytest.raises(signin.PendingSignInInvalid):
             signin.sign_in_with_code(
-                session, resident_settings, pending, totp.at(soon, counter_offset=1), now=soon
+                session,
+                resident_settings,
+                pending,
+                totp.at(soon, counter_offset=1),
+                client=CLIENT,
+                now=soon,
             )
 
 

@@ -37,8 +37,6 @@ class Account(Base):
     totp_last_step: Mapped[int | None] = mapped_column(
         Integer, comment="last accepted TOTP time step: a code is accepted once"
     )
-    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     home_lat: Mapped[float | None] = mapped_column(Float, comment="private home point")
     home_lon: Mapped[float | None] = mapped_column(Float, comment="private home point")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -63,7 +61,7 @@ class AccountSession(Base):
 
 
 class ApiToken(Base):
-    """A personal token for scripts; dies with the session that made it."""
+    """A personal token for scripts; dies with the session that made it, or at its own expiry."""
 
     __tablename__ = "api_token"
 
@@ -76,6 +74,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="made + api_token_days; none: made before tokens expired"
+    )
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -91,3 +92,17 @@ class EmailToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SigninThrottle(Base):
+    """Failed sign-ins of one key: a (client address, e-mail) pair or a client address.
+
+    The key is a keyed digest (see `accounts.throttle`): no address or e-mail is stored.
+    """
+
+    __tablename__ = "signin_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

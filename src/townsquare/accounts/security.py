@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
+import threading
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -12,25 +16,43 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from townsquare.errors import TooManyRequests
 from townsquare.settings import Settings
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 10
+HASHING_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))
+"""Password hashes computed at once: argon2 is made to be costly, so a burst of anonymous
+sign-ins queues here and leaves the other cores to everything else."""
+HASHING_WAIT_S = 10.0
 # A dummy hash checked when the e-mail is unknown, so timing does not tell accounts apart.
 _DUMMY = _HASHER.hash("not a password of anyone")
 
 
+@contextlib.contextmanager
+def _hashing_slot() -> Iterator[None]:
+    """One of the HASHING_SLOTS; TooManyRequests when none frees up in HASHING_WAIT_S."""
+    if not HASHING_SLOTS.acquire(timeout=HASHING_WAIT_S):
+        raise TooManyRequests("the server is busy checking passwords: try again in a moment")
+    try:
+        yield
+    finally:
+        HASHING_SLOTS.release()
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash of `password`."""
-    return _HASHER.hash(password)
+    with _hashing_slot():
+        return _HASHER.hash(password)
 
 
 def check_password(stored: str | None, password: str) -> bool:
     """True when `password` matches `stored` (a hash is always computed, even for no account)."""
-    try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    with _hashing_slot():
+        try:
+            return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def new_secret() -> tuple[str, str]:

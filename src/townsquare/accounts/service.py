@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from townsquare import audit, mail
 from townsquare.accounts import security, signin
 from townsquare.accounts.models import (
     Account,
-    AccountSession,
-    ApiToken,
     EmailToken,
 )
 from townsquare.accounts.schemas import Actor, Me
@@ -54,7 +52,6 @@ def sign_up(
         password_hash=security.hash_password(password),
         display_name=name.strip(),
         roles=["resident"],
-        failed_signins=0,
         totp_enabled=False,
         created_at=now,
     )
@@ -119,23 +116,11 @@ def request_password_reset(
 
 
 def reset_password(session: Session, token: str, password: str, *, now: datetime) -> None:
-    """Set a new password from a reset link; every session and token of the account ends."""
+    """Set a new password from a reset link; every session, token and other link ends."""
     link = _use_link(session, token, "reset", now)
     account = session.get_one(Account, link.account_id)
     account.password_hash = security.hash_password(password)
-    account.failed_signins = 0
-    account.locked_until = None
-    for row in session.scalars(
-        select(AccountSession).where(
-            AccountSession.account_id == account.id, AccountSession.ended_at.is_(None)
-        )
-    ):
-        signin.end_session(session, row, now)
-    session.execute(
-        update(ApiToken)
-        .where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    signin.revoke_credentials(session, account.id, now)
     audit.record(
         session,
         actor_id=account.id,

@@ -12,17 +12,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from townsquare import audit
-from townsquare.accounts import security
+from townsquare.accounts import security, throttle
 from townsquare.accounts.models import (
     PRIVILEGED,
     Account,
     AccountSession,
     ApiToken,
+    EmailToken,
 )
 from townsquare.accounts.schemas import Actor
 from townsquare.errors import (
     Forbidden,
-    TooManyRequests,
     Unauthorized,
 )
 from townsquare.settings import Settings
@@ -59,45 +59,22 @@ class PendingSignInInvalid(Unauthorized):
         super().__init__("this sign-in has expired; enter your password again")
 
 
-def count_failure(session: Session, settings: Settings, account: Account, now: datetime) -> None:
-    """One more failed sign-in; enough of them in a row lock the account for a while."""
-    account.failed_signins += 1
-    if account.failed_signins >= settings.signin_max_failures:
-        account.locked_until = now + timedelta(minutes=settings.signin_lockout_minutes)
-        account.failed_signins = 0
-        audit.record(
-            session,
-            actor_id=None,
-            action="account.locked",
-            object_type="account",
-            object_id=account.id,
-            subject_id=account.id,
-        )
-    session.commit()
-
-
 def _active_roles(account: Account, second_factor: bool) -> frozenset[str]:
     roles = frozenset(account.roles)
     return roles if second_factor else roles - PRIVILEGED
 
 
 def _password_checked(
-    session: Session, settings: Settings, email: str, password: str, now: datetime
+    session: Session, settings: Settings, email: str, password: str, client: str, now: datetime
 ) -> Account:
     """The account whose password this is; Unauthorized (a failure counted) otherwise."""
+    throttle.check(session, settings, email, client, now)
     account = session.scalar(select(Account).where(Account.email == security.normal_email(email)))
-    _not_locked(account, now)
     if not security.check_password(account.password_hash if account else None, password):
-        if account is not None:
-            count_failure(session, settings, account, now)
+        throttle.failed(session, settings, email, client, now)
         raise Unauthorized("wrong e-mail or password")
     assert account is not None  # a password matched, so the account exists
     return account
-
-
-def _not_locked(account: Account | None, now: datetime) -> None:
-    if account is not None and account.locked_until is not None and account.locked_until > now:
-        raise TooManyRequests("too many failed sign-ins: this account is locked for a while")
 
 
 def _pending_mac(settings: Settings, account: Account, payload: str) -> str:
@@ -134,7 +111,12 @@ def _pending_account(session: Session, settings: Settings, token: str, now: date
 
 
 def _second_factor(
-    session: Session, settings: Settings, account: Account, totp: str | None, now: datetime
+    session: Session,
+    settings: Settings,
+    account: Account,
+    totp: str | None,
+    client: str,
+    now: datetime,
 ) -> None:
     """Accept a valid, unused code; SecondFactorRequired (with a pending token) otherwise."""
     step = None
@@ -142,7 +124,7 @@ def _second_factor(
         step = security.totp_step(account.totp_secret, totp, now, account.totp_last_step)
     if step is None:
         if totp:
-            count_failure(session, settings, account, now)
+            throttle.failed(session, settings, account.email, client, now)
         raise SecondFactorRequired(_pending_token(settings, account, now), wrong_code=bool(totp))
     account.totp_last_step = step
 
@@ -154,21 +136,23 @@ def sign_in(
     password: str,
     totp: str | None,
     *,
+    client: str,
     now: datetime,
 ) -> NewSession:
     """Check the credentials (and TOTP once enabled) and open a session.
 
-    With two-factor sign-in on and no valid code, raises `SecondFactorRequired`, whose pending
+    `client` is the caller's address: failures are counted against it (`throttle`). With
+    two-factor sign-in on and no valid code, raises `SecondFactorRequired`, whose pending
     token `sign_in_with_code` takes with the code within five minutes.
     """
-    account = _password_checked(session, settings, email, password, now)
+    account = _password_checked(session, settings, email, password, client, now)
     if account.totp_enabled:
-        _second_factor(session, settings, account, totp, now)
-    return _open(session, settings, account, now)
+        _second_factor(session, settings, account, totp, client, now)
+    return _open(session, settings, account, client, now)
 
 
 def sign_in_with_code(
-    session: Session, settings: Settings, pending: str, totp: str, *, now: datetime
+    session: Session, settings: Settings, pending: str, totp: str, *, client: str, now: datetime
 ) -> NewSession:
     """The second step: a pending token from `SecondFactorRequired` and a two-factor code.
 
@@ -176,14 +160,15 @@ def sign_in_with_code(
     wrong code raises SecondFactorRequired again (and counts as a failed sign-in).
     """
     account = _pending_account(session, settings, pending, now)
-    _not_locked(account, now)
-    _second_factor(session, settings, account, totp, now)
-    return _open(session, settings, account, now)
+    throttle.check(session, settings, account.email, client, now)
+    _second_factor(session, settings, account, totp, client, now)
+    return _open(session, settings, account, client, now)
 
 
-def _open(session: Session, settings: Settings, account: Account, now: datetime) -> NewSession:
-    account.failed_signins = 0
-    account.locked_until = None
+def _open(
+    session: Session, settings: Settings, account: Account, client: str, now: datetime
+) -> NewSession:
+    throttle.cleared(session, settings, account.email, client)
     token, hashed = security.new_secret()
     csrf, _ = security.new_secret()
     row = AccountSession(
@@ -220,6 +205,35 @@ def _actor(account: Account, row: AccountSession | None, via_token: bool = False
         csrf_token=row.csrf_token if row is not None and not via_token else None,
         email_verified=account.email_verified_at is not None,
         via_token=via_token,
+    )
+
+
+def revoke_credentials(session: Session, account_id: int, now: datetime) -> None:
+    """After a credential changed: every session ends, every token and unused reset link dies."""
+    for row in session.scalars(
+        select(AccountSession).where(
+            AccountSession.account_id == account_id, AccountSession.ended_at.is_(None)
+        )
+    ):
+        end_session(session, row, now)
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.account_id == account_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    void_reset_links(session, account_id, now)
+
+
+def void_reset_links(session: Session, account_id: int, now: datetime) -> None:
+    """Unused password-reset links of the account stop working."""
+    session.execute(
+        update(EmailToken)
+        .where(
+            EmailToken.account_id == account_id,
+            EmailToken.purpose == "reset",
+            EmailToken.used_at.is_(None),
+        )
+        .values(used_at=now)
     )
 
 
@@ -267,8 +281,20 @@ def _by_token(session: Session, settings: Settings, bearer: str, now: datetime) 
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == security.digest(bearer)))
     if token is None or token.revoked_at is not None:
         raise Unauthorized("this token is unknown or revoked")
+    expires = token.expires_at or token.created_at + timedelta(days=settings.api_token_days)
+    if expires <= now:
+        raise Unauthorized("this token has expired; make a new one")
     account = session.get_one(Account, token.account_id)
     parent = session.get(AccountSession, token.session_id) if token.session_id else None
+    idle = timedelta(minutes=settings.privileged_idle_minutes)
+    second = parent.second_factor if parent is not None else False
+    if (
+        _active_roles(account, second) & PRIVILEGED
+        and now - (token.last_used_at or token.created_at) > idle
+    ):
+        token.revoked_at = now
+        session.commit()
+        raise Unauthorized("this token was idle too long for its privileged roles; make a new one")
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
         token.last_used_at = now
         session.commit()
@@ -293,7 +319,9 @@ def sign_out(session: Session, actor: Actor, *, now: datetime) -> None:
     session.commit()
 
 
-def create_api_token(session: Session, name: str, *, actor: Actor, now: datetime) -> TokenMade:
+def create_api_token(
+    session: Session, settings: Settings, name: str, *, actor: Actor, now: datetime
+) -> TokenMade:
     """A new personal API token tied to the caller's session; the value is shown once."""
     if actor.session_id is None:
         raise Forbidden("tokens are made from a signed-in session")
@@ -304,6 +332,7 @@ def create_api_token(session: Session, name: str, *, actor: Actor, now: datetime
         name=name,
         token_hash=hashed,
         created_at=now,
+        expires_at=now + timedelta(days=settings.api_token_days),
     )
     session.add(row)
     session.flush()

@@ -1,4 +1,8 @@
-"""Two-factor sign-in (TOTP): set up, confirm, and turn off while no role needs it."""
+"""Two-factor sign-in (TOTP): set up, confirm, and turn off while no role needs it.
+
+Either change is a credential change: unused password-reset links stop working; turning it
+off also revokes the API tokens, which carried the second factor.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from townsquare import audit
-from townsquare.accounts import security
+from townsquare.accounts import security, signin
 from townsquare.accounts.models import (
     PRIVILEGED,
     Account,
     AccountSession,
+    ApiToken,
 )
 from townsquare.accounts.schemas import Actor
 from townsquare.errors import (
@@ -44,6 +49,7 @@ def confirm_totp(session: Session, code: str, *, actor: Actor, now: datetime) ->
     account.totp_last_step = step
     if actor.session_id is not None:
         session.get_one(AccountSession, actor.session_id).second_factor = True
+    signin.void_reset_links(session, account.id, now)
     audit.record(
         session,
         actor_id=account.id,
@@ -81,6 +87,12 @@ def disable_totp(session: Session, code: str, *, actor: Actor, now: datetime) ->
         .where(AccountSession.account_id == account.id)
         .values(second_factor=False)
     )
+    session.execute(  # tokens carried the second factor of the session that made them
+        update(ApiToken)
+        .where(ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    signin.void_reset_links(session, account.id, now)
     audit.record(
         session,
         actor_id=account.id,

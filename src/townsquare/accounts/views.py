@@ -19,7 +19,14 @@ from townsquare.accounts.schemas import (
     TotpSetup,
 )
 from townsquare.db import utcnow
-from townsquare.http.deps import DB, SESSION_COOKIE, Config, CurrentActor, set_session_cookie
+from townsquare.http.deps import (
+    DB,
+    SESSION_COOKIE,
+    Client,
+    Config,
+    CurrentActor,
+    set_session_cookie,
+)
 
 router = APIRouter(prefix="/api/v1/account", tags=["accounts"])
 
@@ -41,9 +48,13 @@ def verify(body: LinkToken, session: DB) -> dict[str, bool]:
 
 
 @router.post("/sign-in", summary="Open a session (sets the cookie)")
-def sign_in(body: SignIn, response: Response, session: DB, settings: Config) -> SignedIn:
+def sign_in(
+    body: SignIn, response: Response, session: DB, settings: Config, client: Client
+) -> SignedIn:
     """Sign in with password (and TOTP once enabled)."""
-    opened = signin.sign_in(session, settings, body.email, body.password, body.totp, now=utcnow())
+    opened = signin.sign_in(
+        session, settings, body.email, body.password, body.totp, client=client, now=utcnow()
+    )
     set_session_cookie(response, settings, opened.token)
     return SignedIn(
         account_id=opened.actor.account_id,
@@ -67,9 +78,11 @@ def get_me(actor: CurrentActor, session: DB) -> Me:
 
 
 @router.post("/tokens", status_code=201, summary="Create a personal API token")
-def create_token(body: TokenCreate, actor: CurrentActor, session: DB) -> TokenCreated:
-    """A token for scripts (`Authorization: Bearer ...`); shown once."""
-    made = signin.create_api_token(session, body.name, actor=actor, now=utcnow())
+def create_token(
+    body: TokenCreate, actor: CurrentActor, session: DB, settings: Config
+) -> TokenCreated:
+    """A token for scripts (`Authorization: Bearer ...`); shown once; lives api_token_days."""
+    made = signin.create_api_token(session, settings, body.name, actor=actor, now=utcnow())
     return TokenCreated(id=made.id, name=made.name, token=made.token)
 
 

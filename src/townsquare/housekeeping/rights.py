@@ -30,13 +30,13 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from townsquare import audit, taxonomy
-from townsquare.accounts import security, signin
+from townsquare.accounts import security, throttle
 from townsquare.accounts.models import Account, AccountSession, ApiToken, EmailToken
 from townsquare.accounts.schemas import Actor
 from townsquare.alerts.export import forget_address, subscriptions_of
 from townsquare.audit import AuditEntry
 from townsquare.db import Base, columns
-from townsquare.errors import Forbidden, TooManyRequests
+from townsquare.errors import Forbidden
 from townsquare.events.outbox import announce
 from townsquare.feedback import service as feedback
 from townsquare.footage.export import footage_of
@@ -176,14 +176,14 @@ def _confirm(
     account: Account,
     actor: Actor,
     password: str | None,
+    client: str,
     now: datetime,
 ) -> None:
     """The password again, or a session signed in within the last 15 minutes."""
     if password is not None:
-        if account.locked_until is not None and account.locked_until > now:
-            raise TooManyRequests("too many failed sign-ins: this account is locked for a while")
+        throttle.check(session, settings, account.email, client, now)
         if not security.check_password(account.password_hash, password):
-            signin.count_failure(session, settings, account, now)
+            throttle.failed(session, settings, account.email, client, now)
             raise Forbidden("wrong password")
         return
     if actor.session_id is None:
@@ -214,11 +214,12 @@ def delete_account(
     *,
     actor: Actor,
     password: str | None,
+    client: str,
     now: datetime,
 ) -> None:
     """Erase the caller's account and everything of theirs; the audit keeps the fact."""
     account = session.get_one(Account, actor.account_id)
-    _confirm(session, settings, account, actor, password, now)
+    _confirm(session, settings, account, actor, password, client, now)
     posts = list(session.scalars(select(Post).where(Post.author_id == account.id)))
     for post in posts:
         _withdraw(session, post, now)

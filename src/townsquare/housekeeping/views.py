@@ -9,7 +9,7 @@ from starlette.background import BackgroundTask
 
 from townsquare.db import utcnow
 from townsquare.housekeeping import rights
-from townsquare.http.deps import DB, SESSION_COOKIE, Config, CurrentActor
+from townsquare.http.deps import DB, SESSION_COOKIE, Client, Config, CurrentActor
 
 router = APIRouter(prefix="/api/v1/me", tags=["accounts"])
 
@@ -38,9 +38,12 @@ def delete_me(
     session: DB,
     settings: Config,
     response: Response,
+    client: Client,
     body: DeleteAccount | None = None,
 ) -> None:
     """Cookies need the CSRF header; the password again, or a sign-in in the last 15 minutes."""
     password = body.password if body is not None else None
-    rights.delete_account(session, settings, actor=actor, password=password, now=utcnow())
+    rights.delete_account(
+        session, settings, actor=actor, password=password, client=client, now=utcnow()
+    )
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -59,6 +59,14 @@ DB = Annotated[Session, Depends(db_session)]
 Config = Annotated[Settings, Depends(settings_of)]
 
 
+def client_address(request: Request) -> str:
+    """The address the request came from, as the server saw it (failed sign-ins count on it)."""
+    return request.client.host if request.client else "unknown"
+
+
+Client = Annotated[str, Depends(client_address)]
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")

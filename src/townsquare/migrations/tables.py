@@ -1,6 +1,12 @@
 """Imports every domain's tables so `Base.metadata` is complete (for Alembic and tests)."""
 
-from townsquare.accounts.models import Account, AccountSession, ApiToken, EmailToken
+from townsquare.accounts.models import (
+    Account,
+    AccountSession,
+    ApiToken,
+    EmailToken,
+    SigninThrottle,
+)
 from townsquare.agencies.models import Agency
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.audit import AuditEntry
@@ -40,6 +46,7 @@ __all__ = [
     "RawRecord",
     "RetentionRun",
     "Share",
+    "SigninThrottle",
     "Source",
     "Subscription",
     "WeeklyDigest",

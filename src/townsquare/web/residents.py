@@ -41,7 +41,14 @@ from townsquare.errors import (
     TownsquareError,
     Unauthorized,
 )
-from townsquare.http.deps import DB, SESSION_COOKIE, Config, current_actor, set_session_cookie
+from townsquare.http.deps import (
+    DB,
+    SESSION_COOKIE,
+    Client,
+    Config,
+    current_actor,
+    set_session_cookie,
+)
 from townsquare.media import intake
 from townsquare.media import service as media
 from townsquare.posts import lifecycle
@@ -230,7 +237,7 @@ def _code_step(
 
 
 @router.post("/sign-in")
-async def sign_in(request: Request, session: DB, settings: Config) -> Response:
+async def sign_in(request: Request, session: DB, settings: Config, client: Client) -> Response:
     """Password first; accounts with two-factor sign-in on are asked for a code next."""
     form = await request.form()
     email, password = text(form, "email"), text(form, "password")
@@ -238,7 +245,9 @@ async def sign_in(request: Request, session: DB, settings: Config) -> Response:
     if not form_token_ok(request, form):
         return anonymous_page(request, "refused.html", 403)
     try:
-        opened = signin.sign_in(session, settings, email[:320], password[:200], None, now=utcnow())
+        opened = signin.sign_in(
+            session, settings, email[:320], password[:200], None, client=client, now=utcnow()
+        )
     except signin.SecondFactorRequired as exc:
         return _code_step(request, exc.pending, target)
     except Unauthorized:
@@ -249,7 +258,7 @@ async def sign_in(request: Request, session: DB, settings: Config) -> Response:
 
 
 @router.post("/sign-in/code")
-async def sign_in_code(request: Request, session: DB, settings: Config) -> Response:
+async def sign_in_code(request: Request, session: DB, settings: Config, client: Client) -> Response:
     """The two-factor step: the pending sign-in token of the password step and a code."""
     form = await request.form()
     pending, code = text(form, "pending")[:500], text(form, "totp").strip()[:10]
@@ -257,7 +266,9 @@ async def sign_in_code(request: Request, session: DB, settings: Config) -> Respo
     if not form_token_ok(request, form):
         return anonymous_page(request, "refused.html", 403)
     try:
-        opened = signin.sign_in_with_code(session, settings, pending, code, now=utcnow())
+        opened = signin.sign_in_with_code(
+            session, settings, pending, code, client=client, now=utcnow()
+        )
     except signin.PendingSignInInvalid:
         error = "That sign-in expired or was already used. Enter your password again."
         return _password_step(request, 401, target, error)

@@ -1,0 +1,63 @@
+"""Failed sign-ins slow down whoever fails, never the account's owner elsewhere.
+
+Failures are counted per (client address, e-mail) pair and per client address. Past
+`signin_max_failures` for a pair, or `signin_address_max_failures` for an address, in
+`signin_lockout_minutes`, that pair or address is refused (429) for the same minutes. The
+e-mail is counted whether or not an account has it, so the answers (401, then 429) are the same
+for existing and unknown accounts; the owner signing in from another address is not held up.
+Keys are keyed digests: the table holds no e-mail address and no IP address.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from townsquare.accounts import security
+from townsquare.accounts.models import SigninThrottle
+from townsquare.errors import TooManyRequests
+from townsquare.settings import Settings
+
+
+def _keys(settings: Settings, email: str, client: str) -> dict[str, int]:
+    """The keys a sign-in attempt counts against, with the failures each may have."""
+    secret = security.server_secret(settings)
+    pair = security.keyed_digest(secret, f"signin|{security.normal_email(email)}|{client}")
+    address = security.keyed_digest(secret, f"signin|{client}")
+    return {pair: settings.signin_max_failures, address: settings.signin_address_max_failures}
+
+
+def check(session: Session, settings: Settings, email: str, client: str, now: datetime) -> None:
+    """TooManyRequests while this address, or this address for this e-mail, is held back."""
+    for key in _keys(settings, email, client):
+        row = session.get(SigninThrottle, key)
+        if row is not None and row.blocked_until is not None and row.blocked_until > now:
+            minutes = max(1, round((row.blocked_until - now).total_seconds() / 60))
+            raise TooManyRequests(
+                f"too many failed sign-ins from this address: try again in {minutes} minutes"
+            )
+
+
+def failed(session: Session, settings: Settings, email: str, client: str, now: datetime) -> None:
+    """Count one failure against the pair and the address, and commit it."""
+    window = timedelta(minutes=settings.signin_lockout_minutes)
+    for key, limit in _keys(settings, email, client).items():
+        row = session.get(SigninThrottle, key)
+        if row is None:
+            row = SigninThrottle(key=key, failures=0, window_start=now)
+            session.add(row)
+        if now - row.window_start > window:
+            row.failures, row.window_start = 0, now
+        row.failures += 1
+        if row.failures >= limit:
+            row.blocked_until, row.failures, row.window_start = now + window, 0, now
+    session.commit()
+
+
+def cleared(session: Session, settings: Settings, email: str, client: str) -> None:
+    """A right password forgets the pair's failures (the caller commits)."""
+    pair = next(iter(_keys(settings, email, client)))
+    row = session.get(SigninThrottle, pair)
+    if row is not None:
+        session.delete(row)
