@@ -11,8 +11,6 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
-NATIVE_SENDER = {"email": "smtp", "webpush": "webpush", "webhook": "webhook"}
-DEFAULT_SENDERS = {"email": "console", "webpush": "webpush", "webhook": "webhook"}
 QueryItems = Mapping[str, str] | Sequence[tuple[str, str]]
 
 
@@ -68,9 +66,11 @@ class Settings(BaseSettings):
         default=0.2, gt=0, description="How often the outbox is relayed to the bus, seconds."
     )
     alert_senders: dict[str, str] = Field(
-        default_factory=lambda: dict(DEFAULT_SENDERS),
-        description="Backend per channel kind (email, webpush, webhook): the kind's own "
-        "sender (smtp, webpush, webhook), `console` (log only) or `null` (drop).",
+        default_factory=dict,
+        description="Backend per channel kind (email, webpush, webhook, a third party's): the "
+        "kind's own sender (smtp, webpush, webhook ...), `console` (log only) or `null` (drop); "
+        "a kind not named uses its default (e-mail: console). Checked against the installed "
+        "channel kinds when the alert engine starts.",
     )
     alert_rate_per_hour: int = Field(
         default=10, ge=1, description="Immediate alerts per subscription per hour; more wait."
@@ -215,17 +215,6 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
-
-    @field_validator("alert_senders")
-    @classmethod
-    def _known_senders(cls, value: dict[str, str]) -> dict[str, str]:
-        merged = {**DEFAULT_SENDERS, **value}
-        for kind, backend in merged.items():
-            if kind not in DEFAULT_SENDERS:
-                raise ValueError(f"unknown channel kind {kind!r}")
-            if backend not in {"null", "console", NATIVE_SENDER[kind]}:
-                raise ValueError(f"{kind} cannot be sent by {backend!r}")
-        return merged
 
     @field_validator("smtp_implicit_tls")
     @classmethod

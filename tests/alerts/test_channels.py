@@ -1,4 +1,5 @@
-"""Each channel against a real local server: webhook receiver, SMTP server, push endpoint."""
+"""Each channel against a real local server: webhook receiver, SMTP server, push endpoint;
+and a third-party channel kind, registered in the test through the entry points' call."""
 
 from __future__ import annotations
 
@@ -6,18 +7,26 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import timedelta
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import http_ece
+import httpx
+import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from sqlalchemy import Engine
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.alerts.conftest import (
+    HOME,
     Received,
     Receiver,
     add_incident,
@@ -27,9 +36,14 @@ from tests.alerts.conftest import (
     subscribe,
 )
 from townsquare.alerts import delivery, service
-from townsquare.alerts.channels import build_senders
+from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored, build_senders
+from townsquare.alerts.channels.registry import CHANNELS, register_channel
+from townsquare.alerts.models import Channel as ChannelRow
+from townsquare.alerts.render import headline
 from townsquare.alerts.vapid import b64url, new_vapid_keys
+from townsquare.app import create_app
 from townsquare.db import utcnow
+from townsquare.errors import ConfigError
 from townsquare.platform import Platform
 from townsquare.settings import Settings
 
@@ -258,3 +272,142 @@ def test_unsubscribed_browser_turns_the_channel_off(
     with factory() as session:
         out = service.get_subscription(session, created.subscription.id, created.manage_token)
     assert [c.active for c in out.channels] == [False]
+
+
+# --- a third-party channel kind, registered the way the entry points register -----------------
+
+
+class PagerSettings(BaseSettings):
+    """The pager channel's own settings, read from TOWNSQUARE_PAGER_* when senders are built."""
+
+    model_config = SettingsConfigDict(env_prefix="TOWNSQUARE_PAGER_")
+    gateway_url: str
+
+
+class PagerTarget(BaseModel):
+    """A phone number in E.164."""
+
+    number: str = Field(pattern=r"^\+[1-9]\d{6,14}$")
+
+
+class PagerSender:
+    """POSTs the headline to the operator's text-message gateway."""
+
+    def __init__(self, own: PagerSettings) -> None:
+        self.own = own
+
+    def send(self, message: Outgoing) -> None:
+        """One POST; anything but 2xx is retried."""
+        text = headline(message.body)
+        body = {"to": message.target["number"], "text": text}
+        answer = httpx.post(self.own.gateway_url, json=body)
+        if answer.status_code >= 300:
+            raise SendError(f"gateway said {answer.status_code}")
+
+
+class PagerChannel:
+    """Text messages through a gateway: what a package outside Townsquare would ship."""
+
+    kind: ClassVar[str] = "pager"
+    label: ClassVar[str] = "a phone (text message)"
+    position: ClassVar[int] = 40
+    form_field: ClassVar[str | None] = "number"
+    Target: ClassVar[type[PagerTarget]] = PagerTarget
+    sender_name: ClassVar[str] = "gateway"
+    default_backend: ClassVar[str] = "gateway"
+    duplicate_error: ClassVar[str | None] = "the same number is given twice"
+
+    def store(self, target: PagerTarget, now: datetime) -> Stored:
+        """The number; confirmed at once (this test's gateway does its own opt-in)."""
+        return Stored({"number": target.number})
+
+    def sender(self, settings: Settings) -> Sender:
+        """A gateway client with the channel's own settings."""
+        return PagerSender(PagerSettings())  # type: ignore[call-arg]  # from the environment
+
+
+@pytest.fixture
+def pager(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> Iterator[Receiver]:
+    """The pager channel registered (and forgotten after the test); its gateway: `receiver`."""
+    monkeypatch.setenv("TOWNSQUARE_PAGER_GATEWAY_URL", receiver.url)
+    register_channel(PagerChannel)
+    yield receiver
+    CHANNELS.unregister("pager")
+
+
+def test_a_third_party_channel_is_offered_accepted_stored_and_delivered(
+    platform: Platform, pager: Receiver
+) -> None:
+    client = TestClient(create_app(platform=platform))
+    page = client.get("/alerts").text
+    offered = re.findall(r'<option value="(\w+)"[^>]*>([^<]+)</option>', page)
+    assert offered[-4:] == [
+        ("webpush", "this browser (push)"),
+        ("email", "e-mail"),
+        ("webhook", "a webhook URL"),
+        ("pager", "a phone (text message)"),
+    ]
+    assert 'data-field="number"' in page
+
+    area = {"type": "circle", "lat": HOME[0], "lon": HOME[1], "radius_m": 1000}
+    refused = client.post(
+        "/api/v1/subscriptions",
+        json={"area": area, "channels": [{"kind": "pager", "number": "555-0100"}]},
+    )
+    assert (refused.status_code, refused.json()["parameter"]) == (422, "number")
+    created = client.post(
+        "/api/v1/subscriptions",
+        json={"area": area, "channels": [{"kind": "pager", "number": "+12065550100"}]},
+    )
+    assert created.status_code == 201, created.text
+    channel = created.json()["subscription"]["channels"][0]
+    assert (channel["kind"], channel["target"], channel["confirmed"]) == (
+        "pager",
+        {"number": "+12065550100"},
+        True,
+    )
+    with platform.factory() as session:
+        stored = session.scalars(select(ChannelRow)).one()
+        assert (stored.kind, stored.target) == ("pager", {"number": "+12065550100"})
+
+    platform.relay_once()
+    incident_id = add_incident(platform.factory)
+    platform.relay_once()
+    run_worker(platform, platform.settings)
+    assert [(d.status, d.incident_id) for d in deliveries(platform.factory)] == [
+        ("sent", incident_id)
+    ]
+    got = pager.received[0].json()
+    assert got["to"] == "+12065550100"
+    assert got["text"]
+
+
+def test_a_channel_kind_nobody_registered_is_refused_naming_the_kind(
+    platform: Platform, pager: Receiver
+) -> None:
+    client = TestClient(create_app(platform=platform))
+    area = {"type": "circle", "lat": HOME[0], "lon": HOME[1], "radius_m": 1000}
+    answer = client.post(
+        "/api/v1/subscriptions", json={"area": area, "channels": [{"kind": "carrier-pigeon"}]}
+    )
+    assert (answer.status_code, answer.json()["parameter"]) == (422, "kind")
+    assert "known kinds: email, pager, webhook, webpush" in answer.json()["detail"]
+    twice = [{"kind": "pager", "number": "+12065550100"}] * 2
+    answer = client.post("/api/v1/subscriptions", json={"area": area, "channels": twice})
+    assert answer.status_code == 422
+    assert "the same number is given twice" in answer.json()["detail"]
+    spec = client.get("/api/v1/openapi.json").text
+    assert '"const":"pager"' in spec.replace(" ", "")
+
+
+def test_senders_follow_the_settings_and_refuse_unknown_kinds_and_backends(
+    tmp_path: Path, pager: Receiver
+) -> None:
+    chosen = build_senders(alert_settings(tmp_path, alert_senders={"pager": "console"}))
+    assert set(chosen) == {"email", "pager", "webhook", "webpush"}
+    assert type(chosen["pager"]).__name__ == "ConsoleSender"
+    assert type(build_senders(alert_settings(tmp_path))["pager"]) is PagerSender
+    with pytest.raises(ConfigError, match="unknown channel kind 'sms'; known kinds: email, pager"):
+        build_senders(alert_settings(tmp_path, alert_senders={"sms": "console"}))
+    with pytest.raises(ConfigError, match=r"pager cannot be sent by 'smtp' \(gateway, console"):
+        build_senders(alert_settings(tmp_path, alert_senders={"pager": "smtp"}))

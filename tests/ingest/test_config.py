@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from townsquare import taxonomy
+from townsquare.cli import app
 from townsquare.errors import ConfigError
+from townsquare.ingest import service
 from townsquare.ingest.config import (
     MAPPINGS_DIR,
     SourceConfig,
     bundled_mappings,
     load_source_config,
 )
+from townsquare.ingest.models import Source
+from townsquare.ingest.sources.base import KindOptions, RawItem
+from townsquare.ingest.sources.registry import KINDS, register_kind
 
 MINIMAL = """
 slug = "test-feed"
@@ -149,3 +160,85 @@ def test_occurred_at_accepts_one_table_or_a_list(tmp_path: Path) -> None:
     assert isinstance(config, SourceConfig)
     assert [s.column for s in config.fields.occurred_at] == ["when"]
     assert config.fields.occurred_at[0].ambiguous == "earlier"
+
+
+# --- a third-party kind with options of its own, registered the way entry points are --------
+
+
+class PipeOptions(KindOptions):
+    """The `[options]` table of the pipe kind."""
+
+    separator: str = Field(default="|", min_length=1, max_length=1)
+    comment: str = "#"
+    """Lines starting with this are skipped."""
+
+
+class PipeSource:
+    """Records as separated lines, "id|type|lat|lon|when": what a package outside would ship."""
+
+    kind: ClassVar[str] = "pipe"
+    Options: ClassVar[type[PipeOptions]] = PipeOptions
+
+    def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
+        """One item per line that is not a comment."""
+        options = config.kind_options(PipeOptions)
+        lines = Path(config.location).read_text("utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if line and not line.startswith(options.comment):
+                cells = line.split(options.separator)
+                yield RawItem(f"line {number}", dict(zip(COLUMNS, cells, strict=False)))
+
+
+COLUMNS = ("id", "type", "lat", "lon", "when")
+PIPE = MINIMAL.replace('kind = "csv"', 'kind = "pipe"').replace('"calls.csv"', '"calls.txt"')
+
+
+@pytest.fixture
+def pipe_kind() -> Iterator[None]:
+    """The pipe kind registered for one test."""
+    register_kind(PipeSource)
+    yield
+    KINDS.unregister("pipe")
+
+
+def test_a_third_party_kind_carries_its_options_from_file_to_store(
+    tmp_path: Path, pipe_kind: None, factory: sessionmaker[Session]
+) -> None:
+    (tmp_path / "calls.txt").write_text(
+        "// exported 2026-11-30\nF1;Fire;47.61;-122.33;2026-11-30 10:00\n", "utf-8"
+    )
+    path = _write(tmp_path, PIPE + '\n[options]\nseparator = ";"\ncomment = "//"\n')
+    config = load_source_config(path)
+    assert config.kind_options(PipeOptions) == PipeOptions(separator=";", comment="//")
+
+    report = service.ingest(factory, config, now=datetime(2026, 11, 30, 12, tzinfo=UTC))
+    assert (report.received, report.created, report.quarantined) == (1, 1, 0)
+    with factory() as session:
+        stored = session.scalars(select(Source)).one().config
+        assert stored["options"] == {"separator": ";", "comment": "//"}
+        again = SourceConfig.model_validate(stored)  # how the scheduler reads it back
+    assert again.kind_options(PipeOptions).separator == ";"
+
+
+def test_option_errors_name_the_file_the_table_and_the_key(tmp_path: Path, pipe_kind: None) -> None:
+    message = _error(tmp_path, PIPE + '\n[options]\nseparator = ";;"\nquote = "x"\n')
+    assert "options.separator: String should have at most 1 character" in message
+    assert "options.quote: Extra inputs are not permitted" in message
+    # a kind that declares no options takes no [options] table, nor another kind's table
+    assert "options: not a key of a 'csv' source" in _error(tmp_path, MINIMAL + "\n[options]\n")
+    assert "arcgis: not a key of a 'csv' source" in _error(
+        tmp_path, MINIMAL + '\n[arcgis]\nwhere = "1=1"\n'
+    )
+
+
+def test_sources_check_reports_an_option_error_and_exits_2(tmp_path: Path, pipe_kind: None) -> None:
+    path = _write(tmp_path, PIPE + "\n[options]\nseparator = 7\n")
+    result = CliRunner().invoke(app, ["sources", "check", str(path)])
+    assert result.exit_code == 2
+    assert f"error: {path}: options.separator: Input should be a valid string" in result.stderr
+
+
+def test_a_configuration_stored_before_kinds_had_options_still_loads() -> None:
+    shipped = load_source_config(bundled_mappings()["seattle_fire_911"]).model_dump(mode="json")
+    old = {**shipped, "arcgis": {}, "socrata": {}, "json_": {"records": ""}, "feed": {}}
+    assert SourceConfig.model_validate(old) == SourceConfig.model_validate(shipped)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from townsquare import taxonomy
 from townsquare.ingest.config import MAPPINGS_DIR, SourceConfig
-from townsquare.ingest.sources.registry import known_kinds
+from townsquare.ingest.sources.registry import known_kinds, options_of
 
 GUIDE = Path(__file__).parents[2] / "docs" / "add-a-feed.md"
 
@@ -31,9 +31,20 @@ def keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
             yield from keys(nested, path + ".")
 
 
+def kind_keys() -> Iterator[str]:
+    """Every key of the built-in kinds' own tables ("csv.delimiter")."""
+    for kind in known_kinds():
+        found = options_of(kind)
+        if found is not None:
+            table, model = found
+            yield table
+            yield from keys(model, table + ".")
+
+
 def test_every_configuration_key_is_documented() -> None:
     text = GUIDE.read_text()
-    every = list(keys(SourceConfig))
+    every = list(keys(SourceConfig)) + list(kind_keys())
+    assert {"csv.delimiter", "feed.max_entries", "arcgis.where"} <= set(every)
     assert "lifecycle.snapshot" in every
     assert "fields.occurred_at.ambiguous" in every
     assert [key for key in every if f"`{key}`" not in text] == []

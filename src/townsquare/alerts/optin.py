@@ -23,14 +23,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.alerts.channels import SendError
-from townsquare.alerts.channels.smtp import send_mail
+from townsquare.alerts.channels.smtp import EmailTarget, send_mail
 from townsquare.alerts.links import (
     confirm_url,
     normal,
     unsubscribe_token,
 )
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
-from townsquare.alerts.schemas import EmailChannelIn, SubscriptionIn
+from townsquare.alerts.schemas import SubscriptionIn
 from townsquare.db import transaction
 from townsquare.events.outbox import announce
 from townsquare.mail import message_id
@@ -48,7 +48,7 @@ def _digest(token: str) -> str:
 
 def duplicates(session: Session, cover_key: str, data: SubscriptionIn) -> list[Channel]:
     """E-mail channels of the request's addresses already on a subscription of the same cover."""
-    wanted = {normal(c.address) for c in data.channels if isinstance(c, EmailChannelIn)}
+    wanted = {normal(c.target.address) for c in data.channels if isinstance(c.target, EmailTarget)}
     if not wanted:
         return []
     rows = session.scalars(

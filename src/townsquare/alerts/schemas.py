@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from townsquare import geo, taxonomy
+from townsquare.alerts.channels import registry as channels
 from townsquare.alerts.models import DELIVERY_STATUSES as DELIVERY_STATUSES
 
 MIN_RADIUS_M, MAX_RADIUS_M = 100.0, 10_000.0
 MAX_POLYGON_VERTICES = 500
 MAX_POLYGON_EXTENT_M = 20_000.0
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 class CircleIn(BaseModel):
@@ -77,45 +88,73 @@ class QuietHours(BaseModel):
         return value
 
 
-class EmailChannelIn(BaseModel):
-    """Alerts by e-mail."""
+@dataclass(frozen=True, slots=True)
+class ChannelRequest:
+    """One channel of a new subscription: its kind and that kind's validated `Target`."""
 
-    kind: Literal["email"]
-    address: str = Field(max_length=254)
+    kind: str
+    target: BaseModel
 
-    @field_validator("address")
+    def key(self) -> tuple[str, str]:
+        """What makes two requested channels the same."""
+        return self.kind, self.target.model_dump_json()
+
+
+def _channel(value: Any) -> ChannelRequest:
+    kind = _KindIn.model_validate(value).kind  # a ValidationError keeps its field (`kind`)
+    fields = {key: item for key, item in value.items() if key != "kind"}
+    return ChannelRequest(kind, channels.channel_for(kind).Target.model_validate(fields))
+
+
+class _KindIn(BaseModel):
+    kind: str = Field(max_length=16)
+
+    @field_validator("kind")
     @classmethod
-    def _address(cls, value: str) -> str:
-        if not EMAIL.match(value):
-            raise ValueError("not an e-mail address")
+    def _registered(cls, value: str) -> str:
+        if value not in channels.known_channels():
+            known = ", ".join(channels.known_channels())
+            raise ValueError(f"unknown channel kind {value!r}; known kinds: {known}")
         return value
 
 
-class WebhookChannelIn(BaseModel):
-    """Alerts POSTed as signed JSON to a URL."""
+class ChannelIn:
+    """A channel as a subscription gives it: `kind`, then the fields its kind's Target asks.
 
-    kind: Literal["webhook"]
-    url: str = Field(max_length=2000, pattern=r"^https?://[^\s]+$")
+    Validated against the channel registry on every request, so a kind registered after
+    start is accepted, and the OpenAPI schema lists the kinds known when it is generated.
+    """
 
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        """Validate by the registry; serialize as the kind plus its target's fields."""
+        return core_schema.no_info_plain_validator_function(
+            _channel,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda c: {"kind": c.kind, **c.target.model_dump(mode="json")}
+            ),
+        )
 
-class PushKeys(BaseModel):
-    """The browser's keys from PushSubscription.toJSON()."""
-
-    p256dh: str = Field(max_length=200)
-    auth: str = Field(max_length=100)
-
-
-class WebPushChannelIn(BaseModel):
-    """Alerts as Web Push to a browser; `endpoint` and `keys` as the browser gives them."""
-
-    kind: Literal["webpush"]
-    endpoint: str = Field(max_length=2000, pattern=r"^https?://[^\s]+$")
-    keys: PushKeys
-
-
-ChannelIn = Annotated[
-    EmailChannelIn | WebhookChannelIn | WebPushChannelIn, Field(discriminator="kind")
-]
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """One alternative per registered kind, told apart by `kind`."""
+        options = []
+        for kind in channels.known_channels():
+            target = channels.channel_for(kind).Target
+            found = handler.resolve_ref_schema(handler(target.__pydantic_core_schema__))
+            options.append(
+                {
+                    **found,
+                    "title": f"{kind} channel",
+                    "properties": {"kind": {"const": kind}, **found.get("properties", {})},
+                    "required": ["kind", *found.get("required", [])],
+                }
+            )
+        return {"oneOf": options}
 
 
 class SubscriptionIn(BaseModel):
@@ -131,7 +170,7 @@ class SubscriptionIn(BaseModel):
         default=4, ge=1, le=6, description="From this severity, at once; below: in the digest"
     )
     quiet_hours: QuietHours | None = None
-    channels: list[ChannelIn] = Field(min_length=1, max_length=5)
+    channels: list[Annotated[ChannelRequest, ChannelIn]] = Field(min_length=1, max_length=5)
 
     @field_validator("categories")
     @classmethod
@@ -142,10 +181,13 @@ class SubscriptionIn(BaseModel):
         return codes
 
     @model_validator(mode="after")
-    def _one_webhook_url_once(self) -> SubscriptionIn:
-        urls = [c.url for c in self.channels if isinstance(c, WebhookChannelIn)]
-        if len(urls) != len(set(urls)):
-            raise ValueError("the same webhook URL is given twice")
+    def _one_target_once(self) -> SubscriptionIn:
+        seen = set()
+        for given in self.channels:
+            refused = channels.channel_for(given.kind).duplicate_error
+            if refused and given.key() in seen:
+                raise ValueError(refused)
+            seen.add(given.key())
         return self
 
 

@@ -13,28 +13,27 @@ import logging
 import secrets
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 from h3.api import basic_int as h3i
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.alerts import cells, optin
+from townsquare.alerts.channels.registry import channel_for
 from townsquare.alerts.index import Area, Cover, GeofenceIndex, PolygonArea, cover
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.alerts.schemas import (
     ChannelOut,
+    ChannelRequest,
     CircleIn,
     CoverOut,
     DeliveryOut,
-    EmailChannelIn,
     PolygonIn,
     QuietHours,
     SubscriptionCreated,
     SubscriptionExists,
     SubscriptionIn,
     SubscriptionOut,
-    WebhookChannelIn,
 )
 from townsquare.db import transaction
 from townsquare.errors import NotFound
@@ -59,16 +58,12 @@ def cells_of_shape(area: CircleIn | PolygonIn) -> tuple[int, ...]:
     return cells.polygon_cells(PolygonArea(rings))
 
 
-def _channel_row(channel: Any, now: datetime) -> tuple[Channel, str | None]:
-    if isinstance(channel, EmailChannelIn):  # confirmed only from the mailed link
-        return Channel(kind="email", target={"address": channel.address}), None
-    if isinstance(channel, WebhookChannelIn):
-        secret = secrets.token_urlsafe(32)
-        row = Channel(kind="webhook", target={"url": channel.url}, secret=secret)
-        row.confirmed_at = now
-        return row, secret
-    target = {"endpoint": channel.endpoint, "keys": channel.keys.model_dump()}
-    return Channel(kind="webpush", target=target, confirmed_at=now), None
+def _channel_row(given: ChannelRequest, now: datetime) -> tuple[Channel, str | None]:
+    stored = channel_for(given.kind).store(given.target, now)
+    confirmed = now if stored.confirmed else None  # e-mail: only from the mailed link
+    row = Channel(kind=given.kind, target=stored.target, secret=stored.secret)
+    row.confirmed_at = confirmed
+    return row, stored.secret
 
 
 def create_subscription(

@@ -12,28 +12,33 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from townsquare import geo, taxonomy
 from townsquare.errors import ConfigError
-from townsquare.ingest.options import (
-    ArcgisOptions,
-    FeedOptions,
-    HttpOptions,
-    JsonOptions,
-    LifecycleConfig,
-    PushOptions,
-    SocrataOptions,
-)
-from townsquare.ingest.sources.registry import known_kinds
+from townsquare.ingest.options import HttpOptions, LifecycleConfig, PushOptions
+from townsquare.ingest.sources.registry import known_kinds, options_of
 
 SPECIAL_TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601")
 """Time formats that are not strptime patterns."""
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
+LEGACY_KIND_TABLES = ("csv", "arcgis", "socrata", "json_", "feed")
+"""The kind tables every stored configuration held before each kind declared its own."""
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
 def _zone(value: str) -> str:
@@ -187,28 +192,18 @@ class AgencyConfig(_Model):
         return _zone(value)
 
 
-class CsvOptions(_Model):
-    """How to read a CSV payload (the `[csv]` table)."""
-
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    quotechar: str = Field(default='"', min_length=1, max_length=1)
-    encoding: str = "utf-8-sig"
-    header: bool = True
-    """The first line names the columns."""
-    columns: list[str] | None = None
-    """Column names by position; required without a header, replaces the header if given."""
-
-    @model_validator(mode="after")
-    def _named(self) -> CsvOptions:
-        if not self.header and not self.columns:
-            raise ValueError("header = false needs columns = [...] (names by position)")
-        if self.columns is not None and len(set(self.columns)) != len(self.columns):
-            raise ValueError("columns must be distinct")
-        return self
-
-
 class SourceConfig(_Model):
-    """One feed of one agency, as declared in its TOML file."""
+    """One feed of one agency, as declared in its TOML file.
+
+    The tables every kind may carry are fields here; a kind's own options (`[csv]`,
+    `[arcgis]`, a third-party kind's `[options]`) are validated by the `Options` model the
+    kind declares: validating a SourceConfig gives an instance of `config_model(kind)`, which
+    adds that table as a field of the same name. A kind that declares none takes no such table.
+    """
+
+    model_config = ConfigDict(populate_by_name=False, serialize_by_alias=True)
+    options_field: ClassVar[str | None] = None
+    """The field holding the kind's own options: named after its table (`json_` for `json`)."""
 
     slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
     name: str = Field(min_length=1)
@@ -229,17 +224,21 @@ class SourceConfig(_Model):
     unmapped: Literal["hold", "quarantine"] = "hold"
     """A call type missing from [categories]: "hold" publishes it as `other`, never alerted
     and listed by `townsquare sources unknown-types`; "quarantine" keeps the raw record only."""
-    csv: CsvOptions = CsvOptions()
     http: HttpOptions = HttpOptions()
     lifecycle: LifecycleConfig = LifecycleConfig()
-    arcgis: ArcgisOptions = ArcgisOptions()
-    socrata: SocrataOptions = SocrataOptions()
-    json_: JsonOptions = Field(default=JsonOptions(), alias="json")
-    feed: FeedOptions = FeedOptions()
     push: PushOptions | None = None
     """Present: the source accepts POSTed records (kind "push" accepts nothing else)."""
     policy: dict[str, Any] | None = None
     """The `[policy]` table: tightens the privacy policy (read by townsquare.privacy)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _of_its_kind(cls, data: Any, handler: ModelWrapValidatorHandler[SourceConfig]) -> Any:
+        if cls is not SourceConfig or not isinstance(data, dict):
+            return handler(data)
+        data = _upgrade_stored(data)
+        model = config_model(str(data.get("kind", "")), _push_format(data))
+        return handler(data) if model is SourceConfig else model.model_validate(data)
 
     @model_validator(mode="before")
     @classmethod
@@ -276,12 +275,10 @@ class SourceConfig(_Model):
         return value
 
     @model_validator(mode="after")
-    def _columns_exist(self) -> SourceConfig:
-        if self.kind == "csv" and not self.csv.header and self.csv.columns:
-            read = self.fields.columns() | self.lifecycle.columns()
-            unknown = sorted(read - set(self.csv.columns))
-            if unknown:
-                raise ValueError(f"fields name columns not in csv.columns: {unknown}")
+    def _coherent(self) -> SourceConfig:
+        check = getattr(self.own_options(), "check_source", None)
+        if callable(check):  # options that depend on the rest of the file (CSV columns)
+            check(self)
         if self.kind == "push" and self.push is None:
             raise ValueError("kind push needs a [push] table")
         if not self.location and self.kind != "push":
@@ -291,6 +288,70 @@ class SourceConfig(_Model):
     def is_url(self) -> bool:
         """True if `location` is fetched over HTTP rather than read from disk."""
         return self.location.startswith(("http://", "https://"))
+
+    def reader_kind(self) -> str:
+        """The kind whose reader parses this source's records: its own, or its push format."""
+        return self.push.format if self.kind == "push" and self.push else self.kind
+
+    def own_options(self) -> BaseModel | None:
+        """The options of this source's (reader) kind; None for a kind that declares none."""
+        field = type(self).options_field
+        found = getattr(self, field) if field else None
+        return found if isinstance(found, BaseModel) else None
+
+    def kind_options(self, model: type[OptionsT]) -> OptionsT:
+        """This source's own options, as the `Options` model of its (reader) kind."""
+        found = self.own_options()
+        if not isinstance(found, model):
+            raise TypeError(f"{self.slug}: kind {self.reader_kind()!r} has no {model.__name__}")
+        return found
+
+
+def config_model(kind: str, push_format: str | None = None) -> type[SourceConfig]:
+    """The model of a source file of `kind`: SourceConfig plus the table of its own options.
+
+    A push source's records are read by its `[push] format`, so it takes that kind's table.
+    """
+    reader = push_format if kind == "push" and push_format else kind
+    if reader not in known_kinds():
+        return SourceConfig  # a kind no longer installed: its fetch fails, saying so
+    found = options_of(reader)
+    if found is None:
+        return SourceConfig
+    if found[0] in SourceConfig.model_fields:
+        raise ConfigError(f"source kind {reader!r}: its options table {found[0]!r} is taken")
+    return _with_options(*found)
+
+
+@cache
+def _with_options(table: str, model: type[BaseModel]) -> type[SourceConfig]:
+    field = f"{table}_" if hasattr(BaseModel, table) else table  # `json` is a BaseModel method
+    options: Any = (model, Field(default_factory=model, alias=table))
+    made: type[SourceConfig] = create_model(
+        f"{model.__name__}SourceConfig", __base__=SourceConfig, **{field: options}
+    )
+    made.options_field = field
+    return made
+
+
+def _push_format(data: dict[str, Any]) -> str | None:
+    push = data.get("push")
+    if isinstance(push, dict):
+        return str(push.get("format", "json"))
+    return None
+
+
+def _upgrade_stored(data: dict[str, Any]) -> dict[str, Any]:
+    """A configuration stored before kinds declared their options held every kind's table
+    (its JSON one as `json_`): keep only the table of its own reader kind."""
+    if "json_" not in data:
+        return data
+    reader = _push_format(data) if data.get("kind") == "push" else data.get("kind")
+    own = "json_" if reader == "json" else reader
+    upgraded = {k: v for k, v in data.items() if k not in LEGACY_KIND_TABLES or k == own}
+    if own == "json_":
+        upgraded["json"] = upgraded.pop("json_")
+    return upgraded
 
 
 def bundled_mappings() -> dict[str, Path]:
@@ -309,22 +370,23 @@ def load_source_config(path: Path) -> SourceConfig:
     location = data.get("location")
     if isinstance(location, str) and location and not location.startswith(("http://", "https://")):
         data["location"] = str((path.parent / location).resolve())
-    try:
-        config = SourceConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {_describe(exc)}") from None
-    if config.kind not in known_kinds():
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind not in known_kinds():
         raise ConfigError(
-            f"{path}: kind: unknown source kind {config.kind!r}; "
-            f"known kinds: {', '.join(known_kinds())}"
+            f"{path}: kind: unknown source kind {kind!r}; known kinds: {', '.join(known_kinds())}"
         )
-    return config
+    try:
+        return SourceConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_describe(exc, data)}") from None
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
     parts = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden" and len(error["loc"]) == 1:
+            message = f"not a key of a {data.get('kind')!r} source ({message})"
         parts.append(f"{key}: {message}")
     return "; ".join(parts)

@@ -1,12 +1,11 @@
-"""The optional tables of a source file: HTTP, the lifecycle of its calls, and one per kind.
+"""The optional tables every source file may carry: HTTP, the lifecycle of its calls, push.
 
 Split from `config.py` so that module stays the shape of the file and this one the knobs.
-Every key here is documented in docs/add-a-feed.md (a test checks it).
+A kind's own table (`[csv]`, `[arcgis]` ...) is the `Options` model declared beside its
+reader in `ingest/sources/`. Every key is documented in docs/add-a-feed.md (a test checks it).
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -60,46 +59,6 @@ class LifecycleConfig(_Model):
         return found | set(self.scene)
 
 
-class ArcgisOptions(_Model):
-    """An ArcGIS MapServer/FeatureServer layer query (the `[arcgis]` table)."""
-
-    where: str = "1=1"
-    out_fields: str = "*"
-    order_by: str | None = None
-    """`orderByFields`, e.g. "CALL_TIME DESC"; paging needs a stable order."""
-    page_size: int = Field(default=1000, ge=1, le=32000)
-    format: Literal["json", "geojson"] = "json"
-    max_pages: int = Field(default=1000, ge=1)
-
-
-class SocrataOptions(_Model):
-    """A Socrata SODA 2 resource (the `[socrata]` table)."""
-
-    page_size: int = Field(default=1000, ge=1, le=50000)
-    order: str = ":id"
-    """`$order`: paging needs a stable order."""
-    where: str | None = None
-    """A fixed `$where` filter, combined with the incremental one."""
-    since_column: str | None = None
-    """Incremental reads: only rows whose column is after the newest value seen."""
-    max_pages: int = Field(default=1000, ge=1)
-
-
-class JsonOptions(_Model):
-    """A generic JSON document (the `[json]` table)."""
-
-    records: str = ""
-    """Dotted path to the list of records ("data.items"); empty: the document is the list."""
-
-
-class FeedOptions(_Model):
-    """Atom/RSS and CAP readers (the `[feed]` table)."""
-
-    follow_links: bool = True
-    """CAP: an Atom index's entries are fetched from their links (else the entry is used)."""
-    max_entries: int = Field(default=500, ge=1)
-
-
 class PushOptions(_Model):
     """Records POSTed to /api/v1/sources/{slug}/records (the `[push]` table)."""
 
@@ -112,16 +71,3 @@ class PushOptions(_Model):
     max_skew_s: int = Field(default=300, ge=10, le=3600)
     """A signature older or newer than this is refused, and one seen before is a replay."""
     max_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-
-
-def kind_tables() -> dict[str, type[_Model]]:
-    """Per-kind option tables by key, for the config model and the docs test."""
-    return {
-        "http": HttpOptions,
-        "lifecycle": LifecycleConfig,
-        "arcgis": ArcgisOptions,
-        "socrata": SocrataOptions,
-        "json": JsonOptions,
-        "feed": FeedOptions,
-        "push": PushOptions,
-    }

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from townsquare.alerts import optin
+from townsquare.alerts.channels.registry import choices
 from townsquare.db import utcnow
 from townsquare.http.deps import platform_of
 from townsquare.web.views import render
@@ -30,6 +31,7 @@ def alerts_page(request: Request) -> Response:
         "alerts.html",
         lat=query.get("lat", f"{lat:.4f}"),
         lon=query.get("lon", f"{lon:.4f}"),
+        channels=choices(),
     )
 
 

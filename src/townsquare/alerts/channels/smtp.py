@@ -1,17 +1,61 @@
-"""E-mail alerts through the platform's one mail sender, its failures mapped to retries."""
+"""E-mail alerts through the platform's one mail sender, its failures mapped to retries.
+
+The `email` channel kind: an address, confirmed by the double opt-in of `alerts.optin`
+before anything else is sent to it (see docs/alerts.md).
+"""
 
 from __future__ import annotations
 
+import re
 import smtplib
+from datetime import datetime
 from email.message import EmailMessage
+from typing import ClassVar
+
+from pydantic import BaseModel, Field, field_validator
 
 from townsquare import mail as outbound
-from townsquare.alerts.channels import Outgoing, SendError
+from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored
 from townsquare.alerts.links import add_unsubscribe_headers, unsubscribe_url
 from townsquare.alerts.render import headline, plain_text
 from townsquare.settings import Settings
 
 PERMANENT_SMTP = range(500, 600)
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+class EmailTarget(BaseModel):
+    """Alerts by e-mail."""
+
+    address: str = Field(max_length=254)
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not EMAIL.match(value):
+            raise ValueError("not an e-mail address")
+        return value
+
+
+class EmailChannel:
+    """E-mail: unconfirmed until the address follows its link; sent by SMTP."""
+
+    kind: ClassVar[str] = "email"
+    label: ClassVar[str] = "e-mail"
+    position: ClassVar[int] = 20
+    form_field: ClassVar[str | None] = "address"
+    Target: ClassVar[type[EmailTarget]] = EmailTarget
+    sender_name: ClassVar[str] = "smtp"
+    default_backend: ClassVar[str] = "console"  # until the operator configures SMTP
+    duplicate_error: ClassVar[str | None] = None
+
+    def store(self, target: EmailTarget, now: datetime) -> Stored:
+        """The address, unconfirmed: `alerts.optin` mails the link."""
+        return Stored({"address": target.address}, confirmed=False)
+
+    def sender(self, settings: Settings) -> Sender:
+        """SMTP with the platform's mail settings."""
+        return SmtpSender(settings)
 
 
 class SmtpSender:

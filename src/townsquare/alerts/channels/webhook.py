@@ -16,19 +16,50 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import secrets
 import socket
 import threading
 import time
+from datetime import datetime
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, Field
 
-from townsquare.alerts.channels import Outgoing, SendError
+from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored
 from townsquare.settings import Settings
 
 RETRYABLE_4XX = {408, 425, 429}
 MAX_CONNECTIONS = 64
 KEEPALIVE_CONNECTIONS = 16
+
+
+class WebhookTarget(BaseModel):
+    """Alerts POSTed as signed JSON to a URL."""
+
+    url: str = Field(max_length=2000, pattern=r"^https?://[^\s]+$")
+
+
+class WebhookChannel:
+    """A URL of the subscriber's, sent signed JSON; its key is shown to the owner once."""
+
+    kind: ClassVar[str] = "webhook"
+    label: ClassVar[str] = "a webhook URL"
+    position: ClassVar[int] = 30
+    form_field: ClassVar[str | None] = "url"
+    Target: ClassVar[type[WebhookTarget]] = WebhookTarget
+    sender_name: ClassVar[str] = "webhook"
+    default_backend: ClassVar[str] = "webhook"
+    duplicate_error: ClassVar[str | None] = "the same webhook URL is given twice"
+
+    def store(self, target: WebhookTarget, now: datetime) -> Stored:
+        """The URL and a new signing key; confirmed: the URL's owner made it."""
+        return Stored({"url": target.url}, secret=secrets.token_urlsafe(32))
+
+    def sender(self, settings: Settings) -> Sender:
+        """One pooled HTTP client for every delivery thread."""
+        return WebhookSender(settings)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

@@ -3,16 +3,53 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
+from pydantic import BaseModel, Field
 from pywebpush import WebPushException, webpush
 
-from townsquare.alerts.channels import Outgoing, SendError
+from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored
 from townsquare.alerts.render import headline
 from townsquare.settings import Settings
 
 TTL_S = 24 * 3600
 GONE = {404, 410}
+
+
+class PushKeys(BaseModel):
+    """The browser's keys from PushSubscription.toJSON()."""
+
+    p256dh: str = Field(max_length=200)
+    auth: str = Field(max_length=100)
+
+
+class WebPushTarget(BaseModel):
+    """Alerts as Web Push to a browser; `endpoint` and `keys` as the browser gives them."""
+
+    endpoint: str = Field(max_length=2000, pattern=r"^https?://[^\s]+$")
+    keys: PushKeys
+
+
+class WebPushChannel:
+    """This browser: the page's script subscribes it to the push service for the target."""
+
+    kind: ClassVar[str] = "webpush"
+    label: ClassVar[str] = "this browser (push)"
+    position: ClassVar[int] = 10
+    form_field: ClassVar[str | None] = None
+    Target: ClassVar[type[WebPushTarget]] = WebPushTarget
+    sender_name: ClassVar[str] = "webpush"
+    default_backend: ClassVar[str] = "webpush"
+    duplicate_error: ClassVar[str | None] = None
+
+    def store(self, target: WebPushTarget, now: datetime) -> Stored:
+        """The endpoint and keys; confirmed: the browser made them."""
+        return Stored({"endpoint": target.endpoint, "keys": target.keys.model_dump()})
+
+    def sender(self, settings: Settings) -> Sender:
+        """Encrypted pushes signed with the VAPID key."""
+        return WebPushSender(settings)
 
 
 def push_payload(body: dict[str, Any]) -> str:

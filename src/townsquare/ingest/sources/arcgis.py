@@ -10,25 +10,41 @@ to dotted paths ("attributes.CALL_TIME", "geometry.x", "properties.id",
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from townsquare.errors import SourceError
 from townsquare.ingest.config import SourceConfig
-from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.sources.base import KindOptions, RawItem
 from townsquare.ingest.sources.http import flatten, get, parse_json, read_location
+
+
+class ArcgisOptions(KindOptions):
+    """An ArcGIS MapServer/FeatureServer layer query (the `[arcgis]` table)."""
+
+    where: str = "1=1"
+    out_fields: str = "*"
+    order_by: str | None = None
+    """`orderByFields`, e.g. "CALL_TIME DESC"; paging needs a stable order."""
+    page_size: int = Field(default=1000, ge=1, le=32000)
+    format: Literal["json", "geojson"] = "json"
+    max_pages: int = Field(default=1000, ge=1)
 
 
 class ArcgisSource:
     """Every feature the layer query returns, page after page."""
 
     kind: ClassVar[str] = "arcgis"
+    Options: ClassVar[type[ArcgisOptions]] = ArcgisOptions
+    options_table: ClassVar[str] = "arcgis"
 
     def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
         """The layer's features (a URL is queried and paged; a file is one response)."""
         if not config.is_url():
             yield from _items(parse_json(read_location(config)), config.location, 1)
             return
-        options = config.arcgis
+        options = config.kind_options(ArcgisOptions)
         url = config.location.rstrip("/")
         url = url if url.endswith("/query") else f"{url}/query"
         offset = 0

@@ -16,13 +16,21 @@ from townsquare.errors import SourceError
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.http import read_location
-from townsquare.ingest.sources.xmlfeed import columns, georss_point, name, parse_xml
+from townsquare.ingest.sources.xmlfeed import (
+    FeedOptions,
+    columns,
+    georss_point,
+    name,
+    parse_xml,
+)
 
 
 class AtomSource:
     """The entries of an Atom or RSS document (file or URL)."""
 
     kind: ClassVar[str] = "atom"
+    Options: ClassVar[type[FeedOptions]] = FeedOptions
+    options_table: ClassVar[str] = "feed"
 
     def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
         """Every entry of the feed at `location`."""
@@ -31,7 +39,8 @@ class AtomSource:
     def parse(self, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
         """The entries of one Atom/RSS body."""
         root = parse_xml(body, config.location or config.slug)
-        for number, entry in enumerate(entries(root)[: config.feed.max_entries], start=1):
+        limit = config.kind_options(FeedOptions).max_entries
+        for number, entry in enumerate(entries(root)[:limit], start=1):
             yield RawItem(f"entry {number}", entry_columns(entry))
 
 

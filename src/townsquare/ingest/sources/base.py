@@ -3,6 +3,11 @@
 The core (ingest.service) keeps every raw item, normalizes it and quarantines what fails,
 so an adapter reports a record it could not read faithfully by setting `defect` instead of
 dropping it; only a payload that cannot be read at all raises SourceError.
+
+A kind with knobs of its own declares them as a Pydantic model, the class attribute
+`Options` (best a subclass of `KindOptions`, which refuses unknown keys), validated from the
+table `options_table` of the source file (default `options`: `[options]`). The adapter reads
+them with `config.kind_options(MyOptions)`. A kind without `Options` takes no such table.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
     from townsquare.ingest.config import SourceConfig
@@ -28,8 +35,18 @@ class RawItem:
     normalize() quarantines such a record under the field `_row`."""
 
 
+class KindOptions(BaseModel):
+    """Base of a kind's `Options`: unknown keys are errors, values are fixed once read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class SourceAdapter(Protocol):
-    """A feed reader of one kind, found by `kind` in the `townsquare.sources` entry points."""
+    """A feed reader of one kind, found by `kind` in the `townsquare.sources` entry points.
+
+    Optional class attributes: `Options` (a `KindOptions` model of the kind's own table) and
+    `options_table` (that table's name, default "options").
+    """
 
     kind: ClassVar[str]
 

@@ -22,6 +22,7 @@ from townsquare.ingest.sources.atom import entries
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.http import get, read_location
 from townsquare.ingest.sources.xmlfeed import (
+    FeedOptions,
     circle_centre,
     columns,
     name,
@@ -47,6 +48,8 @@ class CapSource:
     """Alerts of a CAP document, or of the CAP alerts an Atom index lists."""
 
     kind: ClassVar[str] = "cap"
+    Options: ClassVar[type[FeedOptions]] = FeedOptions
+    options_table: ClassVar[str] = "feed"
 
     def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
         """The alert(s) at `location`; index entries are fetched from their links."""
@@ -59,9 +62,10 @@ class CapSource:
         if name(root) == "cap:alert":
             yield RawItem("alert", alert_columns(root))
             return
-        for number, entry in enumerate(entries(root)[: config.feed.max_entries], start=1):
+        options = config.kind_options(FeedOptions)
+        for number, entry in enumerate(entries(root)[: options.max_entries], start=1):
             link = entry_link(entry)
-            if config.feed.follow_links and link and config.is_url():
+            if options.follow_links and link and config.is_url():
                 fetched = get(config, link)
                 yield RawItem(f"entry {number}", alert_columns(parse_xml(fetched.content, link)))
             else:

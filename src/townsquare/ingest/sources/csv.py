@@ -9,12 +9,42 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import Field, model_validator
 
 from townsquare.errors import SourceError
-from townsquare.ingest.config import CsvOptions, SourceConfig
-from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.sources.base import KindOptions, RawItem
 
 HTTP_TIMEOUT_S = 30.0
+
+
+class CsvOptions(KindOptions):
+    """How to read a CSV payload (the `[csv]` table)."""
+
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quotechar: str = Field(default='"', min_length=1, max_length=1)
+    encoding: str = "utf-8-sig"
+    header: bool = True
+    """The first line names the columns."""
+    columns: list[str] | None = None
+    """Column names by position; required without a header, replaces the header if given."""
+
+    @model_validator(mode="after")
+    def _named(self) -> CsvOptions:
+        if not self.header and not self.columns:
+            raise ValueError("header = false needs columns = [...] (names by position)")
+        if self.columns is not None and len(set(self.columns)) != len(self.columns):
+            raise ValueError("columns must be distinct")
+        return self
+
+    def check_source(self, config: SourceConfig) -> None:
+        """Header-less: every column the mapping reads must be one of `columns`."""
+        if self.header or not self.columns:
+            return
+        read = config.fields.columns() | config.lifecycle.columns()
+        unknown = sorted(read - set(self.columns))
+        if unknown:
+            raise ValueError(f"fields name columns not in csv.columns: {unknown}")
 
 
 class CsvSource:
@@ -26,22 +56,25 @@ class CsvSource:
     """
 
     kind: ClassVar[str] = "csv"
+    Options: ClassVar[type[CsvOptions]] = CsvOptions
+    options_table: ClassVar[str] = "csv"
 
     def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
         """Every record of the file or URL in `config.location`."""
-        return _records(_read_text(config), config.csv, config.location)
+        return _records(_read_text(config), config.kind_options(CsvOptions), config.location)
 
     def parse(self, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
         """The records of a pushed CSV body."""
+        options = config.kind_options(CsvOptions)
         try:
-            text = body.decode(config.csv.encoding)
+            text = body.decode(options.encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceError(f"{config.slug}: not {config.csv.encoding}: {exc}") from exc
-        return _records(text, config.csv, config.slug)
+            raise SourceError(f"{config.slug}: not {options.encoding}: {exc}") from exc
+        return _records(text, options, config.slug)
 
 
 def _read_text(config: SourceConfig) -> str:
-    encoding = config.csv.encoding
+    encoding = config.kind_options(CsvOptions).encoding
     if config.is_url():
         try:
             response = httpx.get(config.location, timeout=HTTP_TIMEOUT_S, follow_redirects=True)

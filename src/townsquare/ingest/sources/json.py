@@ -13,14 +13,23 @@ from typing import Any, ClassVar
 
 from townsquare.errors import SourceError
 from townsquare.ingest.config import SourceConfig
-from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.sources.base import KindOptions, RawItem
 from townsquare.ingest.sources.http import Fetched, at_path, flatten, parse_json, read_location
+
+
+class JsonOptions(KindOptions):
+    """A generic JSON document (the `[json]` table)."""
+
+    records: str = ""
+    """Dotted path to the list of records ("data.items"); empty: the document is the list."""
 
 
 class JsonSource:
     """The records of one JSON document (file or URL)."""
 
     kind: ClassVar[str] = "json"
+    Options: ClassVar[type[JsonOptions]] = JsonOptions
+    options_table: ClassVar[str] = "json"
 
     def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
         """Every record at `[json] records` of the document at `location`."""
@@ -28,7 +37,8 @@ class JsonSource:
 
     def parse(self, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
         """The records of a JSON body (also what the push endpoint calls)."""
-        return records(parse_json(Fetched(config.location, body, "")), config.json_.records)
+        path = config.kind_options(JsonOptions).records
+        return records(parse_json(Fetched(config.location, body, "")), path)
 
 
 def records(document: Any, path: str) -> Iterator[RawItem]:

@@ -14,9 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from townsquare.errors import SourceError
 from townsquare.ingest.config import SourceConfig
-from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.sources.base import KindOptions, RawItem
 from townsquare.ingest.sources.http import (
     current_cursor,
     flatten,
@@ -26,17 +28,32 @@ from townsquare.ingest.sources.http import (
 )
 
 
+class SocrataOptions(KindOptions):
+    """A Socrata SODA 2 resource (the `[socrata]` table)."""
+
+    page_size: int = Field(default=1000, ge=1, le=50000)
+    order: str = ":id"
+    """`$order`: paging needs a stable order."""
+    where: str | None = None
+    """A fixed `$where` filter, combined with the incremental one."""
+    since_column: str | None = None
+    """Incremental reads: only rows whose column is after the newest value seen."""
+    max_pages: int = Field(default=1000, ge=1)
+
+
 class SocrataSource:
     """Every row of the resource (or every row after the cursor), page after page."""
 
     kind: ClassVar[str] = "socrata"
+    Options: ClassVar[type[SocrataOptions]] = SocrataOptions
+    options_table: ClassVar[str] = "socrata"
 
     def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
         """The resource's rows; a file `location` is one saved response."""
         if not config.is_url():
             yield from _items(parse_json(read_location(config)), config.location, 1)
             return
-        options = config.socrata
+        options = config.kind_options(SocrataOptions)
         cursor = current_cursor()
         since = cursor.get("since") if cursor is not None else None
         newest = since

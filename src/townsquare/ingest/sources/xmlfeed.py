@@ -12,8 +12,10 @@ from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from pydantic import Field
 
 from townsquare.errors import SourceError
+from townsquare.ingest.sources.base import KindOptions
 
 PREFIXES = {
     "http://www.w3.org/2005/Atom": "",
@@ -25,6 +27,14 @@ PREFIXES = {
     "http://purl.org/dc/elements/1.1/": "dc:",
     "http://www.w3.org/2000/09/xmldsig#": "ds:",
 }
+
+
+class FeedOptions(KindOptions):
+    """Atom/RSS and CAP readers (the `[feed]` table of both kinds)."""
+
+    follow_links: bool = True
+    """CAP: an Atom index's entries are fetched from their links (else the entry is used)."""
+    max_entries: int = Field(default=500, ge=1)
 
 
 def parse_xml(body: bytes, where: str) -> Element:

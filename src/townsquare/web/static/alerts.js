@@ -36,11 +36,13 @@
   }
 
   function channelFrom(form) {
-    var kind = form.elements.channel.value;
-    var target = form.elements.target.value.trim();
+    var select = form.elements.channel;
+    var kind = select.value;
     if (kind === "webpush") return pushChannel();
-    if (kind === "email") return Promise.resolve({ kind: "email", address: target });
-    return Promise.resolve({ kind: "webhook", url: target });
+    var channel = { kind: kind };
+    var field = select.options[select.selectedIndex].getAttribute("data-field");
+    if (field) channel[field] = form.elements.target.value.trim();
+    return Promise.resolve(channel);
   }
 
   function shapeLabel(shape) {
