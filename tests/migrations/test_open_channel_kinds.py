@@ -1,4 +1,4 @@
-"""Migration 0013 drops the CHECK on alert_channel.kind on both backends, keeping every row."""
+"""Migration 0014 drops the CHECK on alert_channel.kind on both backends, keeping every row."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from townsquare.migrations import runner
 
-BEFORE = "0012_subscription_covers"
+BEFORE = "0013_signin_throttle"
 NOW = "2026-12-01 10:00:00.000000"
 
 
@@ -37,7 +37,7 @@ def _count(engine: Engine, table: str) -> int:
         return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
-def test_channel_kinds_are_open_after_0013_and_rows_survive_both_ways(engine: Engine) -> None:
+def test_channel_kinds_are_open_after_0014_and_rows_survive_both_ways(engine: Engine) -> None:
     _to(engine, BEFORE)
     with engine.begin() as connection:
         connection.execute(

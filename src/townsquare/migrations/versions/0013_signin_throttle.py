@@ -1,4 +1,4 @@
-"""sign-in throttle: failures counted per client address (and e-mail), not per account; tokens expire
+"""sign-in throttle: failures counted per client address and e-mail, not per account; tokens expire
 
 An account is no longer locked by other people's wrong passwords: `signin_throttle` counts
 failures per keyed digest of (client address, e-mail) and of the client address, so the

@@ -9,8 +9,8 @@ the rows that refer to it (foreign keys are on, and cannot be turned off inside 
 migration's transaction): the deliveries and the weekly digest log are read first and put
 back. A downgrade refuses while channels of other kinds exist, rather than delete them.
 
-Revision ID: 0013_open_channel_kinds
-Revises: 0012_subscription_covers
+Revision ID: 0014_open_channel_kinds
+Revises: 0013_signin_throttle
 Create Date: 2026-12-10 10:00:00.000000
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_open_channel_kinds"
-down_revision: str | None = "0012_subscription_covers"
+revision: str = "0014_open_channel_kinds"
+down_revision: str | None = "0013_signin_throttle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -70,7 +70,7 @@ def downgrade() -> None:
     if found:
         raise RuntimeError(
             f"alert channels of kinds {', '.join(found)} exist; the schema before "
-            "0013_open_channel_kinds cannot hold them: delete those channels first"
+            "0014_open_channel_kinds cannot hold them: delete those channels first"
         )
     kept = _kept(bind)
     with op.batch_alter_table("alert_channel", schema=None) as batch_op:
