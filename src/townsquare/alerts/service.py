@@ -35,7 +35,7 @@ from townsquare.alerts.schemas import (
     SubscriptionIn,
     SubscriptionOut,
 )
-from townsquare.db import transaction
+from townsquare.db import columns, transaction
 from townsquare.errors import NotFound
 from townsquare.events.outbox import announce
 from townsquare.settings import Settings
@@ -150,26 +150,12 @@ def _out(session: Session, sub: Subscription) -> SubscriptionOut:
     quiet = None
     if sub.quiet_start and sub.quiet_end:
         quiet = QuietHours(start=sub.quiet_start, end=sub.quiet_end, time_zone=sub.time_zone)
-    return SubscriptionOut(
-        id=sub.id,
-        name=sub.name,
-        area=area,
-        categories=list(sub.categories),
-        min_severity=sub.min_severity,
-        urgent_severity=sub.urgent_severity,
-        quiet_hours=quiet,
-        channels=[
-            ChannelOut(
-                id=c.id,
-                kind=c.kind,
-                target=c.target,
-                active=c.active,
-                confirmed=c.confirmed_at is not None,
-            )
-            for c in channels
-        ],
-        created_at=sub.created_at,
-    )
+    shown = [
+        ChannelOut.model_validate(columns(c) | {"confirmed": c.confirmed_at is not None})
+        for c in channels
+    ]
+    extras = {"area": area, "quiet_hours": quiet, "channels": shown}
+    return SubscriptionOut.model_validate(columns(sub) | extras)
 
 
 def get_subscription(session: Session, subscription_id: int, token: str) -> SubscriptionOut:
@@ -207,19 +193,7 @@ def list_deliveries(
     if status:
         stmt = stmt.where(Delivery.status == status)
     return [
-        DeliveryOut(
-            id=d.id,
-            channel_id=d.channel_id,
-            channel_kind=kind,
-            incident_id=d.incident_id,
-            kind=d.kind,
-            status=d.status,
-            attempts=d.attempts,
-            last_error=d.last_error,
-            created_at=d.created_at,
-            next_attempt_at=d.next_attempt_at,
-            sent_at=d.sent_at,
-        )
+        DeliveryOut.model_validate(columns(d) | {"channel_kind": kind})
         for d, kind in session.execute(stmt)
     ]
 
