@@ -42,12 +42,12 @@ from townsquare.platform import Platform
 from townsquare.posts.views import router as posts_router
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
+from townsquare.web.accounts import router as resident_pages
 from townsquare.web.alerts import router as alerts_pages
 from townsquare.web.desk import router as desk_pages
 from townsquare.web.footage import router as footage_pages
+from townsquare.web.kit import mount as mount_web
 from townsquare.web.moderation import router as moderation_pages
-from townsquare.web.residents import router as resident_pages
-from townsquare.web.views import mount as mount_web
 from townsquare.web.weekly import router as weekly_pages
 from townsquare.weekly import schedule as weekly_schedule
 from townsquare.weekly.views import router as weekly_router

@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from lxml import html
 
 from tests.web.conftest import SAN_FRANCISCO, SEATTLE, Seeded
+from townsquare import templating
 from townsquare.app import create_app
 from townsquare.settings import Settings
-from townsquare.web import pages
+from townsquare.web import feed as pages
 
 PLACE = {"lat": str(SEATTLE[0]), "lon": str(SEATTLE[1])}
 ABSOLUTE_URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""", re.IGNORECASE)
@@ -269,7 +270,7 @@ def test_relative_age(minutes: int, expected: str) -> None:
 
 
 def test_formatting_helpers() -> None:
-    assert pages.utc_iso(datetime(2026, 1, 1, 4, 5, 6, tzinfo=UTC)) == "2026-01-01T04:05:06Z"
+    assert templating.utc_iso(datetime(2026, 1, 1, 4, 5, 6, tzinfo=UTC)) == "2026-01-01T04:05:06Z"
     assert [pages.distance_text(m) for m in (800, 1000, 1500, 2000)] == [
         "800 m",
         "1 km",

@@ -24,7 +24,7 @@ from townsquare.errors import TownsquareError
 from townsquare.feedback import service as feedback
 from townsquare.feedback.schemas import Quality
 from townsquare.http.deps import DB, Config
-from townsquare.web.residents import (
+from townsquare.web.accounts import (
     PageDeps,
     form_actor,
     page,
@@ -84,7 +84,7 @@ def _page(
     show_quality: bool = False,
 ) -> Response:
     if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
+        return page(request, "moderation/moderation_only.html", 403, actor=actor)
     context = _context(session, actor)
     if error is not None and all(i.id != error["id"] for i in context["queue"]):
         # The refused item is no longer in the queue (removed, closed): show it on top.
@@ -95,7 +95,7 @@ def _page(
             pass
     return page(
         request,
-        "desk.html",
+        "desk/desk.html",
         status,
         actor=actor,
         error=error,
@@ -146,10 +146,10 @@ async def desk_quality(request: Request, session: DB, settings: Config) -> Respo
     if actor is None:
         return to_sign_in("/desk")
     if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
+        return page(request, "moderation/moderation_only.html", 403, actor=actor)
     return page(
         request,
-        "_desk_quality.html",
+        "desk/_desk_quality.html",
         actor=actor,
         quality=_quality(session),
         quality_days=QUALITY_DAYS,
@@ -164,9 +164,9 @@ async def desk_queue(request: Request, session: DB, settings: Config) -> Respons
     if actor is None:
         return to_sign_in("/desk")
     if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
+        return page(request, "moderation/moderation_only.html", 403, actor=actor)
     context = _context(session, actor)
-    return page(request, "desk_queue.html", actor=actor, error=None, **context)
+    return page(request, "desk/desk_queue.html", actor=actor, error=None, **context)
 
 
 @router.post("/desk/incidents/{incident_id}/{action}")
@@ -178,7 +178,7 @@ async def desk_act(
     if isinstance(actor, Response):
         return actor
     if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
+        return page(request, "moderation/moderation_only.html", 403, actor=actor)
     form = await request.form()
     values: dict[str, Any] = {"reason": text(form, "reason")}
     for name in FIELDS:

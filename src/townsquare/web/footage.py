@@ -35,7 +35,7 @@ from townsquare.footage.schemas import (
 )
 from townsquare.http.deps import DB, Config
 from townsquare.settings import Settings
-from townsquare.web.residents import (
+from townsquare.web.accounts import (
     PageDeps,
     form_actor,
     page,
@@ -44,7 +44,7 @@ from townsquare.web.residents import (
     text,
     to_sign_in,
 )
-from townsquare.web.views import render
+from townsquare.web.kit import render
 
 router = APIRouter(
     include_in_schema=False, default_response_class=HTMLResponse, dependencies=PageDeps
@@ -153,7 +153,7 @@ def _portal(
             agencies.verified_agency_of(session, actor, "agency_officer", "agency_admin")
         )
     except TownsquareError as exc:
-        return page(request, "agency_only.html", 403, actor=actor, why=sentence(exc))
+        return page(request, "footage/agency_only.html", 403, actor=actor, why=sentence(exc))
     now = utcnow()
     listed = service.agency_page(session, agency.slug, now=now).requests
     found = [
@@ -161,7 +161,7 @@ def _portal(
     ]
     return page(
         request,
-        "agency.html",
+        "footage/agency.html",
         status,
         actor=actor,
         agency=agency,
@@ -229,7 +229,7 @@ def _inbox(
     items = shares.inbox(session, actor=actor, now=now)
     return page(
         request,
-        "footage_inbox.html",
+        "footage/footage_inbox.html",
         status,
         actor=actor,
         items=items,
@@ -342,7 +342,7 @@ def _cameras(
     recent = {c.id: cameras.my_clips(session, c.id, actor=actor, limit=RECENT_CLIPS) for c in mine}
     return page(
         request,
-        "cameras.html",
+        "footage/cameras.html",
         status,
         actor=actor,
         cameras=mine,
@@ -428,7 +428,7 @@ async def access_log(request: Request, session: DB, settings: Config) -> Respons
     if actor is None:
         return to_sign_in("/account/access-log")
     entries = access.access_log(session, actor=actor)
-    return page(request, "access_log.html", actor=actor, entries=entries)
+    return page(request, "footage/access_log.html", actor=actor, entries=entries)
 
 
 # ---- the public transparency report ---------------------------------------------------------
@@ -446,7 +446,7 @@ def transparency_page(request: Request, session: DB, agency: str = "") -> Respon
         report = transparency.report(session, None, now=now)
         return render(
             request,
-            "transparency.html",
+            "footage/transparency.html",
             404,
             report=report,
             agencies=listed,
@@ -465,7 +465,7 @@ def transparency_page(request: Request, session: DB, agency: str = "") -> Respon
     )
     return render(
         request,
-        "transparency.html",
+        "footage/transparency.html",
         report=report,
         agencies=listed,
         per_agency=per_agency,

@@ -18,7 +18,7 @@ from townsquare.http.deps import DB, Config
 from townsquare.media import service as media
 from townsquare.moderation import service
 from townsquare.posts.schemas import PostRevealed
-from townsquare.web.residents import (
+from townsquare.web.accounts import (
     PageDeps,
     form_actor,
     page,
@@ -43,7 +43,7 @@ def _page(
     revealed: PostRevealed | None = None,
 ) -> Response:
     if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
+        return page(request, "moderation/moderation_only.html", 403, actor=actor)
     pending = service.queue(session, actor=actor)
     recent = service.decided(session, actor=actor)
     # Photos and clips are shown as the public will see them (blurred, stripped), read through
@@ -52,7 +52,7 @@ def _page(
     kinds = media.kinds_of(session, ids)
     return page(
         request,
-        "moderation.html",
+        "moderation/moderation.html",
         status,
         actor=actor,
         pending=pending,

@@ -9,7 +9,7 @@ from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter
 from townsquare.http.deps import platform_of
 from townsquare.incidents.schemas import parse_time
-from townsquare.web.views import render
+from townsquare.web.kit import render
 from townsquare.weekly import service
 from townsquare.weekly.schemas import MAX_RADIUS_M, MIN_RADIUS_M, WeeklySummary
 
@@ -54,7 +54,7 @@ def _page(
 ) -> Response:
     return render(
         request,
-        "weekly.html",
+        "weekly/weekly.html",
         status,
         form=form,
         summary=summary,

@@ -51,7 +51,7 @@ from townsquare.posts.service import GuidelineRefusal
 from townsquare.privacy.policy import default_policy
 from townsquare.settings import Settings
 from townsquare.web import drafts
-from townsquare.web.views import render
+from townsquare.web.kit import render
 
 
 async def close_form(request: Request) -> AsyncIterator[None]:
@@ -147,7 +147,7 @@ def text(form: FormData, name: str) -> str:
 @router.get("/sign-up")
 def sign_up_page(request: Request) -> Response:
     """The sign-up form."""
-    return anonymous_page(request, "sign_up.html", values={})
+    return anonymous_page(request, "accounts/sign_up.html", values={})
 
 
 @router.post("/sign-up")
@@ -165,21 +165,25 @@ async def sign_up(request: Request, session: DB, settings: Config) -> Response:
             "email": "Enter an e-mail address like name@example.org.",
             "password": "Choose a password of at least 10 characters.",
         }.get(name, "Check the form.")
-        return anonymous_page(request, "sign_up.html", 422, values=values, error=(name, message))
+        return anonymous_page(
+            request, "accounts/sign_up.html", 422, values=values, error=(name, message)
+        )
     try:
         accounts.sign_up(
             session, settings, body.email, body.password, body.display_name, now=utcnow()
         )
     except TownsquareError as exc:
         error = ("email", f"{exc.detail[:1].upper()}{exc.detail[1:]}.")
-        return anonymous_page(request, "sign_up.html", exc.status, values=values, error=error)
-    return page(request, "sign_up_sent.html", email=body.email, actor=None)
+        return anonymous_page(
+            request, "accounts/sign_up.html", exc.status, values=values, error=error
+        )
+    return page(request, "accounts/sign_up_sent.html", email=body.email, actor=None)
 
 
 @router.get("/verify")
 def verify_page(request: Request, token: str = "") -> Response:
     """The mailed link: a button confirms (a mail scanner's GET changes nothing)."""
-    return anonymous_page(request, "verify.html", token=token[:200], done=False)
+    return anonymous_page(request, "accounts/verify.html", token=token[:200], done=False)
 
 
 @router.post("/verify")
@@ -191,8 +195,10 @@ async def verify(request: Request, session: DB) -> Response:
         accounts.verify_email(session, token, now=utcnow())
     except InvalidParameter:
         error = "This link is unknown, used or expired. Sign in to ask for a new one."
-        return anonymous_page(request, "verify.html", 400, token="", done=False, error=error)
-    return anonymous_page(request, "verify.html", token="", done=True)
+        return anonymous_page(
+            request, "accounts/verify.html", 400, token="", done=False, error=error
+        )
+    return anonymous_page(request, "accounts/verify.html", token="", done=True)
 
 
 # ---- sign-in (with its two-factor step) and sign-out --------------------------------------
@@ -202,7 +208,7 @@ async def verify(request: Request, session: DB) -> Response:
 def sign_in_page(request: Request, next_path: NextPath = "") -> Response:
     """The sign-in form."""
     return anonymous_page(
-        request, "sign_in.html", step="password", email="", next=local_path(next_path, "")
+        request, "accounts/sign_in.html", step="password", email="", next=local_path(next_path, "")
     )
 
 
@@ -216,7 +222,13 @@ def _password_step(
     request: Request, status: int, target: str, error: str, email: str = ""
 ) -> Response:
     return anonymous_page(
-        request, "sign_in.html", status, step="password", email=email, next=target, error=error
+        request,
+        "accounts/sign_in.html",
+        status,
+        step="password",
+        email=email,
+        next=target,
+        error=error,
     )
 
 
@@ -225,7 +237,13 @@ def _code_step(
 ) -> Response:
     # The password is not kept in the page: a signed, five-minute token stands for it.
     return anonymous_page(
-        request, "sign_in.html", status, step="code", pending=pending, next=target, error=error
+        request,
+        "accounts/sign_in.html",
+        status,
+        step="code",
+        pending=pending,
+        next=target,
+        error=error,
     )
 
 
@@ -275,7 +293,7 @@ async def sign_in_code(request: Request, session: DB, settings: Config) -> Respo
 @router.get("/forgot-password")
 def forgot_page(request: Request) -> Response:
     """Ask for a reset link by e-mail."""
-    return anonymous_page(request, "forgot.html", sent=False, email="")
+    return anonymous_page(request, "accounts/forgot.html", sent=False, email="")
 
 
 @router.post("/forgot-password")
@@ -287,15 +305,17 @@ async def forgot(request: Request, session: DB, settings: Config) -> Response:
         return anonymous_page(request, "refused.html", 403)
     if "@" not in email:
         error = ("email", "Enter the e-mail address you signed up with.")
-        return anonymous_page(request, "forgot.html", 422, sent=False, email=email, error=error)
+        return anonymous_page(
+            request, "accounts/forgot.html", 422, sent=False, email=email, error=error
+        )
     accounts.request_password_reset(session, settings, email, now=utcnow())
-    return anonymous_page(request, "forgot.html", sent=True, email=email)
+    return anonymous_page(request, "accounts/forgot.html", sent=True, email=email)
 
 
 @router.get("/reset")
 def reset_page(request: Request, token: str = "") -> Response:
     """The mailed link: a form for the new password (opening it changes nothing)."""
-    return anonymous_page(request, "reset.html", token=token[:200], done=False)
+    return anonymous_page(request, "accounts/reset.html", token=token[:200], done=False)
 
 
 @router.post("/reset")
@@ -309,13 +329,17 @@ async def reset(request: Request, session: DB) -> Response:
         body = NewPassword(token=token, password=text(form, "password"))
     except ValidationError:
         error = ("password", "Choose a password of at least 10 characters.")
-        return anonymous_page(request, "reset.html", 422, token=token, done=False, error=error)
+        return anonymous_page(
+            request, "accounts/reset.html", 422, token=token, done=False, error=error
+        )
     try:
         accounts.reset_password(session, body.token, body.password, now=utcnow())
     except InvalidParameter:
         error = ("token", "This link is unknown, used or expired. Ask for a new one.")
-        return anonymous_page(request, "reset.html", 400, token="", done=False, error=error)
-    response = anonymous_page(request, "reset.html", token="", done=True)
+        return anonymous_page(
+            request, "accounts/reset.html", 400, token="", done=False, error=error
+        )
+    response = anonymous_page(request, "accounts/reset.html", token="", done=True)
     response.delete_cookie(SESSION_COOKIE, path="/")  # every session of the account ended
     return response
 
@@ -363,7 +387,7 @@ def _account_page(
     needs_totp = me.needs_totp
     return page(
         request,
-        "account.html",
+        "accounts/account.html",
         status,
         actor=actor,
         me=me,
@@ -452,7 +476,7 @@ def _new_post_page(
     prompts = context.pop("prompts", None)
     return page(
         request,
-        "post_new.html",
+        "posts/post_new.html",
         status,
         actor=actor,
         form=form,
@@ -481,7 +505,7 @@ async def check_draft(request: Request, session: DB, settings: Config) -> Respon
         return actor
     form, _ = await _post_form(request)
     found = drafts.evaluate(form, now=utcnow())
-    return page(request, "_guideline_checks.html", prompts=found.prompts, live=True)
+    return page(request, "posts/_guideline_checks.html", prompts=found.prompts, live=True)
 
 
 def _store_photo(
@@ -571,7 +595,7 @@ def _my_posts_page(
     retention = default_policy().retention
     return page(
         request,
-        "my_posts.html",
+        "posts/my_posts.html",
         status,
         actor=actor,
         posts=mine,

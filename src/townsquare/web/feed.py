@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from townsquare import geo, taxonomy
@@ -260,11 +260,6 @@ def distance_from(area: Circle | None, incident: IncidentPublic) -> str:
         return ""
     metres = geo.haversine_m(area.center.lat, area.center.lon, incident.lat, incident.lon)
     return f"{distance_text(round(metres, -2) if metres >= 100 else 100)} away"
-
-
-def utc_iso(moment: datetime) -> str:
-    """An instant in UTC ISO 8601 with a Z: '2024-05-01T12:00:00Z'."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def relative_age(moment: datetime, now: datetime | None = None) -> str:

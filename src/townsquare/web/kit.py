@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -20,7 +20,8 @@ from townsquare.feedback import service as feedback
 from townsquare.feedback.schemas import VERDICTS
 from townsquare.feedback.views import reader
 from townsquare.http.deps import DB, SESSION_COOKIE, Config, optional_actor, platform_of
-from townsquare.web import pages
+from townsquare.templating import utc_iso
+from townsquare.web import feed as pages
 
 HERE = Path(__file__).parent
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -70,7 +71,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
     }
-    if not template.startswith("_"):
+    if not PurePosixPath(template).name.startswith("_"):
         if "actor" not in context:
             context["actor"] = nav_actor(request)
         headers["Vary"] = "Cookie"  # the nav differs for a signed-in visitor
@@ -83,14 +84,14 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 def feed_page(request: Request) -> Response:
     """The newest incidents of a place: map, filters, list; bad parameters explained in-page."""
     feed = feed_page_of(request)
-    return render(request, "feed.html", feed.status_code, feed=feed)
+    return render(request, "feed/feed.html", feed.status_code, feed=feed)
 
 
 @router.get("/fragments/incidents")
 def feed_fragment(request: Request) -> Response:
     """htmx: the results of a new search, or (with `cursor`) the next items of the list."""
     feed = feed_page_of(request)
-    template = "_more.html" if feed.params.cursor else "_results.html"
+    template = "feed/_more.html" if feed.params.cursor else "feed/_results.html"
     response = render(request, template, feed.status_code, feed=feed)
     if not feed.params.cursor and feed.error is None:
         response.headers["HX-Push-Url"] = feed.params.url()
@@ -103,9 +104,9 @@ def incident_page(request: Request, incident_id: str, marked: str = "") -> Respo
     try:
         incident = pages.load_incident(platform_of(request), incident_id)
     except NotFound:
-        return render(request, "not_found.html", 404, incident_id=incident_id)
+        return render(request, "feed/not_found.html", 404, incident_id=incident_id)
     verdict = marked if marked in VERDICTS else None
-    return render(request, "incident.html", incident=incident, marked=verdict)
+    return render(request, "feed/incident.html", incident=incident, marked=verdict)
 
 
 @router.post("/incidents/{incident_id}/feedback")
@@ -133,9 +134,9 @@ async def incident_feedback(
         try:
             incident = pages.load_incident(platform_of(request), str(incident_id))
         except NotFound:
-            return render(request, "not_found.html", 404, incident_id=incident_id)
+            return render(request, "feed/not_found.html", 404, incident_id=incident_id)
         message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
-        return render(request, "incident.html", exc.status, incident=incident, refused=message)
+        return render(request, "feed/incident.html", exc.status, incident=incident, refused=message)
     return RedirectResponse(f"/incidents/{incident_id}?marked={verdict}#feedback", 303)
 
 
@@ -143,7 +144,7 @@ def make_templates() -> Jinja2Templates:
     """The page templates with the formatting filters they use."""
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters.update(
-        utc_iso=pages.utc_iso,
+        utc_iso=utc_iso,
         age=pages.relative_age,
         group=pages.group_of,
         group_label=pages.group_label,
