@@ -1,114 +1,59 @@
-"""Resident pages: sign-up and its mailed link, sign-in with the two-factor step, sign-out,
-a forgotten password's mailed reset link, the account with two-factor setup, a new post with
-live guideline prompts, and one's own posts with the appeal, edit, close and delete.
+"""Account pages: sign-up and its mailed link, sign-in with the two-factor step, sign-out,
+a forgotten password's mailed reset link, and the account with two-factor setup.
 
-Forms of a signed-in session carry the session's CSRF token (checked by
-`accounts.views.current_actor`); forms before a session exists (sign-up, sign-in) carry a
-double-submit token that must match a SameSite=Strict cookie, so no other site can sign a
-visitor into an account of its choosing. Between a right password and the two-factor code,
-the page carries a signed five-minute pending sign-in token, never the password.
+Forms of a signed-in session carry the session's CSRF token (checked by `kit.page_actor`);
+forms before a session exists (sign-up, sign-in) carry a double-submit token that must match
+a SameSite=Strict cookie, so no other site can sign a visitor into an account of its choosing.
+Between a right password and the two-factor code, the page carries a signed five-minute
+pending sign-in token, never the password.
 """
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import segno
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.datastructures import FormData
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from townsquare.accounts import service as accounts
 from townsquare.accounts import signin, twofactor
 from townsquare.accounts.schemas import Actor, NewPassword, SignUp
-from townsquare.accounts.security import same, server_secret
+from townsquare.accounts.security import same
 from townsquare.db import utcnow
 from townsquare.errors import (
     Conflict,
     Forbidden,
     InvalidParameter,
-    PayloadTooLarge,
     TooManyRequests,
     TownsquareError,
     Unauthorized,
 )
-from townsquare.http.deps import DB, SESSION_COOKIE, Config, current_actor, set_session_cookie
-from townsquare.media import intake
-from townsquare.media import service as media
-from townsquare.posts import lifecycle
-from townsquare.posts import service as posts
-from townsquare.posts.schemas import PostEdit, PostIn, PostOwn
-from townsquare.posts.service import GuidelineRefusal
-from townsquare.privacy.policy import default_policy
+from townsquare.http.deps import DB, SESSION_COOKIE, Config, set_session_cookie
 from townsquare.settings import Settings
-from townsquare.web import drafts
-from townsquare.web.kit import render
-
-
-async def close_form(request: Request) -> AsyncIterator[None]:
-    """Close the uploads of a form the route read itself (FastAPI closes only its own)."""
-    yield
-    await request.close()
-
-
-PageDeps = [Depends(close_form)]
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, dependencies=PageDeps
+from townsquare.web.kit import (
+    PageActor,
+    Refused,
+    as_sentence,
+    local_path,
+    page,
+    page_router,
+    refusal_shown,
+    see_other,
+    sentence,
+    status_of,
+    text,
 )
+
+router = page_router()
 FORM_COOKIE = "ts_form"
-NO_STORE = {"Cache-Control": "no-store"}
 NextPath = Annotated[str, Query(alias="next")]
-
-
-def page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
-    """A page that may hold account data: rendered, and never stored by a cache."""
-    response = render(request, template, status_code, **context)
-    response.headers.update(NO_STORE)
-    return response
-
-
-def local_path(target: str | None, default: str) -> str:
-    """`target` when it is a path on this site (never another host), else `default`."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return default
-
-
-def to_sign_in(next_path: str) -> RedirectResponse:
-    """Send the visitor to sign in, then back to `next_path`."""
-    return RedirectResponse(f"/sign-in?next={quote(next_path, safe='/')}", status_code=303)
-
-
-def see_other(url: str) -> RedirectResponse:
-    """Post/redirect/get."""
-    return RedirectResponse(url, status_code=303)
-
-
-async def page_actor(request: Request, session: DB, settings: Config) -> Actor | None:
-    """The signed-in visitor of a GET page, or None."""
-    try:
-        return await current_actor(request, session, settings)
-    except Unauthorized:
-        return None
-
-
-async def form_actor(request: Request, session: DB, settings: Config) -> Actor | Response:
-    """The signed-in sender of a form, or the page that says why the form is refused."""
-    try:
-        return await current_actor(request, session, settings)
-    except Unauthorized:
-        return to_sign_in(local_path(request.headers.get("hx-current-url"), "/account"))
-    except Forbidden:
-        return page(request, "refused.html", 403, actor=None)
 
 
 # ---- forms before a session: a double-submit token --------------------------------------
@@ -133,12 +78,6 @@ def form_token_ok(request: Request, form: FormData) -> bool:
     """True when the form's token matches the visitor's cookie."""
     cookie, sent = request.cookies.get(FORM_COOKIE), form.get("form_token")
     return bool(cookie) and isinstance(sent, str) and same(sent, cookie or "")
-
-
-def text(form: FormData, name: str) -> str:
-    """A text field ('' when absent or a file)."""
-    value = form.get(name)
-    return value if isinstance(value, str) else ""
 
 
 # ---- sign-up and the mailed link ----------------------------------------------------------
@@ -173,7 +112,7 @@ async def sign_up(request: Request, session: DB, settings: Config) -> Response:
             session, settings, body.email, body.password, body.display_name, now=utcnow()
         )
     except TownsquareError as exc:
-        error = ("email", f"{exc.detail[:1].upper()}{exc.detail[1:]}.")
+        error = ("email", as_sentence(exc.detail))
         return anonymous_page(
             request, "accounts/sign_up.html", exc.status, values=values, error=error
         )
@@ -345,11 +284,8 @@ async def reset(request: Request, session: DB) -> Response:
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, session: DB, settings: Config) -> Response:
+async def sign_out(session: DB, actor: PageActor) -> Response:
     """End this session (the form carries its CSRF token)."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
     signin.sign_out(session, actor, now=utcnow())
     response = see_other("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -399,290 +335,55 @@ def _account_page(
 
 
 @router.get("/account")
-async def account_page(request: Request, session: DB, settings: Config, totp: str = "") -> Response:
+async def account_page(request: Request, session: DB, actor: PageActor, totp: str = "") -> Response:
     """Who is signed in, two-factor sign-in, links to their pages and the sign-out button."""
-    actor = await page_actor(request, session, settings)
-    if actor is None:
-        return to_sign_in("/account")
     done = totp if totp in ("on", "off") else ""
     return _account_page(request, session, actor, done=done)
 
 
-def _sentence(exc: TownsquareError) -> str:
-    detail = exc.detail.removeprefix("code: ")
-    return f"{detail[:1].upper()}{detail[1:]}."
+def _sentence(exc: Refused) -> str:
+    if isinstance(exc, TownsquareError):
+        return as_sentence(exc.detail.removeprefix("code: "))
+    return sentence(exc)
+
+
+def _refused(
+    request: Request, session: Session, actor: Actor, setup: bool = False
+) -> Callable[[Refused], Response]:
+    """The account page saying why a two-factor step was refused (with the setup still in
+    progress when `setup`)."""
+
+    def show(exc: Refused) -> Response:
+        found = twofactor.totp_in_setup(session, actor=actor) if setup else None
+        shown = TotpSetup(*found) if found else None
+        return _account_page(request, session, actor, status_of(exc), shown, _sentence(exc))
+
+    return show
 
 
 @router.post("/account/totp")
-async def totp_setup(request: Request, session: DB, settings: Config) -> Response:
+async def totp_setup(request: Request, session: DB, actor: PageActor) -> Response:
     """Start two-factor setup: a new secret shown as a QR code, and the confirm form."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
-    try:
+    with refusal_shown(session, _refused(request, session, actor), Conflict):
         secret, uri = twofactor.setup_totp(session, actor=actor)
-    except Conflict as exc:
-        return _account_page(request, session, actor, exc.status, error=_sentence(exc))
     return _account_page(request, session, actor, setup=TotpSetup(secret, uri))
 
 
 @router.post("/account/totp/confirm")
-async def totp_confirm(request: Request, session: DB, settings: Config) -> Response:
+async def totp_confirm(request: Request, session: DB, actor: PageActor) -> Response:
     """Turn two-factor sign-in on with a first code from the app."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
     code = text(await request.form(), "code").strip()[:10]
-    try:
+    show = _refused(request, session, actor, setup=True)
+    with refusal_shown(session, show, InvalidParameter, Conflict):
         twofactor.confirm_totp(session, code, actor=actor, now=utcnow())
-    except (InvalidParameter, Conflict) as exc:
-        session.rollback()
-        found = twofactor.totp_in_setup(session, actor=actor)
-        setup = TotpSetup(*found) if found else None
-        return _account_page(request, session, actor, exc.status, setup, _sentence(exc))
     return see_other("/account?totp=on")
 
 
 @router.post("/account/totp/disable")
-async def totp_disable(request: Request, session: DB, settings: Config) -> Response:
+async def totp_disable(request: Request, session: DB, actor: PageActor) -> Response:
     """Turn two-factor sign-in off with a current code, unless a role of the account needs it."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
     code = text(await request.form(), "code").strip()[:10]
-    try:
+    show = _refused(request, session, actor)
+    with refusal_shown(session, show, InvalidParameter, Conflict, Forbidden):
         twofactor.disable_totp(session, code, actor=actor, now=utcnow())
-    except (InvalidParameter, Conflict, Forbidden) as exc:
-        session.rollback()
-        return _account_page(request, session, actor, exc.status, error=_sentence(exc))
     return see_other("/account?totp=off")
-
-
-# ---- posts ---------------------------------------------------------------------------------
-
-
-async def _post_form(request: Request) -> tuple[drafts.PostForm, UploadFile | None]:
-    form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
-    descriptors = [d for d in form.getlist("descriptor") if isinstance(d, str)]
-    photo = form.get("photo")
-    upload = photo if isinstance(photo, UploadFile) and photo.filename else None
-    return drafts.PostForm.from_form(values, descriptors), upload
-
-
-def _new_post_page(
-    request: Request, actor: Actor, form: drafts.PostForm, status: int = 200, **context: Any
-) -> Response:
-    prompts = context.pop("prompts", None)
-    return page(
-        request,
-        "posts/post_new.html",
-        status,
-        actor=actor,
-        form=form,
-        prompts=prompts,
-        drafts=drafts,
-        **context,
-    )
-
-
-@router.get("/posts/new")
-async def new_post_page(request: Request, session: DB, settings: Config) -> Response:
-    """The form: category, title, description, time, place on a map, optional photo."""
-    actor = await page_actor(request, session, settings)
-    if actor is None:
-        return to_sign_in("/posts/new")
-    center = settings.map_center
-    form = drafts.PostForm(lat="", lon="")
-    return _new_post_page(request, actor, form, center=center)
-
-
-@router.post("/posts/check")
-async def check_draft(request: Request, session: DB, settings: Config) -> Response:
-    """htmx, as the resident writes: every guideline's finding on the draft so far."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
-    form, _ = await _post_form(request)
-    found = drafts.evaluate(form, now=utcnow())
-    return page(request, "posts/_guideline_checks.html", prompts=found.prompts, live=True)
-
-
-def _store_photo(
-    session: Session, settings: Settings, upload: UploadFile, actor: Actor, now: datetime
-) -> int:
-    # Blocking (typing, blurring, a clip's frames): run in a worker thread.
-    with intake.receive(upload.file, settings) as received:
-        return media.upload_media(session, settings, received, actor=actor, now=now)
-
-
-async def _submit(
-    session: Session,
-    settings: Settings,
-    draft: PostIn,
-    upload: UploadFile | None,
-    actor: Actor,
-    now: datetime,
-) -> PostOwn:
-    """Store the photo, then queue the post; a photo whose post is refused is deleted again."""
-    secret = server_secret(settings)
-    if upload is None:
-        return posts.submit_post(session, settings, secret, draft, actor=actor, now=now)
-    photo = await asyncio.to_thread(_store_photo, session, settings, upload, actor, now)
-    try:
-        with_photo = draft.model_copy(update={"media_ids": [photo]})
-        return posts.submit_post(session, settings, secret, with_photo, actor=actor, now=now)
-    except Exception:
-        session.rollback()
-        media.discard_unattached(session, settings, photo, actor=actor)
-        raise
-
-
-@router.post("/posts/new")
-async def submit_post(request: Request, session: DB, settings: Config) -> Response:
-    """Check, upload the photo, queue the post for moderation; refusals shown in the form."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
-    form, upload = await _post_form(request)
-    now = utcnow()
-    found = drafts.evaluate(form, now=now)
-    center = settings.map_center
-    if found.refused or found.draft is None:
-        return _new_post_page(request, actor, form, 422, prompts=found.prompts, center=center)
-    try:
-        made = await _submit(session, settings, found.draft, upload, actor, now)
-    except GuidelineRefusal as exc:
-        prompts = [drafts.Prompt("refusal", c.code, c.reason) for c in exc.checks]
-        return _new_post_page(request, actor, form, 422, prompts=prompts, center=center)
-    except (InvalidParameter, PayloadTooLarge, Forbidden, TooManyRequests) as exc:
-        error = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
-        return _new_post_page(request, actor, form, exc.status, error=error, center=center)
-    return see_other(f"/posts/mine?sent={made.id}")
-
-
-DONE = {
-    "edited": "Your changes were saved. A moderator reads them before the feed shows them.",
-    "closed": "The post is closed, and so is its item in the feed.",
-    "deleted": "The post is deleted and its item is withdrawn from the feed and alerts.",
-}
-"""What the page says after an author's action (`?done=`): the action's result, plainly."""
-
-
-@router.get("/posts/mine")
-async def my_posts(
-    request: Request, session: DB, settings: Config, sent: int = 0, done: str = ""
-) -> Response:
-    """The resident's posts with their state, the moderator's reason and the appeal."""
-    actor = await page_actor(request, session, settings)
-    if actor is None:
-        return to_sign_in("/posts/mine")
-    return _my_posts_page(request, session, actor, sent=sent, done=DONE.get(done))
-
-
-def _my_posts_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    status: int = 200,
-    *,
-    sent: int = 0,
-    error: str | None = None,
-    done: str | None = None,
-) -> Response:
-    mine = posts.list_mine(session, actor=actor)
-    kinds = media.kinds_of(session, {m for p in mine for m in p.media_ids})
-    retention = default_policy().retention
-    return page(
-        request,
-        "posts/my_posts.html",
-        status,
-        actor=actor,
-        posts=mine,
-        sent=sent,
-        error=error,
-        done=done,
-        media_kinds=kinds,
-        drafts=drafts,
-        open_days=retention.post_open_days,
-        point_days=retention.closed_post_point_days,
-    )
-
-
-async def _own_post_action(
-    request: Request,
-    session: Session,
-    settings: Settings,
-    act: Callable[[Actor, FormData], None],
-    done: str,
-) -> Response:
-    """Run one author action from a /posts/mine form; errors are shown on that page."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
-    try:
-        act(actor, await request.form())
-    except GuidelineRefusal as exc:
-        reasons = " ".join(c.reason for c in exc.checks)
-        return _my_posts_page(request, session, actor, exc.status, error=reasons)
-    except TownsquareError as exc:
-        error = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
-        return _my_posts_page(request, session, actor, exc.status, error=error)
-    return see_other(f"/posts/mine?done={done}")
-
-
-@router.post("/posts/{post_id}/edit")
-async def edit_post(request: Request, post_id: int, session: DB, settings: Config) -> Response:
-    """Change the category, title or text; a published post goes back to the moderators."""
-
-    def act(actor: Actor, form: FormData) -> None:
-        change = PostEdit(
-            category=text(form, "category") or None,
-            title=text(form, "title")[:200] or None,
-            description=text(form, "description")[:5000] or None,
-        )
-        lifecycle.edit_post(session, post_id, change, actor=actor, now=utcnow())
-
-    return await _own_post_action(request, session, settings, act, "edited")
-
-
-@router.post("/posts/{post_id}/close")
-async def close_post(request: Request, post_id: int, session: DB, settings: Config) -> Response:
-    """Close the post now; its feed item closes too."""
-
-    def act(actor: Actor, form: FormData) -> None:
-        lifecycle.close_post(session, post_id, actor=actor, now=utcnow())
-
-    return await _own_post_action(request, session, settings, act, "closed")
-
-
-@router.post("/posts/{post_id}/delete")
-async def delete_post(request: Request, post_id: int, session: DB, settings: Config) -> Response:
-    """Delete the post once the box is ticked; its feed item is retracted everywhere."""
-
-    def act(actor: Actor, form: FormData) -> None:
-        if text(form, "confirm") != "yes":
-            raise Conflict("tick the box to confirm the deletion")
-        lifecycle.delete_post(session, post_id, actor=actor, now=utcnow())
-
-    return await _own_post_action(request, session, settings, act, "deleted")
-
-
-@router.post("/posts/{post_id}/appeal")
-async def appeal(request: Request, post_id: int, session: DB, settings: Config) -> Response:
-    """Ask once for another review of a rejected or removed post."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
-    reason = text(await request.form(), "reason").strip()
-    error, status = None, 409
-    if not 3 <= len(reason) <= 2000:
-        error = "Say in a few words why the post meets the guidelines."
-    else:
-        try:
-            posts.appeal_post(session, post_id, reason, actor=actor, now=utcnow())
-        except TownsquareError as exc:
-            error, status = f"{exc.detail[:1].upper()}{exc.detail[1:]}.", exc.status
-    if error is None:
-        return see_other("/posts/mine")
-    return _my_posts_page(request, session, actor, status, error=error)

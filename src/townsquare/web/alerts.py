@@ -8,15 +8,15 @@ body `List-Unsubscribe=One-Click` and no cookie.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 
 from townsquare.alerts import optin
 from townsquare.db import utcnow
 from townsquare.http.deps import platform_of
-from townsquare.web.kit import render
+from townsquare.web.kit import page_router, render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = page_router()
 TOKEN_CHARS = 200
 
 

@@ -1,38 +1,43 @@
-"""What the public pages show, built only from the feed service and its parsing helpers.
+"""The public pages: the feed of a place, its htmx fragments, an incident's page and a reader's
+mark on an alert.
 
-Plain data and small functions: the routes in `views.py` call `load_feed` or `load_incident`
-and hand the result to a template; formatting lives in the template filters below.
+`load_feed` and `load_incident` read only the feed service and its parsing helpers; the
+templates show the result with the filters of `display`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from townsquare import geo, taxonomy
+from fastapi import Request
+from fastapi.responses import Response
+
+from townsquare.accounts.security import server_secret
 from townsquare.db import utcnow
-from townsquare.errors import InvalidParameter, NotFound
-from townsquare.http.deps import Runtime
+from townsquare.errors import InvalidParameter, NotFound, TownsquareError
+from townsquare.feedback import service as feedback
+from townsquare.feedback.schemas import VERDICTS
+from townsquare.feedback.views import reader
+from townsquare.http.deps import DB, Config, Runtime, optional_actor, platform_of
 from townsquare.http.feed import feed_query, run_feed
 from townsquare.incidents import service
 from townsquare.incidents.schemas import Circle, IncidentPublic, encode_cursor
+from townsquare.web.kit import (
+    Refused,
+    page_router,
+    refusal_shown,
+    render,
+    see_other,
+    sentence,
+    status_of,
+)
 
+router = page_router()
 PAGE_SIZE = 25
 DEFAULT_RADIUS_M = 2000.0
-RADIUS_CHOICES_M = (500, 1000, 2000, 5000, 10_000, 25_000)
 MAX_ID_DIGITS = 18  # larger ids cannot exist in a signed 64-bit column
-GROUP_LABELS = {
-    "fire": "Fire",
-    "rescue": "Rescue",
-    "safety": "Hazards",
-    "traffic": "Traffic",
-    "crime": "Crime",
-    "police": "Police",
-    "sensitive": "Sensitive",
-}
 FIELD_LABELS = {
     "lat": "Latitude",
     "lon": "Longitude",
@@ -40,37 +45,6 @@ FIELD_LABELS = {
     "category": "Category",
     "cursor": "The link to older incidents",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A named place the page offers as a quick link."""
-
-    name: str
-    lat: float
-    lon: float
-
-
-QUICK_PLACES = (
-    Place("Seattle", 47.6062, -122.3321),
-    Place("San Francisco", 37.7793, -122.4193),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """One choice of a select."""
-
-    value: str
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
-class OptionGroup:
-    """An optgroup of a select."""
-
-    label: str
-    options: tuple[Option, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,119 +167,66 @@ def load_incident(platform: Runtime, raw_id: str) -> IncidentPublic:
         return service.get_public(session, int(raw_id))
 
 
-def group_of(code: str) -> str:
-    """The category group of a code: its first part ("fire" for "fire.structure")."""
-    return code.split(".", 1)[0]
+def feed_page_of(request: Request) -> FeedPage:
+    """The feed page for this request's query parameters."""
+    platform = platform_of(request)
+    params = FeedParams.from_query(request.query_params, platform.settings.map_center)
+    return load_feed(platform, params)
 
 
-def category_options(current: str) -> list[OptionGroup]:
-    """The category filter: each group and its codes; sensitive codes only when asked for."""
-    groups: dict[str, list[Option]] = {}
-    singles: list[Option] = []
-    for code, category in taxonomy.categories().items():
-        if category.sensitive and code != current:
-            continue  # withheld by default, so a filter on them would always come back empty
-        group = group_of(code)
-        if group == code:
-            singles.append(Option(code, category.label))
-            continue
-        options = groups.setdefault(group, [Option(group, f"All {group_label(group).lower()}")])
-        options.append(Option(code, category.label))
-    found = [OptionGroup(group_label(g), tuple(opts)) for g, opts in groups.items()]
-    found.append(OptionGroup("More", tuple(sorted(singles, key=lambda o: o.label))))
-    known = {o.value for g in found for o in g.options}
-    if current and current not in known:
-        found.insert(0, OptionGroup("Current filter", (Option(current, current),)))
-    return found
+@router.get("/")
+def feed_page(request: Request) -> Response:
+    """The newest incidents of a place: map, filters, list; bad parameters explained in-page."""
+    feed = feed_page_of(request)
+    return render(request, "feed/feed.html", feed.status_code, feed=feed)
 
 
-def filter_label(category: str) -> str:
-    """The category filter in words: 'all categories', a group, or a category's label."""
-    if not category:
-        return "all categories"
-    known = taxonomy.categories().get(category)
-    return known.label if known else group_label(category)
+@router.get("/fragments/incidents")
+def feed_fragment(request: Request) -> Response:
+    """htmx: the results of a new search, or (with `cursor`) the next items of the list."""
+    feed = feed_page_of(request)
+    template = "feed/_more.html" if feed.params.cursor else "feed/_results.html"
+    response = render(request, template, feed.status_code, feed=feed)
+    if not feed.params.cursor and feed.error is None:
+        response.headers["HX-Push-Url"] = feed.params.url()
+    return response
 
 
-def group_label(group: str) -> str:
-    """A person's name for a category group."""
-    if group in GROUP_LABELS:
-        return GROUP_LABELS[group]
-    category = taxonomy.categories().get(group)
-    return category.label if category else group.replace("_", " ").capitalize()
+@router.get("/incidents/{incident_id}")
+def incident_page(request: Request, incident_id: str, marked: str = "") -> Response:
+    """One incident: what, where (to about 100 m), when, from whom, and why it was (not) alerted."""
+    try:
+        incident = load_incident(platform_of(request), incident_id)
+    except NotFound:
+        return render(request, "feed/not_found.html", 404, incident_id=incident_id)
+    verdict = marked if marked in VERDICTS else None
+    return render(request, "feed/incident.html", incident=incident, marked=verdict)
 
 
-def radius_options(current: str, max_radius_m: float) -> list[Option]:
-    """The radius choices up to the largest allowed, plus the current one if it is another."""
-    options = [Option(f"{r:g}", distance_text(r)) for r in RADIUS_CHOICES_M if r <= max_radius_m]
-    if current and current not in {o.value for o in options}:
-        try:
-            label = distance_text(float(current))
-        except ValueError:
-            label = current
-        options.append(Option(current, label))
-    return options
+def _refused_mark(request: Request, incident_id: int, exc: Refused) -> Response:
+    try:
+        incident = load_incident(platform_of(request), str(incident_id))
+    except NotFound:
+        return render(request, "feed/not_found.html", 404, incident_id=incident_id)
+    refused = sentence(exc)
+    status = status_of(exc)
+    return render(request, "feed/incident.html", status, incident=incident, refused=refused)
 
 
-def distance_text(metres: float) -> str:
-    """A distance as a person reads it: '800 m', '2 km', '1.5 km'."""
-    if metres < 1000:
-        return f"{metres:.0f} m"
-    return f"{metres / 1000:.1f} km".replace(".0 km", " km")
-
-
-def distance_from(area: Circle | None, incident: IncidentPublic) -> str:
-    """How far the incident is from the centre of the searched place."""
-    if area is None:
-        return ""
-    metres = geo.haversine_m(area.center.lat, area.center.lon, incident.lat, incident.lon)
-    return f"{distance_text(round(metres, -2) if metres >= 100 else 100)} away"
-
-
-def relative_age(moment: datetime, now: datetime | None = None) -> str:
-    """How long ago, as a person says it: 'just now', '12 min ago', '3 h ago', '4 days ago'."""
-    age = (now or utcnow()) - moment
-    if age < timedelta(minutes=1):
-        return "just now"
-    minutes = int(age.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min ago"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return f"{minutes // (24 * 60)} days ago"
-
-
-def coordinates_text(lat: float, lon: float) -> str:
-    """A point as '47.6062° N, 122.3321° W' (no line break inside a coordinate)."""
-    ns = "N" if lat >= 0 else "S"
-    ew = "E" if lon >= 0 else "W"
-    return f"{abs(lat):.4f}°\u00a0{ns}, {abs(lon):.4f}°\u00a0{ew}"
-
-
-MEDIA_LABELS = {
-    "photo": ("photo", "photos"),
-    "clip": ("clip", "clips"),
-    "processing": ("clip being blurred", "clips being blurred"),
-    "failed": ("clip that could not be processed", "clips that could not be processed"),
-}
-
-
-def media_summary(ids: Sequence[int], kinds: Mapping[int, str] | None) -> str:
-    """What a post carries, by kind and state: '1 photo, 2 clips being blurred'."""
-    counts = Counter((kinds or {}).get(m, "photo") for m in ids)
-    return ", ".join(f"{n} {MEDIA_LABELS[kind][n > 1]}" for kind, n in counts.items())
-
-
-def content_security_policy(tile_url: str) -> str:
-    """The pages' CSP: everything from this server; tile images also from the tile host."""
-    images = "'self' data:"
-    if tile_url:
-        parts = urlsplit(tile_url.replace("{s}", "*"))
-        images += (
-            f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else " https:"
+@router.post("/incidents/{incident_id}/feedback")
+async def incident_feedback(
+    request: Request, incident_id: int, session: DB, settings: Config
+) -> Response:
+    """A reader's mark on an alert, from the form on its page (works without JavaScript)."""
+    verdict = (await request.form()).get("verdict")
+    with refusal_shown(
+        session, lambda exc: _refused_mark(request, incident_id, exc), TownsquareError
+    ):
+        if verdict not in VERDICTS:
+            raise InvalidParameter("verdict", "choose not useful or inaccurate")
+        actor = await optional_actor(request, session, settings)
+        secret = server_secret(settings)
+        feedback.vote(
+            session, settings, secret, incident_id, verdict, reader(request, actor), utcnow()
         )
-    return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src {images}; connect-src 'self'; font-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
+    return see_other(f"/incidents/{incident_id}?marked={verdict}#feedback")
