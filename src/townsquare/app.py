@@ -42,13 +42,7 @@ from townsquare.platform import Platform
 from townsquare.posts.views import router as posts_router
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
-from townsquare.web.alerts import router as alerts_pages
-from townsquare.web.desk import router as desk_pages
-from townsquare.web.footage import router as footage_pages
-from townsquare.web.moderation import router as moderation_pages
-from townsquare.web.residents import router as resident_pages
-from townsquare.web.views import mount as mount_web
-from townsquare.web.weekly import router as weekly_pages
+from townsquare.web.mount import mount as mount_web
 from townsquare.weekly import schedule as weekly_schedule
 from townsquare.weekly.views import router as weekly_router
 
@@ -169,12 +163,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(footage_router)
     app.include_router(footage_public_router)
     app.include_router(weekly_router)
-    app.include_router(alerts_pages)
-    app.include_router(resident_pages)
-    app.include_router(moderation_pages)
-    app.include_router(desk_pages)
-    app.include_router(footage_pages)
-    app.include_router(weekly_pages)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from lxml import html
 
 from tests.web.conftest import SAN_FRANCISCO, SEATTLE, Seeded
+from townsquare import templating
 from townsquare.app import create_app
 from townsquare.settings import Settings
-from townsquare.web import pages
+from townsquare.web import display, feed, kit
 
 PLACE = {"lat": str(SEATTLE[0]), "lon": str(SEATTLE[1])}
 ABSOLUTE_URL = re.compile(r"""(?:https?:)?//[^\s"'<>)]+""", re.IGNORECASE)
@@ -132,7 +133,7 @@ def test_fragment_is_the_results_and_pushes_the_page_url(
 def test_load_more_follows_the_cursor_to_the_end(
     client: TestClient, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pages, "PAGE_SIZE", 2)
+    monkeypatch.setattr(feed, "PAGE_SIZE", 2)
     page = parse(client.get("/", params=PLACE).text)
     seen = [int(i) for i in strings(page, "//li[@data-incident]/@data-incident")]
     more = elements(page, '//li[@class="load-more"]/a')
@@ -246,9 +247,9 @@ def test_static_files_are_served(client: TestClient) -> None:
 
 def test_tile_server_is_allowed_only_when_configured() -> None:
     tiles = "https://{s}.tile.example.org/{z}/{x}/{y}.png"
-    policy = pages.content_security_policy(tiles)
+    policy = kit.content_security_policy(tiles)
     assert "img-src 'self' data: https://*.tile.example.org;" in policy
-    assert "img-src 'self' data:;" in pages.content_security_policy("")
+    assert "img-src 'self' data:;" in kit.content_security_policy("")
 
 
 @pytest.mark.parametrize(
@@ -265,25 +266,25 @@ def test_tile_server_is_allowed_only_when_configured() -> None:
 )
 def test_relative_age(minutes: int, expected: str) -> None:
     now = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    assert pages.relative_age(now - timedelta(minutes=minutes), now) == expected
+    assert display.relative_age(now - timedelta(minutes=minutes), now) == expected
 
 
 def test_formatting_helpers() -> None:
-    assert pages.utc_iso(datetime(2026, 1, 1, 4, 5, 6, tzinfo=UTC)) == "2026-01-01T04:05:06Z"
-    assert [pages.distance_text(m) for m in (800, 1000, 1500, 2000)] == [
+    assert templating.utc_iso(datetime(2026, 1, 1, 4, 5, 6, tzinfo=UTC)) == "2026-01-01T04:05:06Z"
+    assert [display.distance_text(m) for m in (800, 1000, 1500, 2000)] == [
         "800 m",
         "1 km",
         "1.5 km",
         "2 km",
     ]
-    assert pages.coordinates_text(47.6062, -122.3321) == "47.6062°\u00a0N, 122.3321°\u00a0W"
-    assert pages.filter_label("") == "all categories"
-    assert pages.filter_label("fire") == "Fire"
-    assert pages.filter_label("fire.alarm") == "Fire alarm"
+    assert display.coordinates_text(47.6062, -122.3321) == "47.6062°\u00a0N, 122.3321°\u00a0W"
+    assert display.filter_label("") == "all categories"
+    assert display.filter_label("fire") == "Fire"
+    assert display.filter_label("fire.alarm") == "Fire alarm"
 
 
 def test_sensitive_category_asked_for_stays_selectable() -> None:
-    groups = pages.category_options("sensitive.death")
+    groups = display.category_options("sensitive.death")
     values = [o.value for g in groups for o in g.options]
     assert values.count("sensitive.death") == 1
     assert "sensitive.domestic" not in values

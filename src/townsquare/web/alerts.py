@@ -8,16 +8,16 @@ body `List-Unsubscribe=One-Click` and no cookie.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 
 from townsquare.alerts import optin
 from townsquare.alerts.channels.registry import choices
 from townsquare.db import utcnow
 from townsquare.http.deps import platform_of
-from townsquare.web.views import render
+from townsquare.web.kit import page_router, render
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = page_router()
 TOKEN_CHARS = 200
 
 
@@ -28,7 +28,7 @@ def alerts_page(request: Request) -> Response:
     query = request.query_params
     return render(
         request,
-        "alerts.html",
+        "alerts/alerts.html",
         lat=query.get("lat", f"{lat:.4f}"),
         lon=query.get("lon", f"{lon:.4f}"),
         channels=choices(),
@@ -38,7 +38,7 @@ def alerts_page(request: Request) -> Response:
 @router.get("/alerts/confirm/{token}")
 def confirm_page(request: Request, token: str) -> Response:
     """The page of a confirmation link: one button that confirms."""
-    return render(request, "alerts_link.html", action="confirm", token=token[:TOKEN_CHARS])
+    return render(request, "alerts/alerts_link.html", action="confirm", token=token[:TOKEN_CHARS])
 
 
 @router.post("/alerts/confirm/{token}")
@@ -46,13 +46,15 @@ def confirm(request: Request, token: str) -> Response:
     """Confirm the address; alerts go to it from now on."""
     outcome = optin.confirm(platform_of(request).factory, token[:TOKEN_CHARS], now=utcnow())
     status = 200 if outcome in ("confirmed", "already") else 404
-    return render(request, "alerts_link.html", status, action="confirm", outcome=outcome)
+    return render(request, "alerts/alerts_link.html", status, action="confirm", outcome=outcome)
 
 
 @router.get("/alerts/unsubscribe/{token}")
 def unsubscribe_page(request: Request, token: str) -> Response:
     """The page of an unsubscribe link: one button that unsubscribes."""
-    return render(request, "alerts_link.html", action="unsubscribe", token=token[:TOKEN_CHARS])
+    return render(
+        request, "alerts/alerts_link.html", action="unsubscribe", token=token[:TOKEN_CHARS]
+    )
 
 
 @router.post("/alerts/unsubscribe/{token}")
@@ -61,4 +63,4 @@ def unsubscribe(request: Request, token: str) -> Response:
     platform = platform_of(request)
     done = optin.unsubscribe(platform.factory, platform.settings, token[:TOKEN_CHARS])
     outcome = "unsubscribed" if done else "gone"
-    return render(request, "alerts_link.html", action="unsubscribe", outcome=outcome)
+    return render(request, "alerts/alerts_link.html", action="unsubscribe", outcome=outcome)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from townsquare import taxonomy
@@ -23,20 +23,20 @@ from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.errors import TownsquareError
 from townsquare.feedback import service as feedback
 from townsquare.feedback.schemas import Quality
-from townsquare.http.deps import DB, Config
-from townsquare.web.residents import (
-    PageDeps,
-    form_actor,
+from townsquare.http.deps import DB
+from townsquare.web.kit import (
+    ModeratorPage,
+    Refused,
     page,
-    page_actor,
+    page_router,
+    refusal_shown,
     see_other,
+    sentence,
+    status_of,
     text,
-    to_sign_in,
 )
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, dependencies=PageDeps
-)
+router = page_router()
 FIELDS = ("title", "summary", "category", "severity", "status", "into")
 QUALITY_DAYS = 30
 DONE = {
@@ -83,8 +83,6 @@ def _page(
     done: str | None = None,
     show_quality: bool = False,
 ) -> Response:
-    if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
     context = _context(session, actor)
     if error is not None and all(i.id != error["id"] for i in context["queue"]):
         # The refused item is no longer in the queue (removed, closed): show it on top.
@@ -95,7 +93,7 @@ def _page(
             pass
     return page(
         request,
-        "desk.html",
+        "desk/desk.html",
         status,
         actor=actor,
         error=error,
@@ -122,7 +120,7 @@ def done_note(action: str, incident_id: int | None, into: int | None) -> str | N
 async def desk_page(
     request: Request,
     session: DB,
-    settings: Config,
+    actor: ModeratorPage,
     done: str = "",
     item: int | None = None,
     into: int | None = None,
@@ -133,23 +131,15 @@ async def desk_page(
     The quality figures scan the last 30 days, so they load when their panel is opened (or
     with `?quality=1` without JavaScript), not on every return to the page after an action.
     """
-    actor = await page_actor(request, session, settings)
-    if actor is None:
-        return to_sign_in("/desk")
     return _page(request, session, actor, done=done_note(done, item, into), show_quality=quality)
 
 
 @router.get("/desk/fragments/quality")
-async def desk_quality(request: Request, session: DB, settings: Config) -> Response:
+async def desk_quality(request: Request, session: DB, actor: ModeratorPage) -> Response:
     """The quality figures alone, loaded when the panel is opened."""
-    actor = await page_actor(request, session, settings)
-    if actor is None:
-        return to_sign_in("/desk")
-    if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
     return page(
         request,
-        "_desk_quality.html",
+        "desk/_desk_quality.html",
         actor=actor,
         quality=_quality(session),
         quality_days=QUALITY_DAYS,
@@ -158,27 +148,17 @@ async def desk_quality(request: Request, session: DB, settings: Config) -> Respo
 
 
 @router.get("/desk/fragments/queue")
-async def desk_queue(request: Request, session: DB, settings: Config) -> Response:
+async def desk_queue(request: Request, session: DB, actor: ModeratorPage) -> Response:
     """The queue alone, polled by the page to stay current."""
-    actor = await page_actor(request, session, settings)
-    if actor is None:
-        return to_sign_in("/desk")
-    if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
     context = _context(session, actor)
-    return page(request, "desk_queue.html", actor=actor, error=None, **context)
+    return page(request, "desk/desk_queue.html", actor=actor, error=None, **context)
 
 
 @router.post("/desk/incidents/{incident_id}/{action}")
 async def desk_act(
-    request: Request, incident_id: int, action: str, session: DB, settings: Config
+    request: Request, incident_id: int, action: str, session: DB, actor: ModeratorPage
 ) -> Response:
     """One action on one item, with its reason; refusals are shown on the item's form."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
-    if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
     form = await request.form()
     values: dict[str, Any] = {"reason": text(form, "reason")}
     for name in FIELDS:
@@ -195,12 +175,13 @@ async def desk_act(
         name = str(first["loc"][-1]) if first["loc"] else "reason"
         message = f"{name}: {first['msg']}"
         return _page(request, session, actor, 422, error=error | {"message": message})
-    try:
+
+    def refused(exc: Refused) -> Response:
+        message = sentence(exc)
+        return _page(request, session, actor, status_of(exc), error=error | {"message": message})
+
+    with refusal_shown(session, refused, TownsquareError):
         actions.act(session, incident_id, action, body, actor=actor, now=utcnow())
-    except TownsquareError as exc:
-        session.rollback()
-        message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
-        return _page(request, session, actor, exc.status, error=error | {"message": message})
     into = body.into if action in ("merge", "link") else None
     query = f"done={action}&item={incident_id}" + (f"&into={into}" if into else "")
     return see_other(f"/desk?{query}#item-{into or incident_id}")

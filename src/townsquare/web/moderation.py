@@ -8,29 +8,30 @@ the page answering that form only: never in a URL, never on a later page.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from collections.abc import Callable
+
+from fastapi import Request
+from fastapi.responses import Response
 
 from townsquare.accounts.schemas import Actor
 from townsquare.db import utcnow
-from townsquare.errors import TownsquareError
-from townsquare.http.deps import DB, Config
+from townsquare.http.deps import DB
 from townsquare.media import service as media
 from townsquare.moderation import service
 from townsquare.posts.schemas import PostRevealed
-from townsquare.web.residents import (
-    PageDeps,
-    form_actor,
+from townsquare.web.kit import (
+    ModeratorPage,
+    Refused,
     page,
-    page_actor,
+    page_router,
+    refusal_shown,
     see_other,
+    sentence,
+    status_of,
     text,
-    to_sign_in,
 )
 
-router = APIRouter(
-    include_in_schema=False, default_response_class=HTMLResponse, dependencies=PageDeps
-)
+router = page_router()
 ACTIONS = ("approve", "reject", "remove", "restore")
 
 
@@ -42,8 +43,6 @@ def _page(
     error: str | None = None,
     revealed: PostRevealed | None = None,
 ) -> Response:
-    if not actor.has("moderator"):
-        return page(request, "moderation_only.html", 403, actor=actor)
     pending = service.queue(session, actor=actor)
     recent = service.decided(session, actor=actor)
     # Photos and clips are shown as the public will see them (blurred, stripped), read through
@@ -52,7 +51,7 @@ def _page(
     kinds = media.kinds_of(session, ids)
     return page(
         request,
-        "moderation.html",
+        "moderation/moderation.html",
         status,
         actor=actor,
         pending=pending,
@@ -63,47 +62,35 @@ def _page(
     )
 
 
+def _refused(request: Request, session: DB, actor: Actor) -> Callable[[Refused], Response]:
+    """The page again, saying why the action was refused."""
+    return lambda exc: _page(request, session, actor, status_of(exc), sentence(exc))
+
+
 @router.get("/moderation")
-async def moderation_page(request: Request, session: DB, settings: Config) -> Response:
+async def moderation_page(request: Request, session: DB, actor: ModeratorPage) -> Response:
     """Pending posts, oldest first; then the latest decisions, to remove or restore."""
-    actor = await page_actor(request, session, settings)
-    if actor is None:
-        return to_sign_in("/moderation")
     return _page(request, session, actor)
 
 
 # Declared before the action route, which would otherwise take "exact-point" as an action.
 @router.post("/moderation/posts/{post_id}/exact-point")
-async def reveal(request: Request, post_id: int, session: DB, settings: Config) -> Response:
+async def reveal(request: Request, post_id: int, session: DB, actor: ModeratorPage) -> Response:
     """Show one post's exact point and text as written, for a reason the author will read."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
     reason = text(await request.form(), "reason")[:2000]
-    try:
+    with refusal_shown(session, _refused(request, session, actor)):
         shown = service.reveal_post(session, post_id, reason, actor=actor)
-    except TownsquareError as exc:
-        session.rollback()
-        message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
-        return _page(request, session, actor, exc.status, message)
     return _page(request, session, actor, revealed=shown)
 
 
 @router.post("/moderation/posts/{post_id}/{action}")
 async def moderate(
-    request: Request, post_id: int, action: str, session: DB, settings: Config
+    request: Request, post_id: int, action: str, session: DB, actor: ModeratorPage
 ) -> Response:
     """Approve, reject (with a reason), remove (with a reason) or restore one post."""
-    actor = await form_actor(request, session, settings)
-    if isinstance(actor, Response):
-        return actor
     if action not in ACTIONS:
         return _page(request, session, actor, 404, f"There is no action '{action}'.")
     reason = text(await request.form(), "reason").strip()[:2000] or None
-    try:
+    with refusal_shown(session, _refused(request, session, actor)):
         service.moderate_post(session, post_id, action, reason, actor=actor, now=utcnow())
-    except TownsquareError as exc:
-        session.rollback()
-        message = f"{exc.detail[:1].upper()}{exc.detail[1:]}."
-        return _page(request, session, actor, exc.status, message)
     return see_other(f"/moderation#done-{post_id}")

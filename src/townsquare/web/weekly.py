@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter
 from townsquare.http.deps import platform_of
 from townsquare.incidents.schemas import parse_time
-from townsquare.web.views import render
+from townsquare.web.kit import page_router, render
 from townsquare.weekly import service
 from townsquare.weekly.schemas import MAX_RADIUS_M, MIN_RADIUS_M, WeeklySummary
 
-router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+router = page_router()
 RADIUS_CHOICES_M = (250, 500, 1000, 2000, 5000)
 
 
@@ -54,7 +54,7 @@ def _page(
 ) -> Response:
     return render(
         request,
-        "weekly.html",
+        "weekly/weekly.html",
         status,
         form=form,
         summary=summary,

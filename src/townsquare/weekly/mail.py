@@ -8,8 +8,7 @@ from urllib.parse import urlencode
 from townsquare.alerts.models import Subscription
 from townsquare.mail import message_id
 from townsquare.settings import Settings
-from townsquare.web.pages import utc_iso
-from townsquare.web.views import make_templates
+from townsquare.templating import render_mail, utc_iso
 from townsquare.weekly.schemas import MAX_RADIUS_M, MIN_RADIUS_M, CategoryWeek, WeeklySummary
 
 FOOTER = "You get this because you subscribed to alerts for this area on Townsquare."
@@ -74,17 +73,14 @@ def compose(
     mail["Subject"] = subject(sub, summary)
     mail["Message-ID"] = message_id(settings, "weekly")
     mail.set_content(plain_text(settings, sub, summary, unsubscribe))
-    html = (
-        make_templates()
-        .env.get_template("mail_weekly.html")
-        .render(
-            title=subject(sub, summary),
-            summary=summary,
-            page_url=page_url(settings, summary),
-            alerts_url=f"{settings.site_url()}/alerts",
-            unsubscribe_url=unsubscribe,
-            footer=FOOTER,
-        )
+    html = render_mail(
+        "weekly.html",
+        title=subject(sub, summary),
+        summary=summary,
+        page_url=page_url(settings, summary),
+        alerts_url=f"{settings.site_url()}/alerts",
+        unsubscribe_url=unsubscribe,
+        footer=FOOTER,
     )
     mail.add_alternative(html, subtype="html")
     return mail

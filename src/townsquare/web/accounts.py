@@ -1,0 +1,393 @@
+"""Account pages: sign-up and its mailed link, sign-in with the two-factor step, sign-out,
+a forgotten password's mailed reset link, and the account with two-factor setup.
+
+Forms of a signed-in session carry the session's CSRF token (checked by `kit.page_actor`);
+forms before a session exists (sign-up, sign-in) carry a double-submit token that must match
+a SameSite=Strict cookie, so no other site can sign a visitor into an account of its choosing.
+Between a right password and the two-factor code, the page carries a signed five-minute
+pending sign-in token, never the password.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import segno
+from fastapi import Query, Request
+from fastapi.datastructures import FormData
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from townsquare.accounts import service as accounts
+from townsquare.accounts import signin, twofactor
+from townsquare.accounts.schemas import Actor, NewPassword, SignUp
+from townsquare.accounts.security import same
+from townsquare.db import utcnow
+from townsquare.errors import (
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    TooManyRequests,
+    TownsquareError,
+    Unauthorized,
+)
+from townsquare.http.deps import DB, SESSION_COOKIE, Client, Config, set_session_cookie
+from townsquare.settings import Settings
+from townsquare.web.kit import (
+    PageActor,
+    Refused,
+    as_sentence,
+    local_path,
+    page,
+    page_router,
+    refusal_shown,
+    see_other,
+    sentence,
+    status_of,
+    text,
+)
+
+router = page_router()
+FORM_COOKIE = "ts_form"
+NextPath = Annotated[str, Query(alias="next")]
+
+
+# ---- forms before a session: a double-submit token --------------------------------------
+
+
+def form_token(request: Request) -> str:
+    """The visitor's pre-session form token (a new one if the cookie is absent)."""
+    return request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
+
+
+def anonymous_page(
+    request: Request, template: str, status_code: int = 200, **context: Any
+) -> Response:
+    """A sign-up or sign-in page carrying the form token, and its cookie."""
+    token = form_token(request)
+    response = page(request, template, status_code, form_token=token, actor=None, **context)
+    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+def form_token_ok(request: Request, form: FormData) -> bool:
+    """True when the form's token matches the visitor's cookie."""
+    cookie, sent = request.cookies.get(FORM_COOKIE), form.get("form_token")
+    return bool(cookie) and isinstance(sent, str) and same(sent, cookie or "")
+
+
+# ---- sign-up and the mailed link ----------------------------------------------------------
+
+
+@router.get("/sign-up")
+def sign_up_page(request: Request) -> Response:
+    """The sign-up form."""
+    return anonymous_page(request, "accounts/sign_up.html", values={})
+
+
+@router.post("/sign-up")
+async def sign_up(request: Request, session: DB, settings: Config) -> Response:
+    """Create the account and mail the verification link."""
+    form = await request.form()
+    values = {"email": text(form, "email"), "display_name": text(form, "display_name")}
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    try:
+        body = SignUp(password=text(form, "password"), **values)
+    except ValidationError as exc:
+        name = str(exc.errors()[0]["loc"][-1])
+        message = {
+            "email": "Enter an e-mail address like name@example.org.",
+            "password": "Choose a password of at least 10 characters.",
+        }.get(name, "Check the form.")
+        return anonymous_page(
+            request, "accounts/sign_up.html", 422, values=values, error=(name, message)
+        )
+    try:
+        accounts.sign_up(
+            session, settings, body.email, body.password, body.display_name, now=utcnow()
+        )
+    except TownsquareError as exc:
+        error = ("email", as_sentence(exc.detail))
+        return anonymous_page(
+            request, "accounts/sign_up.html", exc.status, values=values, error=error
+        )
+    return page(request, "accounts/sign_up_sent.html", email=body.email, actor=None)
+
+
+@router.get("/verify")
+def verify_page(request: Request, token: str = "") -> Response:
+    """The mailed link: a button confirms (a mail scanner's GET changes nothing)."""
+    return anonymous_page(request, "accounts/verify.html", token=token[:200], done=False)
+
+
+@router.post("/verify")
+async def verify(request: Request, session: DB) -> Response:
+    """Confirm the address of the link's account."""
+    form = await request.form()
+    token = text(form, "token")[:200]
+    try:
+        accounts.verify_email(session, token, now=utcnow())
+    except InvalidParameter:
+        error = "This link is unknown, used or expired. Sign in to ask for a new one."
+        return anonymous_page(
+            request, "accounts/verify.html", 400, token="", done=False, error=error
+        )
+    return anonymous_page(request, "accounts/verify.html", token="", done=True)
+
+
+# ---- sign-in (with its two-factor step) and sign-out --------------------------------------
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next_path: NextPath = "") -> Response:
+    """The sign-in form."""
+    return anonymous_page(
+        request, "accounts/sign_in.html", step="password", email="", next=local_path(next_path, "")
+    )
+
+
+def _signed_in(settings: Settings, token: str, target: str) -> Response:
+    response = see_other(target)
+    set_session_cookie(response, settings, token)
+    return response
+
+
+def _password_step(
+    request: Request, status: int, target: str, error: str, email: str = ""
+) -> Response:
+    return anonymous_page(
+        request,
+        "accounts/sign_in.html",
+        status,
+        step="password",
+        email=email,
+        next=target,
+        error=error,
+    )
+
+
+def _code_step(
+    request: Request, pending: str, target: str, status: int = 200, error: str | None = None
+) -> Response:
+    # The password is not kept in the page: a signed, five-minute token stands for it.
+    return anonymous_page(
+        request,
+        "accounts/sign_in.html",
+        status,
+        step="code",
+        pending=pending,
+        next=target,
+        error=error,
+    )
+
+
+@router.post("/sign-in")
+async def sign_in(request: Request, session: DB, settings: Config, client: Client) -> Response:
+    """Password first; accounts with two-factor sign-in on are asked for a code next."""
+    form = await request.form()
+    email, password = text(form, "email"), text(form, "password")
+    target = local_path(text(form, "next"), "/account")
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    try:
+        opened = signin.sign_in(
+            session, settings, email[:320], password[:200], None, client=client, now=utcnow()
+        )
+    except signin.SecondFactorRequired as exc:
+        return _code_step(request, exc.pending, target)
+    except Unauthorized:
+        return _password_step(request, 401, target, "Wrong e-mail or password.", email)
+    except TooManyRequests as exc:
+        return _password_step(request, 429, target, f"{exc.detail}.", email)
+    return _signed_in(settings, opened.token, target)
+
+
+@router.post("/sign-in/code")
+async def sign_in_code(request: Request, session: DB, settings: Config, client: Client) -> Response:
+    """The two-factor step: the pending sign-in token of the password step and a code."""
+    form = await request.form()
+    pending, code = text(form, "pending")[:500], text(form, "totp").strip()[:10]
+    target = local_path(text(form, "next"), "/account")
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    try:
+        opened = signin.sign_in_with_code(
+            session, settings, pending, code, client=client, now=utcnow()
+        )
+    except signin.PendingSignInInvalid:
+        error = "That sign-in expired or was already used. Enter your password again."
+        return _password_step(request, 401, target, error)
+    except signin.SecondFactorRequired as exc:
+        error = "That code is not valid now; wait for the next one."
+        return _code_step(request, exc.pending, target, 401, error)
+    except TooManyRequests as exc:
+        return _password_step(request, 429, target, f"{exc.detail}.")
+    return _signed_in(settings, opened.token, target)
+
+
+# ---- a forgotten password: the mailed reset link ------------------------------------------
+
+
+@router.get("/forgot-password")
+def forgot_page(request: Request) -> Response:
+    """Ask for a reset link by e-mail."""
+    return anonymous_page(request, "accounts/forgot.html", sent=False, email="")
+
+
+@router.post("/forgot-password")
+async def forgot(request: Request, session: DB, settings: Config) -> Response:
+    """Mail a reset link; the page says the same whether or not the address has an account."""
+    form = await request.form()
+    email = text(form, "email").strip()[:320]
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    if "@" not in email:
+        error = ("email", "Enter the e-mail address you signed up with.")
+        return anonymous_page(
+            request, "accounts/forgot.html", 422, sent=False, email=email, error=error
+        )
+    accounts.request_password_reset(session, settings, email, now=utcnow())
+    return anonymous_page(request, "accounts/forgot.html", sent=True, email=email)
+
+
+@router.get("/reset")
+def reset_page(request: Request, token: str = "") -> Response:
+    """The mailed link: a form for the new password (opening it changes nothing)."""
+    return anonymous_page(request, "accounts/reset.html", token=token[:200], done=False)
+
+
+@router.post("/reset")
+async def reset(request: Request, session: DB) -> Response:
+    """Set the new password; every session and API token of the account ends."""
+    form = await request.form()
+    token = text(form, "token")[:200]
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    try:
+        body = NewPassword(token=token, password=text(form, "password"))
+    except ValidationError:
+        error = ("password", "Choose a password of at least 10 characters.")
+        return anonymous_page(
+            request, "accounts/reset.html", 422, token=token, done=False, error=error
+        )
+    try:
+        accounts.reset_password(session, body.token, body.password, now=utcnow())
+    except InvalidParameter:
+        error = ("token", "This link is unknown, used or expired. Ask for a new one.")
+        return anonymous_page(
+            request, "accounts/reset.html", 400, token="", done=False, error=error
+        )
+    response = anonymous_page(request, "accounts/reset.html", token="", done=True)
+    response.delete_cookie(SESSION_COOKIE, path="/")  # every session of the account ended
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(session: DB, actor: PageActor) -> Response:
+    """End this session (the form carries its CSRF token)."""
+    signin.sign_out(session, actor, now=utcnow())
+    response = see_other("/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class TotpSetup:
+    """Two-factor setup in progress: the secret, its otpauth URI and the URI as a QR code."""
+
+    secret: str
+    uri: str
+
+    @property
+    def grouped(self) -> str:
+        """The secret in groups of four, to type by hand."""
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
+
+    @property
+    def qr_data_uri(self) -> str:
+        """The URI as an SVG QR code in a data: URI (the pages' CSP allows data: images)."""
+        return str(segno.make(self.uri, error="m").svg_data_uri(scale=5, border=4))
+
+
+def _account_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    status: int = 200,
+    setup: TotpSetup | None = None,
+    error: str | None = None,
+    done: str = "",
+) -> Response:
+    me = accounts.me(session, actor)
+    needs_totp = me.needs_totp
+    return page(
+        request,
+        "accounts/account.html",
+        status,
+        actor=actor,
+        me=me,
+        setup=setup,
+        needs_totp=needs_totp,
+        error=error,
+        done=done,
+    )
+
+
+@router.get("/account")
+async def account_page(request: Request, session: DB, actor: PageActor, totp: str = "") -> Response:
+    """Who is signed in, two-factor sign-in, links to their pages and the sign-out button."""
+    done = totp if totp in ("on", "off") else ""
+    return _account_page(request, session, actor, done=done)
+
+
+def _sentence(exc: Refused) -> str:
+    if isinstance(exc, TownsquareError):
+        return as_sentence(exc.detail.removeprefix("code: "))
+    return sentence(exc)
+
+
+def _refused(
+    request: Request, session: Session, actor: Actor, setup: bool = False
+) -> Callable[[Refused], Response]:
+    """The account page saying why a two-factor step was refused (with the setup still in
+    progress when `setup`)."""
+
+    def show(exc: Refused) -> Response:
+        found = twofactor.totp_in_setup(session, actor=actor) if setup else None
+        shown = TotpSetup(*found) if found else None
+        return _account_page(request, session, actor, status_of(exc), shown, _sentence(exc))
+
+    return show
+
+
+@router.post("/account/totp")
+async def totp_setup(request: Request, session: DB, actor: PageActor) -> Response:
+    """Start two-factor setup: a new secret shown as a QR code, and the confirm form."""
+    with refusal_shown(session, _refused(request, session, actor), Conflict):
+        secret, uri = twofactor.setup_totp(session, actor=actor)
+    return _account_page(request, session, actor, setup=TotpSetup(secret, uri))
+
+
+@router.post("/account/totp/confirm")
+async def totp_confirm(request: Request, session: DB, actor: PageActor) -> Response:
+    """Turn two-factor sign-in on with a first code from the app."""
+    code = text(await request.form(), "code").strip()[:10]
+    show = _refused(request, session, actor, setup=True)
+    with refusal_shown(session, show, InvalidParameter, Conflict):
+        twofactor.confirm_totp(session, code, actor=actor, now=utcnow())
+    return see_other("/account?totp=on")
+
+
+@router.post("/account/totp/disable")
+async def totp_disable(request: Request, session: DB, actor: PageActor) -> Response:
+    """Turn two-factor sign-in off with a current code, unless a role of the account needs it."""
+    code = text(await request.form(), "code").strip()[:10]
+    show = _refused(request, session, actor)
+    with refusal_shown(session, show, InvalidParameter, Conflict, Forbidden):
+        twofactor.disable_totp(session, code, actor=actor, now=utcnow())
+    return see_other("/account?totp=off")

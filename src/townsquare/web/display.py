@@ -1,0 +1,159 @@
+"""How the pages show values: the template filters, the choices of the feed's selects and
+the quick places. Templates reach the functions as `pages.*` (see `kit.render`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from townsquare import geo, taxonomy
+from townsquare.db import utcnow
+from townsquare.incidents.schemas import Circle, IncidentPublic
+
+RADIUS_CHOICES_M = (500, 1000, 2000, 5000, 10_000, 25_000)
+GROUP_LABELS = {
+    "fire": "Fire",
+    "rescue": "Rescue",
+    "safety": "Hazards",
+    "traffic": "Traffic",
+    "crime": "Crime",
+    "police": "Police",
+    "sensitive": "Sensitive",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A named place the page offers as a quick link."""
+
+    name: str
+    lat: float
+    lon: float
+
+
+QUICK_PLACES = (
+    Place("Seattle", 47.6062, -122.3321),
+    Place("San Francisco", 37.7793, -122.4193),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One choice of a select."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class OptionGroup:
+    """An optgroup of a select."""
+
+    label: str
+    options: tuple[Option, ...]
+
+
+def group_of(code: str) -> str:
+    """The category group of a code: its first part ("fire" for "fire.structure")."""
+    return code.split(".", 1)[0]
+
+
+def category_options(current: str) -> list[OptionGroup]:
+    """The category filter: each group and its codes; sensitive codes only when asked for."""
+    groups: dict[str, list[Option]] = {}
+    singles: list[Option] = []
+    for code, category in taxonomy.categories().items():
+        if category.sensitive and code != current:
+            continue  # withheld by default, so a filter on them would always come back empty
+        group = group_of(code)
+        if group == code:
+            singles.append(Option(code, category.label))
+            continue
+        options = groups.setdefault(group, [Option(group, f"All {group_label(group).lower()}")])
+        options.append(Option(code, category.label))
+    found = [OptionGroup(group_label(g), tuple(opts)) for g, opts in groups.items()]
+    found.append(OptionGroup("More", tuple(sorted(singles, key=lambda o: o.label))))
+    known = {o.value for g in found for o in g.options}
+    if current and current not in known:
+        found.insert(0, OptionGroup("Current filter", (Option(current, current),)))
+    return found
+
+
+def filter_label(category: str) -> str:
+    """The category filter in words: 'all categories', a group, or a category's label."""
+    if not category:
+        return "all categories"
+    known = taxonomy.categories().get(category)
+    return known.label if known else group_label(category)
+
+
+def group_label(group: str) -> str:
+    """A person's name for a category group."""
+    if group in GROUP_LABELS:
+        return GROUP_LABELS[group]
+    category = taxonomy.categories().get(group)
+    return category.label if category else group.replace("_", " ").capitalize()
+
+
+def radius_options(current: str, max_radius_m: float) -> list[Option]:
+    """The radius choices up to the largest allowed, plus the current one if it is another."""
+    options = [Option(f"{r:g}", distance_text(r)) for r in RADIUS_CHOICES_M if r <= max_radius_m]
+    if current and current not in {o.value for o in options}:
+        try:
+            label = distance_text(float(current))
+        except ValueError:
+            label = current
+        options.append(Option(current, label))
+    return options
+
+
+def distance_text(metres: float) -> str:
+    """A distance as a person reads it: '800 m', '2 km', '1.5 km'."""
+    if metres < 1000:
+        return f"{metres:.0f} m"
+    return f"{metres / 1000:.1f} km".replace(".0 km", " km")
+
+
+def distance_from(area: Circle | None, incident: IncidentPublic) -> str:
+    """How far the incident is from the centre of the searched place."""
+    if area is None:
+        return ""
+    metres = geo.haversine_m(area.center.lat, area.center.lon, incident.lat, incident.lon)
+    return f"{distance_text(round(metres, -2) if metres >= 100 else 100)} away"
+
+
+def relative_age(moment: datetime, now: datetime | None = None) -> str:
+    """How long ago, as a person says it: 'just now', '12 min ago', '3 h ago', '4 days ago'."""
+    age = (now or utcnow()) - moment
+    if age < timedelta(minutes=1):
+        return "just now"
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} days ago"
+
+
+def coordinates_text(lat: float, lon: float) -> str:
+    """A point as '47.6062° N, 122.3321° W' (no line break inside a coordinate)."""
+    ns = "N" if lat >= 0 else "S"
+    ew = "E" if lon >= 0 else "W"
+    return f"{abs(lat):.4f}°\u00a0{ns}, {abs(lon):.4f}°\u00a0{ew}"
+
+
+MEDIA_LABELS = {
+    "photo": ("photo", "photos"),
+    "clip": ("clip", "clips"),
+    "processing": ("clip being blurred", "clips being blurred"),
+    "failed": ("clip that could not be processed", "clips that could not be processed"),
+}
+
+
+def media_summary(ids: Sequence[int], kinds: Mapping[int, str] | None) -> str:
+    """What a post carries, by kind and state: '1 photo, 2 clips being blurred'."""
+    counts = Counter((kinds or {}).get(m, "photo") for m in ids)
+    return ", ".join(f"{n} {MEDIA_LABELS[kind][n > 1]}" for kind, n in counts.items())

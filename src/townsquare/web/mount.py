@@ -1,0 +1,33 @@
+"""`mount(app)`: every page router, the static files, the page templates and the detours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from townsquare.web import (
+    accounts,
+    agency,
+    alerts,
+    desk,
+    feed,
+    footage,
+    kit,
+    moderation,
+    posts,
+    weekly,
+)
+
+HERE = Path(__file__).parent
+ROUTERS = (alerts, accounts, posts, moderation, desk, agency, footage, weekly, feed)
+"""The page modules, each with its `router`, in the order their routes are tried."""
+
+
+def mount(app: FastAPI) -> None:
+    """Add the page routes, their templates and the static files to `app`."""
+    kit.install(app, str(HERE / "templates"))
+    for module in ROUTERS:
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

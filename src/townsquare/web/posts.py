@@ -1,0 +1,277 @@
+"""A resident's post pages: the new post with live guideline prompts, and one's own posts with
+the appeal, edit, close and delete.
+
+Every form carries the session's CSRF token (checked by `kit.page_actor`); a refused post or
+action is shown on the form's page with the rule it broke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.datastructures import FormData
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from townsquare.accounts.schemas import Actor
+from townsquare.accounts.security import server_secret
+from townsquare.db import utcnow
+from townsquare.errors import (
+    Conflict,
+    Forbidden,
+    InvalidParameter,
+    PayloadTooLarge,
+    TooManyRequests,
+    TownsquareError,
+)
+from townsquare.http.deps import DB, Config
+from townsquare.media import intake
+from townsquare.media import service as media
+from townsquare.posts import lifecycle
+from townsquare.posts import service as posts
+from townsquare.posts.schemas import PostEdit, PostIn, PostOwn
+from townsquare.posts.service import GuidelineRefusal
+from townsquare.privacy.policy import default_policy
+from townsquare.settings import Settings
+from townsquare.web import drafts
+from townsquare.web.kit import (
+    PageActor,
+    Refused,
+    page,
+    page_router,
+    refusal_shown,
+    see_other,
+    sentence,
+    status_of,
+    text,
+)
+
+router = page_router()
+DONE = {
+    "edited": "Your changes were saved. A moderator reads them before the feed shows them.",
+    "closed": "The post is closed, and so is its item in the feed.",
+    "deleted": "The post is deleted and its item is withdrawn from the feed and alerts.",
+}
+"""What the page says after an author's action (`?done=`): the action's result, plainly."""
+
+
+# ---- a new post -----------------------------------------------------------------------------
+
+
+async def _post_form(request: Request) -> tuple[drafts.PostForm, UploadFile | None]:
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    descriptors = [d for d in form.getlist("descriptor") if isinstance(d, str)]
+    photo = form.get("photo")
+    upload = photo if isinstance(photo, UploadFile) and photo.filename else None
+    return drafts.PostForm.from_form(values, descriptors), upload
+
+
+def _new_post_page(
+    request: Request, actor: Actor, form: drafts.PostForm, status: int = 200, **context: Any
+) -> Response:
+    prompts = context.pop("prompts", None)
+    return page(
+        request,
+        "posts/post_new.html",
+        status,
+        actor=actor,
+        form=form,
+        prompts=prompts,
+        drafts=drafts,
+        **context,
+    )
+
+
+@router.get("/posts/new")
+async def new_post_page(request: Request, settings: Config, actor: PageActor) -> Response:
+    """The form: category, title, description, time, place on a map, optional photo."""
+    form = drafts.PostForm(lat="", lon="")
+    return _new_post_page(request, actor, form, center=settings.map_center)
+
+
+@router.post("/posts/check")
+async def check_draft(request: Request, actor: PageActor) -> Response:
+    """htmx, as the resident writes: every guideline's finding on the draft so far."""
+    form, _ = await _post_form(request)
+    found = drafts.evaluate(form, now=utcnow())
+    return page(request, "posts/_guideline_checks.html", prompts=found.prompts, live=True)
+
+
+def _store_photo(
+    session: Session, settings: Settings, upload: UploadFile, actor: Actor, now: datetime
+) -> int:
+    # Blocking (typing, blurring, a clip's frames): run in a worker thread.
+    with intake.receive(upload.file, settings) as received:
+        return media.upload_media(session, settings, received, actor=actor, now=now)
+
+
+async def _submit(
+    session: Session,
+    settings: Settings,
+    draft: PostIn,
+    upload: UploadFile | None,
+    actor: Actor,
+    now: datetime,
+) -> PostOwn:
+    """Store the photo, then queue the post; a photo whose post is refused is deleted again."""
+    secret = server_secret(settings)
+    if upload is None:
+        return posts.submit_post(session, settings, secret, draft, actor=actor, now=now)
+    photo = await asyncio.to_thread(_store_photo, session, settings, upload, actor, now)
+    try:
+        with_photo = draft.model_copy(update={"media_ids": [photo]})
+        return posts.submit_post(session, settings, secret, with_photo, actor=actor, now=now)
+    except Exception:
+        session.rollback()  # the refused post's rows go before its photo is deleted
+        media.discard_unattached(session, settings, photo, actor=actor)
+        raise
+
+
+@router.post("/posts/new")
+async def submit_post(
+    request: Request, session: DB, settings: Config, actor: PageActor
+) -> Response:
+    """Check, upload the photo, queue the post for moderation; refusals shown in the form."""
+    form, upload = await _post_form(request)
+    now = utcnow()
+    found = drafts.evaluate(form, now=now)
+    center = settings.map_center
+    if found.refused or found.draft is None:
+        return _new_post_page(request, actor, form, 422, prompts=found.prompts, center=center)
+
+    def refused(exc: Refused) -> Response:
+        if isinstance(exc, GuidelineRefusal):
+            prompts = [drafts.Prompt("refusal", c.code, c.reason) for c in exc.checks]
+            return _new_post_page(request, actor, form, 422, prompts=prompts, center=center)
+        return _new_post_page(
+            request, actor, form, status_of(exc), error=sentence(exc), center=center
+        )
+
+    errors = (GuidelineRefusal, InvalidParameter, PayloadTooLarge, Forbidden, TooManyRequests)
+    with refusal_shown(session, refused, *errors):
+        made = await _submit(session, settings, found.draft, upload, actor, now)
+    return see_other(f"/posts/mine?sent={made.id}")
+
+
+# ---- one's own posts ------------------------------------------------------------------------
+
+
+@router.get("/posts/mine")
+async def my_posts(
+    request: Request, session: DB, actor: PageActor, sent: int = 0, done: str = ""
+) -> Response:
+    """The resident's posts with their state, the moderator's reason and the appeal."""
+    return _my_posts_page(request, session, actor, sent=sent, done=DONE.get(done))
+
+
+def _my_posts_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    status: int = 200,
+    *,
+    sent: int = 0,
+    error: str | None = None,
+    done: str | None = None,
+) -> Response:
+    mine = posts.list_mine(session, actor=actor)
+    kinds = media.kinds_of(session, {m for p in mine for m in p.media_ids})
+    retention = default_policy().retention
+    return page(
+        request,
+        "posts/my_posts.html",
+        status,
+        actor=actor,
+        posts=mine,
+        sent=sent,
+        error=error,
+        done=done,
+        media_kinds=kinds,
+        drafts=drafts,
+        open_days=retention.post_open_days,
+        point_days=retention.closed_post_point_days,
+    )
+
+
+def _refused_on_mine(
+    request: Request, session: Session, actor: Actor
+) -> Callable[[Refused], Response]:
+    """My posts, saying why an author's action was refused."""
+
+    def show(exc: Refused) -> Response:
+        if isinstance(exc, GuidelineRefusal):
+            error = " ".join(c.reason for c in exc.checks)
+        else:
+            error = sentence(exc)
+        return _my_posts_page(request, session, actor, status_of(exc), error=error)
+
+    return show
+
+
+async def _own_post_action(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    act: Callable[[FormData], None],
+    done: str,
+) -> Response:
+    """Run one author action from a /posts/mine form; refusals are shown on that page."""
+    form = await request.form()
+    with refusal_shown(session, _refused_on_mine(request, session, actor), TownsquareError):
+        act(form)
+    return see_other(f"/posts/mine?done={done}")
+
+
+@router.post("/posts/{post_id}/edit")
+async def edit_post(request: Request, post_id: int, session: DB, actor: PageActor) -> Response:
+    """Change the category, title or text; a published post goes back to the moderators."""
+
+    def act(form: FormData) -> None:
+        change = PostEdit(
+            category=text(form, "category") or None,
+            title=text(form, "title")[:200] or None,
+            description=text(form, "description")[:5000] or None,
+        )
+        lifecycle.edit_post(session, post_id, change, actor=actor, now=utcnow())
+
+    return await _own_post_action(request, session, actor, act, "edited")
+
+
+@router.post("/posts/{post_id}/close")
+async def close_post(request: Request, post_id: int, session: DB, actor: PageActor) -> Response:
+    """Close the post now; its feed item closes too."""
+
+    def act(form: FormData) -> None:
+        lifecycle.close_post(session, post_id, actor=actor, now=utcnow())
+
+    return await _own_post_action(request, session, actor, act, "closed")
+
+
+@router.post("/posts/{post_id}/delete")
+async def delete_post(request: Request, post_id: int, session: DB, actor: PageActor) -> Response:
+    """Delete the post once the box is ticked; its feed item is retracted everywhere."""
+
+    def act(form: FormData) -> None:
+        if text(form, "confirm") != "yes":
+            raise Conflict("tick the box to confirm the deletion")
+        lifecycle.delete_post(session, post_id, actor=actor, now=utcnow())
+
+    return await _own_post_action(request, session, actor, act, "deleted")
+
+
+@router.post("/posts/{post_id}/appeal")
+async def appeal(request: Request, post_id: int, session: DB, actor: PageActor) -> Response:
+    """Ask once for another review of a rejected or removed post."""
+    reason = text(await request.form(), "reason").strip()
+    if not 3 <= len(reason) <= 2000:
+        error = "Say in a few words why the post meets the guidelines."
+        return _my_posts_page(request, session, actor, 409, error=error)
+    with refusal_shown(session, _refused_on_mine(request, session, actor), TownsquareError):
+        posts.appeal_post(session, post_id, reason, actor=actor, now=utcnow())
+    return see_other("/posts/mine")
