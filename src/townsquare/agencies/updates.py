@@ -21,6 +21,7 @@ from townsquare.agencies.models import Agency
 from townsquare.agencies.schemas import UpdateCorrection, UpdateIn
 from townsquare.agencies.service import verified_agency_of
 from townsquare.errors import InvalidParameter, NotFound
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.incidents import service as incidents
 from townsquare.incidents.models import Incident
@@ -115,7 +116,7 @@ def post_update(session: Session, body: UpdateIn, *, actor: Actor, now: datetime
     session.add(incident)
     session.flush()
     _audit(session, actor, "agency_update.post", incident, agency)
-    announce(session, "incident.published", {"id": incident.id})
+    announce(session, topics.INCIDENT_PUBLISHED, {"id": incident.id})
     session.commit()
     return incidents.get_public(session, incident.id)
 
@@ -155,9 +156,9 @@ def correct_update(
         occurred_at=occurred_at,
         now=now,
     )
-    topic = "incident.updated"
+    topic = topics.INCIDENT_UPDATED
     if body.status == "closed" and incident.status != "closed":
-        incident.status, incident.closed_at, topic = "closed", now, "incident.closed"
+        incident.status, incident.closed_at, topic = "closed", now, topics.INCIDENT_CLOSED
     elif body.status == "active" and incident.status != "active":
         incident.status, incident.closed_at = "active", None
     _audit(session, actor, "agency_update.correct", incident, agency)
@@ -174,7 +175,7 @@ def withdraw_update(session: Session, incident_id: int, *, actor: Actor, now: da
     incident.visibility_reasons = [WITHDRAWN]
     incident.updated_at = now
     _audit(session, actor, "agency_update.withdraw", incident, agency)
-    announce(session, "incident.removed", {"id": incident.id})
+    announce(session, topics.INCIDENT_REMOVED, {"id": incident.id})
     session.commit()
 
 

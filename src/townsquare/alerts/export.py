@@ -14,9 +14,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
-from townsquare.alerts.service import TOPIC as SUBSCRIPTION_TOPIC
 from townsquare.alerts.service import stored_cells
 from townsquare.db import Base
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 
 
@@ -57,5 +57,5 @@ def forget_address(session: Session, email: str) -> int:
                 session.execute(delete(table).where(table.subscription_id == sub.id))
             session.execute(delete(Subscription).where(Subscription.id == sub.id))
             removed += 1
-        announce(session, SUBSCRIPTION_TOPIC, {"id": sub.id})
+        announce(session, topics.SUBSCRIPTION_CHANGED, {"id": sub.id})
     return removed

@@ -28,6 +28,7 @@ from townsquare import taxonomy
 from townsquare.alerts.index import GeofenceIndex
 from townsquare.alerts.models import Channel, Delivery, Subscription
 from townsquare.db import transaction
+from townsquare.events import topics
 from townsquare.formats.geojson import feature
 from townsquare.incidents.models import Incident
 from townsquare.incidents.service import publish_all
@@ -151,7 +152,7 @@ def handle_incident_events(
     it would have been). If the batch fails, its incidents are decided one by one, so one
     bad incident does not hold the others back; the failure is raised after (redelivery).
     """
-    ids = list(dict.fromkeys(int(p["id"]) for t, p in events if t.startswith("incident.")))
+    ids = list(dict.fromkeys(int(p["id"]) for t, p in events if topics.about_incident(t)))
     if not ids:
         return 0
     try:

@@ -32,12 +32,12 @@ from townsquare.alerts.links import (
 from townsquare.alerts.models import AreaCell, Channel, Delivery, Subscription
 from townsquare.alerts.schemas import SubscriptionIn
 from townsquare.db import transaction
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.mail import message_id
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)
-TOPIC = "subscription.changed"
 CONFIRM_LIFETIME = timedelta(hours=48)
 Confirmed = Literal["confirmed", "already", "expired", "unknown"]
 
@@ -113,7 +113,7 @@ def confirm(factory: sessionmaker[Session], token: str, *, now: datetime) -> Con
             return "expired"
         row.confirmed_at = now
         row.confirm_token_hash, row.confirm_expires_at = None, None
-        announce(session, TOPIC, {"id": row.subscription_id})
+        announce(session, topics.SUBSCRIPTION_CHANGED, {"id": row.subscription_id})
     log.info("e-mail channel confirmed", extra={"channel": row.id})
     return "confirmed"
 
@@ -153,7 +153,7 @@ def _delete_channels(session: Session, sub_id: int, channel_ids: list[int]) -> N
     if left is None:
         delete_subscription_rows(session, sub_id)
     else:
-        announce(session, TOPIC, {"id": sub_id})
+        announce(session, topics.SUBSCRIPTION_CHANGED, {"id": sub_id})
 
 
 def delete_subscription_rows(session: Session, sub_id: int) -> None:
@@ -161,7 +161,7 @@ def delete_subscription_rows(session: Session, sub_id: int) -> None:
     for table in (Delivery, AreaCell, Channel):
         session.execute(delete(table).where(table.subscription_id == sub_id))
     session.execute(delete(Subscription).where(Subscription.id == sub_id))
-    announce(session, TOPIC, {"id": sub_id})
+    announce(session, topics.SUBSCRIPTION_CHANGED, {"id": sub_id})
 
 
 def forget_unconfirmed(factory: sessionmaker[Session], *, now: datetime) -> int:

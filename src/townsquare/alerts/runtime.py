@@ -14,6 +14,7 @@ from townsquare.alerts import delivery, matching, optin, service
 from townsquare.alerts.channels import Sender, build_senders
 from townsquare.alerts.index import GeofenceIndex
 from townsquare.db import utcnow
+from townsquare.events import topics
 from townsquare.events.bus import Bus, Event
 from townsquare.settings import Settings
 
@@ -52,7 +53,7 @@ class AlertEngine:
 
     def on_broadcast(self, topic: str, payload: dict[str, Any]) -> None:
         """Every node: keep the geofence index current."""
-        if topic == service.TOPIC:
+        if topic == topics.SUBSCRIPTION_CHANGED:
             with self.lock:
                 service.refresh_index(self.factory, self.index, int(payload["id"]))
 

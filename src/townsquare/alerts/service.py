@@ -37,11 +37,11 @@ from townsquare.alerts.schemas import (
 )
 from townsquare.db import columns, transaction
 from townsquare.errors import NotFound
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)
-TOPIC = optin.TOPIC
 REQUEUE_STATUSES = ("dead",)
 
 
@@ -119,7 +119,7 @@ def create_subscription(
                 if secret:
                     secrets_by_channel[row.id] = secret
             session.add_all([AreaCell(subscription_id=sub.id, cell=c) for c in found])
-            announce(session, TOPIC, {"id": sub.id})
+            announce(session, topics.SUBSCRIPTION_CHANGED, {"id": sub.id})
             out = _out(session, sub)
     for address, confirm in mails:  # after the commit: the link must work when it arrives
         optin.send_confirmation(settings, address, confirm)

@@ -19,6 +19,7 @@ from townsquare.accounts.schemas import Actor
 from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.desk.service import item, merged_reason, moderator, policy_for
 from townsquare.errors import Conflict, InvalidParameter, NotFound
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, SourceRecord
@@ -194,8 +195,8 @@ ACTIONS: dict[str, Action] = {
 
 def _topic(was_public: bool, incident: Incident) -> str:
     if incident.visibility != "public":
-        return "incident.removed"
-    return "incident.updated" if was_public else "incident.published"
+        return topics.INCIDENT_REMOVED
+    return topics.INCIDENT_UPDATED if was_public else topics.INCIDENT_PUBLISHED
 
 
 def act(
@@ -236,6 +237,6 @@ def act(
         session.get(Incident, body.into) if action in ("link", "merge") and body.into else None
     )
     if primary is not None and primary.visibility == "public":
-        announce(session, "incident.updated", {"id": primary.id})
+        announce(session, topics.INCIDENT_UPDATED, {"id": primary.id})
     session.commit()
     return item(session, incident.id, actor=actor, now=now)

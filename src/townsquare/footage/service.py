@@ -20,6 +20,7 @@ from townsquare.accounts.schemas import Actor
 from townsquare.agencies.models import Agency
 from townsquare.agencies.service import verified_agency_of
 from townsquare.errors import NotFound, TooManyRequests
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.footage import area, rules
 from townsquare.footage.models import Camera, FootageRequest, Notice
@@ -135,7 +136,7 @@ def close_expired(session: Session, *, now: datetime) -> int:
     for incident, expires_at in expired:
         # Closed when the request ran out, even if the job ran late (e.g. the server was down).
         incident.status, incident.closed_at, incident.updated_at = "closed", expires_at, now
-        announce(session, "incident.closed", {"id": incident.id})
+        announce(session, topics.INCIDENT_CLOSED, {"id": incident.id})
     return len(expired)
 
 
@@ -200,7 +201,7 @@ def file_request(
         object_id=row.id,
         detail={"agency": agency.slug, "residents_notified": len(notices)},
     )
-    announce(session, "incident.published", {"id": incident.id})
+    announce(session, topics.INCIDENT_PUBLISHED, {"id": incident.id})
     session.commit()
     mail_notices(session, settings, row, agency, [n.id for n in notices], now)
     return public_of(row, agency, now)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare import taxonomy
 from townsquare.db import transaction
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.footage import service as footage
 from townsquare.incidents.models import Incident
@@ -57,6 +58,6 @@ def release_due(factory: sessionmaker[Session], *, now: datetime) -> int:
             if decision.visibility == "public":
                 incident.visibility = "public"
                 incident.published_at = incident.updated_at = now
-                announce(session, "incident.published", {"id": incident.id})
+                announce(session, topics.INCIDENT_PUBLISHED, {"id": incident.id})
                 released += 1
     return released

@@ -37,6 +37,7 @@ from townsquare.alerts.export import forget_address, subscriptions_of
 from townsquare.audit import AuditEntry
 from townsquare.db import Base, columns
 from townsquare.errors import Forbidden
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.feedback import service as feedback
 from townsquare.footage.export import footage_of
@@ -205,7 +206,7 @@ def _withdraw(session: Session, post: Post, now: datetime) -> None:
     incident.summary = ""
     incident.updated_at = now
     if was_public:
-        announce(session, "incident.removed", {"id": incident.id})
+        announce(session, topics.INCIDENT_REMOVED, {"id": incident.id})
 
 
 def delete_account(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from townsquare import geo, taxonomy
 from townsquare.agencies.models import Agency
 from townsquare.errors import NotFound
+from townsquare.events import topics
 from townsquare.incidents.index import FeedIndex, IndexItem
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import (
@@ -166,7 +167,7 @@ def apply_event(
     factory: sessionmaker[Session], index: FeedIndex, topic: str, payload: dict[str, Any]
 ) -> None:
     """Keep the index current from one bus event; idempotent, so re-delivery is harmless."""
-    if not topic.startswith("incident."):
+    if not topics.about_incident(topic):
         return
     incident_id = int(payload["id"])
     with factory() as session:

@@ -26,6 +26,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare import geo, taxonomy
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.ingest.config import SourceConfig
@@ -421,18 +422,18 @@ def _refresh(
     topic = _topic(incident, created=created, was_public=was_public, was_closed=was_closed)
     if topic is not None:
         previous = state.topics.get(id(incident))
-        if previous is None or previous[1] != "incident.published":
+        if previous is None or previous[1] != topics.INCIDENT_PUBLISHED:
             state.topics[id(incident)] = (incident, topic)
 
 
 def _topic(incident: Incident, *, created: bool, was_public: bool, was_closed: bool) -> str | None:
     if incident.visibility != "public":
-        return "incident.removed" if was_public else None
+        return topics.INCIDENT_REMOVED if was_public else None
     if created or not was_public:
-        return "incident.published"
+        return topics.INCIDENT_PUBLISHED
     if incident.status == "closed" and not was_closed:
-        return "incident.closed"
-    return "incident.updated"
+        return topics.INCIDENT_CLOSED
+    return topics.INCIDENT_UPDATED
 
 
 def _summary(agency: str, links: Sequence[SourceRecord]) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare import geo
+from townsquare.events import topics
 from townsquare.events.outbox import OutboxEvent
 from townsquare.formats.geojson import feature
 from townsquare.incidents.models import Incident
@@ -111,10 +112,10 @@ def live_events(session: Session, events: list[tuple[int, str, int]]) -> list[Li
     for event_id, topic, incident_id in events:
         row = rows.get(incident_id)
         lat, lon = (row.lat, row.lon) if row else (None, None)
-        if incident_id in shown and topic != "incident.removed":
+        if incident_id in shown and topic != topics.INCIDENT_REMOVED:
             name, data = topic, json.dumps(shown[incident_id], separators=(",", ":"))
         else:
-            name, data = "incident.removed", json.dumps({"id": incident_id})
+            name, data = topics.INCIDENT_REMOVED, json.dumps({"id": incident_id})
         found.append(LiveEvent(event_id, name, lat, lon, data))
     return found
 
@@ -133,7 +134,7 @@ class StreamHub:
 
     def on_event(self, topic: str, payload: dict[str, Any]) -> None:
         """Bus handler: read the incident once and hand the event to the loop."""
-        if not topic.startswith("incident.") or self._loop is None or not self.clients:
+        if not topics.about_incident(topic) or self._loop is None or not self.clients:
             return
         with self.factory() as session:
             events = live_events(
@@ -194,7 +195,7 @@ class StreamHub:
                 select(OutboxEvent.id, OutboxEvent.topic, OutboxEvent.payload)
                 .where(
                     OutboxEvent.id > after_id,
-                    OutboxEvent.topic.startswith("incident."),
+                    OutboxEvent.topic.startswith(topics.INCIDENT_PREFIX),
                     OutboxEvent.relayed_at.is_not(None),
                 )
                 .order_by(OutboxEvent.id)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from townsquare import audit
 from townsquare.accounts.schemas import Actor
 from townsquare.errors import Conflict
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.posts import guidelines
@@ -80,7 +81,7 @@ def edit_post(
     if was == "published":
         hide(session, post, "edited by its author: back in review", now)
     _audit(session, post, "post.edit", actor, was=was)
-    announce(session, "post.submitted", {"id": post.id})
+    announce(session, topics.POST_SUBMITTED, {"id": post.id})
     session.commit()
     return own_view(session, post)
 
@@ -92,7 +93,7 @@ def _close(session: Session, post: Post, at: datetime, now: datetime) -> None:
     if incident is not None and incident.status != "closed":
         incident.status, incident.closed_at, incident.updated_at = "closed", at, now
         if incident.visibility == "public":
-            announce(session, "incident.closed", {"id": incident.id})
+            announce(session, topics.INCIDENT_CLOSED, {"id": incident.id})
 
 
 def close_post(session: Session, post_id: int, *, actor: Actor, now: datetime) -> PostOwn:

@@ -11,6 +11,7 @@ from townsquare import audit, geo, taxonomy
 from townsquare.accounts.models import Account
 from townsquare.accounts.schemas import Actor
 from townsquare.errors import Conflict, Forbidden, InvalidParameter, NotFound, TooManyRequests
+from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.incidents.nearby import nearby
@@ -115,7 +116,7 @@ def submit_post(
         object_id=post.id,
         subject_id=actor.account_id,
     )
-    announce(session, "post.submitted", {"id": post.id})
+    announce(session, topics.POST_SUBMITTED, {"id": post.id})
     session.commit()
     return own_view(session, post)
 
@@ -266,7 +267,7 @@ def publish(session: Session, post: Post, now: datetime) -> Incident:
         incident.updated_at = now
     post.published_at = post.published_at or now
     post.corroborated_by = corroborating_incident(session, post)
-    announce(session, "incident.published", {"id": incident.id})
+    announce(session, topics.INCIDENT_PUBLISHED, {"id": incident.id})
     return incident
 
 
@@ -284,7 +285,7 @@ def hide(session: Session, post: Post, why: str, now: datetime) -> None:
     incident.alertable = False
     incident.updated_at = now
     if was_public:
-        announce(session, "incident.removed", {"id": incident.id})
+        announce(session, topics.INCIDENT_REMOVED, {"id": incident.id})
 
 
 def get_public(session: Session, post_id: int) -> PostPublic:
