@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import geo, taxonomy
 from townsquare.events import topics
-from townsquare.events.outbox import announce
+from townsquare.incidents import publish
 from townsquare.incidents.models import Incident
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import Source, SourceRecord, SourceSnapshot
@@ -250,16 +250,10 @@ def _attach(
     )
     change = "merged"
     if incident is None:
-        incident = Incident(
-            origin="dispatch",
-            source_id=source.id,
-            external_id=version.external_id,
-            agency_id=source.agency_id,
-            status="active",
-            unit_count=1,
-            content_hash="",
+        identity = publish.Identity(
+            "dispatch", version.external_id, source_id=source.id, agency_id=source.agency_id
         )
-        session.add(incident)
+        incident = publish.open_incident(session, identity)
         state.by_external[version.external_id] = incident
         state.created.add(id(incident))
         change = "created"
@@ -365,75 +359,57 @@ def _refresh(
     replay: bool,
     outcome: Outcome,
 ) -> None:
-    links = state.members[id(incident)]
-    primary, occurred_at, closed_at = combine(links)
-    category = taxonomy.get(primary.category)
-    units = len(links)
-    parts = [
-        primary.category,
-        primary.original_type,
-        primary.address_block or "",
-        f"{primary.lat:.6f},{primary.lon:.6f}",
-        occurred_at.isoformat(),
-        closed_at.isoformat() if closed_at else "",
-        str(units),
-        ",".join(sorted(link.original_type for link in links if not link.mapped)),
-    ]
-    digest = hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+    form = _public_form(state.agency, state.members[id(incident)])
     created = id(incident) in state.created
-    if incident.content_hash == digest and not replay:
+    if publish.unchanged(incident, form) and not replay:
         return
     was_public = not created and incident.visibility == "public"
     was_closed = not created and incident.status == "closed"
-    decision = privacy.decide(
-        rules, category, primary.original_type, occurred_at, now, category.severity
-    )
-    alertable, reasons = decision.alertable, list(decision.alertable_reasons)
-    unmapped = sorted({link.original_type for link in links if not link.mapped})
-    if unmapped:
-        alertable = False
-        reasons = [UNMAPPED_REASON.format(t) for t in unmapped] + [
-            r for r in reasons if not r.startswith("alertable")
-        ]
-    cells = geo.cells_of(geo.Point(primary.lat, primary.lon))
-    incident.category = category.code
-    incident.original_type = primary.original_type
-    incident.title = primary.original_type
-    incident.summary = _summary(state.agency, links)
-    incident.address_block = primary.address_block
-    incident.lat, incident.lon = primary.lat, primary.lon
-    incident.h3_r5, incident.h3_r7, incident.h3_r9 = cells[5], cells[7], cells[9]
-    incident.occurred_at = occurred_at
-    incident.unit_count = units
-    incident.status = "closed" if closed_at else "active"
-    incident.closed_at = closed_at
-    incident.severity = category.severity
-    incident.visibility = decision.visibility
-    incident.visibility_reasons = list(decision.visibility_reasons)
-    incident.alertable, incident.alertable_reasons = alertable, reasons
-    incident.content_hash = digest
-    incident.updated_at = now
-    if created or (incident.visibility == "public" and not was_public):
-        incident.published_at = min(now, occurred_at) if replay else now
+    standing = _standing(rules, form, now)
+    entering = created or (standing.visibility == "public" and not was_public)
+    published_at = (min(now, form.occurred_at) if replay else now) if entering else None
+    publish.write(incident, form, standing, now=now, published_at=published_at)
     if created and incident.visibility == "withheld":
         outcome.withheld += 1
-    if closed_at and not was_closed:
+    if form.closed_at and not was_closed:
         outcome.closed += 1
-    topic = _topic(incident, created=created, was_public=was_public, was_closed=was_closed)
+    newly_closed = incident.status == "closed" and not was_closed
+    topic = publish.change_topic(incident, was_public=was_public, newly_closed=newly_closed)
     if topic is not None:
         previous = state.topics.get(id(incident))
         if previous is None or previous[1] != topics.INCIDENT_PUBLISHED:
             state.topics[id(incident)] = (incident, topic)
 
 
-def _topic(incident: Incident, *, created: bool, was_public: bool, was_closed: bool) -> str | None:
-    if incident.visibility != "public":
-        return topics.INCIDENT_REMOVED if was_public else None
-    if created or not was_public:
-        return topics.INCIDENT_PUBLISHED
-    if incident.status == "closed" and not was_closed:
-        return topics.INCIDENT_CLOSED
-    return topics.INCIDENT_UPDATED
+def _public_form(agency: str, links: Sequence[SourceRecord]) -> publish.PublicForm:
+    """The incident its records make: named by the primary record, one line of summary."""
+    primary, occurred_at, closed_at = combine(links)
+    return publish.PublicForm(
+        category=primary.category,
+        original_type=primary.original_type,
+        title=primary.original_type,
+        summary=_summary(agency, links),
+        address_block=primary.address_block,
+        point=geo.Point(primary.lat, primary.lon),
+        occurred_at=occurred_at,
+        closed_at=closed_at,
+        unit_count=len(links),
+        unmapped=tuple(link.original_type for link in links if not link.mapped),
+        text_from_fields=True,
+    )
+
+
+def _standing(rules: Policy, form: publish.PublicForm, now: datetime) -> publish.Standing:
+    """The privacy gate's decision; a call type not mapped yet is never alerted."""
+    category = taxonomy.get(form.category)
+    decision = privacy.decide(
+        rules, category, form.original_type, form.occurred_at, now, category.severity
+    )
+    if not form.unmapped:
+        return decision
+    reasons = [UNMAPPED_REASON.format(t) for t in sorted(set(form.unmapped))]
+    reasons += [r for r in decision.alertable_reasons if not r.startswith("alertable")]
+    return replace(decision, alertable=False, alertable_reasons=tuple(reasons))
 
 
 def _summary(agency: str, links: Sequence[SourceRecord]) -> str:
@@ -447,4 +423,4 @@ def _announce(session: Session, state: _State) -> None:
         return
     session.flush()
     for incident, topic in state.topics.values():
-        announce(session, topic, {"id": incident.id})
+        publish.announce(session, incident, topic)
