@@ -8,8 +8,8 @@ others. Its agency corrects or withdraws it; nobody else does.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -21,8 +21,7 @@ from townsquare.agencies.models import Agency
 from townsquare.agencies.schemas import UpdateCorrection, UpdateIn
 from townsquare.agencies.service import verified_agency_of
 from townsquare.errors import InvalidParameter, NotFound
-from townsquare.events import topics
-from townsquare.events.outbox import announce
+from townsquare.incidents import publish
 from townsquare.incidents import service as incidents
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import IncidentPublic
@@ -53,8 +52,7 @@ def _check(
         raise InvalidParameter("lat", f"the place is outside {agency.name}'s jurisdiction")
 
 
-def _fill(
-    incident: Incident,
+def _public_form(
     *,
     category: str,
     title: str,
@@ -63,47 +61,35 @@ def _fill(
     lat: float,
     lon: float,
     occurred_at: datetime,
-    now: datetime,
-) -> None:
-    """Set the public form of an update's content: every value through the privacy stage."""
+    closed_at: datetime | None = None,
+) -> publish.PublicForm:
+    """The public form of an update's content: every value through the privacy stage."""
     policy = default_policy()
-    kind = taxonomy.get(category)
-    point = privacy.public_point(geo.Point(lat, lon), policy)
-    cells = geo.cells_of(point)
-    decision = decide(policy, kind, ORIGINAL_TYPE, occurred_at, now, kind.severity)
-    incident.category = category
-    incident.original_type = ORIGINAL_TYPE
-    incident.title = privacy.public_text(title.strip(), policy)
-    incident.summary = privacy.public_text(summary.strip(), policy)
-    incident.address_block = privacy.public_address(address, policy) if address else None
-    incident.lat, incident.lon = point.lat, point.lon
-    incident.h3_r5, incident.h3_r7, incident.h3_r9 = cells[5], cells[7], cells[9]
-    incident.occurred_at = occurred_at
-    incident.severity = kind.severity
-    incident.alertable = decision.alertable
-    incident.alertable_reasons = list(decision.alertable_reasons)
-    incident.updated_at = now
-    parts = [category, incident.title, incident.summary, incident.address_block or ""]
-    parts += [f"{point.lat:.6f},{point.lon:.6f}", occurred_at.isoformat()]
-    incident.content_hash = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return publish.PublicForm(
+        category=category,
+        original_type=ORIGINAL_TYPE,
+        title=privacy.public_text(title.strip(), policy),
+        summary=privacy.public_text(summary.strip(), policy),
+        address_block=privacy.public_address(address, policy) if address else None,
+        point=privacy.public_point(geo.Point(lat, lon), policy),
+        occurred_at=occurred_at,
+        closed_at=closed_at,
+    )
+
+
+def _alerting(form: publish.PublicForm, now: datetime) -> tuple[bool, tuple[str, ...]]:
+    """Whether the gate alerts an update of this form now, and why (it is public by nature)."""
+    kind = taxonomy.get(form.category)
+    decision = decide(default_policy(), kind, ORIGINAL_TYPE, form.occurred_at, now, kind.severity)
+    return decision.alertable, decision.alertable_reasons
 
 
 def post_update(session: Session, body: UpdateIn, *, actor: Actor, now: datetime) -> IncidentPublic:
     """Publish an official update of the caller's agency in the feed, labelled 'agency'."""
     agency = _officer(session, actor)
     _check(agency, body.category, body.lat, body.lon, body.occurred_at, now)
-    incident = Incident(
-        origin="agency",
-        external_id=f"update-{secrets.token_hex(8)}",
-        agency_id=agency.id,
-        published_at=now,
-        status="active",
-        visibility="public",
-        visibility_reasons=[],
-        unit_count=1,
-    )
-    _fill(
-        incident,
+    identity = publish.Identity("agency", f"update-{secrets.token_hex(8)}", agency_id=agency.id)
+    form = _public_form(
         category=body.category,
         title=body.title,
         summary=body.summary,
@@ -111,12 +97,11 @@ def post_update(session: Session, body: UpdateIn, *, actor: Actor, now: datetime
         lat=body.lat,
         lon=body.lon,
         occurred_at=body.occurred_at,
-        now=now,
     )
-    session.add(incident)
-    session.flush()
+    alertable, reasons = _alerting(form, now)
+    standing = publish.Standing("public", (), alertable, reasons)
+    incident = publish.create(session, identity, form, standing, now=now)
     _audit(session, actor, "agency_update.post", incident, agency)
-    announce(session, topics.INCIDENT_PUBLISHED, {"id": incident.id})
     session.commit()
     return incidents.get_public(session, incident.id)
 
@@ -144,9 +129,13 @@ def correct_update(
     lon = body.lon if body.lon is not None else incident.lon
     occurred_at = body.occurred_at or incident.occurred_at
     _check(agency, category, lat, lon, occurred_at, now)
+    closed_at = incident.closed_at
+    if body.status == "closed" and closed_at is None:
+        closed_at = now
+    elif body.status == "active":
+        closed_at = None
     # Stored text is already scrubbed; scrubbing it again changes nothing.
-    _fill(
-        incident,
+    form = _public_form(
         category=category,
         title=body.title if body.title is not None else incident.title,
         summary=body.summary if body.summary is not None else incident.summary,
@@ -154,15 +143,14 @@ def correct_update(
         lat=lat,
         lon=lon,
         occurred_at=occurred_at,
-        now=now,
+        closed_at=closed_at,
     )
-    topic = topics.INCIDENT_UPDATED
-    if body.status == "closed" and incident.status != "closed":
-        incident.status, incident.closed_at, topic = "closed", now, topics.INCIDENT_CLOSED
-    elif body.status == "active" and incident.status != "active":
-        incident.status, incident.closed_at = "active", None
+    alertable, reasons = _alerting(form, now)
+    standing = replace(
+        publish.standing_of(incident), alertable=alertable, alertable_reasons=reasons
+    )
+    publish.revise(session, incident, form, standing, now=now)
     _audit(session, actor, "agency_update.correct", incident, agency)
-    announce(session, topic, {"id": incident.id})
     session.commit()
     return incidents.get_public(session, incident.id)
 
@@ -171,11 +159,9 @@ def withdraw_update(session: Session, incident_id: int, *, actor: Actor, now: da
     """Take one of the agency's updates out of the feed (streams and alerts cancel it)."""
     agency = _officer(session, actor)
     incident = _own_update(session, incident_id, agency)
-    incident.visibility = "removed"
-    incident.visibility_reasons = [WITHDRAWN]
-    incident.updated_at = now
+    # Its alert flag stays, as before: a curator who publishes it again brings it back.
+    publish.remove(session, incident, WITHDRAWN, now=now, keep_alertable=True)
     _audit(session, actor, "agency_update.withdraw", incident, agency)
-    announce(session, topics.INCIDENT_REMOVED, {"id": incident.id})
     session.commit()
 
 
