@@ -20,13 +20,11 @@ from townsquare.accounts.schemas import Actor
 from townsquare.agencies.models import Agency
 from townsquare.agencies.service import verified_agency_of
 from townsquare.errors import NotFound, TooManyRequests
-from townsquare.events import topics
-from townsquare.events.outbox import announce
 from townsquare.footage import area, rules
 from townsquare.footage.models import Camera, FootageRequest, Notice
 from townsquare.footage.schemas import AgencyPage, AreaOut, FileRequest, RequestPublic
+from townsquare.incidents import publish
 from townsquare.incidents.models import Incident
-from townsquare.incidents.new import public_incident
 from townsquare.privacy.engine import public_text
 from townsquare.privacy.policy import default_policy
 from townsquare.settings import Settings
@@ -34,6 +32,7 @@ from townsquare.settings import Settings
 log = logging.getLogger(__name__)
 CATEGORY = "agency.footage_request"
 RATE_WINDOW = timedelta(days=1)
+NOT_ALERTED = "not alerted: footage requests reach camera owners by e-mail"
 MAIL_SUBJECT = "An agency asks for camera footage near you"
 MAIL_BODY = """{agency} asks residents with cameras in an area that includes your camera
 "{camera}" for recordings from {start} to {end} (UTC).
@@ -103,26 +102,26 @@ def cameras_in(session: Session, row: FootageRequest) -> list[Camera]:
     return [c for c in boxed if area.in_polygon(c.lon, c.lat, [ring])]
 
 
-def _feed_item(row: FootageRequest, agency: Agency, now: datetime) -> Incident:
-    point = geo.coarsen(geo.Point(row.center_lat, row.center_lon))
+def _feed_item(session: Session, row: FootageRequest, agency: Agency, now: datetime) -> Incident:
+    """The request's public item in the feed, at its area's coarse centre; never alerted."""
     category = taxonomy.get(CATEGORY)
     span = f"{row.window_start:%Y-%m-%d %H:%M} to {row.window_end:%Y-%m-%d %H:%M} UTC"
     summary = (
         f"Case {row.case_number}. {row.reason} Recordings from {span}. "
         f"Residents choose whether to share; open until {row.expires_at:%Y-%m-%d %H:%M} UTC."
     )
-    return public_incident(
-        origin="agency",
-        external_id=f"footage-request-{row.id}",
-        agency_id=agency.id,
+    form = publish.PublicForm(
         category=CATEGORY,
+        original_type=category.label,
         title=f"{category.label}: {agency.name}",
         summary=summary,
-        point=point,
+        address_block=None,
+        point=geo.coarsen(geo.Point(row.center_lat, row.center_lon)),
         occurred_at=now,
-        now=now,
-        alert_reasons=["not alerted: footage requests reach camera owners by e-mail"],
     )
+    identity = publish.Identity("agency", f"footage-request-{row.id}", agency_id=agency.id)
+    standing = publish.Standing("public", (), False, (NOT_ALERTED,))
+    return publish.create(session, identity, form, standing, now=now)
 
 
 def close_expired(session: Session, *, now: datetime) -> int:
@@ -135,8 +134,7 @@ def close_expired(session: Session, *, now: datetime) -> int:
     ).all()
     for incident, expires_at in expired:
         # Closed when the request ran out, even if the job ran late (e.g. the server was down).
-        incident.status, incident.closed_at, incident.updated_at = "closed", expires_at, now
-        announce(session, topics.INCIDENT_CLOSED, {"id": incident.id})
+        publish.close(session, incident, at=expires_at, now=now)
     return len(expired)
 
 
@@ -188,10 +186,7 @@ def file_request(
     )
     session.add(row)
     session.flush()
-    incident = _feed_item(row, agency, now)
-    session.add(incident)
-    session.flush()
-    row.incident_id = incident.id
+    row.incident_id = _feed_item(session, row, agency, now).id
     notices = _notify(session, row, now)
     audit.record(
         session,
@@ -201,7 +196,6 @@ def file_request(
         object_id=row.id,
         detail={"agency": agency.slug, "residents_notified": len(notices)},
     )
-    announce(session, topics.INCIDENT_PUBLISHED, {"id": incident.id})
     session.commit()
     mail_notices(session, settings, row, agency, [n.id for n in notices], now)
     return public_of(row, agency, now)

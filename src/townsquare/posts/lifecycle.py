@@ -22,6 +22,7 @@ from townsquare.accounts.schemas import Actor
 from townsquare.errors import Conflict
 from townsquare.events import topics
 from townsquare.events.outbox import announce
+from townsquare.incidents import publish as writer
 from townsquare.incidents.models import Incident
 from townsquare.posts import guidelines
 from townsquare.posts.models import Post, PostMedia
@@ -90,10 +91,8 @@ def _close(session: Session, post: Post, at: datetime, now: datetime) -> None:
     """Close the post and its incident (the feed item is announced closed, as others are)."""
     post.state, post.closed_at, post.updated_at = "closed", at, now
     incident = session.get(Incident, post.incident_id) if post.incident_id else None
-    if incident is not None and incident.status != "closed":
-        incident.status, incident.closed_at, incident.updated_at = "closed", at, now
-        if incident.visibility == "public":
-            announce(session, topics.INCIDENT_CLOSED, {"id": incident.id})
+    if incident is not None:
+        writer.close(session, incident, at=at, now=now)
 
 
 def close_post(session: Session, post_id: int, *, actor: Actor, now: datetime) -> PostOwn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -13,9 +14,9 @@ from townsquare.accounts.schemas import Actor
 from townsquare.errors import Conflict, Forbidden, InvalidParameter, NotFound, TooManyRequests
 from townsquare.events import topics
 from townsquare.events.outbox import announce
+from townsquare.incidents import publish as writer
 from townsquare.incidents.models import Incident
 from townsquare.incidents.nearby import nearby
-from townsquare.incidents.new import public_incident
 from townsquare.media.models import Media
 from townsquare.posts import guidelines
 from townsquare.posts.models import Post, PostMedia
@@ -233,42 +234,52 @@ def corroborating_incident(session: Session, post: Post) -> int | None:
 
 def publish(session: Session, post: Post, now: datetime) -> Incident:
     """Make (or show again) the post's incident: scrubbed text, displaced coarse point."""
+    incident = session.get(Incident, post.incident_id) if post.incident_id else None
+    if incident is None:
+        incident = _first_publication(session, post, now)
+        post.incident_id = incident.id
+    else:
+        _show_again(session, incident, post, now)
+    post.published_at = post.published_at or now
+    post.corroborated_by = corroborating_incident(session, post)
+    return incident
+
+
+def _first_publication(session: Session, post: Post, now: datetime) -> Incident:
     policy = default_policy()
     category = taxonomy.get(post.category)
     alertable = post.alertable and category.severity >= policy.alerts.min_severity
     reasons = list(post.alert_reasons) or (
         ["resident post"] if alertable else ["not alerted: below the alert severity"]
     )
-    incident = session.get(Incident, post.incident_id) if post.incident_id else None
-    if incident is None:
-        title = public_text(post.title, policy)
-        incident = public_incident(
-            origin="resident",
-            external_id=f"post-{post.id}",
-            category=post.category,
-            title=title,
-            summary=public_text(post.description, policy),
-            point=geo.Point(post.public_lat, post.public_lon),
-            occurred_at=post.occurred_at,
-            now=now,
-            alertable=alertable,
-            alert_reasons=reasons,
-        )
-        session.add(incident)
-        session.flush()
-        post.incident_id = incident.id
-    else:
-        # The author may have edited the post since: the incident shows what was approved.
-        incident.category = post.category
-        incident.title = public_text(post.title, policy)
-        incident.summary = public_text(post.description, policy)
-        incident.visibility = "public"
-        incident.visibility_reasons = []
-        incident.updated_at = now
-    post.published_at = post.published_at or now
-    post.corroborated_by = corroborating_incident(session, post)
-    announce(session, topics.INCIDENT_PUBLISHED, {"id": incident.id})
-    return incident
+    form = writer.PublicForm(
+        category=post.category,
+        original_type=category.label,
+        title=public_text(post.title, policy),
+        summary=public_text(post.description, policy),
+        address_block=None,
+        point=geo.Point(post.public_lat, post.public_lon),
+        occurred_at=post.occurred_at,
+    )
+    identity = writer.Identity("resident", f"post-{post.id}")
+    standing = writer.Standing("public", (), alertable, tuple(reasons))
+    return writer.create(session, identity, form, standing, now=now)
+
+
+def _show_again(session: Session, incident: Incident, post: Post, now: datetime) -> None:
+    """The author may have edited the post since: the incident shows what was approved.
+
+    Its call type, severity and alerting stay as first published (an edit is not alerted).
+    """
+    policy = default_policy()
+    form = replace(
+        writer.form_of(incident),
+        category=post.category,
+        title=public_text(post.title, policy),
+        summary=public_text(post.description, policy),
+    )
+    standing = replace(writer.standing_of(incident), visibility="public", visibility_reasons=())
+    writer.revise(session, incident, form, standing, now=now)
 
 
 def hide(session: Session, post: Post, why: str, now: datetime) -> None:
@@ -278,14 +289,7 @@ def hide(session: Session, post: Post, why: str, now: datetime) -> None:
     """
     if post.incident_id is None:
         return
-    incident = session.get_one(Incident, post.incident_id)
-    was_public = incident.visibility == "public"
-    incident.visibility = "removed"
-    incident.visibility_reasons = [why]
-    incident.alertable = False
-    incident.updated_at = now
-    if was_public:
-        announce(session, topics.INCIDENT_REMOVED, {"id": incident.id})
+    writer.remove(session, session.get_one(Incident, post.incident_id), why, now=now)
 
 
 def get_public(session: Session, post_id: int) -> PostPublic:
