@@ -20,7 +20,7 @@ from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.desk.service import item, merged_reason, moderator, policy_for
 from townsquare.errors import Conflict, InvalidParameter, NotFound
 from townsquare.events import topics
-from townsquare.events.outbox import announce
+from townsquare.incidents import publish
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, SourceRecord
 from townsquare.posts.models import Post
@@ -193,12 +193,6 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def _topic(was_public: bool, incident: Incident) -> str:
-    if incident.visibility != "public":
-        return topics.INCIDENT_REMOVED
-    return topics.INCIDENT_UPDATED if was_public else topics.INCIDENT_PUBLISHED
-
-
 def act(
     session: Session,
     incident_id: int,
@@ -231,12 +225,13 @@ def act(
         object_id=incident.id,
         detail={"reason": reason, **detail},
     )
-    if was_public or incident.visibility == "public":
-        announce(session, _topic(was_public, incident), {"id": incident.id})
+    # A curator's close is announced as an update, so open pages reload and drop it.
+    topic = publish.change_topic(incident, was_public=was_public, newly_closed=False)
+    publish.announce(session, incident, topic)
     primary = (
         session.get(Incident, body.into) if action in ("link", "merge") and body.into else None
     )
     if primary is not None and primary.visibility == "public":
-        announce(session, topics.INCIDENT_UPDATED, {"id": primary.id})
+        publish.announce(session, primary, topics.INCIDENT_UPDATED)
     session.commit()
     return item(session, incident.id, actor=actor, now=now)
