@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import geo, taxonomy
 from townsquare.agencies.models import Agency
-from townsquare.events.outbox import announce
+from townsquare.incidents import publish
 from townsquare.incidents.models import Incident
 
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -35,40 +35,19 @@ def incident(
     external_id: str | None = None,
 ) -> Incident:
     """A dispatch incident at the public (coarsened) form of the given point."""
-    point = geo.coarsen(geo.Point(lat, lon))
-    cells = geo.cells_of(point)
-    cat = taxonomy.get(category)
-    row = Incident(
-        origin="dispatch",
-        external_id=external_id,
-        agency_id=agency_id,
+    label = taxonomy.get(category).label
+    form = publish.PublicForm(
         category=category,
-        original_type=cat.label,
-        title=cat.label,
+        original_type=label,
+        title=label,
         summary="",
         address_block="100 block of Pine St",
-        lat=point.lat,
-        lon=point.lon,
-        h3_r5=cells[5],
-        h3_r7=cells[7],
-        h3_r9=cells[9],
+        point=geo.coarsen(geo.Point(lat, lon)),
         occurred_at=occurred_at,
-        published_at=occurred_at,
-        updated_at=occurred_at,
-        status="active",
-        severity=cat.severity,
-        visibility=visibility,
-        visibility_reasons=[],
-        alertable=False,
-        alertable_reasons=["not alerted: test"],
-        unit_count=1,
-        content_hash="x",
     )
-    session.add(row)
-    session.flush()
-    if visibility == "public":
-        announce(session, "incident.published", {"id": row.id})
-    return row
+    identity = publish.Identity("dispatch", external_id, agency_id=agency_id)
+    standing = publish.Standing(visibility, (), False, ("not alerted: test",))
+    return publish.create(session, identity, form, standing, now=occurred_at)
 
 
 def scatter(
