@@ -5,7 +5,11 @@ shows how far the tree is from it: each strongly connected group of top-level
 packages and modules that import one another, biggest first.
 
     python scripts/import_cycles.py            # cycles between packages
+    python scripts/import_cycles.py --faces    # a package's tables, views and cli apart
     python scripts/import_cycles.py --modules  # cycles between modules
+
+With --faces a domain's `models`, `views` and `cli` count as units of their own, as the
+layering test counts them (they sit in other layers than the rest of their package).
 """
 
 from __future__ import annotations
@@ -43,7 +47,10 @@ def imported(path: Path, name: str) -> Iterator[str]:
                 yield from (f"{base}.{a.name}" for a in node.names)
 
 
-def graph(by_package: bool) -> dict[str, set[str]]:
+FACES = ("models", "views", "rights_views", "cli")
+
+
+def graph(by_package: bool, faces: bool = False) -> dict[str, set[str]]:
     files = {
         module_name(p): p
         for p in (SRC / ROOT).rglob("*.py")
@@ -51,17 +58,20 @@ def graph(by_package: bool) -> dict[str, set[str]]:
     }
     edges: dict[str, set[str]] = {}
     for name, path in files.items():
-        node = unit(name, by_package)
+        node = unit(name, by_package, faces)
         for target in imported(path, name):
-            if target in files and unit(target, by_package) != node:
-                edges.setdefault(node, set()).add(unit(target, by_package))
+            if target in files and unit(target, by_package, faces) != node:
+                edges.setdefault(node, set()).add(unit(target, by_package, faces))
         edges.setdefault(node, set())
     return edges
 
 
-def unit(name: str, by_package: bool) -> str:
+def unit(name: str, by_package: bool, faces: bool = False) -> str:
     parts = name.split(".")
-    return ".".join(parts[:2]) if by_package else name
+    if not by_package:
+        return name
+    face = parts[2] if faces and len(parts) == 3 and parts[2] in FACES else ""
+    return ".".join(parts[:2]) + (f":{face}" if face else "")
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -100,9 +110,10 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", action="store_true", help="modules, not packages")
+    parser.add_argument("--faces", action="store_true", help="tables, views and cli apart")
     args = parser.parse_args()
-    groups = cycles(graph(by_package=not args.modules))
-    kind = "modules" if args.modules else "packages"
+    groups = cycles(graph(by_package=not args.modules, faces=args.faces))
+    kind = "modules" if args.modules else "packages" + (" (faces apart)" if args.faces else "")
     print(f"{len(groups)} import cycle(s) between {kind}")
     for group in groups:
         print(f"- {len(group)}: " + ", ".join(g.removeprefix(ROOT + ".") for g in group))

@@ -110,6 +110,30 @@ def record(
     return entry
 
 
+def record_row(
+    session: Session,
+    row: Base,
+    *,
+    actor_id: int | None,
+    action: str,
+    subject_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """`record` an action on a stored row, named by its table and id (a new row is flushed)."""
+    if getattr(row, "id", None) is None:
+        session.add(row)
+        session.flush()
+    return record(
+        session,
+        actor_id=actor_id,
+        action=action,
+        object_type=row.__tablename__,
+        object_id=getattr(row, "id"),  # noqa: B009 - every audited table has an integer id
+        subject_id=subject_id,
+        detail=detail,
+    )
+
+
 def _roles_of(session: Session, actor_id: int | None) -> list[str] | None:
     if actor_id is None:
         return None

@@ -44,12 +44,11 @@ def grant_role(
         account.agency_id = agency_id
     if role not in account.roles:
         account.roles = [*account.roles, role]
-    audit.record(
+    audit.record_row(
         session,
+        account,
         actor_id=actor_id,
         action="account.grant_role",
-        object_type="account",
-        object_id=account.id,
         subject_id=account.id,
         detail={"role": role} | ({"agency": agency} if role in AGENCY_ROLES else {}),
     )
@@ -76,12 +75,11 @@ def revoke_role(
     account.roles = [r for r in account.roles if r != role]
     if not set(account.roles) & set(AGENCY_ROLES):
         account.agency_id = None
-    audit.record(
+    audit.record_row(
         session,
+        account,
         actor_id=actor_id,
         action="account.revoke_role",
-        object_type="account",
-        object_id=account.id,
         subject_id=account.id,
         detail={"role": role} | ({"agency": agency} if agency else {}),
     )

@@ -58,12 +58,11 @@ def sign_up(
     session.add(account)
     session.flush()
     token = _link(session, account.id, "verify", now)
-    audit.record(
+    audit.record_row(
         session,
+        account,
         actor_id=account.id,
         action="account.sign_up",
-        object_type="account",
-        object_id=account.id,
         subject_id=account.id,
     )
     session.commit()
@@ -90,12 +89,11 @@ def verify_email(session: Session, token: str, *, now: datetime) -> None:
     link = _use_link(session, token, "verify", now)
     account = session.get_one(Account, link.account_id)
     account.email_verified_at = account.email_verified_at or now
-    audit.record(
+    audit.record_row(
         session,
+        account,
         actor_id=account.id,
         action="account.verify_email",
-        object_type="account",
-        object_id=account.id,
         subject_id=account.id,
     )
     session.commit()
@@ -121,12 +119,11 @@ def reset_password(session: Session, token: str, password: str, *, now: datetime
     account = session.get_one(Account, link.account_id)
     account.password_hash = security.hash_password(password)
     signin.revoke_credentials(session, account.id, now)
-    audit.record(
+    audit.record_row(
         session,
+        account,
         actor_id=account.id,
         action="account.reset_password",
-        object_type="account",
-        object_id=account.id,
         subject_id=account.id,
     )
     session.commit()

@@ -334,14 +334,11 @@ def create_api_token(
         created_at=now,
         expires_at=now + timedelta(days=settings.api_token_days),
     )
-    session.add(row)
-    session.flush()
-    audit.record(
+    audit.record_row(
         session,
+        row,
         actor_id=actor.account_id,
         action="account.create_token",
-        object_type="api_token",
-        object_id=row.id,
         subject_id=actor.account_id,
     )
     session.commit()

@@ -50,12 +50,11 @@ def confirm_totp(session: Session, code: str, *, actor: Actor, now: datetime) ->
     if actor.session_id is not None:
         session.get_one(AccountSession, actor.session_id).second_factor = True
     signin.void_reset_links(session, account.id, now)
-    audit.record(
+    audit.record_row(
         session,
+        account,
         actor_id=account.id,
         action="account.enable_totp",
-        object_type="account",
-        object_id=account.id,
         subject_id=account.id,
     )
     session.commit()
@@ -93,12 +92,11 @@ def disable_totp(session: Session, code: str, *, actor: Actor, now: datetime) ->
         .values(revoked_at=now)
     )
     signin.void_reset_links(session, account.id, now)
-    audit.record(
+    audit.record_row(
         session,
+        account,
         actor_id=account.id,
         action="account.disable_totp",
-        object_type="account",
-        object_id=account.id,
         subject_id=account.id,
     )
     session.commit()

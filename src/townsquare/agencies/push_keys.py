@@ -113,12 +113,11 @@ def rotate_key(session: Session, slug: str, *, actor: Actor, now: datetime) -> K
     )
     session.add(row)
     session.flush()
-    audit.record(
+    audit.record_row(
         session,
+        source,
         actor_id=actor.account_id,
         action="push_key.rotate",
-        object_type="source",
-        object_id=source.id,
         detail={"source": slug, "key_id": row.id},
     )
     session.commit()
@@ -143,12 +142,11 @@ def revoke_key(session: Session, slug: str, *, actor: Actor, now: datetime) -> N
             )
         )
     _revoke_all(session, source.id, now)
-    audit.record(
+    audit.record_row(
         session,
+        source,
         actor_id=actor.account_id,
         action="push_key.revoke",
-        object_type="source",
-        object_id=source.id,
         detail={"source": slug},
     )
     session.commit()

@@ -104,12 +104,11 @@ def create_agency(session: Session, body: AgencyIn, *, actor: Actor) -> AgencyOu
         raise Conflict(f"agency {body.slug} exists")
     agency.name, agency.time_zone, agency.jurisdiction = body.name, body.time_zone, area
     session.flush()
-    audit.record(
+    audit.record_row(
         session,
+        agency,
         actor_id=actor.account_id,
         action="agency.create",
-        object_type="agency",
-        object_id=agency.id,
         detail={"slug": agency.slug, "completed_feed_agency": completed},
     )
     session.commit()
@@ -124,12 +123,11 @@ def verify_agency(session: Session, slug: str, *, actor: Actor, now: datetime) -
         raise Conflict(f"agency {slug} has no jurisdiction yet: register it first")
     if agency.verified_at is None:
         agency.verified_at = now
-        audit.record(
+        audit.record_row(
             session,
+            agency,
             actor_id=actor.account_id,
             action="agency.verify",
-            object_type="agency",
-            object_id=agency.id,
             detail={"slug": slug},
         )
         session.commit()

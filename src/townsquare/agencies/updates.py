@@ -166,11 +166,10 @@ def withdraw_update(session: Session, incident_id: int, *, actor: Actor, now: da
 
 
 def _audit(session: Session, actor: Actor, action: str, incident: Incident, agency: Agency) -> None:
-    audit.record(
+    audit.record_row(
         session,
+        incident,
         actor_id=actor.account_id,
         action=action,
-        object_type="incident",
-        object_id=incident.id,
         detail={"agency": agency.slug},
     )

@@ -217,12 +217,11 @@ def act(
     was_public = incident.visibility == "public"
     detail = run(session, incident, body, now)
     incident.updated_at = now
-    audit.record(
+    audit.record_row(
         session,
+        incident,
         actor_id=actor.account_id,
         action=f"desk.{action}",
-        object_type="incident",
-        object_id=incident.id,
         detail={"reason": reason, **detail},
     )
     # A curator's close is announced as an update, so open pages reload and drop it.

@@ -59,14 +59,11 @@ def register_camera(
         token_hash=security.digest(token),
         created_at=now,
     )
-    session.add(camera)
-    session.flush()
-    audit.record(
+    audit.record_row(
         session,
+        camera,
         actor_id=actor.account_id,
         action="camera.register",
-        object_type="camera",
-        object_id=camera.id,
         subject_id=actor.account_id,
     )
     session.commit()
@@ -86,12 +83,11 @@ def rotate_token(session: Session, camera_id: int, *, actor: Actor) -> str:
     camera = _owned(session, camera_id, actor.account_id)
     token = TOKEN_PREFIX + security.new_secret()[0]
     camera.token_hash = security.digest(token)
-    audit.record(
+    audit.record_row(
         session,
+        camera,
         actor_id=actor.account_id,
         action="camera.rotate_token",
-        object_type="camera",
-        object_id=camera.id,
         subject_id=actor.account_id,
     )
     session.commit()
@@ -177,14 +173,11 @@ def add_clip(
     clip = Clip(
         camera_id=camera.id, media_id=media_id, starts_at=starts_at, ends_at=ends_at, created_at=now
     )
-    session.add(clip)
-    session.flush()
-    audit.record(
+    audit.record_row(
         session,
+        clip,
         actor_id=actor.account_id,
         action="camera.clip",
-        object_type="clip",
-        object_id=clip.id,
         subject_id=actor.account_id,
         detail={"camera": camera.id, "media": media_id},
     )

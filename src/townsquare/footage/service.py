@@ -188,12 +188,11 @@ def file_request(
     session.flush()
     row.incident_id = _feed_item(session, row, agency, now).id
     notices = _notify(session, row, now)
-    audit.record(
+    audit.record_row(
         session,
+        row,
         actor_id=actor.account_id,
         action="footage.request",
-        object_type="footage_request",
-        object_id=row.id,
         detail={"agency": agency.slug, "residents_notified": len(notices)},
     )
     session.commit()

@@ -118,12 +118,11 @@ def _audit(entries: list[AuditEntry], account_id: int) -> list[dict[str, Any]]:
 def export_data(session: Session, settings: Settings, *, actor: Actor, now: datetime) -> Path:
     """A ZIP of everything about the caller, in a temporary file the caller removes."""
     account = session.get_one(Account, actor.account_id)
-    audit.record(
+    audit.record_row(
         session,
+        account,
         actor_id=account.id,
         action="account.export",
-        object_type="account",
-        object_id=account.id,
         subject_id=account.id,
     )
     session.commit()

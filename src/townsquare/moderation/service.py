@@ -141,12 +141,11 @@ def moderate_post(
     # A closed post that is removed keeps its closing time: its exact point expires on time.
     closing = post.closed_at or now
     post.closed_at = closing if target in ("rejected", "removed") else None
-    audit.record(
+    audit.record_row(
         session,
+        post,
         actor_id=actor.account_id,
         action=f"post.{action}",
-        object_type="post",
-        object_id=post.id,
         subject_id=post.author_id,
         detail={"reason": post.reason} if post.reason else {},
     )
@@ -167,12 +166,11 @@ def reveal_post(session: Session, post_id: int, reason: str, *, actor: Actor) ->
     stated = reason.strip()
     if len(stated) < 10:
         raise Conflict("say why you need the exact point (the author reads it)")
-    audit.record(
+    audit.record_row(
         session,
+        post,
         actor_id=actor.account_id,
         action="post.reveal",
-        object_type="post",
-        object_id=post.id,
         subject_id=post.author_id,
         detail={"reason": stated},
     )

@@ -35,12 +35,11 @@ CLOSABLE = ("pending", "published")
 
 
 def _audit(session: Session, post: Post, action: str, actor: Actor, **detail: object) -> None:
-    audit.record(
+    audit.record_row(
         session,
+        post,
         actor_id=actor.account_id,
         action=action,
-        object_type="post",
-        object_id=post.id,
         subject_id=actor.account_id,
         detail=dict(detail),
     )

@@ -109,12 +109,11 @@ def submit_post(
     session.flush()
     for position, media_id in enumerate(media):
         session.add(PostMedia(post_id=post.id, media_id=media_id, position=position))
-    audit.record(
+    audit.record_row(
         session,
+        post,
         actor_id=actor.account_id,
         action="post.submit",
-        object_type="post",
-        object_id=post.id,
         subject_id=actor.account_id,
     )
     announce(session, topics.POST_SUBMITTED, {"id": post.id})
@@ -197,12 +196,11 @@ def appeal_post(
     post.state = "pending"
     post.updated_at = now
     post.checks = [*post.checks, {"code": "appeal", "reason": f"Appealed: {text}"}]
-    audit.record(
+    audit.record_row(
         session,
+        post,
         actor_id=actor.account_id,
         action="post.appeal",
-        object_type="post",
-        object_id=post.id,
         subject_id=actor.account_id,
     )
     session.commit()
