@@ -1,100 +1,28 @@
-"""Fixtures shared by every test: both databases through one fixture, migrations applied.
+"""The suite's settings and its shared fixtures, which live in tests/support.
 
-Each test gets an empty, migrated store. SQLite: a copy of a migrated template file.
-PostgreSQL: one migrated database per run, emptied (TRUNCATE) after each test. Real
-commits happen, so code that opens its own transactions and threads is tested as it runs.
+Fixtures every folder may use are defined in the support modules registered below; a folder's
+conftest holds only fixtures of its own.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare.db import make_engine, make_sessionmaker
-from townsquare.migrations import runner
-from townsquare.migrations.tables import Base
+pytest.register_assert_rewrite("tests.support")
 
 # The server's own housekeeping would act on each test's store at its own hour (retention on
 # old sample records, a Monday digest to the test mailboxes); tests that need it turn it on.
 os.environ.setdefault("TOWNSQUARE_RETENTION_INTERVAL_S", "0")
 os.environ.setdefault("TOWNSQUARE_WEEKLY_DIGEST_DAY", "off")
 
-POSTGRES_ENV = "TOWNSQUARE_TEST_POSTGRES_URL"
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file that each test copies."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    engine = make_engine(f"sqlite:///{path}")
-    runner.upgrade(engine)
-    engine.dispose()
-    return path
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A migrated PostgreSQL database of this run alone, or a skip that says why there is none.
-
-    The database is named after the one in TOWNSQUARE_TEST_POSTGRES_URL plus this process id,
-    so concurrent runs (and xdist workers) on one server never see each other's rows.
-    """
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (make test and .ci/run set it)")
-    name = f"{make_url(base).database or 'townsquare_test'}_{os.getpid()}"
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-    except Exception as exc:  # unreachable server: report it as a skip with the reason
-        pytest.skip(f"PostgreSQL at {make_url(base).render_as_string()} unreachable: {exc}")
-    engine = make_engine(url)
-    runner.upgrade(engine)
-    engine.dispose()
-    yield url
-    _admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin(url: str, *statements: str) -> None:
-    """Run statements outside a transaction on the server's maintenance database."""
-    admin = make_engine(
-        make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    )
-    try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-    finally:
-        admin.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty migrated store on each backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "townsquare.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        eng = make_engine(f"sqlite:///{path}")
-        yield eng
-        eng.dispose()
-        return
-    eng = make_engine(request.getfixturevalue("postgres_url"))
-    yield eng
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with eng.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    eng.dispose()
-
-
-@pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    """The session factory the code under test uses."""
-    return make_sessionmaker(engine)
+pytest_plugins = [
+    "tests.support.store",
+    "tests.support.residents",
+    "tests.support.webhooks",
+    "tests.support.broker",
+    "tests.support.alerts",
+    "tests.support.desk",
+    "tests.support.clips",
+]

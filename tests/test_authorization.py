@@ -36,9 +36,9 @@ from httpx import Response
 from PIL import Image
 from pydantic import SecretStr
 
-from tests.agencies.people import SEATTLE, TACOMA, register
-from tests.ingest.test_kinds import config
-from tests.residents import PASSWORD, Mailbox, Person, resident, sign_in, sign_up
+from tests.support.feeds import config
+from tests.support.people import SEATTLE, TACOMA, register
+from tests.support.residents import PASSWORD, Mailbox, Person, resident, sign_in, sign_up
 from townsquare.accounts import grants
 from townsquare.app import create_app
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow

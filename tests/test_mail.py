@@ -29,12 +29,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import HOME as ALERT_HOME
-from tests.alerts.conftest import add_incident
-from tests.footage.conftest import INSIDE, camera_owner, make_agency, officer, request_body
-from tests.residents import Mailbox, app_with, mailbox, resident_settings, sign_up
-from tests.weekly.conftest import END, HOME, plant_history
-from tests.weekly.test_digest import subscribe as subscribe_weekly
+from tests.support.alerts import HOME as ALERT_HOME
+from tests.support.alerts import add_incident
+from tests.support.footage import INSIDE, camera_owner, make_agency, officer, request_body
+from tests.support.residents import Mailbox, app_with, sign_up
+from tests.support.weekly import END, HOME, plant_history
+from tests.support.weekly import subscribe as subscribe_weekly
 from townsquare import mail
 from townsquare.alerts import delivery
 from townsquare.alerts.channels import SendError, build_senders
@@ -44,7 +44,6 @@ from townsquare.platform import Platform
 from townsquare.settings import Settings
 from townsquare.weekly.digest import send_weekly
 
-__all__ = ["mailbox", "resident_settings"]
 SITE = "http://town.example"  # http: the test client sends no Secure cookie
 
 

@@ -14,12 +14,11 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.alerts.conftest import add_incident, platform
+from tests.support.alerts import add_incident
 from townsquare.app import create_app
 from townsquare.platform import Platform
 from townsquare.settings import Settings
 
-__all__ = ["platform"]
 EVIL = "evil.example"
 SPOOFED = [
     {"Host": EVIL},

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.residents import PASSWORD, Mailbox, privileged, resident, sign_in, sign_up
+from tests.support.residents import PASSWORD, Mailbox, privileged, resident, sign_in, sign_up
 from townsquare import audit
 from townsquare.accounts import grants, security, service, signin, twofactor
 from townsquare.db import utcnow

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from tests.residents import PASSWORD, Mailbox, Person, privileged, resident, sign_in
+from tests.support.residents import PASSWORD, Mailbox, Person, privileged, resident, sign_in
 from townsquare import audit
 from townsquare.accounts.models import AccountSession
 from townsquare.alerts.models import Subscription

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.agencies.people import SEATTLE, TACOMA, admin, enrolled, officer, operator, register
-from tests.ingest.test_kinds import config
-from tests.residents import Mailbox, resident, sign_up
+from tests.support.feeds import config
+from tests.support.people import SEATTLE, TACOMA, admin, enrolled, officer, operator, register
+from tests.support.residents import Mailbox, resident, sign_up
 from townsquare.audit import AuditEntry
 from townsquare.db import transaction
 from townsquare.ingest import pushed, service

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
-from tests.residents import Mailbox, privileged, resident
+from tests.support import factories
+from tests.support.residents import Mailbox, privileged, resident
 from townsquare.accounts import grants
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter

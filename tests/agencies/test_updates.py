@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.agencies.people import SEATTLE, TACOMA, admin, officer, operator, register
-from tests.residents import Mailbox, resident
+from tests.support.people import SEATTLE, TACOMA, admin, officer, operator, register
+from tests.support.residents import Mailbox, resident
 from townsquare.agencies.models import Agency
 from townsquare.audit import AuditEntry
 from townsquare.db import utcnow

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.alerts.conftest import HOME, Receiver, add_incident, wait_for
+from tests.support.alerts import HOME, add_incident
+from tests.support.waiting import wait_for
+from tests.support.webhooks import Receiver
 from townsquare.app import create_app
 from townsquare.platform import Platform
 
@@ -52,7 +54,8 @@ def test_subscribe_then_read_log_and_unsubscribe_with_the_token_only(
             d
             for d in client.get(f"/api/v1/subscriptions/{sub_id}/deliveries", headers=owner).json()
             if d["status"] == "sent"
-        ]
+        ],
+        what="a sent delivery in the subscription's log",
     )
     assert [(d["incident_id"], d["kind"], d["channel_kind"]) for d in log] == [
         (incident_id, "alert", "webhook")

@@ -10,7 +10,7 @@ import rnc2rng
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from tests.alerts.conftest import HOME, add_incident, change_incident
+from tests.support.alerts import HOME, add_incident, change_incident
 from townsquare.app import create_app
 from townsquare.db import transaction
 from townsquare.incidents.models import Incident

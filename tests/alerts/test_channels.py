@@ -9,7 +9,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,16 +25,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import (
+from tests.support.alerts import (
     HOME,
-    Received,
-    Receiver,
     add_incident,
     alert_settings,
     deliveries,
-    serve_receiver,
+    run_worker,
     subscribe,
 )
+from tests.support.webhooks import Received, Receiver, serve_receiver
 from townsquare.alerts import delivery, service
 from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored, build_senders
 from townsquare.alerts.channels.registry import CHANNELS, register_channel
@@ -46,16 +45,6 @@ from townsquare.db import utcnow
 from townsquare.errors import ConfigError
 from townsquare.platform import Platform
 from townsquare.settings import Settings
-
-
-def run_worker(platform: Platform, settings: Settings, rounds: int = 1, step_s: float = 0) -> None:
-    """Run the delivery worker `rounds` times, moving its clock `step_s` on each time."""
-    now = utcnow()
-    senders = build_senders(settings)
-    for _ in range(rounds):
-        delivery.deliver_due(platform.factory, senders, settings=settings, now=now)
-        now += timedelta(seconds=step_s)
-
 
 # --- webhooks -------------------------------------------------------------------------------
 

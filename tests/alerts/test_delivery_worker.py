@@ -9,7 +9,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import Receiver, add_incident, deliveries, subscribe, wait_for
+from tests.support.alerts import add_incident, deliveries, subscribe
+from tests.support.waiting import wait_for
+from tests.support.webhooks import Receiver
 from townsquare.alerts import delivery, runtime
 from townsquare.alerts.channels import Outgoing
 from townsquare.platform import Platform
@@ -39,7 +41,7 @@ def test_a_delivery_decided_while_the_worker_looks_wakes_it_rather_than_waiting(
     worker = threading.Thread(target=loop.run_until_complete, args=(platform.alerts.run(stop),))
     worker.start()
     try:
-        wait_for(lambda: receiver.received)
+        wait_for(lambda: receiver.received, what="the webhook delivery")
     finally:
         loop.call_soon_threadsafe(stop.set)
         worker.join(timeout=10)

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.alerts.conftest import (
-    HOME,
-    Receiver,
-    add_incident,
-    change_incident,
-    deliveries,
-    subscribe,
-)
+from tests.support.alerts import HOME, add_incident, change_incident, deliveries, subscribe
+from tests.support.webhooks import Receiver
 from townsquare.alerts import delivery
 from townsquare.alerts.channels import build_senders
 from townsquare.db import utcnow
@@ -139,7 +133,7 @@ def test_non_urgent_incidents_wait_for_one_digest(platform: Platform, receiver: 
 def test_rate_limit_holds_the_flood_for_the_digest(
     engine: object, factory: object, tmp_path: object
 ) -> None:
-    from tests.alerts.conftest import alert_settings
+    from tests.support.alerts import alert_settings
 
     platform = Platform(alert_settings(tmp_path, alert_rate_per_hour=2), engine, factory)  # type: ignore[arg-type]
     platform.start()

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.alerts.conftest import delete_stream, wait_for
+from tests.support.broker import delete_stream
+from tests.support.waiting import wait_for
 from townsquare.events.nats import NatsBus
 
 
@@ -53,7 +54,7 @@ def test_broadcast_reaches_every_node_in_order(buses: list[NatsBus]) -> None:
     buses[1].subscribe(b)
     for i in range(1, 6):
         buses[0].publish("incident.published", {"id": i, "event_id": i})
-    wait_for(lambda: len(a.got) == 5 and len(b.got) == 5)
+    wait_for(lambda: len(a.got) == 5 and len(b.got) == 5, what="5 events on each node")
     assert [p["id"] for _, p in a.got] == [1, 2, 3, 4, 5]
     assert a.got == b.got
 
@@ -65,7 +66,7 @@ def test_shared_events_go_to_one_node_each_and_resends_are_dropped(buses: list[N
     for i in range(1, 21):
         buses[i % 2].publish("incident.published", {"id": i, "event_id": i})
     buses[0].publish("incident.published", {"id": 7, "event_id": 7})  # the relay re-sends
-    wait_for(lambda: len(a.got) + len(b.got) >= 20)
+    wait_for(lambda: len(a.got) + len(b.got) >= 20, what="20 shared events")
     assert sorted(p["id"] for _, p in a.got + b.got) == list(range(1, 21))
     assert len(a.got) + len(b.got) == 20
 
@@ -74,4 +75,6 @@ def test_a_failed_handler_gets_the_event_again(buses: list[NatsBus]) -> None:
     flaky = Recorder(fail_first=1)
     buses[0].subscribe_shared("alerts", flaky)
     buses[0].publish("incident.published", {"id": 1, "event_id": 1})
-    assert wait_for(lambda: flaky.got) == [("incident.published", {"id": 1, "event_id": 1})]
+    assert wait_for(lambda: flaky.got, what="the event sent again") == [
+        ("incident.published", {"id": 1, "event_id": 1})
+    ]

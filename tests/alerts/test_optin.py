@@ -18,9 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import add_incident, alert_settings, deliveries
-from tests.alerts.test_channels import run_worker
-from tests.residents import Mailbox, mailbox
+from tests.support.alerts import add_incident, alert_settings, deliveries, run_worker
+from tests.support.residents import Mailbox
 from townsquare.alerts import optin
 from townsquare.alerts.models import Channel, Subscription
 from townsquare.app import create_app
@@ -28,7 +27,6 @@ from townsquare.db import utcnow
 from townsquare.platform import Platform
 from townsquare.settings import Settings
 
-__all__ = ["mailbox"]
 ADDRESS = "resident@example.org"
 AREA = {"type": "circle", "lat": 47.61, "lon": -122.33, "radius_m": 1000}
 LINK = re.compile(r"http://townsquare\.test/alerts/(confirm|unsubscribe)/([\w.-]+)")

@@ -16,7 +16,8 @@ from h3.api import basic_int as h3i
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import HOME, Receiver
+from tests.support.alerts import HOME
+from tests.support.webhooks import Receiver
 from townsquare.alerts import cells
 from townsquare.app import create_app
 from townsquare.migrations import runner

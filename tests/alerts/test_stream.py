@@ -8,9 +8,9 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import HOME, add_incident, alert_settings, change_incident
-from tests.alerts.server import running
-from tests.alerts.sse import open_stream
+from tests.support.alerts import HOME, add_incident, alert_settings, change_incident
+from tests.support.server import running
+from tests.support.sse import open_stream
 from townsquare.platform import Platform
 
 

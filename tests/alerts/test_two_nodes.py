@@ -14,9 +14,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.alerts.conftest import HOME, Receiver, add_incident, delete_stream, wait_for
-from tests.alerts.server import free_port
-from tests.alerts.sse import open_stream
+from tests.support.alerts import HOME, add_incident
+from tests.support.broker import delete_stream
+from tests.support.server import free_port
+from tests.support.sse import open_stream
+from tests.support.waiting import wait_for
+from tests.support.webhooks import Receiver
 from townsquare.db import make_sessionmaker
 
 pytestmark = pytest.mark.postgres
@@ -44,7 +47,7 @@ def node(env: dict[str, str], log: Path) -> Iterator[str]:
             return False
 
     try:
-        wait_for(ready, timeout=60)
+        wait_for(ready, timeout=60, what=f"node {base} to be ready")
         yield base
     finally:
         process.terminate()
@@ -81,7 +84,10 @@ def test_incident_on_node_a_reaches_a_stream_on_node_b_and_one_webhook(
             )
             assert created.status_code == 201, created.text
             # made on node B; node A learns of it through the bus
-            wait_for(lambda: httpx.get(f"{a}/readyz").json()["watch_areas"] == 1)
+            wait_for(
+                lambda: httpx.get(f"{a}/readyz").json()["watch_areas"] == 1,
+                what="node A to learn of the watch area",
+            )
 
             url = f"{b}/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
             with open_stream(url) as live:
@@ -92,7 +98,7 @@ def test_incident_on_node_a_reaches_a_stream_on_node_b_and_one_webhook(
                 event = live.next("incident.published")
                 assert event.json()["id"] == incident_id
 
-            wait_for(lambda: receiver.received)
+            wait_for(lambda: receiver.received, what="the webhook delivery")
             assert receiver.quiet_for(1.5) == 1  # exactly one webhook delivery, no repeat
             assert receiver.received[0].json()["incident"]["id"] == incident_id
             token = created.json()["manage_token"]

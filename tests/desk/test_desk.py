@@ -2,69 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
-from tests.alerts.conftest import HOME, Receiver, deliveries, subscribe, wait_for
-from tests.posts.test_posts import HOME as POST_HOME
-from tests.posts.test_posts import submit
-from tests.residents import Mailbox, Person, privileged, resident
+from tests.support.alerts import HOME, deliveries, subscribe
+from tests.support.desk import DESK, add, desk_actions
+from tests.support.posts import HOME as POST_HOME
+from tests.support.posts import submit
+from tests.support.residents import Mailbox, Person, resident
+from tests.support.waiting import wait_for
+from tests.support.webhooks import Receiver
 from townsquare import audit
 from townsquare.audit import AuditEntry
-from townsquare.db import transaction, utcnow
+from townsquare.db import transaction
 from townsquare.incidents.models import Incident
 from townsquare.platform import Platform
 from townsquare.posts.models import Post
 
-DESK = "/api/v1/desk"
-
-
-def add(
-    factory: sessionmaker[Session],
-    *,
-    minutes_ago: float = 5,
-    visibility: str = "public",
-    category: str = "fire.structure",
-    lat: float = HOME[0],
-    lon: float = HOME[1],
-) -> int:
-    """A dispatch incident the gate did not alert (the factory's default), announced."""
-    with transaction(factory) as session:
-        row = factories.incident(
-            session,
-            lat=lat,
-            lon=lon,
-            occurred_at=utcnow() - timedelta(minutes=minutes_ago),
-            category=category,
-            visibility=visibility,
-        )
-        return row.id
-
-
-@pytest.fixture
-def curator(app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker) -> Person:
-    """A signed-in moderator (the curation team)."""
-    return privileged(app_client, mailbox[0], factory, "cu@example.org", "moderator", utcnow())
-
-
-def desk_actions(factory: sessionmaker[Session]) -> list[str]:
-    with factory() as session:
-        rows = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
-        return [a for a in rows if a.startswith("desk.")]
-
 
 def test_only_moderators(
-    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+    desk_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
 ) -> None:
     incident_id = add(factory)
-    assert app_client.get(f"{DESK}/queue").status_code == 401
-    assert app_client.post(f"{DESK}/incidents/{incident_id}/withhold").status_code == 401
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+    assert desk_client.get(f"{DESK}/queue").status_code == 401
+    assert desk_client.post(f"{DESK}/incidents/{incident_id}/withhold").status_code == 401
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     assert ada.client.get(f"{DESK}/queue").status_code == 403
     act = ada.post(f"{DESK}/incidents/{incident_id}/withhold", json={"reason": "test it"})
     assert act.status_code == 403
@@ -119,27 +82,27 @@ def test_alert_rules(curator: Person, factory: sessionmaker[Session]) -> None:
 
 
 def test_curator_alert_then_correct_then_retract_reach_the_subscriber(
-    curator: Person, platform: Platform, receiver: Receiver, factory: sessionmaker[Session]
+    curator: Person, desk_platform: Platform, receiver: Receiver, factory: sessionmaker[Session]
 ) -> None:
     subscribe(factory, [{"kind": "webhook", "url": receiver.url}], urgent_severity=1)
-    wait_for(lambda: platform.alerts.index.match(*HOME))
+    wait_for(lambda: desk_platform.alerts.index.match(*HOME), what="the watch area in the index")
     incident_id = add(factory)
     base = f"{DESK}/incidents/{incident_id}"
     alerted = curator.post(f"{base}/alert", json={"reason": "smoke over the school"})
     assert alerted.status_code == 200, alerted.text
     assert alerted.json()["gate"]["alert_reasons"] == ["alerted by curation: smoke over the school"]
-    wait_for(lambda: len(receiver.received) == 1)
+    wait_for(lambda: len(receiver.received) == 1, what="the alert webhook")
     assert receiver.received[0].json()["type"] == "alert"
     corrected = curator.post(
         f"{base}/correct", json={"reason": "units report", "title": "Fire in a garage"}
     )
     assert corrected.status_code == 200, corrected.text
-    wait_for(lambda: len(receiver.received) == 2)
+    wait_for(lambda: len(receiver.received) == 2, what="the update webhook")
     update = receiver.received[1].json()
     assert update["type"] == "update"
     assert update["incident"]["properties"]["title"] == "Fire in a garage"
     assert curator.post(f"{base}/retract", json={"reason": "false alarm"}).status_code == 200
-    wait_for(lambda: len(receiver.received) == 3)
+    wait_for(lambda: len(receiver.received) == 3, what="the cancel webhook")
     assert receiver.received[2].json()["type"] == "cancel"
     cap = curator.client.get(f"/feeds/cap/{incident_id}.xml")
     assert "<msgType>Cancel</msgType>" in cap.text
@@ -170,7 +133,7 @@ def test_rewrite_scrubs_phone_and_name(curator: Person, factory: sessionmaker[Se
 
 
 def test_merge_takes_the_duplicate_out_and_links_it(
-    curator: Person, app_client: TestClient, factory: sessionmaker[Session]
+    curator: Person, desk_client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     primary = add(factory)
     duplicate = add(factory, minutes_ago=4, lat=HOME[0] - 0.0005)
@@ -179,8 +142,8 @@ def test_merge_takes_the_duplicate_out_and_links_it(
     )
     assert merged.status_code == 200, merged.text
     assert merged.json()["gate"]["visibility_reasons"] == [f"merged into {primary}"]
-    assert app_client.get(f"/api/v1/incidents/{duplicate}").status_code == 404
-    assert app_client.get(f"/api/v1/incidents/{primary}").status_code == 200
+    assert desk_client.get(f"/api/v1/incidents/{duplicate}").status_code == 404
+    assert desk_client.get(f"/api/v1/incidents/{primary}").status_code == 200
     shown = curator.client.get(f"{DESK}/incidents/{primary}").json()
     assert shown["linked"] == [duplicate]
     self_merge = {"reason": "same call", "into": primary}
@@ -222,11 +185,11 @@ def test_every_action_is_audited(curator: Person, factory: sessionmaker[Session]
 
 def test_merge_a_resident_post_into_a_dispatch_incident(
     curator: Person,
-    app_client: TestClient,
+    desk_client: TestClient,
     mailbox: tuple[Mailbox, int],
     factory: sessionmaker[Session],
 ) -> None:
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     post_id = submit(ada).json()["id"]
     approved = curator.post(f"/api/v1/moderation/posts/{post_id}/approve", json={})
     assert approved.status_code == 200, approved.text
@@ -241,13 +204,13 @@ def test_merge_a_resident_post_into_a_dispatch_incident(
     merge = {"reason": "the same scene", "into": dispatch}
     done = curator.post(f"{DESK}/incidents/{resident_incident}/merge", json=merge)
     assert done.status_code == 200, done.text
-    assert app_client.get(f"/api/v1/incidents/{resident_incident}").status_code == 404
+    assert desk_client.get(f"/api/v1/incidents/{resident_incident}").status_code == 404
     assert curator.client.get(f"{DESK}/incidents/{dispatch}").json()["linked"] == [
         resident_incident
     ]
     with factory() as session:
         assert session.get_one(Post, post_id).corroborated_by == dispatch
-    public = app_client.get(f"/api/v1/posts/{post_id}/public").json()
+    public = desk_client.get(f"/api/v1/posts/{post_id}/public").json()
     assert public["corroborated_by"] == dispatch
     assert resident_incident not in [i["id"] for i in curator.client.get(f"{DESK}/queue").json()]
 
@@ -283,12 +246,12 @@ def test_categorize_runs_the_gate_again_but_a_curator_decision_stands(
 
 def test_a_post_corroborated_on_its_exact_point_is_listed_however_far_its_public_point(
     curator: Person,
-    app_client: TestClient,
+    desk_client: TestClient,
     mailbox: tuple[Mailbox, int],
     factory: sessionmaker[Session],
 ) -> None:
     dispatch = add(factory, lat=POST_HOME[0], lon=POST_HOME[1], category="crime.vandalism")
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     post_id = submit(ada).json()["id"]
     assert curator.post(f"/api/v1/moderation/posts/{post_id}/approve", json={}).is_success
     with transaction(factory) as session:

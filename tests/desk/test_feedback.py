@@ -8,9 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import HOME, Receiver, subscribe, wait_for
-from tests.desk.test_desk import DESK, add, curator
-from tests.residents import Mailbox, Person, resident
+from tests.support.alerts import HOME, subscribe
+from tests.support.desk import DESK, add
+from tests.support.residents import Mailbox, Person, resident
+from tests.support.waiting import wait_for
+from tests.support.webhooks import Receiver
 from townsquare import audit
 from townsquare.db import transaction, utcnow
 from townsquare.feedback.models import Feedback
@@ -20,7 +22,6 @@ from townsquare.ingest.cli import compress_to_now
 from townsquare.ingest.config import MAPPINGS_DIR, load_source_config
 from townsquare.platform import Platform
 
-__all__ = ["curator"]
 SF = MAPPINGS_DIR / "sf_fire_calls.toml"
 
 
@@ -46,19 +47,19 @@ def votes(factory: sessionmaker[Session]) -> list[Feedback]:
 
 
 def test_one_vote_per_reader_which_the_reader_can_change(
-    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+    desk_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
 ) -> None:
     incident_id = alert(factory)
-    first = mark(app_client, incident_id, "not_useful")
+    first = mark(desk_client, incident_id, "not_useful")
     assert first.status_code == 200, first.text
     assert first.json() == {"incident_id": incident_id, "verdict": "not_useful", "changed": True}
-    assert mark(app_client, incident_id, "not_useful").json()["changed"] is False
-    assert mark(app_client, incident_id, "inaccurate").json()["changed"] is True
+    assert mark(desk_client, incident_id, "not_useful").json()["changed"] is False
+    assert mark(desk_client, incident_id, "inaccurate").json()["changed"] is True
     assert [v.verdict for v in votes(factory)] == ["inaccurate"]
     # Another browser on the same address is another reader; so is a signed-in resident,
     # whose second vote from any browser is still the one vote.
-    assert mark(app_client, incident_id, "not_useful", agent="reader-2").status_code == 200
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+    assert mark(desk_client, incident_id, "not_useful", agent="reader-2").status_code == 200
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     signed = ada.client.post(
         f"/api/v1/incidents/{incident_id}/feedback",
         json={"verdict": "inaccurate"},
@@ -87,10 +88,10 @@ def test_one_vote_per_reader_which_the_reader_can_change(
 
 
 def test_a_signed_in_vote_needs_the_csrf_token(
-    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+    desk_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
 ) -> None:
     incident_id = alert(factory)
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     forged = ada.client.post(
         f"/api/v1/incidents/{incident_id}/feedback", json={"verdict": "inaccurate"}
     )
@@ -98,61 +99,61 @@ def test_a_signed_in_vote_needs_the_csrf_token(
     assert votes(factory) == []
 
 
-def test_only_alerts_can_be_marked(app_client: TestClient, factory: sessionmaker[Session]) -> None:
+def test_only_alerts_can_be_marked(desk_client: TestClient, factory: sessionmaker[Session]) -> None:
     quiet = add(factory)
-    refused = mark(app_client, quiet, "not_useful")
+    refused = mark(desk_client, quiet, "not_useful")
     assert refused.status_code == 409
     assert "only alerts can be marked" in refused.text
     withheld = add(factory, visibility="withheld")
-    assert mark(app_client, withheld, "inaccurate").status_code == 404
-    assert mark(app_client, 987654, "inaccurate").status_code == 404
-    assert mark(app_client, alert(factory), "scary").status_code == 422
+    assert mark(desk_client, withheld, "inaccurate").status_code == 404
+    assert mark(desk_client, 987654, "inaccurate").status_code == 404
+    assert mark(desk_client, alert(factory), "scary").status_code == 422
     assert votes(factory) == []
 
 
 def test_anonymous_readers_are_rate_limited_per_address(
-    app_client: TestClient,
-    platform: Platform,
+    desk_client: TestClient,
+    desk_platform: Platform,
     mailbox: tuple[Mailbox, int],
     factory: sessionmaker[Session],
 ) -> None:
-    limit = platform.settings.feedback_anonymous_per_hour
+    limit = desk_platform.settings.feedback_anonymous_per_hour
     alerts = [alert(factory) for _ in range(limit + 1)]
     # A new user agent per mark: changing browsers does not get around the limit.
     for n, incident_id in enumerate(alerts[:limit]):
-        assert mark(app_client, incident_id, "not_useful", agent=f"ua-{n}").status_code == 200
-    refused = mark(app_client, alerts[-1], "not_useful", agent="ua-new")
+        assert mark(desk_client, incident_id, "not_useful", agent=f"ua-{n}").status_code == 200
+    refused = mark(desk_client, alerts[-1], "not_useful", agent="ua-new")
     assert refused.status_code == 429
     assert "sign in" in refused.text
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     signed = ada.post(f"/api/v1/incidents/{alerts[-1]}/feedback", json={"verdict": "inaccurate"})
     assert signed.status_code == 200
     assert len(votes(factory)) == limit + 1
 
 
 def test_a_retracted_alert_can_still_be_marked_inaccurate(
-    app_client: TestClient,
+    desk_client: TestClient,
     curator: Person,
-    platform: Platform,
+    desk_platform: Platform,
     receiver: Receiver,
     factory: sessionmaker[Session],
 ) -> None:
     subscribe(factory, [{"kind": "webhook", "url": receiver.url}], urgent_severity=1)
-    wait_for(lambda: platform.alerts.index.match(*HOME))
+    wait_for(lambda: desk_platform.alerts.index.match(*HOME), what="the watch area in the index")
     incident_id = add(factory)
     assert curator.post(
         f"{DESK}/incidents/{incident_id}/alert", json={"reason": "smoke"}
     ).is_success
-    wait_for(lambda: len(receiver.received) == 1)
+    wait_for(lambda: len(receiver.received) == 1, what="the alert webhook")
     assert curator.post(f"{DESK}/incidents/{incident_id}/retract", json={"reason": "false alarm"})
-    wait_for(lambda: len(receiver.received) == 2)
-    assert mark(app_client, incident_id, "inaccurate").status_code == 200
+    wait_for(lambda: len(receiver.received) == 2, what="the cancel webhook")
+    assert mark(desk_client, incident_id, "inaccurate").status_code == 200
     item = curator.client.get(f"{DESK}/incidents/{incident_id}").json()
     assert item["marks"] == {"not_useful": 0, "inaccurate": 1}
 
 
 def test_quality_per_source_and_category_on_the_sf_sample(
-    app_client: TestClient, curator: Person, factory: sessionmaker[Session]
+    desk_client: TestClient, curator: Person, factory: sessionmaker[Session]
 ) -> None:
     now = utcnow()
     config = load_source_config(SF)
@@ -179,8 +180,8 @@ def test_quality_per_source_and_category_on_the_sf_sample(
         )
     assert len(alerted) >= 4
     for n, incident_id in enumerate(alerted[:3]):
-        assert mark(app_client, incident_id, "inaccurate", agent=f"ua-{n}").status_code == 200
-    assert mark(app_client, alerted[0], "not_useful", agent="another").status_code == 200
+        assert mark(desk_client, incident_id, "inaccurate", agent=f"ua-{n}").status_code == 200
+    assert mark(desk_client, alerted[0], "not_useful", agent="another").status_code == 200
     # A resident post enters too, and is decided by a curator: its own source row.
     post = alert(factory, minutes_ago=3)
     with transaction(factory) as session:
@@ -204,9 +205,11 @@ def test_quality_per_source_and_category_on_the_sf_sample(
     assert figures["totals"]["alerts"] == len(alerted)
 
 
-def test_quality_is_for_curators_only(app_client: TestClient, mailbox: tuple[Mailbox, int]) -> None:
-    assert app_client.get(f"{DESK}/quality").status_code == 401
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+def test_quality_is_for_curators_only(
+    desk_client: TestClient, mailbox: tuple[Mailbox, int]
+) -> None:
+    assert desk_client.get(f"{DESK}/quality").status_code == 401
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     assert ada.client.get(f"{DESK}/quality").status_code == 403
 
 
@@ -229,27 +232,27 @@ def test_the_decision_time_is_a_median_of_first_decisions(
 
 
 def test_the_incident_page_takes_a_mark_without_javascript(
-    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+    desk_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
 ) -> None:
     incident_id = alert(factory)
-    page = app_client.get(f"/incidents/{incident_id}")
+    page = desk_client.get(f"/incidents/{incident_id}")
     assert f'action="/incidents/{incident_id}/feedback"' in page.text
     assert 'name="csrf_token"' not in page.text  # anonymous: nothing to forge
-    sent = app_client.post(
+    sent = desk_client.post(
         f"/incidents/{incident_id}/feedback", data={"verdict": "inaccurate"}, follow_redirects=False
     )
     assert sent.status_code == 303
-    thanked = app_client.get(sent.headers["location"])
+    thanked = desk_client.get(sent.headers["location"])
     assert "you marked this alert inaccurate" in thanked.text
     assert [v.verdict for v in votes(factory)] == ["inaccurate"]
     # A page without an alert offers no form, and a forged post is refused on the page.
     quiet = add(factory)
-    assert "/feedback" not in app_client.get(f"/incidents/{quiet}").text
-    refused = app_client.post(f"/incidents/{quiet}/feedback", data={"verdict": "inaccurate"})
+    assert "/feedback" not in desk_client.get(f"/incidents/{quiet}").text
+    refused = desk_client.post(f"/incidents/{quiet}/feedback", data={"verdict": "inaccurate"})
     assert refused.status_code == 409
     assert "Only alerts can be marked" in refused.text
     # A signed-in reader's form carries the session's token; without it the post is refused.
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     assert f'value="{ada.csrf}"' in ada.client.get(f"/incidents/{incident_id}").text
     forged = ada.client.post(f"/incidents/{incident_id}/feedback", data={"verdict": "inaccurate"})
     assert forged.status_code == 403

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.alerts.conftest import HOME, Receiver, add_incident, alert_settings, serve_receiver
-from tests.alerts.server import running
-from tests.e2e.conftest import Watched
+from tests.support.alerts import HOME, add_incident, alert_settings
+from tests.support.e2e import Watched
+from tests.support.server import running
+from tests.support.webhooks import Receiver, serve_receiver
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.platform import Platform
 

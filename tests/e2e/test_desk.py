@@ -21,12 +21,12 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 
-from tests import factories
-from tests.alerts.conftest import Receiver, receiver
-from tests.e2e.conftest import mailing_settings, serving
-from tests.e2e.test_posting import sign_in_on_page
-from tests.posts.test_posts import HOME, draft
-from tests.residents import PASSWORD, Mailbox, mailbox
+from tests.support import factories
+from tests.support.e2e import mailing_settings, sign_in_on_page
+from tests.support.posts import HOME, draft
+from tests.support.residents import PASSWORD, Mailbox
+from tests.support.server import serving
+from tests.support.webhooks import Receiver
 from townsquare.accounts import grants
 from townsquare.db import make_engine, make_sessionmaker, transaction, utcnow
 from townsquare.incidents.models import Incident
@@ -34,7 +34,6 @@ from townsquare.migrations import runner
 from townsquare.posts.models import Post
 from townsquare.settings import Settings
 
-__all__ = ["mailbox", "receiver"]
 pytestmark = pytest.mark.e2e
 
 RESIDENT = "ada@example.org"

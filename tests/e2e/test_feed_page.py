@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import LiveServer, Watched
+from tests.support.e2e import LiveServer, Watched
 
 pytestmark = pytest.mark.e2e
 

@@ -20,17 +20,17 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import mailing_settings, serving
-from tests.footage.conftest import CENTER, INSIDE, make_agency
-from tests.media.clipmaker import pattern_clip
-from tests.residents import PASSWORD, Mailbox, mailbox
+from tests.support.clips import pattern_clip
+from tests.support.e2e import mailing_settings
+from tests.support.footage import CENTER, INSIDE, make_agency
+from tests.support.residents import PASSWORD, Mailbox
+from tests.support.server import serving
 from townsquare.accounts import grants
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.media.models import Media
 from townsquare.migrations import runner
 from townsquare.settings import Settings
 
-__all__ = ["mailbox"]
 pytestmark = pytest.mark.e2e
 
 RESIDENT = "camera-owner@example.org"

@@ -21,14 +21,14 @@ from playwright.sync_api import Browser, Page, expect
 from skimage import data as sample_images
 from sqlalchemy import select
 
-from tests.e2e.conftest import Watched, build_store, mailing_settings, serving
-from tests.residents import PASSWORD, Mailbox, mailbox
+from tests.support.e2e import Watched, build_store, mailing_settings, sign_in_on_page
+from tests.support.residents import PASSWORD, Mailbox
+from tests.support.server import serving
 from townsquare.accounts import grants
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.posts.models import Post
 from townsquare.settings import Settings
 
-__all__ = ["mailbox"]
 pytestmark = pytest.mark.e2e
 
 RESIDENT = "ada@example.org"
@@ -90,13 +90,6 @@ def make_moderator(server: PostingServer) -> None:
     with make_sessionmaker(engine)() as session:
         grants.grant_role(session, MODERATOR, "moderator", actor_id=None)
     engine.dispose()
-
-
-def sign_in_on_page(page: Page, email: str) -> None:
-    """The password step of the sign-in page the browser is on."""
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def enrol_two_factor(page: Page, artifacts: Path) -> pyotp.TOTP:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.alerts.conftest import alert_settings
-from tests.alerts.server import running
-from tests.e2e.conftest import Watched
-from tests.weekly.conftest import HOME, plant, week_ago
+from tests.support.alerts import alert_settings
+from tests.support.e2e import Watched
+from tests.support.server import running
+from tests.support.weekly import HOME, plant, week_ago
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.platform import Platform
 

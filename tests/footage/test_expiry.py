@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.footage.conftest import make_agency, officer, request_body
-from tests.residents import Mailbox
+from tests.support.footage import make_agency, officer, request_body
+from tests.support.residents import Mailbox
 from townsquare.db import utcnow
 from townsquare.events.outbox import OutboxEvent
 from townsquare.housekeeping.release import release_due

@@ -9,15 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.footage.conftest import (
-    INSIDE,
-    OUTSIDE,
-    camera_owner,
-    make_agency,
-    officer,
-    request_body,
-)
-from tests.residents import Mailbox, resident
+from tests.support.footage import INSIDE, OUTSIDE, camera_owner, make_agency, officer, request_body
+from tests.support.residents import Mailbox, resident
 from townsquare.accounts.schemas import Actor
 from townsquare.db import utcnow
 from townsquare.errors import TooManyRequests

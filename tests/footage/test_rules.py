@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.footage.conftest import CENTER, JURISDICTION, request_body
+from tests.support.footage import CENTER, JURISDICTION, request_body
 from townsquare.errors import InvalidParameter
 from townsquare.footage import area, rules
 from townsquare.footage.schemas import FileRequest

@@ -16,16 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.footage.conftest import (
-    INSIDE,
-    Clips,
-    camera_owner,
-    make_agency,
-    officer,
-    request_body,
-)
-from tests.media.clipmaker import finish_clips
-from tests.residents import Mailbox, Person, privileged, resident
+from tests.support.clips import Clips, finish_clips
+from tests.support.footage import INSIDE, camera_owner, make_agency, officer, request_body
+from tests.support.residents import Mailbox, Person, privileged, resident
 from townsquare import audit
 from townsquare.accounts.schemas import Actor
 from townsquare.audit import AuditEntry

@@ -19,7 +19,7 @@ from lxml import etree
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
+from tests.support import factories
 from townsquare import geo
 from townsquare.app import create_app
 from townsquare.db import transaction

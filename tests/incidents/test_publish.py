@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
+from tests.support import factories
 from townsquare import geo, taxonomy
 from townsquare.db import transaction
 from townsquare.events import topics

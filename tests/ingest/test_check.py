@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from tests.ingest.servers import FeedServer, Reply, arcgis_layer, static
+from tests.support.feeds import FeedServer, Reply, arcgis_layer, static
 from townsquare import geo
 from townsquare.agencies.models import Agency
 from townsquare.cli import app

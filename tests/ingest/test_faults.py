@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.servers import FeedServer, Reply, Request, arcgis_layer
-from tests.ingest.test_lifecycle import SNAPSHOTS
+from tests.support.feeds import SNAPSHOTS, FeedServer, Reply, Request, arcgis_layer
 from townsquare.errors import SourceError
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service

@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.servers import FeedServer, static
-from tests.ingest.test_kinds import config
+from tests.support.feeds import FeedServer, config, static
 from townsquare.app import create_app
 from townsquare.db import transaction
 from townsquare.errors import SourceError

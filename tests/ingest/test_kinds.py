@@ -13,39 +13,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.servers import FeedServer, Reply, Request, static
+from tests.support.feeds import FeedServer, Reply, Request, config, static
 from townsquare.errors import SourceError
 from townsquare.incidents.models import Incident
 from townsquare.ingest import health, service
-from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.ingest.sources.socrata import SocrataSource
 
 DATA = Path(__file__).parents[1] / "data" / "socrata_soda_wire_format"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-def config(kind: str, location: str, **extra: Any) -> SourceConfig:
-    """A small Seattle-like source of `kind`; `extra` replaces top-level tables."""
-    data: dict[str, Any] = {
-        "slug": f"test-{kind}",
-        "name": "Test feed",
-        "kind": kind,
-        "location": location,
-        "bbox": [-122.48, 47.47, -122.20, 47.78],
-        "agency": {"slug": "test-fire", "name": "Test Fire", "time_zone": "America/Los_Angeles"},
-        "fields": {
-            "external_id": "incident_number",
-            "call_type": "type",
-            "address": "address",
-            "latitude": "latitude",
-            "longitude": "longitude",
-            "occurred_at": {"column": "datetime", "formats": ["iso8601"]},
-        },
-        "categories": {"Aid Response": "medical", "Motor Vehicle Accident": "traffic.collision"},
-    }
-    data.update(extra)
-    return SourceConfig.model_validate(data)
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ overwrite newer ones, and any order of delivery ends in the same state. Both bac
 
 from __future__ import annotations
 
-import json
 import random
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.servers import FeedServer, arcgis_layer
+from tests.support.feeds import SNAPSHOTS, FeedServer, arcgis_layer
 from townsquare.app import create_app
 from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
@@ -29,22 +27,6 @@ from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source
 from townsquare.ingest.models import RawRecord, Source, SourceRecord, SourceSnapshot
 from townsquare.platform import Platform
 from townsquare.settings import Settings
-
-SAMPLES = Path(service.__file__).parents[1] / "samples" / "houston_active_incidents"
-STAMP = re.compile(r"data_(\d{8}T\d{6}Z)_")
-
-
-def _snapshots() -> list[tuple[datetime, dict[str, Any]]]:
-    found = []
-    for path in sorted(SAMPLES.glob("data_*.json")):
-        match = STAMP.match(path.name)
-        assert match is not None
-        taken = datetime.strptime(match[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        found.append((taken, json.loads(path.read_bytes())))
-    return found
-
-
-SNAPSHOTS = _snapshots()
 
 
 class Layer:

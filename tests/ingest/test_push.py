@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.test_kinds import config
+from tests.support.feeds import config
 from townsquare.app import create_app
 from townsquare.db import transaction
 from townsquare.incidents.models import Incident

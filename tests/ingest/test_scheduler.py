@@ -12,8 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.servers import FeedServer, Reply, Request, static
-from tests.ingest.test_kinds import config
+from tests.support.feeds import FeedServer, Reply, Request, config, static
 from townsquare.ingest import health as source_health
 from townsquare.ingest import scheduler
 from townsquare.ingest.scheduler import Scheduler, backoff_s

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.servers import FeedServer, Reply
-from tests.residents import Mailbox, privileged, resident, sign_in
+from tests.support.feeds import FeedServer, Reply
+from tests.support.residents import Mailbox, privileged, resident, sign_in
 from townsquare.accounts import grants
 from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError

@@ -9,10 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.residents import app_client, app_with, jobless_client, mailbox, resident_settings
+from tests.support.residents import app_with
 from townsquare.settings import Settings
 
-__all__ = ["app_client", "jobless_client", "limited_client", "mailbox", "resident_settings"]
 LIMITS = {"media_max_video_bytes": 60_000, "media_max_video_s": 1.5}
 
 

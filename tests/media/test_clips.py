@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from fastapi.testclient import TestClient
 
-from tests.media.clipmaker import (
+from tests.support.clips import (
     LOCATION,
     astronaut_clip,
     face_box,
@@ -21,7 +21,7 @@ from tests.media.clipmaker import (
     streams,
     tags,
 )
-from tests.residents import Mailbox, resident
+from tests.support.residents import Mailbox, resident
 from townsquare.media.clips import public_clip
 
 PRIVATE = ("gps", "location", "xyz", "timecode", "subtitle", "audio")

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.media.clipmaker import ffmpeg, pattern_clip
-from tests.residents import Mailbox, Person, resident
+from tests.support.clips import ffmpeg, pattern_clip
+from tests.support.residents import Mailbox, Person, resident
 from townsquare.cli import app
 from townsquare.db import utcnow
 from townsquare.media import jobs

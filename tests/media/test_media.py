@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.residents import Mailbox, resident
+from tests.support.residents import Mailbox, resident
 
 EXIF_GPS = [
     "-GPSLatitude=47.6205",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.posts.test_posts import submit
-from tests.residents import Mailbox, privileged, resident
+from tests.support.posts import submit
+from tests.support.residents import Mailbox, privileged, resident
 from townsquare import audit
 from townsquare.db import utcnow
 

@@ -9,9 +9,9 @@ import h3
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
-from tests.open311.georeport import parse_xml, same_in_xml, validate
-from tests.residents import Mailbox, Person, privileged, resident
+from tests.support import factories
+from tests.support.georeport import parse_xml, same_in_xml, validate
+from tests.support.residents import Mailbox, Person, privileged, resident
 from townsquare import geo
 from townsquare.db import transaction, utcnow
 

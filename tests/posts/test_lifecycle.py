@@ -11,8 +11,8 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.posts.test_posts import HOME, submit
-from tests.residents import Mailbox, Person, privileged, resident
+from tests.support.posts import HOME, submit
+from tests.support.residents import Mailbox, Person, privileged, resident
 from townsquare.db import utcnow
 from townsquare.events.outbox import OutboxEvent
 from townsquare.housekeeping.retention import run_retention

@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
-from tests.residents import Mailbox, Person, privileged, resident
+from tests.support import factories
+from tests.support.posts import HOME, draft, submit
+from tests.support.residents import Mailbox, privileged, resident
 from townsquare import geo
 from townsquare.db import transaction, utcnow
-
-HOME = (47.6205, -122.3493)
-
-
-def draft(**changes: Any) -> dict[str, Any]:
-    """A post that passes every guideline."""
-    body: dict[str, Any] = {
-        "category": "crime.vandalism",
-        "title": "Car window smashed",
-        "description": "Someone broke the window of a parked car and ran north.",
-        "occurred_at": (utcnow() - timedelta(minutes=10)).isoformat(),
-        "lat": HOME[0],
-        "lon": HOME[1],
-    }
-    body.update(changes)
-    return body
-
-
-def submit(author: Person, **changes: Any) -> Any:
-    """POST a draft."""
-    return author.post("/api/v1/posts", json=draft(**changes))
 
 
 def test_a_post_is_pending_and_its_author_sees_it_in_full(

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.privacy.sources import write_source
+from tests.support.sources import write_source
 from townsquare.errors import ConfigError
 from townsquare.events.outbox import OutboxEvent
 from townsquare.housekeeping.release import release_due

@@ -31,16 +31,16 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import Receiver, serve_receiver
-from tests.alerts.server import running
-from tests.alerts.sse import open_stream
-from tests.footage.conftest import make_agency, officer
-from tests.ingest.servers import FeedServer
-from tests.privacy import planting, sources
-from tests.privacy.leaks import Scan
-from tests.privacy.planted import TOKEN_TYPES, Ledger
-from tests.privacy.planting import COUNTS, UPDATES
-from tests.residents import Mailbox, Person, mailbox, privileged, resident
+from tests.support import planting, sources
+from tests.support.feeds import FeedServer
+from tests.support.footage import make_agency, officer
+from tests.support.leaks import Scan
+from tests.support.planted import TOKEN_TYPES, Ledger
+from tests.support.planting import COUNTS, UPDATES
+from tests.support.residents import Mailbox, Person, privileged, resident
+from tests.support.server import running
+from tests.support.sse import open_stream
+from tests.support.webhooks import Receiver, serve_receiver
 from townsquare.alerts.models import Delivery
 from townsquare.app import create_app
 from townsquare.db import utcnow
@@ -50,8 +50,6 @@ from townsquare.live.hub import BACKLOG_MAX
 from townsquare.platform import Platform
 from townsquare.settings import Settings
 from townsquare.weekly.digest import send_weekly
-
-__all__ = ["mailbox"]
 
 AREAS = {"seattle": "-122.48,47.47,-122.20,47.78", "sf": "-122.53,37.60,-122.35,37.84"}
 WATCHER = "watcher@example.org"

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from tests.privacy.sources import write_source
+from tests.support.sources import write_source
 from townsquare.cli import app
 from townsquare.housekeeping.retention import run_retention
 from townsquare.incidents.models import Incident

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
+from tests.support import factories
 from townsquare.app import create_app
 from townsquare.db import transaction
 from townsquare.incidents import service

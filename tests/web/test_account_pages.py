@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
-from tests.residents import PASSWORD, Mailbox, app_client, mailbox, resident_settings, sign_up
-from tests.web.pages import (
+from tests.support import factories
+from tests.support.pages import (
     HOME,
     browser_sign_in,
     csrf_of,
@@ -27,12 +26,11 @@ from tests.web.pages import (
     texts,
     value,
 )
+from tests.support.residents import PASSWORD, Mailbox, sign_up
 from townsquare.accounts import signin
 from townsquare.accounts.models import Account
 from townsquare.db import transaction, utcnow
 from townsquare.settings import Settings
-
-__all__ = ["app_client", "mailbox", "resident_settings"]
 
 NEW_PASSWORD = "a whole new password"
 CLIENT = "198.51.100.7"

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.alerts.conftest import HOME
-from tests.desk.conftest import app_client, desk_settings, platform
-from tests.desk.test_desk import add, desk_actions
-from tests.residents import Mailbox, Person, mailbox, privileged, resident
-from townsquare.db import utcnow
+from tests.support.alerts import HOME
+from tests.support.desk import add, desk_actions
+from tests.support.residents import Mailbox, Person, resident
 from townsquare.incidents.models import Incident
-
-__all__ = ["app_client", "desk_settings", "mailbox", "platform"]
-
-
-@pytest.fixture
-def curator(
-    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
-) -> Person:
-    """A moderator signed in with two-factor (the curation team)."""
-    return privileged(app_client, mailbox[0], factory, "cu@example.org", "moderator", utcnow())
 
 
 def item_html(page: str, incident_id: int) -> str:
@@ -41,15 +28,15 @@ def form(person: Person, **fields: str) -> dict[str, str]:
 
 
 def test_moderators_only(
-    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+    desk_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
 ) -> None:
     incident_id = add(factory)
-    anonymous = app_client.get("/desk", follow_redirects=False)
+    anonymous = desk_client.get("/desk", follow_redirects=False)
     assert anonymous.status_code == 303
     assert anonymous.headers["location"] == "/sign-in?next=/desk"
-    fragment = app_client.get("/desk/fragments/queue", follow_redirects=False)
+    fragment = desk_client.get("/desk/fragments/queue", follow_redirects=False)
     assert fragment.status_code == 303
-    ada = resident(app_client, mailbox[0], "ada@example.org")
+    ada = resident(desk_client, mailbox[0], "ada@example.org")
     refused = ada.client.get("/desk")
     assert refused.status_code == 403
     assert "Moderators only" in refused.text
@@ -155,7 +142,7 @@ def test_alerting_a_stale_incident_shows_the_rule(
 
 
 def test_the_page_shows_quality_per_source_and_category_and_marks_per_item(
-    curator: Person, app_client: TestClient, factory: sessionmaker[Session]
+    curator: Person, desk_client: TestClient, factory: sessionmaker[Session]
 ) -> None:
     incident_id = add(factory)
     with factory() as session:
@@ -163,7 +150,7 @@ def test_the_page_shows_quality_per_source_and_category_and_marks_per_item(
         assert row is not None
         row.alertable = True
         session.commit()
-    marked = app_client.post(
+    marked = desk_client.post(
         f"/api/v1/incidents/{incident_id}/feedback",
         json={"verdict": "inaccurate"},
         headers={"user-agent": "someone", "X-CSRF-Token": curator.csrf},

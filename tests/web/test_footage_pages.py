@@ -15,23 +15,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.footage.conftest import (
-    CENTER,
-    INSIDE,
-    Clips,
-    camera_owner,
-    clips,
-    make_agency,
-    officer,
-)
-from tests.media.clipmaker import finish_clips
-from tests.residents import Mailbox, Person, app_client, mailbox, resident, resident_settings
-from tests.web.pages import labelled, page, texts
+from tests.support.clips import Clips, finish_clips
+from tests.support.footage import CENTER, INSIDE, camera_owner, make_agency, officer
+from tests.support.pages import labelled, page, texts
+from tests.support.residents import Mailbox, Person, resident
 from townsquare.db import utcnow
 from townsquare.footage.models import Camera, Clip, FootageRequest
 from townsquare.media.models import Media
 
-__all__ = ["app_client", "clips", "mailbox", "resident_settings"]
 LOCAL = "%Y-%m-%dT%H:%M"
 
 

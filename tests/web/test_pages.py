@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from lxml import html
 
-from tests.web.conftest import SAN_FRANCISCO, SEATTLE, Seeded
+from tests.support.feed import SAN_FRANCISCO, SEATTLE, Seeded
 from townsquare import templating
 from townsquare.app import create_app
 from townsquare.settings import Settings

@@ -12,26 +12,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.media.clipmaker import pattern_clip
-from tests.residents import (
-    PASSWORD,
-    Mailbox,
-    app_client,
-    app_with,
-    jobless_client,
-    mailbox,
-    resident_settings,
-    sign_up,
-)
-from tests.web.pages import browser_sign_in, csrf_of, draft, jpeg, moderator, page, texts
+from tests.support.clips import pattern_clip
+from tests.support.pages import browser_sign_in, csrf_of, draft, jpeg, moderator, page, texts
+from tests.support.residents import PASSWORD, Mailbox, app_with, sign_up
 from townsquare.audit import AuditEntry
 from townsquare.media.jobs import process_pending
 from townsquare.media.models import Media
 from townsquare.platform import Platform
 from townsquare.posts.models import Post, PostMedia
 from townsquare.settings import Settings
-
-__all__ = ["app_client", "jobless_client", "mailbox", "resident_settings"]
 
 
 def photo() -> dict[str, tuple[str, bytes, str]]:

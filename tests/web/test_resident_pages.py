@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
-from tests.residents import PASSWORD, Mailbox, app_client, mailbox, resident_settings, sign_up
-from tests.web.pages import (
+from tests.support import factories
+from tests.support.pages import (
     HOME,
     browser_sign_in,
     csrf_of,
@@ -24,10 +23,9 @@ from tests.web.pages import (
     texts,
     value,
 )
+from tests.support.residents import PASSWORD, Mailbox, sign_up
 from townsquare.db import transaction, utcnow
 from townsquare.posts.models import Post
-
-__all__ = ["app_client", "mailbox", "resident_settings"]
 
 
 def test_sign_up_verify_sign_in_and_out_through_the_pages(

@@ -5,85 +5,35 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from tests.residents import Mailbox
-from tests.weekly.conftest import END, FAR, HOME, WEEK, plant, plant_history, week_ago
-from townsquare.alerts import optin
-from townsquare.alerts import service as alerts
+from tests.support.residents import Mailbox
+from tests.support.weekly import (
+    END,
+    FAR,
+    HOME,
+    WEEK,
+    mail_settings,
+    plant,
+    plant_history,
+    received,
+    subscribe,
+    week_ago,
+)
 from townsquare.alerts.models import Channel
-from townsquare.alerts.schemas import SubscriptionCreated, SubscriptionIn
 from townsquare.cli import app
 from townsquare.db import transaction, utcnow
 from townsquare.geo import haversine_m
-from townsquare.settings import Settings
 from townsquare.weekly.digest import send_weekly
 from townsquare.weekly.models import WeeklyDigest
 
 WEBHOOK = {"kind": "webhook", "url": "https://hooks.example.org/weekly"}
-
-
-def subscribe(
-    factory: sessionmaker[Session],
-    place: tuple[float, float],
-    channels: list[dict[str, Any]],
-    *,
-    confirmed: bool = True,
-) -> SubscriptionCreated:
-    """A 1 km watch area at `place` with `channels`, its addresses confirmed unless told not.
-
-    The confirmation goes through `optin.confirm` with a token `optin.renew` hands out, as the
-    mailed link's would be (tests/alerts/test_optin.py follows the mailed link itself).
-    """
-    data = SubscriptionIn.model_validate(
-        {
-            "name": "Home",
-            "area": {"type": "circle", "lat": place[0], "lon": place[1], "radius_m": 1000},
-            "channels": channels,
-        }
-    )
-    quiet = Settings(alert_senders={"email": "null"})
-    made = alerts.create_subscription(factory, data, actor="test", now=utcnow(), settings=quiet)
-    assert isinstance(made, SubscriptionCreated)
-    if confirmed:
-        with transaction(factory) as session:
-            rows = session.scalars(
-                select(Channel).filter_by(subscription_id=made.subscription.id, kind="email")
-            )
-            tokens = [optin.renew(row, utcnow())[1] for row in rows]
-        for token in tokens:
-            assert optin.confirm(factory, token, now=utcnow()) == "confirmed"
-    return made
-
-
-def mail_settings(tmp_path: Path, port: int) -> Settings:
-    """Settings sending e-mail through the local SMTP server."""
-    return Settings(
-        data_dir=tmp_path,
-        alert_senders={"email": "smtp"},
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        public_url="http://townsquare.test",
-    )
-
-
-def received(box: Mailbox) -> dict[str, EmailMessage]:
-    """The messages the SMTP server got, by recipient."""
-    found = {}
-    for _, rcpt, raw in box.messages:
-        message = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        found[rcpt[0]] = message
-    assert len(found) == len(box.messages), "a recipient got two mails"
-    return found
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:

@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.web.pages import labelled, page, texts
-from tests.weekly.conftest import FAR, HOME, plant, plant_history, week_ago
+from tests.support.pages import labelled, page, texts
+from tests.support.weekly import FAR, HOME, plant, plant_history, week_ago
 
 PLACE = {"lat": str(HOME[0]), "lon": str(HOME[1]), "radius_m": "1000"}
 WHEN = {"end": "2026-11-28T12:00:00Z"}

@@ -13,9 +13,8 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.residents import Mailbox
-from tests.weekly.conftest import HOME, plant
-from tests.weekly.test_digest import mail_settings, received, subscribe
+from tests.support.residents import Mailbox
+from tests.support.weekly import HOME, mail_settings, plant, received, subscribe
 from townsquare.app import create_app
 from townsquare.db import utcnow
 from townsquare.platform import Platform

@@ -9,8 +9,8 @@ from statistics import fmean
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
-from tests.weekly.conftest import END, FAR, HOME, WEEK, plant, plant_history, week_ago
+from tests.support import factories
+from tests.support.weekly import END, FAR, HOME, WEEK, plant, plant_history, week_ago
 from townsquare.alerts.index import PolygonArea
 from townsquare.db import transaction
 from townsquare.geo import haversine_m

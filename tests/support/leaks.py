@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tests.privacy.planted import TOKEN_TYPES, Ledger, Origin
+from tests.support.planted import TOKEN_TYPES, Ledger, Origin
 
 _WORD = re.compile(r"[a-z]+")
 _PHONEISH = re.compile(r"(?<![A-Za-z0-9_.])\+?[\d(][\d\s().+-]{5,}\d(?![0-9A-Za-wyz_])")

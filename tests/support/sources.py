@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from tests.ingest.servers import FeedServer, static
-from tests.privacy.planted import Ledger, real_rows
+from tests.support.feeds import FeedServer, static
+from tests.support.planted import Ledger, real_rows
 from townsquare.ingest.config import SourceConfig, load_source_config
 
 COLUMNS = ["Incident Number", "Type", "Datetime", "Address", "Latitude", "Longitude"]

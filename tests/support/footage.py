@@ -1,31 +1,17 @@
-"""Fixtures of the footage tests: the app with a real SMTP server, and a verified agency."""
+"""Footage requests: a verified agency with a jurisdiction, its officers, camera owners."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests import factories
-from tests.media.clipmaker import ffmpeg
-from tests.residents import (
-    Mailbox,
-    Person,
-    app_client,
-    mailbox,
-    privileged,
-    resident,
-    resident_settings,
-)
+from tests.support import factories
+from tests.support.residents import Mailbox, Person, privileged, resident
 from townsquare.db import utcnow
-
-__all__ = ["app_client", "mailbox", "resident_settings"]
 
 CENTER = (47.61, -122.33)
 INSIDE = (47.610437, -122.330521)  # about 60 m from the centre
@@ -76,29 +62,3 @@ def camera_owner(client: TestClient, box: Mailbox, email: str, point: tuple[floa
     made = person.post("/api/v1/cameras", json={"name": "porch", "lat": point[0], "lon": point[1]})
     assert made.status_code == 201, made.text
     return person, made.json()
-
-
-@dataclass
-class Clips:
-    """Real small clips made once per test."""
-
-    folder: Path
-
-    def make(self, name: str = "clip.mp4") -> Path:
-        """A one-second test pattern with a GPS location atom in its metadata."""
-        path = self.folder / name
-        ffmpeg(
-            *("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=1"),
-            *("-c:v", "libx264", "-pix_fmt", "yuv420p"),
-            *("-metadata", "location=+47.610437-122.330521/", "-movflags", "use_metadata_tags"),
-            *("-f", "mp4", str(path)),
-        )
-        return path
-
-
-@pytest.fixture
-def clips(tmp_path: Path) -> Clips:
-    """A maker of real clips."""
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    return Clips(folder)

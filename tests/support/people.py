@@ -14,7 +14,7 @@ import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.residents import Mailbox, Person, privileged, resident, sign_in
+from tests.support.residents import Mailbox, Person, privileged, resident, sign_in
 from townsquare.db import utcnow
 
 SEATTLE: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""A real local HTTP server for adapter tests: routes answer like the real feeds do.
+"""A real local HTTP server for adapter tests: routes answer like the real feeds do; sources.
 
 Each route is a function of the request; helpers build the usual ones (a static body with an
 ETag, an ArcGIS layer that pages, a Socrata resource that pages). Faults are routes too: a
@@ -10,13 +10,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from townsquare.ingest import service
+from townsquare.ingest.config import SourceConfig
 
 
 @dataclass(frozen=True)
@@ -160,3 +166,47 @@ def arcgis_layer(document: Callable[[], dict[str, Any]]) -> Route:
         return Reply(200, body, {"Content-Type": "text/plain; charset=utf-8", "ETag": tag})
 
     return route
+
+
+# Houston's 13 real snapshots of its active incidents, shipped as a sample feed.
+HOUSTON = Path(service.__file__).parents[1] / "samples" / "houston_active_incidents"
+
+
+STAMP = re.compile(r"data_(\d{8}T\d{6}Z)_")
+
+
+def houston_snapshots() -> list[tuple[datetime, dict[str, Any]]]:
+    """Each Houston snapshot with the time it was taken, oldest first."""
+    found = []
+    for path in sorted(HOUSTON.glob("data_*.json")):
+        match = STAMP.match(path.name)
+        assert match is not None
+        taken = datetime.strptime(match[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        found.append((taken, json.loads(path.read_bytes())))
+    return found
+
+
+SNAPSHOTS = houston_snapshots()
+
+
+def config(kind: str, location: str, **extra: Any) -> SourceConfig:
+    """A small Seattle-like source of `kind`; `extra` replaces top-level tables."""
+    data: dict[str, Any] = {
+        "slug": f"test-{kind}",
+        "name": "Test feed",
+        "kind": kind,
+        "location": location,
+        "bbox": [-122.48, 47.47, -122.20, 47.78],
+        "agency": {"slug": "test-fire", "name": "Test Fire", "time_zone": "America/Los_Angeles"},
+        "fields": {
+            "external_id": "incident_number",
+            "call_type": "type",
+            "address": "address",
+            "latitude": "latitude",
+            "longitude": "longitude",
+            "occurred_at": {"column": "datetime", "formats": ["iso8601"]},
+        },
+        "categories": {"Aid Response": "medical", "Motor Vehicle Accident": "traffic.collision"},
+    }
+    data.update(extra)
+    return SourceConfig.model_validate(data)

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.ingest.servers import FeedServer
-from tests.privacy import sources
-from tests.privacy.planted import Ledger
-from tests.residents import Person
+from tests.support import sources
+from tests.support.feeds import FeedServer
+from tests.support.planted import Ledger
+from tests.support.residents import Person
 from townsquare.db import transaction, utcnow
 from townsquare.ingest import service
 from townsquare.ingest.pushed import sign

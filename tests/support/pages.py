@@ -13,7 +13,7 @@ from PIL import Image
 from skimage import data as sample_images
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.residents import PASSWORD, Mailbox, resident
+from tests.support.residents import PASSWORD, Mailbox, resident
 from townsquare.accounts import grants
 from townsquare.db import utcnow
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from skimage import data
 from sqlalchemy import func, select
 
+from tests.support.waiting import wait_for
 from townsquare.media.jobs import process_pending
 from townsquare.media.models import Media
 
@@ -30,17 +32,16 @@ def finish_clips(client: TestClient, timeout_s: float = 300) -> None:
     The app's own job (lifespan) may hold a clip; claims keep the two off the same one.
     """
     platform = client.app.state.platform  # type: ignore[attr-defined]
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def processed() -> bool:
         process_pending(platform.factory, platform.settings)
         with platform.factory() as session:
             waiting = session.scalar(
                 select(func.count()).select_from(Media).where(Media.state == "processing")
             )
-        if not waiting:
-            return
-        assert time.monotonic() < deadline, f"{waiting} clips still processing"
-        time.sleep(0.05)
+        return not waiting
+
+    wait_for(processed, timeout=timeout_s, what="every uploaded clip to be processed")
 
 
 def ffmpeg(*args: str) -> None:
@@ -112,3 +113,29 @@ def frames(path: Path, side: int = SIDE) -> np.ndarray:
         capture_output=True,
     )
     return np.frombuffer(out.stdout, np.uint8).reshape(-1, side, side, 3)
+
+
+@dataclass
+class Clips:
+    """Real small clips made once per test."""
+
+    folder: Path
+
+    def make(self, name: str = "clip.mp4") -> Path:
+        """A one-second test pattern with a GPS location atom in its metadata."""
+        path = self.folder / name
+        ffmpeg(
+            *("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10:duration=1"),
+            *("-c:v", "libx264", "-pix_fmt", "yuv420p"),
+            *("-metadata", "location=+47.610437-122.330521/", "-movflags", "use_metadata_tags"),
+            *("-f", "mp4", str(path)),
+        )
+        return path
+
+
+@pytest.fixture
+def clips(tmp_path: Path) -> Clips:
+    """A maker of real clips."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    return Clips(folder)

@@ -1,5 +1,0 @@
-"""Fixtures of the post tests."""
-
-from tests.residents import app_client, mailbox, resident_settings
-
-__all__ = ["app_client", "mailbox", "resident_settings"]

@@ -1,0 +1,39 @@
+"""The NATS server (JetStream) the bus tests share, and the cleanup of their streams."""
+
+from __future__ import annotations
+
+import pytest
+
+NATS_ENV = "TOWNSQUARE_TEST_NATS_URL"
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS server (JetStream) the tests may use, or a skip that says why there is none."""
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    url = os.environ.get(NATS_ENV, "nats://127.0.0.1:4222")
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), 2).close()
+    except OSError as exc:
+        pytest.skip(f"NATS at {url} unreachable ({exc}); .ci/run starts one ({NATS_ENV})")
+    return url
+
+
+def delete_stream(nats_url: str, name: str) -> None:
+    """Remove a test's JetStream stream from the shared server."""
+    import asyncio
+
+    import nats
+
+    async def run() -> None:
+        connection = await nats.connect(nats_url)
+        try:
+            await connection.jetstream().delete_stream(name)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
