@@ -1,25 +1,21 @@
-"""The public feed API: area queries equal brute force, pagination, formats, errors, privacy."""
+"""The public feed API: area queries equal brute force, pagination, errors, privacy."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import feedparser
-import jsonschema
 import pytest
-import rnc2rng
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lxml import etree
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support import factories
+from tests.support.feed import CENTER, scattered
 from townsquare import geo
 from townsquare.app import create_app
 from townsquare.db import transaction
@@ -28,9 +24,6 @@ from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import BBox, Circle, FeedQuery
 from townsquare.platform import Platform
 from townsquare.settings import Settings
-
-SCHEMAS = Path(__file__).parents[1] / "data" / "schemas"
-CENTER = (47.61, -122.33)
 
 
 @pytest.fixture
@@ -42,12 +35,7 @@ def platform(engine: Engine, factory: sessionmaker[Session], tmp_path: Path) -> 
 @pytest.fixture
 def stored(factory: sessionmaker[Session]) -> list[Incident]:
     """300 clustered incidents, some withheld."""
-    with transaction(factory) as session:
-        ag = factories.agency(session)
-        rows = factories.scatter(session, 300, seed=7)
-        for row in rows:
-            row.agency_id = ag.id
-    return rows
+    return scattered(factory)
 
 
 @pytest.fixture
@@ -181,34 +169,6 @@ def test_new_incident_reaches_the_index_after_commit_and_relay(
     assert fresh.id in platform.index
 
 
-def test_geojson_validates_and_carries_public_fields(client: TestClient) -> None:
-    response = client.get(
-        "/api/v1/incidents", params={"lat": CENTER[0], "lon": CENTER[1], "radius_m": 20_000}
-    )
-    assert response.headers["content-type"].startswith("application/geo+json")
-    body = response.json()
-    schema = json.loads((SCHEMAS / "geojson" / "FeatureCollection.json").read_text())
-    jsonschema.validate(body, schema)
-    props = body["features"][0]["properties"]
-    for key in (
-        "id",
-        "category",
-        "category_label",
-        "title",
-        "address_block",
-        "occurred_at",
-        "published_at",
-        "status",
-        "provenance",
-        "agency",
-    ):
-        assert key in props
-    assert props["occurred_at"].endswith("Z") or props["occurred_at"].endswith("+00:00")
-    assert props["provenance"] == "dispatch-confirmed"
-    one = client.get(f"/api/v1/incidents/{props['id']}").json()
-    jsonschema.validate(one, json.loads((SCHEMAS / "geojson" / "Feature.json").read_text()))
-
-
 def test_withheld_incidents_are_never_served(client: TestClient, stored: list[Incident]) -> None:
     withheld = [r for r in stored if r.visibility == "withheld"]
     assert withheld
@@ -225,33 +185,6 @@ def test_withheld_incidents_are_never_served(client: TestClient, stored: list[In
         },
     )
     assert seen == []
-
-
-def atom_schema() -> etree.RelaxNG:
-    """The RFC 4287 grammar (compact syntax) as an lxml validator."""
-    source = (SCHEMAS / "atom" / "atom_rfc4287.rng").read_text()
-    xml = rnc2rng.dumps(rnc2rng.loads(source)).replace(' xmlns:local=""', "")
-    return etree.RelaxNG(etree.fromstring(xml.encode()))
-
-
-def test_atom_validates_against_rfc4287_and_parses(client: TestClient) -> None:
-    response = client.get(
-        "/feeds/atom",
-        params={"lat": CENTER[0], "lon": CENTER[1], "radius_m": 5000, "category": "fire"},
-    )
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/atom+xml")
-    schema = atom_schema()
-    document = etree.fromstring(response.content)
-    assert schema.validate(document), schema.error_log
-    parsed = feedparser.parse(response.content)
-    assert not parsed.bozo, parsed.get("bozo_exception")
-    assert parsed.entries
-    entry = parsed.entries[0]
-    assert entry["where"]["type"] == "Point"
-    lon, lat = entry["where"]["coordinates"]  # feedparser turns GeoRSS "lat lon" into x, y
-    assert geo.haversine_m(lat, lon, CENTER[0], CENTER[1]) <= 5000 + 1
-    assert all(e["tags"][0]["term"].startswith("fire") for e in parsed.entries)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,26 @@
-"""The NATS server (JetStream) the bus tests share, and the cleanup of their streams."""
+"""The NATS server (JetStream) the bus tests share, the cleanup of their streams, their state."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
 import pytest
+
+T = TypeVar("T")
+
+
+def run_apart(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end on an event loop of its own, in a thread of its own.
+
+    The browser tests' Playwright driver keeps a loop running in the main thread for the whole
+    session, and asyncio.run refuses to start beside it.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
 
 NATS_ENV = "TOWNSQUARE_TEST_NATS_URL"
 
@@ -25,9 +43,7 @@ def nats_url() -> str:
 
 def delete_stream(nats_url: str, name: str) -> None:
     """Remove a test's JetStream stream from the shared server."""
-    import asyncio
-
-    import nats
+    import nats  # here, not at the top: most runs never load the NATS client
 
     async def run() -> None:
         connection = await nats.connect(nats_url)
@@ -36,4 +52,4 @@ def delete_stream(nats_url: str, name: str) -> None:
         finally:
             await connection.close()
 
-    asyncio.run(run())
+    run_apart(run())

@@ -1,4 +1,4 @@
-"""A store holding a few known incidents in two cities, for the page and feed tests."""
+"""Stores for the feed tests: a few known incidents in two cities, or 300 scattered ones."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support import factories
 from townsquare.db import transaction
+from townsquare.incidents.models import Incident
 
 SEATTLE = (47.6062, -122.3321)
 SAN_FRANCISCO = (37.7793, -122.4193)
 METRES_PER_DEGREE_LAT = 111_320
+CENTER = (47.61, -122.33)  # where `scattered` clusters its incidents
 
 # name: (category, title, place, metres north of it, minutes ago, visibility)
 ROWS = {
@@ -53,3 +55,13 @@ def seed(factory: sessionmaker[Session], now: datetime) -> Seeded:
             row.alertable_reasons = ["not alerted: 3 h old"]
             ids[name] = row.id
     return Seeded(ids, now)
+
+
+def scattered(factory: sessionmaker[Session]) -> list[Incident]:
+    """Store 300 incidents clustered around `CENTER`, some withheld, all of one agency."""
+    with transaction(factory) as session:
+        ag = factories.agency(session)
+        rows = factories.scatter(session, 300, seed=7)
+        for row in rows:
+            row.agency_id = ag.id
+    return rows
