@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.people import SEATTLE, TACOMA, admin, officer, operator, register
 from tests.support.residents import Mailbox, resident
+from tests.support.waiting import wait_for
 from townsquare.agencies.models import Agency
 from townsquare.audit import AuditEntry
 from townsquare.db import utcnow
@@ -30,13 +30,12 @@ def _outbox(factory: sessionmaker[Session], incident_id: int) -> list[str]:
 def _in_feed(client: TestClient, incident_id: int) -> dict[str, Any]:
     """The feed item once the outbox relay has brought it to the feed index."""
     url = f"/api/v1/incidents?lat={EXACT[0]}&lon={EXACT[1]}&radius_m=1000"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = [f for f in client.get(url).json()["features"] if f["id"] == incident_id]
-        if found:
-            return dict(found[0]["properties"])
-        time.sleep(0.05)
-    raise AssertionError(f"incident {incident_id} never reached the feed")
+
+    def listed() -> list[dict[str, Any]]:
+        return [f for f in client.get(url).json()["features"] if f["id"] == incident_id]
+
+    found = wait_for(listed, timeout=10, what=f"incident {incident_id} to reach the feed")
+    return dict(found[0]["properties"])
 
 
 def _update(**changes: Any) -> dict[str, Any]:

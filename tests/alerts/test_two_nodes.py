@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from tests.support.alerts import HOME, add_incident
-from tests.support.broker import delete_stream
+from tests.support.alerts import HOME, add_incident, unsettled
+from tests.support.broker import delete_stream, drained
 from tests.support.server import free_port
 from tests.support.sse import open_stream
 from tests.support.waiting import wait_for
@@ -99,7 +99,19 @@ def test_incident_on_node_a_reaches_a_stream_on_node_b_and_one_webhook(
                 assert event.json()["id"] == incident_id
 
             wait_for(lambda: receiver.received, what="the webhook delivery")
-            assert receiver.quiet_for(1.5) == 1  # exactly one webhook delivery, no repeat
+            # Exactly one webhook delivery, no repeat: once every event is relayed, every node
+            # is done with it and every delivery is sent or given up, no request can follow.
+            factory = make_sessionmaker(pg_engine)
+
+            def finished() -> bool:
+                return (
+                    unsettled(factory)[0] == 0
+                    and drained(nats_url, stream)
+                    and unsettled(factory) == (0, 0)
+                )
+
+            wait_for(finished, what="both nodes to finish with every event and delivery")
+            assert len(receiver.received) == 1
             assert receiver.received[0].json()["incident"]["id"] == incident_id
             token = created.json()["manage_token"]
             sub_id = created.json()["subscription"]["id"]

@@ -8,7 +8,6 @@ pushed with the camera's token, the officer's two-factor code computed with pyot
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +24,7 @@ from tests.support.e2e import mailing_settings
 from tests.support.footage import CENTER, INSIDE, make_agency
 from tests.support.residents import PASSWORD, Mailbox
 from tests.support.server import serving
+from tests.support.waiting import wait_for
 from townsquare.accounts import grants
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.media.models import Media
@@ -112,15 +112,16 @@ def push_clip(server: FootageServer, camera_id: int, token: str, folder: Path) -
     )
     assert pushed.status_code == 201, pushed.text
     engine = make_engine(server.database_url)  # the server's media job blurs it meanwhile
-    deadline = time.monotonic() + 120
-    with make_sessionmaker(engine)() as session:
-        while session.scalar(select(Media.state).where(Media.id == pushed.json()["media_id"])) == (
-            "processing"
-        ):
-            assert time.monotonic() < deadline, "the server never processed the clip"
-            time.sleep(0.1)
-            session.rollback()  # a new snapshot each look
-    engine.dispose()
+    media_id = pushed.json()["media_id"]
+
+    def processed() -> bool:
+        with make_sessionmaker(engine)() as session:  # a new snapshot each look
+            return session.scalar(select(Media.state).where(Media.id == media_id)) != "processing"
+
+    try:
+        wait_for(processed, timeout=120, what="the server to process the clip")
+    finally:
+        engine.dispose()
 
 
 def test_officer_files_resident_shares_officer_views_resident_revokes(

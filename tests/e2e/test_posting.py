@@ -8,7 +8,6 @@ and a TOTP code computed with pyotp for the moderator's two-factor sign-in.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from sqlalchemy import select
 from tests.support.e2e import Watched, build_store, mailing_settings, sign_in_on_page
 from tests.support.residents import PASSWORD, Mailbox
 from tests.support.server import serving
+from tests.support.waiting import wait_for
 from townsquare.accounts import grants
 from townsquare.db import make_engine, make_sessionmaker, utcnow
 from townsquare.posts.models import Post
@@ -112,13 +112,12 @@ def wait_until_listed(
 ) -> None:
     """The feed index learns of a publication through the outbox relay: wait for it."""
     params = {"lat": lat, "lon": lon, "radius_m": 5000, "limit": 100}
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def listed() -> bool:
         features = httpx.get(f"{server.url}/api/v1/incidents", params=params).json()["features"]
-        if any(f["id"] == incident_id for f in features):
-            return
-        time.sleep(0.1)
-    pytest.fail(f"incident {incident_id} never reached the feed")
+        return any(f["id"] == incident_id for f in features)
+
+    wait_for(listed, timeout=10, what=f"incident {incident_id} to reach the feed")
 
 
 def assert_stayed_local(watched: Watched, server: PostingServer) -> None:

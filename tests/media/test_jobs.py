@@ -5,7 +5,6 @@ reason its owner is shown when it cannot be decoded."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from tests.support.clips import ffmpeg, pattern_clip
 from tests.support.residents import Mailbox, Person, resident
+from tests.support.waiting import wait_for
 from townsquare.cli import app
 from townsquare.db import utcnow
 from townsquare.media import jobs
@@ -85,13 +85,12 @@ def test_the_servers_own_job_processes_uploads(
 ) -> None:
     ada = resident(app_client, mailbox[0], "ada@example.org")
     media_id = _upload(ada, pattern_clip(tmp_path, "porch.mp4", 1.0))
-    deadline = time.monotonic() + 120
-    while (state := ada.client.get(f"/api/v1/media/{media_id}/info").json()["state"]) == (
-        "processing"
-    ):
-        assert time.monotonic() < deadline, "the app's media job never took the clip"
-        time.sleep(0.1)
-    assert state == "ready"
+
+    def state() -> str | None:
+        found = ada.client.get(f"/api/v1/media/{media_id}/info").json()["state"]
+        return None if found == "processing" else str(found)
+
+    assert wait_for(state, timeout=120, what="the app's media job to take the clip") == "ready"
     assert ada.client.get(f"/api/v1/media/{media_id}").status_code == 200
 
 

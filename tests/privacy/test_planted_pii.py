@@ -19,7 +19,6 @@ import io
 import json
 import logging
 import re
-import time
 import zipfile
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -32,6 +31,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support import planting, sources
+from tests.support.alerts import wait_until_settled
 from tests.support.feeds import FeedServer
 from tests.support.footage import make_agency, officer
 from tests.support.leaks import Scan
@@ -41,7 +41,6 @@ from tests.support.residents import Mailbox, Person, privileged, resident
 from tests.support.server import running
 from tests.support.sse import open_stream
 from tests.support.webhooks import Receiver, serve_receiver
-from townsquare.alerts.models import Delivery
 from townsquare.app import create_app
 from townsquare.db import utcnow
 from townsquare.events.outbox import OutboxEvent
@@ -119,21 +118,6 @@ def _body(raw: bytes) -> str:
         if part.get_content_maintype() == "text":
             texts.append(str(part.get_content()))  # type: ignore[attr-defined]
     return "\n".join(texts)
-
-
-def _settle(factory: sessionmaker[Session], deadline_s: float = 120) -> None:
-    """Wait until every outbox event is relayed and no alert delivery is still to be sent."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        with factory() as session:
-            unrelayed = session.scalar(select(func.count()).where(OutboxEvent.relayed_at.is_(None)))
-            pending = session.scalar(
-                select(func.count()).where(Delivery.status.in_(["queued", "retrying"]))
-            )
-        if not unrelayed and not pending:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not settled: {unrelayed} events unrelayed, {pending} deliveries due")
 
 
 def _feed_pages(client: TestClient, scan: Scan, bbox: str) -> list[int]:
@@ -308,7 +292,7 @@ def test_no_planted_value_reaches_the_public(
         posts, moderated = planting.posts(ledger, author, moderator)
         updates = planting.updates(ledger, cop)
         requests = planting.footage_requests(ledger, cop)
-        _settle(factory)
+        wait_until_settled(factory, timeout=120)
         assert send_weekly(factory, settings, end=utcnow(), now=utcnow()).failed == 0
         scan = Scan(ledger)
         ids = _read_public(client, scan, factory, watcher, posts, requests)

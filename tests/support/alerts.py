@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support import factories
+from tests.support.waiting import wait_for
 from townsquare.alerts import delivery, service
 from townsquare.alerts.channels import build_senders
 from townsquare.alerts.models import Delivery
 from townsquare.alerts.schemas import SubscriptionCreated, SubscriptionIn
 from townsquare.db import transaction, utcnow
+from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
 from townsquare.platform import Platform
 from townsquare.settings import Settings
@@ -116,3 +118,27 @@ def run_worker(platform: Platform, settings: Settings, rounds: int = 1, step_s: 
     for _ in range(rounds):
         delivery.deliver_due(platform.factory, senders, settings=settings, now=now)
         now += timedelta(seconds=step_s)
+
+
+def unsettled(factory: sessionmaker[Session]) -> tuple[int, int]:
+    """How many outbox events wait for the relay, and how many deliveries are yet to be sent."""
+    with factory() as session:
+        unrelayed = session.scalar(select(func.count()).where(OutboxEvent.relayed_at.is_(None)))
+        pending = session.scalar(
+            select(func.count()).where(Delivery.status.in_(["queued", "retrying"]))
+        )
+    return unrelayed or 0, pending or 0
+
+
+def wait_until_settled(factory: sessionmaker[Session], timeout: float = 30.0) -> None:
+    """Wait until every outbox event is relayed and every delivery reached a final state.
+
+    On the in-process bus, relaying an event runs the matching that decides its deliveries,
+    and a delivery once `sent` (or `dead`) is never claimed again: a settled store sends
+    nothing more, so a count taken then is the final count.
+    """
+    wait_for(
+        lambda: unsettled(factory) == (0, 0),
+        timeout=timeout,
+        what="every event relayed and every delivery sent or given up (unrelayed, due)",
+    )

@@ -53,3 +53,22 @@ def delete_stream(nats_url: str, name: str) -> None:
             await connection.close()
 
     run_apart(run())
+
+
+def drained(nats_url: str, stream: str) -> bool:
+    """Whether every consumer of `stream` was handed, and acknowledged, every event in it.
+
+    A shared (durable) consumer acknowledges an event once its handler is done, so a drained
+    stream means every node finished with every event published so far.
+    """
+    import nats
+
+    async def run() -> bool:
+        connection = await nats.connect(nats_url)
+        try:
+            consumers = await connection.jetstream().consumers_info(stream)
+        finally:
+            await connection.close()
+        return all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers)
+
+    return run_apart(run())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,14 +34,6 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def quiet_for(self, seconds: float) -> int:
-        """How many requests there are once none has arrived for `seconds`."""
-        count = -1
-        while count != len(self.received):
-            count = len(self.received)
-            time.sleep(seconds)
-        return count
 
     def next_status(self) -> int:
         """The scripted status for the next request (200 once the script is used up)."""

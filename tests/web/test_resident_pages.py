@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from tests.support.pages import (
     value,
 )
 from tests.support.residents import PASSWORD, Mailbox, sign_up
+from tests.support.waiting import wait_for
 from townsquare.db import transaction, utcnow
 from townsquare.posts.models import Post
 
@@ -251,14 +251,13 @@ def test_moderator_approves_rejects_and_resident_appeals_once(
 
 def feed_item(client: TestClient, incident_id: int | None) -> list[str]:
     """The feed page's item for the incident, once the relay has announced it (or fail)."""
-    deadline = time.monotonic() + 15
-    while True:
+
+    def item() -> list[str]:
         feed = client.get("/", params={"lat": HOME[0], "lon": HOME[1], "radius_m": 10000})
-        item = texts(feed.text, f"//li[@data-incident='{incident_id}']")
-        if item or time.monotonic() > deadline:
-            assert item, f"incident {incident_id} never reached the feed page"
-            return item
-        time.sleep(0.1)  # the feed index follows the bus, a relay interval after the commit
+        return texts(feed.text, f"//li[@data-incident='{incident_id}']")
+
+    # The feed index follows the bus, a relay interval after the commit.
+    return wait_for(item, timeout=15, what=f"incident {incident_id} to reach the feed page")
 
 
 def stored_posts(factory: sessionmaker[Session]) -> list[Post]:

@@ -3,7 +3,6 @@ channel however many times the server looks, and the retention job at start."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.residents import Mailbox
+from tests.support.waiting import wait_for
 from tests.support.weekly import HOME, mail_settings, plant, received, subscribe
 from townsquare.app import create_app
 from townsquare.db import utcnow
@@ -69,9 +69,7 @@ def test_the_server_sends_the_digest_once_at_its_hour(
         }
     )
     with TestClient(create_app(platform=Platform(settings, engine, factory))):
-        deadline = time.monotonic() + 60
-        while not received(box) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: received(box), timeout=60, what="the server to mail the due digest")
     mails = received(box)
     assert list(mails) == ["home@example.org"]
     assert "Burglary" in mails["home@example.org"].get_body(("plain",)).get_content()
@@ -106,11 +104,11 @@ def test_the_server_runs_retention_at_start(
     engine: Engine, factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     settings = mail_settings(tmp_path, 25).model_copy(update={"retention_interval_s": 3600})
-    runs = 0
+
+    def runs() -> int:
+        with factory() as session:
+            return session.scalar(select(func.count()).select_from(RetentionRun)) or 0
+
     with TestClient(create_app(platform=Platform(settings, engine, factory))):
-        deadline = time.monotonic() + 30
-        while not runs and time.monotonic() < deadline:
-            time.sleep(0.05)
-            with factory() as session:
-                runs = session.scalar(select(func.count()).select_from(RetentionRun)) or 0
-    assert runs == 1
+        wait_for(runs, timeout=30, what="the server's retention run at start")
+    assert runs() == 1
