@@ -193,13 +193,13 @@ class Settings(BaseSettings):
     media_job_interval_s: float = Field(
         default=1.0,
         gt=0,
-        description="How often an idle media job looks for clips to process, seconds.",
+        description="How often an idle media job looks for uploads to process, seconds.",
     )
     media_jobs: int = Field(
         default=1,
         ge=0,
         le=8,
-        description="Clips this node processes at once (each uses about one core); 0 for none.",
+        description="Uploads this node processes at once (each uses about one core); 0 for none.",
     )
     footage_requests_per_day: int = Field(
         default=10, ge=1, description="Footage requests one agency may file in 24 hours."

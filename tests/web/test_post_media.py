@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.media.clipmaker import pattern_clip
+from tests.media.clipmaker import finish_clips, pattern_clip
 from tests.residents import (
     PASSWORD,
     Mailbox,
@@ -76,6 +76,7 @@ def test_moderators_see_the_blurred_derivative_of_a_reviewed_posts_photo(
     assert sent.status_code == 303, sent.text
     with factory() as session:
         post_id, media_id = session.execute(select(PostMedia.post_id, PostMedia.media_id)).one()
+    finish_clips(app_client)  # the photo is blurred by the media job
     public = ada.get(f"/api/v1/media/{media_id}")
     original = ada.get(f"/api/v1/media/{media_id}/original")
     assert public.status_code == original.status_code == 200

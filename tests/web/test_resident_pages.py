@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests import factories
+from tests.media.clipmaker import finish_clips
 from tests.residents import PASSWORD, Mailbox, app_client, mailbox, resident_settings, sign_up
 from tests.web.pages import (
     HOME,
@@ -157,6 +158,7 @@ def test_posting_with_a_photo_and_my_posts(
         assert session.scalar(select(func.count()).select_from(Post)) == 0
     sent = ada.post("/posts/new", data=draft(csrf), files=photo, follow_redirects=False)
     assert sent.status_code == 303, sent.text
+    finish_clips(app_client)  # the photo is blurred by the media job
     mine = ada.get(sent.headers["location"])
     assert "Your report was sent" in mine.text
     assert texts(mine.text, "//li[@data-post]//*[contains(@class, 'state')]") == ["Pending"]

@@ -18,9 +18,9 @@ router = APIRouter(prefix="/api/v1/media", tags=["media"])
 def upload(file: UploadFile, actor: CurrentActor, session: DB, settings: Config) -> MediaOut:
     """Typed by content; spooled to the data folder in chunks up to the type's byte limit.
 
-    A photo is blurred before the answer. A clip is checked (type, length, frame size) and
-    answered `processing`; it is blurred in the background, and `GET /api/v1/media/{id}/info`
-    says when it is `ready` (or `failed`, and why).
+    A photo (type, pixel count) or clip (type, length, frame size) is checked and answered
+    `processing`; it is blurred in the background, and `GET /api/v1/media/{id}/info` says when
+    it is `ready` (or `failed`, and why).
     """
     with intake.receive(file.file, settings) as received:
         media_id = service.upload_media(session, settings, received, actor=actor, now=utcnow())
