@@ -182,11 +182,15 @@ def discard_unattached(
 
 
 def kinds_of(session: Session, ids: Collection[int]) -> dict[int, str]:
-    """Per media id, what to show: `photo` or `clip` once made, else `processing` or `failed`.
+    """Per media id, what to show: `photo` or `clip` once made, else `processing` or `failed`
+    (a clip's) or `photo processing` or `photo failed`.
 
     No content, no owner.
     """
     if not ids:
         return {}
     rows = session.execute(select(Media.id, Media.kind, Media.state).where(Media.id.in_(ids)))
-    return {media_id: kind if state == "ready" else state for media_id, kind, state in rows}
+    return {
+        media_id: kind if state == "ready" else state if kind == "clip" else f"{kind} {state}"
+        for media_id, kind, state in rows
+    }
