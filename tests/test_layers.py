@@ -17,8 +17,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     (
         "base",
         frozenset(
-            {"", "settings", "db", "errors", "geo", "taxonomy", "audit", "events", "mail"}
-            | {"templating", "logs", "commands", "plugins"}
+            {"", "settings", "db", "errors", "geo", "shapes", "taxonomy", "audit", "events"}
+            | {"mail", "templating", "logs", "commands", "plugins"}
         ),
     ),
     ("tables", frozenset()),

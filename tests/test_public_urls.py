@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.alerts import add_incident
+from tests.support.waiting import wait_for
 from townsquare.app import create_app
 from townsquare.platform import Platform
 from townsquare.settings import Settings
@@ -65,6 +66,9 @@ def site(platform: Platform) -> Iterator[Site]:
     with TestClient(create_app(platform=platform), base_url=f"http://{EVIL}") as client:
         ids = [add_incident(platform.factory) for _ in range(2)]
         platform.relay_once()
+        # The server's own relay job may have taken the rows first (SKIP LOCKED): wait until
+        # the feed index holds both, whoever relayed them.
+        wait_for(lambda: len(platform.index) == len(ids), what="both incidents in the feed index")
         yield Site(client, ids)
 
 

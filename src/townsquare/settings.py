@@ -176,6 +176,25 @@ class Settings(BaseSettings):
     media_max_pixels: int = Field(
         default=40_000_000, ge=1, description="Largest photo, pixels (decompression bombs)."
     )
+    max_json_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body of a JSON API route, bytes (413 past it, counted as "
+        "it streams).",
+    )
+    max_form_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest body of a form (URL-encoded or multipart) outside the upload "
+        "routes, bytes.",
+    )
+    max_push_body_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest body pushed to `/api/v1/sources/{slug}/records`, bytes; a "
+        "source's own `[push] max_bytes` may be lower. Upload routes take the media limits "
+        "plus 64 KiB for the form around the file.",
+    )
     retention_interval_s: float = Field(
         default=3600,
         ge=0,
@@ -193,13 +212,13 @@ class Settings(BaseSettings):
     media_job_interval_s: float = Field(
         default=1.0,
         gt=0,
-        description="How often an idle media job looks for clips to process, seconds.",
+        description="How often an idle media job looks for uploads to process, seconds.",
     )
     media_jobs: int = Field(
         default=1,
         ge=0,
         le=8,
-        description="Clips this node processes at once (each uses about one core); 0 for none.",
+        description="Uploads this node processes at once (each uses about one core); 0 for none.",
     )
     footage_requests_per_day: int = Field(
         default=10, ge=1, description="Footage requests one agency may file in 24 hours."

@@ -213,6 +213,6 @@ def test_the_cli_processes_what_is_waiting(
     finally:  # the command installs its own log handler on CliRunner's stream
         root.handlers[:], root.level = handlers, level
     assert first.exit_code == 0, first.output
-    assert "1 clip processed" in first.output
-    assert "0 clips processed" in second.output
+    assert "1 upload processed" in first.output
+    assert "0 uploads processed" in second.output
     assert ada.client.get(f"/api/v1/media/{media_id}/info").json()["state"] == "ready"

@@ -12,9 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support.clips import pattern_clip
+from tests.support.clips import finish_clips, pattern_clip
 from tests.support.pages import browser_sign_in, csrf_of, draft, jpeg, moderator, page, texts
-from tests.support.residents import PASSWORD, Mailbox, app_with, sign_up
+from tests.support.residents import (
+    PASSWORD,
+    Mailbox,
+    app_with,
+    sign_up,
+)
 from townsquare.audit import AuditEntry
 from townsquare.media.jobs import process_pending
 from townsquare.media.models import Media
@@ -65,6 +70,7 @@ def test_moderators_see_the_blurred_derivative_of_a_reviewed_posts_photo(
     assert sent.status_code == 303, sent.text
     with factory() as session:
         post_id, media_id = session.execute(select(PostMedia.post_id, PostMedia.media_id)).one()
+    finish_clips(app_client)  # the photo is blurred by the media job
     public = ada.get(f"/api/v1/media/{media_id}")
     original = ada.get(f"/api/v1/media/{media_id}/original")
     assert public.status_code == original.status_code == 200

@@ -20,7 +20,7 @@ import math
 import h3
 from h3.api import basic_int as h3i
 
-from townsquare import geo
+from townsquare import geo, shapes
 from townsquare.alerts.cover import CellArea, CircleArea, PolygonArea
 
 CELLS_PER_RADIUS = 8.0
@@ -40,6 +40,7 @@ def circle_cells(lat: float, lon: float, radius_m: float) -> tuple[int, ...]:
     res = resolution_for(radius_m)
     centre = h3i.latlng_to_cell(lat, lon, res)
     rings = math.ceil(radius_m / (1.5 * EDGE_M[res] * 0.5)) + 1  # cells shrink to ~0.5x
+    shapes.spend_cells(shapes.disk_size(rings), "the circle")
     found = [
         c
         for c in h3i.grid_disk(centre, rings)
@@ -51,7 +52,10 @@ def circle_cells(lat: float, lon: float, radius_m: float) -> tuple[int, ...]:
 def polygon_cells(area: PolygonArea) -> tuple[int, ...]:
     """The compacted cells whose centres lie in the polygon (holes left out)."""
     circle = area.bounding_circle()
-    res = resolution_for(_equivalent_radius_m(area, circle))
+    radius = _equivalent_radius_m(area, circle)
+    res = resolution_for(radius)
+    walked = circle.radius_m**2 * 4 / h3.average_hexagon_area(res, "m^2")  # its bounding box
+    shapes.spend_cells(int(walked), "the polygon")
     outer, *holes = ([(lat, lon) for lon, lat in ring] for ring in area.rings)
     found = h3i.polygon_to_cells(h3.LatLngPoly(outer, *holes), res)
     if not found:  # a sliver thinner than a cell: the cell under its middle

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from h3.api import basic_int as h3i
 
-from townsquare import geo
+from townsquare import geo, shapes
 
 Int64s = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -180,6 +180,7 @@ def circle_covers(
         out["eo"].append(owner[last])
         out["ec"].append(cells[last])
         if split.any():
+            shapes.spend_cells(7 * int(np.bincount(owner[split]).max()), "a watch area's edge")
             pending.setdefault(res + 1, []).append(_children(owner[split], cells[split], res))
     joined = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in out.items()}
     return CoverArrays(joined["io"], joined["ic"], joined["eo"], joined["ec"])
@@ -194,6 +195,7 @@ def _start_disks(
     cells_out: list[int] = []
     for i in owners.tolist():
         rings = math.ceil((radius_m[i] + DESCENT_M[res]) / step) + 1
+        shapes.spend_cells(shapes.disk_size(rings), "a watch circle")
         disk = h3i.grid_disk(h3i.latlng_to_cell(lat[i], lon[i], res), rings)
         owner_out.extend([i] * len(disk))
         cells_out.extend(disk)

@@ -20,13 +20,14 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-from townsquare import geo, taxonomy
+from townsquare import shapes, taxonomy
 from townsquare.alerts.channels import registry as channels
 from townsquare.alerts.models import DELIVERY_STATUSES as DELIVERY_STATUSES
 
 MIN_RADIUS_M, MAX_RADIUS_M = 100.0, 10_000.0
 MAX_POLYGON_VERTICES = 500
 MAX_POLYGON_EXTENT_M = 20_000.0
+WATCH_POLYGON = shapes.Limits(MAX_POLYGON_VERTICES, MAX_POLYGON_EXTENT_M)
 HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -37,6 +38,11 @@ class CircleIn(BaseModel):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     radius_m: float = Field(ge=MIN_RADIUS_M, le=MAX_RADIUS_M)
+
+    @model_validator(mode="after")
+    def _on_the_globe(self) -> CircleIn:
+        shapes.check_circle(self.lat, self.lon, self.radius_m, max_radius_m=MAX_RADIUS_M)
+        return self
 
 
 class PolygonIn(BaseModel):
@@ -50,17 +56,7 @@ class PolygonIn(BaseModel):
     def _valid_rings(
         cls, rings: list[list[tuple[float, float]]]
     ) -> list[list[tuple[float, float]]]:
-        if sum(len(r) for r in rings) > MAX_POLYGON_VERTICES:
-            raise ValueError(f"at most {MAX_POLYGON_VERTICES} vertices")
-        for ring in rings:
-            if len(ring) < 4 or ring[0] != ring[-1]:
-                raise ValueError("each ring needs 4+ positions and must be closed")
-            for lon, lat in ring:
-                geo.Point(lat, lon)  # raises on out-of-range values
-        outer = rings[0]
-        lats, lons = [p[1] for p in outer], [p[0] for p in outer]
-        if geo.haversine_m(min(lats), min(lons), max(lats), max(lons)) > MAX_POLYGON_EXTENT_M:
-            raise ValueError(f"the polygon must fit in {MAX_POLYGON_EXTENT_M / 1000:g} km")
+        shapes.check_polygon(rings, WATCH_POLYGON)  # a ShapeError names the rule broken
         return rings
 
 

@@ -1,4 +1,4 @@
-"""Plane geometry of request areas, small enough to need no GIS library.
+"""Plane geometry of request areas; shapes are checked and measured by `townsquare.shapes`.
 
 Areas are measured on the sinusoidal projection about the ring's own meridian, which is
 equal-area on the sphere: for areas of a square mile the error against the ellipsoid is a
@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+
+from townsquare import shapes
 
 Ring = list[tuple[float, float]]  # (lon, lat) pairs, first point not repeated
 Polygon = list[Ring]  # outer ring, then holes
@@ -53,17 +55,8 @@ def polygons_of(geojson: str | dict[str, object]) -> list[Polygon]:
 
 
 def area_m2(ring: Ring) -> float:
-    """The area enclosed by a ring, square metres (sinusoidal projection, shoelace)."""
-    lon0 = sum(lon for lon, _ in ring) / len(ring)
-    xy = [
-        (
-            math.radians(lon - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat)),
-            math.radians(lat) * EARTH_RADIUS_M,
-        )
-        for lon, lat in ring
-    ]
-    twice = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(xy, xy[1:] + xy[:1], strict=True))
-    return abs(twice) / 2
+    """The area enclosed by a ring, square metres (sinusoidal projection)."""
+    return shapes.area_m2([ring])
 
 
 def centroid(ring: Ring) -> tuple[float, float]:
@@ -125,16 +118,3 @@ def ring_within(ring: Ring, polygons: list[Polygon]) -> bool:
         if not any(_edges_cross(a, b, c, d) for a, b in _edges(ring) for c, d in boundary):
             return True
     return False
-
-
-def simple(ring: Ring) -> bool:
-    """True if no two non-adjacent edges of the ring cross (a polygon that does not fold)."""
-    edges = _edges(ring)
-    n = len(edges)
-    for i in range(n):
-        for j in range(i + 2, n):
-            if i == 0 and j == n - 1:
-                continue
-            if _edges_cross(*edges[i], *edges[j]):
-                return False
-    return True

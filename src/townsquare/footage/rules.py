@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from townsquare import shapes
 from townsquare.errors import InvalidParameter
 from townsquare.footage import area
 from townsquare.footage.schemas import CircleIn, FileRequest
@@ -22,6 +23,9 @@ MAX_WINDOW = timedelta(hours=12)
 LOOKBACK = timedelta(days=30)
 MAX_EXPIRY = timedelta(days=14)
 MAX_VERTICES = 200
+MAX_RADIUS_M = 10_000.0
+FOOTAGE_POLYGON = shapes.Limits(MAX_VERTICES + 1, max_extent_m=5_000.0, holes=False)
+"""200 vertices and the closing position; 5 km across is far past half a square mile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,27 +41,21 @@ class Area:
 
 
 def _circle(given: CircleIn) -> Area:
+    try:
+        shapes.check_circle(given.lat, given.lon, given.radius_m, max_radius_m=MAX_RADIUS_M)
+    except shapes.ShapeError as exc:
+        raise InvalidParameter("circle", str(exc)) from exc
     ring = area.circle(given.lat, given.lon, given.radius_m)
     return Area("circle", ring, given.lat, given.lon, given.radius_m, math.pi * given.radius_m**2)
 
 
 def _polygon(given: dict[str, Any]) -> Area:
-    rule = "a GeoJSON Polygon: one outer ring of 3 to 200 [lon, lat] points, no holes"
     if given.get("type") != "Polygon":
-        raise InvalidParameter("polygon", rule)
+        raise InvalidParameter("polygon", "a GeoJSON Polygon: one closed outer ring, no holes")
     try:
-        polygons = area.polygons_of(given)
-    except (TypeError, ValueError, IndexError) as exc:
-        raise InvalidParameter("polygon", rule) from exc
-    if len(polygons) != 1 or len(polygons[0]) != 1:
-        raise InvalidParameter("polygon", rule)
-    ring = polygons[0][0]
-    if not 3 <= len(ring) <= MAX_VERTICES:
-        raise InvalidParameter("polygon", rule)
-    if not all(-180 <= lon <= 180 and -90 <= lat <= 90 for lon, lat in ring):
-        raise InvalidParameter("polygon", "longitudes within ±180 and latitudes within ±90")
-    if not area.simple(ring):
-        raise InvalidParameter("polygon", "a simple polygon: its edges must not cross")
+        ring = shapes.check_polygon(given.get("coordinates"), FOOTAGE_POLYGON)[0][:-1]
+    except shapes.ShapeError as exc:
+        raise InvalidParameter("polygon", str(exc)) from exc
     lat, lon = area.centroid(ring)
     return Area("polygon", ring, lat, lon, None, area.area_m2(ring))
 

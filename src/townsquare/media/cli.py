@@ -1,4 +1,4 @@
-"""`townsquare media process`: blur waiting clips outside the web server (a worker node)."""
+"""`townsquare media process`: blur waiting photos and clips outside the web server (a worker)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ def media_process(
         bool, typer.Option("--once", help="Process what is waiting, then exit.")
     ] = False,
 ) -> None:
-    """Blur the clips waiting to be processed, as the server's media job does.
+    """Blur the photos and clips waiting to be processed, as the server's media job does.
 
     For a worker node beside web nodes started with TOWNSQUARE_MEDIA_JOBS=0. Several may run:
-    each clip is claimed by one of them. Ctrl-C or SIGTERM stop it at the next frame, and the
+    each upload is claimed by one of them. Ctrl-C or SIGTERM stop it at the next frame, and the
     clip in hand goes back to the queue.
     """
     settings, stop = configured(), threading.Event()
@@ -36,7 +36,7 @@ def media_process(
             while not stop.is_set():
                 done = process_pending(factory, settings, stop.is_set)
                 if once:
-                    typer.echo(f"{done} clip{'' if done == 1 else 's'} processed")
+                    typer.echo(f"{done} upload{'' if done == 1 else 's'} processed")
                     return
                 stop.wait(settings.media_job_interval_s)
     finally:

@@ -1,12 +1,15 @@
-"""The media job: blur the clips uploads left `processing`, outside any request.
+"""The media job: make the derivatives of the photos and clips uploads left `processing`.
 
 A clip takes a tenth to a third of a second of CPU per frame, so a minute of video would hold
-an upload open for minutes. The upload stores the original and returns; any node's job claims
-one clip at a time by stamping `claimed_at` (a conditional UPDATE, so two nodes never take the
-same clip), makes the derivative with no transaction open, and writes the outcome. A claim
-older than LEASE is taken over, so a node that died mid-clip (or an unexpected error) delays it
-but does not lose it; after MAX_ATTEMPTS claims it is marked failed, not retried for ever. A
-clip that cannot be decoded fails at once, with the reason its owner is shown.
+an upload open for minutes; a photo is decoded and searched for faces within a bounded amount
+of memory, and the job makes that bound hold for the node: each job decodes one photo at a
+time, however many uploads arrive at once. The upload stores the original and returns; any
+node's job claims one upload at a time by stamping `claimed_at` (a conditional UPDATE, so two
+nodes never take the same one), makes the derivative with no transaction open, and writes the
+outcome. A claim older than LEASE is taken over, so a node that died mid-clip (or an
+unexpected error) delays it but does not lose it; after MAX_ATTEMPTS claims it is marked
+failed, not retried for ever. An upload that cannot be decoded fails at once, with the reason
+its owner is shown.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, PayloadTooLarge
-from townsquare.media import clips
+from townsquare.media import clips, images
 from townsquare.media.intake import work_root
 from townsquare.media.models import Media
 from townsquare.media.retention import erase_unreferenced
 from townsquare.media.service import store_of
+from townsquare.media.storage import BlobStore
 from townsquare.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,7 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def claim(session: Session, now: datetime) -> Media | None:
-    """Take the oldest clip waiting to be processed, or None; committed before returning."""
+    """Take the oldest upload waiting to be processed, or None; committed before returning."""
     for media_id in session.scalars(
         select(Media.id).where(_claimable(now)).order_by(Media.id).limit(5)
     ):
@@ -59,7 +63,7 @@ def claim(session: Session, now: datetime) -> Media | None:
 
 
 def _finish(session: Session, row: Media, claimed_at: datetime, **values: object) -> bool:
-    """Write the outcome if the clip is still ours (not deleted, not taken over)."""
+    """Write the outcome if the upload is still ours (not deleted, not taken over)."""
     done = session.execute(
         update(Media)
         .where(Media.id == row.id, Media.state == "processing", Media.claimed_at == claimed_at)
@@ -75,7 +79,7 @@ def process(
     row: Media,
     stopping: Callable[[], bool] = lambda: False,
 ) -> str:
-    """Make a claimed clip's derivative and record it; returns the state it ended in.
+    """Make a claimed upload's derivative and record it; returns the state it ended in.
 
     When `stopping` says yes mid-clip, the clip is let go unprocessed for the next job.
     """
@@ -89,18 +93,11 @@ def process(
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=root))
     try:
-        public = clips.public_clip(
-            store.path_of(row.original_key),
-            work / "public.mp4",
-            settings.media_max_video_s,
-            settings.media_max_pixels,
-            stopping,
-        )
-        key = store.put_file(public.path)
+        made = _derivative(store, settings, row, work / "public.mp4", stopping)
     except clips.Cancelled:
         _finish(session, row, claimed_at, attempts=Media.attempts - 1)
         return "processing"
-    except (InvalidParameter, PayloadTooLarge) as exc:  # the clip itself is at fault
+    except (InvalidParameter, PayloadTooLarge) as exc:  # the upload itself is at fault
         error = exc.detail.removeprefix("file: ")[:300]
         _finish(session, row, claimed_at, state="failed", error=error)
         return "failed"
@@ -113,24 +110,41 @@ def process(
         return "processing"  # still claimed: tried again once the claim is LEASE old
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    kept = _finish(
-        session,
-        row,
-        claimed_at,
-        state="ready",
-        error=None,
-        public_key=key,
-        public_type="video/mp4",
-        width=public.width,
-        height=public.height,
-        duration_s=public.duration_s,
-        blurred_regions=public.regions,
-    )
+    key = str(made.pop("public_key"))
+    kept = _finish(session, row, claimed_at, state="ready", error=None, public_key=key, **made)
     if not kept:  # deleted or taken over meanwhile: drop our copy unless it is named
         erase_unreferenced(session, store, {key})
         return "dropped"
-    log.info("media %s: %d frames, up to %d regions blurred", row.id, public.frames, public.regions)
+    log.info("media %s: %s ready, %s regions blurred", row.id, row.kind, made["blurred_regions"])
     return "ready"
+
+
+def _derivative(
+    store: BlobStore, settings: Settings, row: Media, dest: Path, stopping: Callable[[], bool]
+) -> dict[str, object]:
+    """Make and store the derivative of a claimed upload; the columns to write."""
+    assert row.original_key is not None
+    source = store.path_of(row.original_key)
+    if row.kind == "photo":
+        photo = images.public_photo(source, settings.media_max_pixels)
+        return {
+            "public_key": store.put(photo.data),
+            "public_type": "image/jpeg",
+            "width": photo.width,
+            "height": photo.height,
+            "blurred_regions": photo.regions,
+        }
+    public = clips.public_clip(
+        source, dest, settings.media_max_video_s, settings.media_max_pixels, stopping
+    )
+    return {
+        "public_key": store.put_file(public.path),
+        "public_type": "video/mp4",
+        "width": public.width,
+        "height": public.height,
+        "duration_s": public.duration_s,
+        "blurred_regions": public.regions,
+    }
 
 
 def process_pending(
@@ -139,7 +153,7 @@ def process_pending(
     stopping: Callable[[], bool] = lambda: False,
     now: Callable[[], datetime] = utcnow,
 ) -> int:
-    """Process clips until none is waiting or `stopping` says so; returns how many it took."""
+    """Process uploads until none waits or `stopping` says so; returns how many it took."""
     taken = 0
     while not stopping():
         with factory() as session:

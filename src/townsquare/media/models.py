@@ -1,7 +1,7 @@
 """The media table: a content-addressed private original and its public derivative.
 
-A photo's derivative is made in the upload request; a clip's takes seconds to minutes, so the
-clip is stored `processing` and the media job makes its derivative (`media.jobs`).
+An upload is stored `processing` and the media job makes its derivative (`media.jobs`): a
+clip's takes seconds to minutes, a photo's a second or two within a bounded amount of memory.
 """
 
 from __future__ import annotations

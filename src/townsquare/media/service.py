@@ -1,8 +1,8 @@
 """Media actions: upload a photo or clip (private original, public derivative), read them back.
 
-A photo's derivative is made in the upload request. A clip is only probed there (so a file
-that is not a bounded clip is refused at once) and stored `processing`; `media.jobs` blurs it
-in the background, and until then its derivative answers 409.
+An upload is only probed in the request (a photo's header, a clip's streams: a file that is
+not a bounded photo or clip is refused at once) and stored `processing`; `media.jobs` makes
+its derivative in the background, one at a time per job, and until then it answers 409.
 """
 
 from __future__ import annotations
@@ -34,16 +34,14 @@ def store_of(settings: Settings) -> BlobStore:
 
 
 def _photo(store: BlobStore, settings: Settings, upload: Received) -> Media:
-    data = upload.path.read_bytes()  # bounded by media_max_image_bytes in intake
-    public = images.public_photo(data, settings.media_max_pixels)
+    width, height = images.public_size(upload.path, settings.media_max_pixels)  # header only
     return Media(
         kind="photo",
-        original_key=store.put(data),
-        public_key=store.put(public.data),
-        public_type="image/jpeg",
-        width=public.width,
-        height=public.height,
-        blurred_regions=public.regions,
+        state="processing",
+        original_key=store.put_file(upload.path),
+        width=width,
+        height=height,
+        blurred_regions=0,
     )
 
 
@@ -64,10 +62,10 @@ def _clip(store: BlobStore, settings: Settings, upload: Received) -> Media:
 def upload_media(
     session: Session, settings: Settings, upload: Received, *, actor: Actor, now: datetime
 ) -> int:
-    """Keep the original privately and a stripped, blurred derivative publicly; returns the id.
+    """Keep the original privately; the media job makes the stripped, blurred derivative.
 
-    A clip's derivative is left to the media job; its `blurred_regions` will be the most
-    regions blurred in any one of its frames.
+    Returns the id. A clip's `blurred_regions` will be the most regions blurred in any one of
+    its frames.
     """
     store = store_of(settings)
     row = _clip(store, settings, upload) if upload.is_clip else _photo(store, settings, upload)
@@ -184,11 +182,15 @@ def discard_unattached(
 
 
 def kinds_of(session: Session, ids: Collection[int]) -> dict[int, str]:
-    """Per media id, what to show: `photo` or `clip` once made, else `processing` or `failed`.
+    """Per media id, what to show: `photo` or `clip` once made, else `processing` or `failed`
+    (a clip's) or `photo processing` or `photo failed`.
 
     No content, no owner.
     """
     if not ids:
         return {}
     rows = session.execute(select(Media.id, Media.kind, Media.state).where(Media.id.in_(ids)))
-    return {media_id: kind if state == "ready" else state for media_id, kind, state in rows}
+    return {
+        media_id: kind if state == "ready" else state if kind == "clip" else f"{kind} {state}"
+        for media_id, kind, state in rows
+    }

@@ -3,10 +3,13 @@ moderators read the derivative of media on posts they review."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from townsquare.db import utcnow
+from townsquare.errors import InvalidParameter
 from townsquare.http.deps import DB, Config, CurrentActor
 from townsquare.media import intake, service
 from townsquare.media.schemas import MediaOut
@@ -14,17 +17,52 @@ from townsquare.media.schemas import MediaOut
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
 
 
-@router.post("", status_code=201, summary="Upload a photo (JPEG, PNG, HEIC) or clip (MP4, MOV)")
-def upload(file: UploadFile, actor: CurrentActor, session: DB, settings: Config) -> MediaOut:
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Upload a photo (JPEG, PNG, HEIC) or clip (MP4, MOV)",
+    openapi_extra=UPLOAD_BODY,
+)
+async def upload(request: Request, actor: CurrentActor, session: DB, settings: Config) -> MediaOut:
     """Typed by content; spooled to the data folder in chunks up to the type's byte limit.
 
-    A photo is blurred before the answer. A clip is checked (type, length, frame size) and
-    answered `processing`; it is blurred in the background, and `GET /api/v1/media/{id}/info`
-    says when it is `ready` (or `failed`, and why).
+    The caller is authenticated before a byte of the body is read (the body is the multipart
+    field `file`). A photo (type, pixel count) or clip (type, length, frame size) is checked
+    and answered `processing`; it is blurred in the background, and
+    `GET /api/v1/media/{id}/info` says when it is `ready` (or `failed`, and why).
     """
-    with intake.receive(file.file, settings) as received:
-        media_id = service.upload_media(session, settings, received, actor=actor, now=utcnow())
-    return MediaOut.model_validate(service.owned(session, media_id, actor))
+    form = await request.form(max_files=1)
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise InvalidParameter("file", "send the photo or clip as the multipart field `file`")
+
+        def store() -> MediaOut:
+            with intake.receive(file.file, settings) as received:
+                media_id = service.upload_media(
+                    session, settings, received, actor=actor, now=utcnow()
+                )
+            return MediaOut.model_validate(service.owned(session, media_id, actor))
+
+        return await run_in_threadpool(store)
+    finally:
+        await form.close()
 
 
 @router.get("/{media_id}/info", summary="An upload's state and size (owner)")

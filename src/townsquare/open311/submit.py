@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import taxonomy
 from townsquare.accounts import signin
+from townsquare.accounts.schemas import Actor
 from townsquare.accounts.security import server_secret
 from townsquare.errors import InvalidParameter, NotFound, Unauthorized
 from townsquare.incidents.schemas import parse_time
@@ -90,6 +91,14 @@ def draft_of(fields: dict[str, str], attributes: dict[str, list[str]], *, now: d
         raise InvalidParameter(name, str(first["msg"])) from None
 
 
+def authorised(session: Session, settings: Settings, api_key: str, *, now: datetime) -> Actor:
+    """The resident whose personal API token `api_key` is; Unauthorized otherwise."""
+    key = api_key.strip()
+    if not key:
+        raise Unauthorized("api_key is required: use one of your personal API tokens")
+    return signin.authenticate(session, settings, cookie=None, bearer=key, now=now)
+
+
 def create_request(
     session: Session,
     settings: Settings,
@@ -100,10 +109,7 @@ def create_request(
 ) -> RequestCreated:
     """Check the api_key, then submit the post; it waits for moderation like any other."""
     fields, attributes = form_fields(items)
-    key = (api_key or fields.get("api_key") or "").strip()
-    if not key:
-        raise Unauthorized("api_key is required: use one of your personal API tokens")
-    actor = signin.authenticate(session, settings, cookie=None, bearer=key, now=now)
+    actor = authorised(session, settings, api_key or fields.get("api_key") or "", now=now)
     draft = draft_of(fields, attributes, now=now)
     own = posts.submit_post(session, settings, server_secret(settings), draft, actor=actor, now=now)
     return RequestCreated(service_request_id=f"post-{own.id}", service_notice=NOTICE)

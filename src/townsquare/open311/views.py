@@ -118,10 +118,23 @@ def request_one(rid: str, fmt: str, session: DB) -> Response:
 
 @router.post("/requests.{fmt}", summary="Post a report (api_key: a personal API token)")
 async def request_create(fmt: str, request: Request, session: DB, settings: Config) -> Response:
-    """Form-encoded as the spec sends it; the post waits for moderation."""
-    form = await request.form()
-    items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    """Form-encoded as the spec sends it; the post waits for moderation.
+
+    An api_key in the query is checked before a byte of the body is read; a report carries no
+    file, so a multipart part that is one is refused before it is spooled anywhere.
+    """
     api_key = request.query_params.get("api_key")
+    if api_key is not None:
+
+        def key_checked() -> Body:
+            submit.authorised(session, settings, api_key, now=utcnow())
+            return []
+
+        checked = await run_in_threadpool(answer, fmt, "service_requests", key_checked)
+        if checked.status_code != 200:
+            return checked
+    form = await request.form(max_files=0)
+    items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
 
     def create() -> Body:
         return [submit.create_request(session, settings, items, api_key=api_key, now=utcnow())]

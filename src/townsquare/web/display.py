@@ -150,6 +150,8 @@ MEDIA_LABELS = {
     "clip": ("clip", "clips"),
     "processing": ("clip being blurred", "clips being blurred"),
     "failed": ("clip that could not be processed", "clips that could not be processed"),
+    "photo processing": ("photo being blurred", "photos being blurred"),
+    "photo failed": ("photo that could not be processed", "photos that could not be processed"),
 }
 
 

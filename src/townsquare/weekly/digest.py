@@ -28,6 +28,7 @@ from townsquare.alerts.models import Channel, Subscription
 from townsquare.alerts.service import stored_cells
 from townsquare.db import transaction
 from townsquare.settings import Settings
+from townsquare.shapes import TooManyCells
 from townsquare.weekly import service
 from townsquare.weekly.mail import compose
 from townsquare.weekly.models import WeeklyDigest
@@ -140,7 +141,11 @@ def _summary(
         found = stored_cells(session, recipient.subscription_id)
         if sub is None or not found:
             return None
-        return sub, service.summarise(session, cell_area(found), end)
+        try:
+            return sub, service.summarise(session, cell_area(found), end)
+        except TooManyCells as exc:  # a cover stored before the shape rules: skipped, not hung
+            log.warning("weekly: subscription %d skipped: %s", sub.id, exc.detail)
+            return None
 
 
 def _claim(

@@ -10,6 +10,7 @@ subscription's area is its stored cover (cells only): the weekly mail counts tho
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from h3.api import basic_int as h3i
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from townsquare import geo, taxonomy
+from townsquare import geo, shapes, taxonomy
 from townsquare.alerts.cells import centroid
 from townsquare.alerts.index import Area, CellArea, CircleArea
 from townsquare.errors import InvalidParameter
@@ -87,6 +88,8 @@ def _split(area: Area) -> tuple[InstrumentedAttribute[int], set[int], list[int]]
     counted whole (their resolution-9 descendants), finer ones are tested row by row.
     """
     if isinstance(area, CellArea):
+        expanded = sum(7 ** (9 - ((cell >> 52) & 0xF)) for cell in area.cells)
+        shapes.spend_cells(expanded, "the watch area")  # a stored legacy cover may be huge
         whole: set[int] = set()
         edge: set[int] = set()
         for cell in area.cells:
@@ -100,6 +103,9 @@ def _split(area: Area) -> tuple[InstrumentedAttribute[int], set[int], list[int]]
     resolution = 9 if circle.radius_m <= 1_000 else 7
     column = Incident.h3_r9 if resolution == 9 else Incident.h3_r7
     centre = geo.Point(circle.lat, circle.lon)
+    reach = circle.radius_m + 2 * h3i.average_hexagon_edge_length(resolution, "m")
+    walked = math.pi * reach**2 / h3i.average_hexagon_area(resolution, "m^2")
+    shapes.spend_cells(int(walked), "the area")
     cells = geo.disk_cells(centre, circle.radius_m, resolution)
     whole = geo.cells_within(centre, circle.radius_m, cells) if circle is area else set()
     return column, whole, [c for c in cells if c not in whole]
