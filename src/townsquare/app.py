@@ -29,6 +29,7 @@ from townsquare.housekeeping.release import release_due
 from townsquare.housekeeping.retention import run_retention
 from townsquare.housekeeping.views import router as rights_router
 from townsquare.http import problems
+from townsquare.http.headers import SecurityHeaders
 from townsquare.http.limits import BodyLimit
 from townsquare.http.origin import PublicOrigin
 from townsquare.incidents.views import router as incidents_router
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     app.state.platform = platform
+    app.add_middleware(SecurityHeaders, settings=platform.settings)
     app.add_middleware(PublicOrigin, settings=platform.settings)
     app.add_middleware(BodyLimit, settings=platform.settings)  # outermost: counts every byte
     problems.install(app)

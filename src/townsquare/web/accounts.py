@@ -35,7 +35,14 @@ from townsquare.errors import (
     TownsquareError,
     Unauthorized,
 )
-from townsquare.http.deps import DB, SESSION_COOKIE, Client, Config, set_session_cookie
+from townsquare.http.deps import (
+    DB,
+    SESSION_COOKIE,
+    Client,
+    Config,
+    platform_of,
+    set_session_cookie,
+)
 from townsquare.settings import Settings
 from townsquare.web.kit import (
     PageActor,
@@ -70,7 +77,10 @@ def anonymous_page(
     """A sign-up or sign-in page carrying the form token, and its cookie."""
     token = form_token(request)
     response = page(request, template, status_code, form_token=token, actor=None, **context)
-    response.set_cookie(FORM_COOKIE, token, httponly=True, samesite="strict", path="/")
+    secure = platform_of(request).settings.site_url().startswith("https://")
+    response.set_cookie(
+        FORM_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/"
+    )
     return response
 
 
