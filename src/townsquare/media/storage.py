@@ -11,7 +11,7 @@ CHUNK = 1 << 20
 
 
 class BlobStore:
-    """Blobs named by their SHA-256, written atomically."""
+    """Blobs named by their SHA-256, written atomically; folders 0700 and files 0600 (private)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -24,8 +24,8 @@ class BlobStore:
         key = hashlib.sha256(data).hexdigest()
         path = self._path(key)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
+            self._folder(path.parent)
+            fd, tmp = tempfile.mkstemp(dir=path.parent)  # made 0600
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
@@ -42,9 +42,14 @@ class BlobStore:
         if path.exists():
             source.unlink()
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folder(path.parent)
+            source.chmod(0o600)
             os.replace(source, path)
         return key
+
+    def _folder(self, folder: Path) -> None:
+        for made in (self.root, folder):
+            made.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def path_of(self, key: str) -> Path:
         """Where a blob lives, for streaming it out without loading it."""
