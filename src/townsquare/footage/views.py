@@ -124,23 +124,23 @@ async def push_clip(camera_id: int, request: Request, session: DB, settings: Con
         source: IO[bytes] = upload.file
     else:
         source = await _raw_body(request, settings)
-    starts_at, ends_at = _time("start", fields.get("start")), _time("end", fields.get("end"))
     owner = actor
+    try:  # the spooled body is closed whatever is refused, its times included
+        starts_at, ends_at = _time("start", fields.get("start")), _time("end", fields.get("end"))
 
-    def run() -> ClipOut:
-        with intake.receive(source, settings) as received:  # type: ignore[arg-type]
-            return cameras.add_clip(
-                session,
-                settings,
-                camera_id,
-                received,
-                starts_at,
-                ends_at,
-                actor=owner,
-                now=utcnow(),
-            )
+        def run() -> ClipOut:
+            with intake.receive(source, settings) as received:  # type: ignore[arg-type]
+                return cameras.add_clip(
+                    session,
+                    settings,
+                    camera_id,
+                    received,
+                    starts_at,
+                    ends_at,
+                    actor=owner,
+                    now=utcnow(),
+                )
 
-    try:
         return await run_in_threadpool(run)
     finally:
         source.close()

@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
-from townsquare.errors import InvalidParameter, TownsquareError
+from townsquare.errors import InvalidParameter, NotFound, TownsquareError
 
 PROBLEM = "application/problem+json"
+OUT_OF_RANGE = "22003"
+"""SQLSTATE numeric_value_out_of_range."""
 
 
 def problem(request: Request, exc: TownsquareError) -> JSONResponse:
@@ -32,7 +35,20 @@ def validation_problem(request: Request, exc: RequestValidationError) -> JSONRes
     return problem(request, InvalidParameter(name, str(first["msg"])))
 
 
+def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """An id past the store's integer range names nothing: 404, not a server error.
+
+    SQLite cannot bind an integer past 2^63 (OverflowError); PostgreSQL refuses one past its
+    column's range (SQLSTATE 22003). Any other data error is the server's own and stays a 500.
+    """
+    if isinstance(exc, DataError) and getattr(exc.orig, "sqlstate", None) != OUT_OF_RANGE:
+        raise exc
+    return problem(request, NotFound("nothing has this id: it is past the store's range"))
+
+
 def install(app: FastAPI) -> None:
     """Answer every platform error and malformed request with problem+json."""
     app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)
