@@ -4,8 +4,8 @@ The public derivative is built from decoded pixels alone: one video stream, no a
 and background sound identify people and places, so it is dropped rather than cleaned), no
 data tracks (GPMF, camm, timecode), no subtitles (drones write GPS into them), no metadata
 or chapters. Every frame is decoded and blurred; faces and plates are searched with the photo
-detector on every other frame (Haar cascades cost a tenth of a second or more per frame on a
-small machine), and each frame is blurred with the boxes found on the searched frames on
+detector on every other frame (a search costs a tenth of a second or more on a small
+machine), and each frame is blurred with the boxes found on the searched frames on
 either side of it, so a face missed once, or moving between searches, stays hidden.
 """
 
@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 
 from townsquare.errors import InvalidParameter, PayloadTooLarge, TownsquareError
-from townsquare.media.images import Box, blur_boxes, find_regions
+from townsquare.media.faces import Box
+from townsquare.media.images import blur_boxes, find_regions
 
 MAX_SIDE = 1280  # longest side of the public clip: a sighting needs no more, and it bounds work
 MAX_FPS = Fraction(30)

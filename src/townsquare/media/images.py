@@ -14,9 +14,9 @@ import pillow_heif
 from PIL import Image, ImageOps
 
 from townsquare.errors import InvalidParameter, PayloadTooLarge
+from townsquare.media.faces import Box, find_faces
 
 pillow_heif.register_heif_opener()
-CASCADES = ("haarcascade_frontalface_default.xml", "haarcascade_profileface.xml")
 PLATES = "haarcascade_russian_plate_number.xml"
 HEIF_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis")
 # Brands of the ISO base media files phones, action cameras, dashcams and drones write.
@@ -24,7 +24,6 @@ MP4_BRANDS = (
     b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"mp71",
     b"avc1", b"M4V ", b"M4VP", b"MSNV", b"XAVC", b"3gp4", b"3gp5", b"3gp6", b"3g2a",
 )  # fmt: skip
-Box = tuple[int, int, int, int]
 PUBLIC_SIDE = 2048
 """Longest side of a published photo: a sighting needs no more, and it bounds decoding."""
 TILE = 640
@@ -32,6 +31,7 @@ OVERLAP = 160
 ORIENTATION = 0x0112
 SIDEWAYS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _local = threading.local()  # a CascadeClassifier is not safe to share between threads
+PLATE_MIN = (24, 24)
 
 
 def sniff(head: bytes) -> str | None:
@@ -61,23 +61,19 @@ class Derivative:
     regions: int
 
 
-def _detectors() -> list[cv2.CascadeClassifier]:
-    found: list[cv2.CascadeClassifier] | None = getattr(_local, "detectors", None)
+def _plates() -> cv2.CascadeClassifier:
+    found: cv2.CascadeClassifier | None = getattr(_local, "plates", None)
     if found is None:
-        root = str(cv2.data.haarcascades)  # type: ignore[attr-defined]
-        found = [cv2.CascadeClassifier(root + name) for name in (*CASCADES, PLATES)]
-        _local.detectors = found
+        found = cv2.CascadeClassifier(str(cv2.data.haarcascades) + PLATES)  # type: ignore[attr-defined]
+        _local.plates = found
     return found
 
 
 def find_regions(rgb: np.ndarray) -> list[Box]:
-    """Boxes (x, y, w, h) of the faces and licence plates in an RGB array."""
+    """Boxes (x, y, w, h) of the faces (CenterFace) and licence plates (Haar) in an RGB array."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    found: list[Box] = []
-    for detector in _detectors():
-        for x, y, w, h in detector.detectMultiScale(gray, 1.1, 4, minSize=(24, 24)):
-            found.append((int(x), int(y), int(w), int(h)))
-    return found
+    plates = _plates().detectMultiScale(gray, 1.1, 4, minSize=PLATE_MIN)
+    return find_faces(rgb) + [(int(x), int(y), int(w), int(h)) for x, y, w, h in plates]
 
 
 def blur_boxes(rgb: np.ndarray, boxes: list[Box]) -> None:
@@ -94,8 +90,9 @@ def blur_boxes(rgb: np.ndarray, boxes: list[Box]) -> None:
 def find_regions_tiled(rgb: np.ndarray) -> list[Box]:
     """`find_regions` in bounded memory: over tiles, and over the whole at tile size.
 
-    The detectors hold about 160 bytes per pixel searched (and keep it for the next search),
-    so a whole 3 MP photo costs ~500 MB. Tiles of TILE px overlapping by OVERLAP hold every
+    The plate cascade holds about 160 bytes per pixel searched (and keeps it for the next
+    search), so a whole 3 MP photo cost ~500 MB; the face network always searches a
+    640 x 640 input (`faces.SIDE`). Tiles of TILE px overlapping by OVERLAP hold every
     face up to OVERLAP px whole in one of them; the whole photo scaled to TILE finds the faces
     larger than that (from 24 px there, OVERLAP px here at the largest published size).
     """
