@@ -39,9 +39,9 @@ class Extract:
 
     def extend_bounds(self, coords: Coords) -> None:
         """Grow the covered box to take in these points."""
-        for lon, lat in coords:
-            self.bounds[0], self.bounds[1] = min(self.bounds[0], lon), min(self.bounds[1], lat)
-            self.bounds[2], self.bounds[3] = max(self.bounds[2], lon), max(self.bounds[3], lat)
+        lons, lats = [c[0] for c in coords], [c[1] for c in coords]
+        self.bounds[0], self.bounds[1] = min(self.bounds[0], *lons), min(self.bounds[1], *lats)
+        self.bounds[2], self.bounds[3] = max(self.bounds[2], *lons), max(self.bounds[3], *lats)
 
     def add_way(self, tags: Mapping[str, str], coords: Coords) -> None:
         """A way: a road, a waterway, a coastline piece or a water area (if closed)."""
@@ -51,9 +51,9 @@ class Extract:
         if found := schema.road(tags):
             kind, detail, zoom = found
             self.extend_bounds(coords)
-            self.features.append(Feature("roads", LineString(coords), kind, detail, name, zoom))
+            self.features.append(Feature("roads", _line(coords), kind, detail, name, zoom))
         elif water := schema.water_line(tags):
-            self.features.append(Feature("water", LineString(coords), water[0], "", name, water[1]))
+            self.features.append(Feature("water", _line(coords), water[0], "", name, water[1]))
         elif schema.is_coastline(tags):
             self.coastline.append(LineString(coords))
         elif (area := schema.water_area(tags)) and len(coords) >= 4 and coords[0] == coords[-1]:
@@ -63,7 +63,7 @@ class Extract:
         """A water area (lake, pond, river bank)."""
         area = shapely.make_valid(area)
         if not area.is_empty and area.area > 0:
-            self.features.append(Feature("water", area, kind, "", name, 0))
+            self.features.append(Feature("water", _shape(area), kind, "", name, 0))
 
     def finished(self) -> list[Feature]:
         """The features with land and sea added; ExtractError if nothing was drawn."""
@@ -73,9 +73,18 @@ class Extract:
         pad = 0.01  # degrees: a margin of land around the outermost road
         frame = box(west - pad, south - pad, east + pad, north + pad)
         land, sea = split_by_coastline(frame, self.coastline)
-        ocean = [Feature("water", part, "ocean", "", "", 0) for part in sea]
-        earth = [Feature("earth", part, "earth", "", "", 0) for part in land]
+        ocean = [Feature("water", _shape(part), "ocean", "", "", 0) for part in sea]
+        earth = [Feature("earth", _shape(part), "earth", "", "", 0) for part in land]
         return earth + ocean + self.features
+
+
+def _line(coords: Coords) -> dict[str, Any]:
+    return {"type": "LineString", "coordinates": coords}
+
+
+def _shape(geometry: BaseGeometry) -> dict[str, Any]:
+    mapped: dict[str, Any] = shapely.geometry.mapping(geometry)
+    return mapped
 
 
 def split_by_coastline(
@@ -148,22 +157,24 @@ def _right_of_coast(point: Point, pieces: list[LineString]) -> bool:
     return bool(cross < 0)
 
 
-def read_extract(path: Path) -> list[Feature]:
-    """The basemap features of an extract: `.osm.pbf`, or Overpass `.json` / `.json.gz`."""
-    name = path.name.lower()
-    if name.endswith(".osm.pbf") or name.endswith(".pbf"):
-        return read_pbf(path).finished()
-    if name.endswith(".json") or name.endswith(".json.gz"):
-        return read_overpass([path]).finished()
-    raise ExtractError(f"{path.name}: give an .osm.pbf or an Overpass .json/.json.gz file")
-
-
 def read_extracts(paths: Sequence[Path]) -> list[Feature]:
-    """Several files of one city (streets in one, water in another) read as one extract."""
-    pbfs = [p for p in paths if p.name.lower().endswith(".pbf")]
-    if pbfs and len(paths) > 1:
-        raise ExtractError("give one .osm.pbf, or one or more Overpass JSON files")
-    return read_extract(paths[0]) if pbfs else read_overpass(paths).finished()
+    """The basemap features of one city's extract: one `.osm.pbf`, or Overpass JSON file(s)
+    (`.json`, `.json.gz`; streets in one and water in another are read as one)."""
+    kinds = {_format(path) for path in paths}
+    if kinds == {"pbf"} and len(paths) == 1:
+        return read_pbf(paths[0]).finished()
+    if kinds == {"json"}:
+        return read_overpass(paths).finished()
+    raise ExtractError("give one .osm.pbf, or one or more Overpass JSON files")
+
+
+def _format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        return "pbf"
+    if name.endswith(".json") or name.endswith(".json.gz"):
+        return "json"
+    raise ExtractError(f"{path.name}: give an .osm.pbf or an Overpass .json/.json.gz file")
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -267,7 +278,7 @@ def to_geojson(features: Iterable[Feature]) -> Iterator[str]:
                 "type": "Feature",
                 "tippecanoe": {"layer": feature.layer, "minzoom": feature.min_zoom},
                 "properties": feature.properties(),
-                "geometry": shapely.geometry.mapping(feature.geometry),
+                "geometry": feature.geometry,
             },
             separators=(",", ":"),
         )

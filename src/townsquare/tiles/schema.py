@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from shapely.geometry.base import BaseGeometry
+from typing import Any
 
 ROAD_KINDS: dict[str, tuple[str, int]] = {
     **dict.fromkeys(("motorway", "motorway_link"), ("highway", 8)),
@@ -33,7 +32,7 @@ class Feature:
     """One map feature in the tile schema: its layer, properties and where it starts."""
 
     layer: str  # roads | water | earth
-    geometry: BaseGeometry  # lon/lat (EPSG:4326)
+    geometry: dict[str, Any]  # GeoJSON geometry, lon/lat (EPSG:4326)
     kind: str
     kind_detail: str = ""
     name: str = ""
