@@ -64,7 +64,7 @@ def test_archive_covers_the_city_from_zoom_8_to_14(seattle: Built) -> None:
     assert east > -122.25
     assert south < 47.50
     assert north > 47.73
-    assert seattle.features > 20_000
+    assert seattle.features > 10_000  # 22,390 ways, a named street joined end to end
     arterials = _layers(seattle, THIRD_AND_PIKE, zoom=11)["roads"]
     assert {f["properties"]["kind"] for f in arterials} <= {"highway", "major_road"}
 

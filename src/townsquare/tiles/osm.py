@@ -75,7 +75,28 @@ class Extract:
         land, sea = split_by_coastline(frame, self.coastline)
         ocean = [Feature("water", _shape(part), "ocean", "", "", 0) for part in sea]
         earth = [Feature("earth", _shape(part), "earth", "", "", 0) for part in land]
-        return earth + ocean + self.features
+        return earth + ocean + merge_streets(self.features)
+
+
+def merge_streets(features: list[Feature]) -> list[Feature]:
+    """Join the ways of one named street end to end, so its name fits along it on the map.
+
+    OSM splits a street at every change of tag (lanes, speed, a bridge); one label needs a
+    line longer than the name, which a block-long way often is not.
+    """
+    same: dict[tuple[str, str, str, int], list[Feature]] = {}
+    kept: list[Feature] = []
+    for feature in features:
+        if feature.layer == "roads" and feature.name:
+            key = (feature.kind, feature.kind_detail, feature.name, feature.min_zoom)
+            same.setdefault(key, []).append(feature)
+        else:
+            kept.append(feature)
+    for (kind, detail, name, zoom), ways in same.items():
+        merged = linemerge([f.geometry["coordinates"] for f in ways])
+        for part in getattr(merged, "geoms", [merged]):
+            kept.append(Feature("roads", _line(list(part.coords)), kind, detail, name, zoom))
+    return kept
 
 
 def _line(coords: Coords) -> dict[str, Any]:

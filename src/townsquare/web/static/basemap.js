@@ -11,6 +11,7 @@
 
   var INDEX_URL = "/tiles/index.json";
   var OSM = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
+  var STREET_NAMES_ZOOM = 14;
   var index = null;
 
   /* The served archives, asked for once per page. */
@@ -48,6 +49,15 @@
     return new Grid({ className: "plain-grid" });
   }
 
+  /* The default style names residential streets only from zoom 16; a resident looking at
+     their neighbourhood (zoom 14-15) wants to read them. The labeler still drops names that
+     would collide. */
+  function streetNamesFrom(layer, zoom) {
+    (layer.labelRules || []).forEach(function (rule) {
+      if (rule.dataLayer === "roads" && rule.minzoom > zoom) rule.minzoom = zoom;
+    });
+  }
+
   function boundsOf(archive) {
     var b = archive.bounds; // west, south, east, north
     return L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
@@ -69,7 +79,9 @@
           minZoom: archive.min_zoom,
           maxDataZoom: archive.max_zoom,
           className: "basemap-tiles",
-        }).addTo(map);
+        });
+        streetNamesFrom(added[archive.name], STREET_NAMES_ZOOM);
+        added[archive.name].addTo(map);
         map.getContainer().classList.add("map--streets");
       });
     }
