@@ -28,6 +28,11 @@ FILES: dict[str, tuple[tuple[str, str], ...]] = {
         ("dist/htmx.min.js", "htmx/htmx.min.js"),
         ("LICENSE", "htmx/LICENSE"),
     ),
+    # Draws the self-hosted PMTiles street basemap on the Leaflet maps (static/basemap.js).
+    "protomaps-leaflet": (
+        ("dist/protomaps-leaflet.js", "protomaps-leaflet/protomaps-leaflet.js"),
+        ("LICENSE", "protomaps-leaflet/LICENSE"),
+    ),
     # The API's interactive docs at /api/v1/docs, served from here instead of a CDN.
     "swagger-ui-dist": (
         ("swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"),

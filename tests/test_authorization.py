@@ -105,6 +105,9 @@ MATRIX: dict[str, Row] = {
     "POST /alerts/unsubscribe/{token}": PUBLIC,  # a forged token names nothing: "already gone"
     "GET /api/v1/weekly": PUBLIC,
     "GET /weekly": PUBLIC,
+    # the street basemap: anyone, as every map draws it
+    "GET /tiles/index.json": PUBLIC,
+    "GET /tiles/{name}.pmtiles": PUBLIC,
     # readers' marks on an alert: anyone, one vote each
     "POST /api/v1/incidents/{incident_id}/feedback": PUBLIC,
     "POST /incidents/{incident_id}/feedback": PUBLIC,
@@ -757,6 +760,9 @@ CALLS: dict[str, Call] = {
     ),
     "GET /api/v1/weekly": lambda w, r: _send(
         w, r, "GET", "/api/v1/weekly?lat=47.61&lon=-122.34&radius_m=1000"
+    ),
+    "GET /tiles/{name}.pmtiles": lambda w, r: _send(
+        w, r, "GET", "/tiles/sf.pmtiles", headers={"Range": "bytes=0-126"}
     ),
     "POST /api/v1/incidents/{incident_id}/feedback": lambda w, r: _send(
         w,

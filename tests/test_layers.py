@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         "domains",
         frozenset(
             {"accounts", "ingest", "posts", "agencies", "footage", "media", "alerts", "live"}
-            | {"feedback", "weekly", "formats", "desk", "moderation", "open311"}
+            | {"feedback", "weekly", "formats", "desk", "moderation", "open311", "tiles"}
         ),
     ),
     ("housekeeping", frozenset({"housekeeping"})),

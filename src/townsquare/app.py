@@ -44,6 +44,7 @@ from townsquare.platform import Platform
 from townsquare.posts.views import router as posts_router
 from townsquare.privacy.views import router as privacy_router
 from townsquare.settings import Settings
+from townsquare.tiles.views import router as tiles_router
 from townsquare.web.mount import mount as mount_web
 from townsquare.weekly import schedule as weekly_schedule
 from townsquare.weekly.views import router as weekly_router
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(footage_router)
     app.include_router(footage_public_router)
     app.include_router(weekly_router)
+    app.include_router(tiles_router)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

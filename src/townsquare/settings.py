@@ -36,6 +36,16 @@ class Settings(BaseSettings):
         "background so no request leaves the machine.",
     )
     tile_attribution: str = Field(default="", description="Attribution shown for the tiles.")
+    tiles_dir: Path | None = Field(
+        default=None,
+        description="Folder of the street basemap's PMTiles archives the app serves at "
+        "/tiles/NAME.pmtiles (`townsquare tiles build` writes there); default DATA_DIR/tiles.",
+    )
+    tiles_samples: bool = Field(
+        default=True,
+        description="Also serve the bundled sample cities' basemaps (San Francisco, Seattle); "
+        "an archive of the same name in TILES_DIR wins.",
+    )
     map_center: tuple[float, float] = Field(
         default=(47.6062, -122.3321),
         description="Latitude, longitude the page opens on when no place is given.",

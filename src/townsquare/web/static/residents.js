@@ -39,42 +39,9 @@
     sync();
   }
 
-  /* Without a tile server: a faint grid drawn here (no request), so the map shows movement. */
-  function plainGrid() {
-    var Grid = L.GridLayer.extend({
-      createTile: function () {
-        var size = this.getTileSize();
-        var tile = document.createElement("canvas");
-        tile.width = size.x;
-        tile.height = size.y;
-        var ctx = tile.getContext("2d");
-        ctx.strokeStyle = "rgba(90, 110, 140, 0.12)";
-        for (var at = 0.5; at < size.x; at += size.x / 4) {
-          ctx.beginPath();
-          ctx.moveTo(at, 0);
-          ctx.lineTo(at, size.y);
-          ctx.moveTo(0, at);
-          ctx.lineTo(size.x, at);
-          ctx.stroke();
-        }
-        return tile;
-      },
-    });
-    return new Grid();
-  }
-
   function initMap(form, element) {
     if (typeof L === "undefined") return;
-    var map = L.map(element, { attributionControl: false, zoomSnap: 0.5 });
-    if (element.dataset.tileUrl) {
-      L.control.attribution({ prefix: false }).addTo(map)
-        .addAttribution(element.dataset.tileAttribution || "");
-      L.tileLayer(element.dataset.tileUrl, { maxZoom: 19 }).addTo(map);
-    } else {
-      element.classList.add("map--plain");
-      plainGrid().addTo(map);
-    }
-    L.control.scale({ position: "bottomleft" }).addTo(map);
+    var map = window.TownsquareBasemap.create(element, {});
     var lat = form.elements.lat;
     var lon = form.elements.lon;
     var pin = null;
@@ -119,14 +86,7 @@
    * prefers to the circle). The agency's jurisdiction is drawn dashed, its requests shaded. */
   function initAreaMap(form, element) {
     if (typeof L === "undefined") return;
-    var map = L.map(element, { attributionControl: false, zoomSnap: 0.5 });
-    if (element.dataset.tileUrl) {
-      L.tileLayer(element.dataset.tileUrl, { maxZoom: 19 }).addTo(map);
-    } else {
-      element.classList.add("map--plain");
-      plainGrid().addTo(map);
-    }
-    L.control.scale({ position: "bottomleft" }).addTo(map);
+    var map = window.TownsquareBasemap.create(element, {});
     function layer(data, style) {
       if (!data) return null;
       try {

@@ -2,7 +2,8 @@
  *
  * The server-rendered list is the source of truth: every list item carries its point
  * (data-lat, data-lon), so after each htmx swap the markers are redrawn from the list.
- * No request leaves this server unless the operator configured a tile URL.
+ * The street basemap is basemap.js's (this server's own tiles); no request leaves the server
+ * unless the operator configured an external tile URL.
  */
 (function () {
   "use strict";
@@ -15,44 +16,7 @@
   }
 
   function baseMap(element, options) {
-    var map = L.map(element, Object.assign({ attributionControl: false, zoomSnap: 0.5 }, options));
-    var tiles = element.dataset.tileUrl;
-    if (tiles) {
-      L.control.attribution({ prefix: false }).addTo(map)
-        .addAttribution(element.dataset.tileAttribution || "");
-      L.tileLayer(tiles, { maxZoom: 19 }).addTo(map);
-    } else {
-      element.classList.add("map--plain");
-      plainGrid().addTo(map);
-    }
-    L.control.scale({ position: "bottomleft" }).addTo(map);
-    return map;
-  }
-
-  /* Without a tile server the map is a plain sheet; a faint grid drawn here (no request)
-     still shows it move and zoom. */
-  function plainGrid() {
-    var Grid = L.GridLayer.extend({
-      createTile: function () {
-        var size = this.getTileSize();
-        var tile = document.createElement("canvas");
-        tile.width = size.x;
-        tile.height = size.y;
-        var ctx = tile.getContext("2d");
-        ctx.strokeStyle = "rgba(90, 110, 140, 0.10)";
-        ctx.lineWidth = 1;
-        for (var at = 0.5; at < size.x; at += size.x / 4) {
-          ctx.beginPath();
-          ctx.moveTo(at, 0);
-          ctx.lineTo(at, size.y);
-          ctx.moveTo(0, at);
-          ctx.lineTo(size.x, at);
-          ctx.stroke();
-        }
-        return tile;
-      },
-    });
-    return new Grid({ className: "plain-grid" });
+    return window.TownsquareBasemap.create(element, options);
   }
 
   function markerStyle(colour, severity, selected) {

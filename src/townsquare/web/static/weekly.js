@@ -6,15 +6,7 @@
     var element = document.querySelector('[data-map="weekly"]');
     var form = document.querySelector("[data-weekly-form]");
     if (!element || !form || typeof L === "undefined") return;
-    var map = L.map(element, { attributionControl: false, zoomSnap: 0.5 });
-    if (element.dataset.tileUrl) {
-      L.control.attribution({ prefix: false }).addTo(map)
-        .addAttribution(element.dataset.tileAttribution || "");
-      L.tileLayer(element.dataset.tileUrl, { maxZoom: 19 }).addTo(map);
-    } else {
-      element.classList.add("map--plain");
-    }
-    L.control.scale({ position: "bottomleft" }).addTo(map);
+    var map = window.TownsquareBasemap.create(element, {});
     var circle = null;
     function draw() {
       var lat = parseFloat(form.elements.lat.value);
