@@ -13,6 +13,7 @@ import contextlib
 import csv
 import math
 import os
+import re
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -37,6 +38,7 @@ CREATE INDEX addresses_street ON addresses (street, number);
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 CLUSTER_M = 200.0
+LEADING_NUMBER = re.compile(r"\s*(\d+)")
 
 
 @dataclass
@@ -113,13 +115,13 @@ class Writer:
 
     def address(self, city: str, number: str, street: str, lat: float, lon: float) -> bool:
         """A numbered point: kept for block interpolation and searchable; False if unreadable."""
-        digits = "".join(c for c in number.split("-")[0] if c.isdigit())
+        digits = LEADING_NUMBER.match(number)
         if not digits or not tokens(street):
             return False
         key = street_key(street)
-        self.numbers.append((city, key, int(digits), lat, lon))
+        self.numbers.append((city, key, int(digits.group(1)), lat, lon))
         label = f"{number} {street}"
-        self.place("address", label, city, f"{int(digits)} {key}", key, lat=lat, lon=lon)
+        self.place("address", label, city, f"{int(digits.group(1))} {key}", key, lat=lat, lon=lon)
         return True
 
 
