@@ -49,7 +49,7 @@ def _nominatim(answer: Any) -> list[Place]:
     for item in answer:
         south, north, west, east = (float(v) for v in item["boundingbox"])
         kind, precision = PHOTON_KINDS.get(
-            "street" if item.get("category") == "highway" else item.get("addresstype", ""),
+            "street" if item.get("addresstype") == "road" else item.get("addresstype", ""),
             ("place", "place"),
         )
         name = str(item.get("name") or item.get("display_name", ""))
