@@ -68,7 +68,7 @@ def places_page(request: Request, q: str = "", to: str = "/") -> Response:
         "places/results.html",
         status,
         links=links,
-        place_query=q,
+        place_text=q,
         place_to=destination,
         error=error,
     )

@@ -36,9 +36,14 @@
     }
   }
 
-  /* The page's own form takes the place (feed, weekly, alerts): its lat and lon. */
+  /* The page's own form takes the place (feed, weekly, alerts): its lat and lon. A page with
+   * neither map nor form (the results page) opens the page the search came from there. */
   function fillForm(box, lat, lon) {
     var form = box.dataset.fill ? document.querySelector(box.dataset.fill) : null;
+    if (!form && !mapFor(box) && box.dataset.to) {
+      window.location.assign(box.dataset.to + "?lat=" + lat.toFixed(5) + "&lon=" + lon.toFixed(5));
+      return;
+    }
     if (!form || !form.elements.lat || !form.elements.lon) return;
     form.elements.lat.value = lat.toFixed(5);
     form.elements.lon.value = lon.toFixed(5);
