@@ -59,6 +59,7 @@ class LocalGeocoder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._city_names: dict[str, list[str]] = {}
 
     def _db(self) -> sqlite3.Connection:
         """This thread's connection, opened read-only on first use."""
@@ -75,11 +76,10 @@ class LocalGeocoder:
         """The indexed city a hint names, or None (every city) when it names none."""
         if not hint:
             return None
-        rows = self._db().execute(
-            "SELECT DISTINCT city FROM places WHERE lower(city) = lower(?)", (hint.strip(),)
-        )
-        found = [row[0] for row in rows]
-        return found or None
+        if not self._city_names:
+            for (city,) in self._db().execute("SELECT DISTINCT city FROM places"):
+                self._city_names.setdefault(city.lower(), []).append(city)
+        return self._city_names.get(hint.strip().lower())
 
     def _rows(self, where: str, args: tuple[object, ...], cities: list[str] | None) -> list[Place]:
         """Places matching a condition, limited to the cities given."""

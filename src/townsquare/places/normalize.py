@@ -51,6 +51,7 @@ TYPES = {
     "loop": "lp",
     "mount": "mt",
     "saint": "st",
+    "junior": "jr",
     "way": "way",
     "wy": "way",
 }
@@ -100,11 +101,18 @@ def _token(word: str, position: int, count: int) -> str:
     return word
 
 
+PHRASES = (("martin luther king", "m l king"), ("mlk", "m l king"))
+"""Names feeds shorten their own way: 'M L King Jr Way S' is 'Martin Luther King Jr Way South'."""
+
+
 @lru_cache(maxsize=65536)
 def street_key(name: str) -> str:
     """The key of a street name: 'Northeast 45th Street' → 'ne 45th st'."""
     words = tokens(name)
-    return " ".join(_token(word, i, len(words)) for i, word in enumerate(words))
+    key = " ".join(_token(word, i, len(words)) for i, word in enumerate(words))
+    for long, short in PHRASES:
+        key = re.sub(rf"\b{long}\b", short, key)
+    return key
 
 
 def loose_key(name: str) -> str:
