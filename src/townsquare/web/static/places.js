@@ -54,7 +54,7 @@
   function initBox(box) {
     var input = box.querySelector("[role=combobox]");
     var list = document.getElementById(input.getAttribute("aria-controls"));
-    var status = box.querySelector("[role=status]");
+    var status = box.querySelector("[data-place-status]");
     var owner = input.form;
     var found = [];
     var active = -1;
