@@ -26,6 +26,7 @@ CORNERS = [
     ),
 ]
 SIZES = [(390, 844), (1280, 900)]
+NEAR_ME = (47.6205, -122.3493)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,11 @@ def _centre(page: Page) -> tuple[float, float]:
 def test_typing_a_corner_moves_the_feed_map_there(
     browser: Browser, site: str, width: int, height: int
 ) -> None:
-    context = browser.new_context(viewport={"width": width, "height": height})
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        geolocation={"latitude": NEAR_ME[0], "longitude": NEAR_ME[1]},
+        permissions=["geolocation"],
+    )
     page = context.new_page()
     requests: list[str] = []
     errors: list[str] = []
@@ -78,15 +83,20 @@ def test_typing_a_corner_moves_the_feed_map_there(
             assert metres(_centre(page), point) < 100
             page.wait_for_url(lambda url: "lat=" in url)
 
+        # near me: the browser's position becomes the feed's own query, and nothing else
+        page.get_by_role("button", name="Near me").click()
+        page.wait_for_url(lambda url: "lat=47.62050" in url and "lon=-122.34930" in url)
+        assert metres(_centre(page), NEAR_ME) < 100
+
         # the place travels: the nav links carry the feed's place, and those pages start there
         alerts = page.locator("nav.topnav a[data-place-link]", has_text="Alerts")
         href = alerts.get_attribute("href") or ""
-        assert "lat=45.519" in href
+        assert "lat=47.6205" in href
         assert "radius_m=" in href
         page.locator("nav.topnav a[data-place-link]", has_text="This week").click()
         expect(page.locator("#wk-lat")).to_have_value(href.split("lat=")[1].split("&")[0])
         page.locator("nav.topnav a[data-place-link]", has_text="Alerts").click()
-        assert page.input_value("#w-lat").startswith("45.519")
+        assert page.input_value("#w-lat").startswith("47.6205")
     finally:
         context.close()
     assert errors == []
