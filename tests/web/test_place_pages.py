@@ -3,30 +3,50 @@ page, and the place of a page carried by the nav's links and where the maps star
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.pages import browser_sign_in, labelled, page
 from tests.support.residents import Mailbox, app_with, sign_up
+from townsquare.db import make_engine, make_sessionmaker
 from townsquare.settings import Settings
 
 SEATTLE = "lat=47.60977&lon=-122.33782&radius_m=500"
 
 
 @pytest.fixture
-def client(
-    resident_settings: Settings,
-    engine: Engine,
-    factory: sessionmaker[Session],
-    place_index: Path,
-) -> Iterator[TestClient]:
-    with app_with(resident_settings, engine, factory, places_index=place_index) as test_client:
-        yield test_client
+def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    """A store of the test on SQLite alone: the place search does not touch the store."""
+    shutil.copy(sqlite_template, tmp_path / "townsquare.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'townsquare.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(sqlite_engine: Engine, tmp_path: Path, mailbox: tuple[Mailbox, int]) -> Settings:
+    """Settings over the SQLite store, mailing sign-up links through the local SMTP server."""
+    return Settings(
+        database_url=SecretStr(sqlite_engine.url.render_as_string(hide_password=False)),
+        data_dir=tmp_path,
+        account_mail="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox[1],
+        secret_key=SecretStr("test secret"),
+    )
+
+
+@pytest.fixture
+def client(settings: Settings, sqlite_engine: Engine, place_index: Path) -> Iterator[TestClient]:
+    factory = make_sessionmaker(sqlite_engine)
+    with app_with(settings, sqlite_engine, factory, places_index=place_index) as client:
+        yield client
 
 
 def _box(html: str) -> list[object]:
@@ -63,10 +83,8 @@ def test_without_javascript_the_matches_are_links_to_the_page_searched_from(
     assert "No street, corner or place matches" in nothing.text
 
 
-def test_without_an_index_the_page_says_so(
-    resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
-) -> None:
-    with app_with(resident_settings, engine, factory) as client:
+def test_without_an_index_the_page_says_so(settings: Settings, sqlite_engine: Engine) -> None:
+    with app_with(settings, sqlite_engine, make_sessionmaker(sqlite_engine)) as client:
         answer = client.get("/places", params={"q": "pike"})
     assert answer.status_code == 503
     assert "townsquare places build" in answer.text

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from townsquare.places.normalize import (
+    LOOSE_DROP,
     Address,
     loose_key,
     pair_key,
@@ -172,10 +173,13 @@ class LocalGeocoder:
             first = [located] if located and located.kind == "address" else []
         terms = search_terms(query)
         wanted = set(terms)
+        # the word being typed counts as a prefix ("pi": Pike), unless it is a type or direction
+        typing = terms[-1] if terms and terms[-1] not in LOOSE_DROP else "\0"
 
         def score(place: Place) -> float:
             words = street_key(place.name).split()
-            covered = sum(1 for word in words if word in wanted) / max(len(words), 1)
+            hits = sum(1 for word in words if word in wanted or word.startswith(typing))
+            covered = hits / max(len(words), 1)
             value = covered + KIND_ORDER[place.kind]
             if near is not None:
                 value -= 0.15 * math.log1p(_distance_km(near, (place.lat, place.lon)))
