@@ -34,6 +34,7 @@ system-deps:
 
 run: install
 	$(BIN)/townsquare db upgrade
+	$(BIN)/townsquare places build --if-missing
 	$(BIN)/townsquare replay $(MAPPINGS)/seattle_fire_911.toml --speed 2000
 	$(BIN)/townsquare replay $(MAPPINGS)/sf_fire_calls.toml --speed 100
 	$(BIN)/townsquare serve

@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         "base",
         frozenset(
             {"", "settings", "db", "errors", "geo", "shapes", "taxonomy", "audit", "events"}
-            | {"mail", "templating", "logs", "commands", "plugins"}
+            | {"mail", "templating", "logs", "commands", "plugins", "places"}
         ),
     ),
     ("tables", frozenset()),

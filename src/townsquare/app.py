@@ -40,6 +40,7 @@ from townsquare.media.service import store_of
 from townsquare.media.views import router as media_router
 from townsquare.moderation.views import router as moderation_router
 from townsquare.open311.views import router as open311_router
+from townsquare.places.views import router as places_router
 from townsquare.platform import Platform
 from townsquare.posts.views import router as posts_router
 from townsquare.privacy.views import router as privacy_router
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(footage_public_router)
     app.include_router(weekly_router)
     app.include_router(tiles_router)
+    app.include_router(places_router)
 
     @app.get("/api/v1/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:

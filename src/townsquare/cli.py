@@ -14,6 +14,7 @@ from townsquare.housekeeping.cli import audit_app, retention_app
 from townsquare.ingest.cli import ingest, replay, sources_app
 from townsquare.media.cli import media_app
 from townsquare.migrations import runner
+from townsquare.places.cli import places_app
 from townsquare.tiles.cli import tiles_app
 from townsquare.weekly.cli import weekly_app
 
@@ -32,6 +33,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(weekly_app, name="weekly")
 app.add_typer(media_app, name="media")
 app.add_typer(tiles_app, name="tiles")
+app.add_typer(places_app, name="places")
 
 
 @app.command()

@@ -242,6 +242,22 @@ class Settings(BaseSettings):
         le=30,
         description="Longest a resident may extend a share beyond its request's expiry, days.",
     )
+    places_index: Path | None = Field(
+        default=None,
+        description="The place-search index (SQLite) built by `townsquare places build`; "
+        "empty: DATA_DIR/places.sqlite.",
+    )
+    geocoder_url: str = Field(
+        default="",
+        description="Base URL of a Photon or Nominatim server to search places with instead "
+        "of the local index; each query is sent there (a privacy trade-off). Empty: local.",
+    )
+    geocoder_api: Literal["photon", "nominatim"] = Field(
+        default="photon", description="What speaks at GEOCODER_URL: `photon` or `nominatim`."
+    )
+    geocoder_timeout_s: float = Field(
+        default=3.0, gt=0, description="How long a remote geocoder may take to answer, seconds."
+    )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
 

@@ -36,6 +36,7 @@ from townsquare.web.kit import (
     text,
     utc_field,
 )
+from townsquare.web.places import start_of
 
 router = page_router()
 
@@ -194,7 +195,7 @@ def _cameras(
         refused=refused,
         done=done,
         values=values or {"name": "", "lat": "", "lon": ""},
-        center=settings.map_center,
+        center=start_of(request, settings.map_center),
     )
 
 

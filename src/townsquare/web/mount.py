@@ -16,18 +16,20 @@ from townsquare.web import (
     footage,
     kit,
     moderation,
+    places,
     posts,
     weekly,
 )
 
 HERE = Path(__file__).parent
-ROUTERS = (alerts, accounts, posts, moderation, desk, agency, footage, weekly, feed)
+ROUTERS = (alerts, accounts, posts, moderation, desk, agency, footage, weekly, places, feed)
 """The page modules, each with its `router`, in the order their routes are tried."""
 
 
 def mount(app: FastAPI) -> None:
     """Add the page routes, their templates and the static files to `app`."""
     kit.install(app, str(HERE / "templates"))
+    app.state.web_templates.env.globals["place_query"] = places.place_query
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

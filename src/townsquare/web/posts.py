@@ -50,6 +50,7 @@ from townsquare.web.kit import (
     status_of,
     text,
 )
+from townsquare.web.places import start_of
 
 router = page_router()
 DONE = {
@@ -92,7 +93,7 @@ def _new_post_page(
 async def new_post_page(request: Request, settings: Config, actor: PageActor) -> Response:
     """The form: category, title, description, time, place on a map, optional photo."""
     form = drafts.PostForm(lat="", lon="")
-    return _new_post_page(request, actor, form, center=settings.map_center)
+    return _new_post_page(request, actor, form, center=start_of(request, settings.map_center))
 
 
 @router.post("/posts/check")
