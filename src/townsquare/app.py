@@ -32,6 +32,7 @@ from townsquare.http import problems
 from townsquare.http.headers import SecurityHeaders
 from townsquare.http.limits import BodyLimit
 from townsquare.http.origin import PublicOrigin
+from townsquare.http.proxy import ClientAddress
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
@@ -146,7 +147,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.platform = platform
     app.add_middleware(SecurityHeaders, settings=platform.settings)
     app.add_middleware(PublicOrigin, settings=platform.settings)
-    app.add_middleware(BodyLimit, settings=platform.settings)  # outermost: counts every byte
+    app.add_middleware(BodyLimit, settings=platform.settings)  # counts every byte
+    app.add_middleware(ClientAddress, settings=platform.settings)  # outermost: who is asking
     problems.install(app)
     app.include_router(incidents_router)
     app.include_router(privacy_router)
