@@ -11,7 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from townsquare import __version__
@@ -29,8 +30,10 @@ from townsquare.housekeeping.release import release_due
 from townsquare.housekeeping.retention import run_retention
 from townsquare.housekeeping.views import router as rights_router
 from townsquare.http import problems
+from townsquare.http.access import AccessLog
 from townsquare.http.headers import SecurityHeaders
 from townsquare.http.limits import BodyLimit
+from townsquare.http.metrics import Metrics
 from townsquare.http.origin import PublicOrigin
 from townsquare.http.proxy import ClientAddress
 from townsquare.incidents.views import router as incidents_router
@@ -145,6 +148,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     app.state.platform = platform
+    metrics = Metrics(platform.factory)
+    platform.alerts.observe_match = metrics.observe_fence
+    app.add_middleware(AccessLog, metrics=metrics)  # innermost: sees the route that matched
     app.add_middleware(SecurityHeaders, settings=platform.settings)
     app.add_middleware(PublicOrigin, settings=platform.settings)
     app.add_middleware(BodyLimit, settings=platform.settings)  # counts every byte
@@ -184,6 +190,16 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (counts and timings only, nothing about a person)",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
+    def prometheus_metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/readyz", tags=["operations"], summary="The store answers and the index is built")
     def readyz() -> JSONResponse:
