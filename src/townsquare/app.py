@@ -31,6 +31,9 @@ from townsquare.housekeeping.retention import run_retention
 from townsquare.housekeeping.views import router as rights_router
 from townsquare.http import problems
 from townsquare.http.access import AccessLog
+from townsquare.http.caching import FeedCaching
+from townsquare.http.compress import Compression
+from townsquare.http.cors import PublicCors
 from townsquare.http.headers import SecurityHeaders
 from townsquare.http.limits import BodyLimit
 from townsquare.http.metrics import Metrics
@@ -150,8 +153,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.platform = platform
     metrics = Metrics(platform.factory)
     platform.alerts.observe_match = metrics.observe_fence
-    app.add_middleware(AccessLog, metrics=metrics)  # innermost: sees the route that matched
+    # Innermost first. Up to AccessLog none copies the scope, so it sees the matched route.
+    app.add_middleware(FeedCaching)  # hashes the body the route made: inside compression
+    app.add_middleware(Compression)
+    app.add_middleware(PublicCors)
     app.add_middleware(SecurityHeaders, settings=platform.settings)
+    app.add_middleware(AccessLog, metrics=metrics)
     app.add_middleware(PublicOrigin, settings=platform.settings)
     app.add_middleware(BodyLimit, settings=platform.settings)  # counts every byte
     app.add_middleware(ClientAddress, settings=platform.settings)  # outermost: who is asking
