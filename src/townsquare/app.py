@@ -29,7 +29,7 @@ from townsquare.formats.views import router as cap_router
 from townsquare.housekeeping.release import release_due
 from townsquare.housekeeping.retention import run_retention
 from townsquare.housekeeping.views import router as rights_router
-from townsquare.http import problems
+from townsquare.http import openapi, problems
 from townsquare.http.access import AccessLog
 from townsquare.http.caching import FeedCaching
 from townsquare.http.compress import Compression
@@ -163,6 +163,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_middleware(BodyLimit, settings=platform.settings)  # counts every byte
     app.add_middleware(ClientAddress, settings=platform.settings)  # outermost: who is asking
     problems.install(app)
+    openapi.install(app, platform.settings)
     app.include_router(incidents_router)
     app.include_router(privacy_router)
     app.include_router(ingest_router)
@@ -192,6 +193,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
+            # validatorUrl None: no badge fetched from validator.swagger.io (a third party)
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
