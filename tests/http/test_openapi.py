@@ -77,3 +77,52 @@ def test_every_answer_is_one_the_document_declares(
     print(f"failures: {sum(failures.values())}")
     print("\n".join(seen))
     assert seen == []
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_document_types_feeds_errors_and_security(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    settings = alert_settings(tmp_path, public_url="https://safety.city.example/town")
+    with TestClient(create_app(platform=Platform(settings, engine, factory))) as client:
+        doc = client.get("/api/v1/openapi.json").json()
+        missing = client.get("/api/v1/incidents/999999")
+        described = client.get(missing.json()["type"].removeprefix(settings.site_url()))
+        docs_page = client.get("/api/v1/docs").text
+    feed = doc["paths"]["/api/v1/incidents"]["get"]
+    types = {p["name"]: p["schema"].get("type") for p in feed["parameters"]}
+    assert types["lat"] == types["lon"] == types["radius_m"] == "number"
+    assert types["limit"] == "integer"
+    assert feed["operationId"] == "list_incidents"
+    ok = feed["responses"]["200"]["content"]
+    assert ok == {
+        "application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}}
+    }
+    assert feed["responses"]["422"]["content"]["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/Problem"
+    }
+    assert (
+        "application/atom+xml" in doc["paths"]["/feeds/atom"]["get"]["responses"]["200"]["content"]
+    )
+    cap = doc["paths"]["/feeds/cap/{incident_id}.xml"]["get"]["responses"]["200"]["content"]
+    assert list(cap) == ["application/cap+xml"]
+    assert "HTTPValidationError" not in str(doc)
+    assert doc["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token (POST /api/v1/account/tokens).",
+    }
+    me = doc["paths"]["/api/v1/account"]["get"]
+    assert {"bearer": []} in me["security"]
+    assert {"401", "403"} <= set(me["responses"])
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert not [i for i in ids if "_api_v1_" in i and i.endswith(("_get", "_post"))]
+    # A problem's type is a real page on the public URL, not a placeholder host.
+    assert missing.json()["type"] == "https://safety.city.example/town/api/v1/problems/not-found"
+    assert described.json()["status"] == 404
+    # The API docs load nothing from a third party, and ask no validator.
+    assert '"validatorUrl": null' in docs_page
+    assert "https://" not in docs_page and "http://" not in docs_page.replace(
+        "http://townsquare", ""
+    )
