@@ -85,6 +85,8 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/docs": PUBLIC,
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
+    "GET /metrics": PUBLIC,  # counts and timings of no one (docs/operations.md)
+    "GET /api/v1/problems/{slug}": PUBLIC,
     "GET /api/v1/incidents": PUBLIC,
     "GET /api/v1/incidents/{incident_id}": PUBLIC,
     "GET /feeds/atom": PUBLIC,
@@ -576,6 +578,7 @@ def _open311(world: World, role: str) -> Response:
 
 
 CALLS: dict[str, Call] = {
+    "GET /api/v1/problems/{slug}": lambda w, r: _send(w, r, "GET", "/api/v1/problems/not-found"),
     "GET /api/v1/incidents": lambda w, r: _send(
         w, r, "GET", "/api/v1/incidents?lat=47.61&lon=-122.34&radius_m=2000"
     ),

@@ -11,7 +11,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from townsquare import __version__
@@ -28,10 +29,16 @@ from townsquare.formats.views import router as cap_router
 from townsquare.housekeeping.release import release_due
 from townsquare.housekeeping.retention import run_retention
 from townsquare.housekeeping.views import router as rights_router
-from townsquare.http import problems
+from townsquare.http import openapi, problems
+from townsquare.http.access import AccessLog
+from townsquare.http.caching import FeedCaching
+from townsquare.http.compress import Compression
+from townsquare.http.cors import PublicCors
 from townsquare.http.headers import SecurityHeaders
 from townsquare.http.limits import BodyLimit
+from townsquare.http.metrics import Metrics
 from townsquare.http.origin import PublicOrigin
+from townsquare.http.proxy import ClientAddress
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
@@ -146,10 +153,19 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     app.state.platform = platform
+    metrics = Metrics(platform.factory)
+    platform.alerts.observe_match = metrics.observe_fence
+    # Innermost first. Up to AccessLog none copies the scope, so it sees the matched route.
+    app.add_middleware(FeedCaching)  # hashes the body the route made: inside compression
+    app.add_middleware(Compression)
+    app.add_middleware(PublicCors)
     app.add_middleware(SecurityHeaders, settings=platform.settings)
+    app.add_middleware(AccessLog, metrics=metrics)
     app.add_middleware(PublicOrigin, settings=platform.settings)
-    app.add_middleware(BodyLimit, settings=platform.settings)  # outermost: counts every byte
+    app.add_middleware(BodyLimit, settings=platform.settings)  # counts every byte
+    app.add_middleware(ClientAddress, settings=platform.settings)  # outermost: who is asking
     problems.install(app)
+    openapi.install(app, platform.settings)
     app.include_router(incidents_router)
     app.include_router(privacy_router)
     app.include_router(ingest_router)
@@ -181,11 +197,23 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
             swagger_favicon_url="/static/favicon.svg",
+            # validatorUrl None: no badge fetched from validator.swagger.io (a third party)
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics (counts and timings only, nothing about a person)",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
+    def prometheus_metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/readyz", tags=["operations"], summary="The store answers and the index is built")
     def readyz() -> JSONResponse:

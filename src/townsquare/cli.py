@@ -52,7 +52,8 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,
-        access_log=False,
+        access_log=False,  # the app writes its own, privacy-safe (townsquare.http.access)
+        proxy_headers=False,  # the app's TOWNSQUARE_TRUSTED_PROXIES decides, not 127.0.0.1
     )
 
 

@@ -6,7 +6,19 @@ import json
 import logging
 from datetime import UTC, datetime
 
-SAFE_EXTRAS = ("report", "incidents", "topic", "path", "status", "duration_ms", "source", "count")
+SAFE_EXTRAS = (
+    "report",
+    "incidents",
+    "topic",
+    "path",
+    "status",
+    "duration_ms",
+    "source",
+    "count",
+    "method",
+    "route",
+    "request_id",
+)
 
 
 class JsonFormatter(logging.Formatter):

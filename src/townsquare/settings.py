@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlencode
@@ -62,6 +63,15 @@ class Settings(BaseSettings):
         "links in mail, CAP) is made from it, never from a request's Host; empty: "
         "http://HOST:PORT.",
     )
+    # --- behind a proxy, observability (opshttp) ---
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or CIDR blocks of the reverse proxies in front "
+        "of the server; a request from one of them is counted (rate limits, sign-in "
+        "throttling, feedback) on the client address its `X-Forwarded-For` names. Empty: "
+        "the connecting address is the client and `X-Forwarded-For` is ignored.",
+    )
+    # --- end opshttp ---
     bus_url: str = Field(
         default="memory",
         description="`memory` (one process) or a NATS URL `nats://host:4222` (JetStream, "
@@ -266,6 +276,14 @@ class Settings(BaseSettings):
     def _one_tls_mode(cls, value: bool, info: ValidationInfo) -> bool:
         if value and info.data.get("smtp_starttls"):
             raise ValueError("choose STARTTLS or implicit TLS, not both")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ip_network(part.strip(), strict=False)  # ValueError names the bad entry
         return value
 
     @field_validator("log_level")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -78,3 +79,24 @@ def test_a_failed_handler_gets_the_event_again(buses: list[NatsBus]) -> None:
     assert wait_for(lambda: flaky.got, what="the event sent again") == [
         ("incident.published", {"id": 1, "event_id": 1})
     ]
+
+
+def test_an_idle_shared_consumer_logs_no_error_and_does_not_stall(
+    nats_url: str, stream_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A fetch deadline of a millisecond runs out between nats-py's two pull requests, where it
+    # raises a plain asyncio.TimeoutError: the idle case an ordinary node meets a few times a
+    # minute, here on every fetch.
+    bus = NatsBus(nats_url, stream_name, fetch_timeout_s=0.001)
+    bus.open()
+    try:
+        got = Recorder()
+        with caplog.at_level(logging.WARNING, logger="townsquare.events.nats"):
+            bus.subscribe_shared("alerts", got)
+            wait_for(lambda: bus.idle_fetches >= 50, what="50 idle fetches")
+            bus.publish("incident.published", {"id": 1, "event_id": 1})
+            wait_for(lambda: got.got, what="the event after the idle fetches")
+        assert [r.getMessage() for r in caplog.records] == []
+    finally:
+        bus.close()
+        delete_stream(nats_url, stream_name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -40,6 +42,8 @@ class AlertEngine:
         self.lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self.observe_match: Callable[[float], None] | None = None
+        """Told each batch's matching time in seconds (the app's metrics), when set."""
 
     def start(self, bus: Bus) -> None:
         """Rebuild the index from the store; follow subscriptions and incidents on the bus."""
@@ -63,9 +67,12 @@ class AlertEngine:
 
     def on_incidents(self, events: list[Event]) -> None:
         """One node per batch of events: decide them in one transaction, wake the sender."""
+        started = time.perf_counter()
         added = matching.handle_incident_events(
             self.factory, self.index, self.lock, events, settings=self.settings, now=utcnow()
         )
+        if self.observe_match is not None:
+            self.observe_match(time.perf_counter() - started)
         if added:
             self.wake()
 

@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from nats.js.errors import BadRequestError
@@ -38,13 +37,19 @@ CONNECT_TIMEOUT_S = 10.0
 REDELIVER_AFTER_S = 2.0
 ACK_WAIT_S = 30.0
 FETCH_BATCH = 64
+FETCH_TIMEOUT_S = 1.0
 
 
 class NatsBus:
     """JetStream-backed bus; `open()` connects and makes sure the stream exists."""
 
-    def __init__(self, url: str, stream: str = "TOWNSQUARE") -> None:
+    def __init__(
+        self, url: str, stream: str = "TOWNSQUARE", fetch_timeout_s: float = FETCH_TIMEOUT_S
+    ) -> None:
         self.url = url
+        self.fetch_timeout_s = fetch_timeout_s
+        self.idle_fetches = 0
+        """Fetches that found nothing to do: a quiet consumer counts up here, not in the log."""
         self.stream = stream
         self.prefix = stream.lower()
         self._loop = asyncio.new_event_loop()
@@ -189,8 +194,12 @@ class NatsBus:
         async def consume() -> None:
             while not self._closing:
                 try:
-                    messages = await pull.fetch(batch=FETCH_BATCH, timeout=1.0)
-                except NatsTimeout:
+                    messages = await pull.fetch(batch=FETCH_BATCH, timeout=self.fetch_timeout_s)
+                except TimeoutError:
+                    # An idle consumer's normal answer. nats-py raises its own TimeoutError or,
+                    # when the deadline runs out between its two pull requests, a plain
+                    # asyncio.TimeoutError (the built-in TimeoutError): both mean "nothing yet".
+                    self.idle_fetches += 1
                     continue
                 except Exception:
                     if self._closing:

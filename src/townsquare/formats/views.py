@@ -9,7 +9,7 @@ from townsquare.db import utcnow
 from townsquare.formats.cap import CAP_MEDIA_TYPE, Origin, cap_index
 from townsquare.formats.service import cap_message
 from townsquare.http.deps import platform_of
-from townsquare.http.feed import AreaQuery, public_url_of, run_feed
+from townsquare.http.feed import AreaQuery, last_modified, public_url_of, run_feed
 
 router = APIRouter(tags=["feeds"])
 
@@ -35,4 +35,4 @@ def cap_feed(request: Request, query: AreaQuery) -> Response:
         origin=Origin(platform.settings.site_url()),
         now=utcnow(),
     )
-    return Response(body, media_type="application/atom+xml")
+    return Response(body, media_type="application/atom+xml", headers=last_modified(page))

@@ -6,12 +6,13 @@ OpenAPI and validates them into a `FeedQuery` before the route runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from townsquare.http.caching import http_date
 from townsquare.http.deps import Runtime, platform_of
 from townsquare.incidents import service
 from townsquare.incidents.schemas import (
@@ -85,6 +86,12 @@ def public_url_of(platform: Runtime, request: Request, path: str, cursor: str | 
     if cursor is not None:
         params = [(k, v) for k, v in params if k != "cursor"] + [("cursor", cursor)]
     return platform.settings.absolute_url(path, params)
+
+
+def last_modified(incidents: Sequence[IncidentPublic]) -> dict[str, str]:
+    """The `Last-Modified` header of a page: its newest change (none for an empty page)."""
+    newest = max((i.updated_at for i in incidents), default=None)
+    return {"Last-Modified": http_date(newest)} if newest is not None else {}
 
 
 def run_feed(platform: Runtime, query: FeedQuery) -> list[IncidentPublic]:

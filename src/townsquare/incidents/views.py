@@ -11,7 +11,14 @@ from townsquare.db import utcnow
 from townsquare.formats.atom import atom_feed
 from townsquare.formats.geojson import feature, feature_collection
 from townsquare.http.deps import platform_of
-from townsquare.http.feed import GEOJSON, AreaQuery, FeedParams, public_url_of, run_feed
+from townsquare.http.feed import (
+    GEOJSON,
+    AreaQuery,
+    FeedParams,
+    last_modified,
+    public_url_of,
+    run_feed,
+)
 from townsquare.incidents import service
 from townsquare.incidents.schemas import encode_cursor
 
@@ -34,6 +41,7 @@ def list_incidents(request: Request, query: FeedParams) -> Response:
         next_url = public_url_of(platform, request, "/api/v1/incidents", cursor=next_cursor)
     body: dict[str, Any] = feature_collection(page, next_cursor, next_url)
     headers = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
+    headers |= last_modified(page)
     return JSONResponse(body, media_type=GEOJSON, headers=headers)
 
 
@@ -46,7 +54,7 @@ def get_incident(request: Request, incident_id: int) -> Response:
     """GET one incident; withheld or removed ones answer 404."""
     with platform_of(request).factory() as session:
         incident = service.get_public(session, incident_id)
-    return JSONResponse(feature(incident), media_type=GEOJSON)
+    return JSONResponse(feature(incident), media_type=GEOJSON, headers=last_modified([incident]))
 
 
 @router.get("/feeds/atom", tags=["feeds"], summary="Atom 1.0 feed with GeoRSS points")
@@ -62,4 +70,4 @@ def atom(request: Request, query: AreaQuery) -> Response:
         base_url=platform.settings.site_url(),
         updated=utcnow(),
     )
-    return Response(body, media_type="application/atom+xml")
+    return Response(body, media_type="application/atom+xml", headers=last_modified(page))
