@@ -110,6 +110,9 @@ MATRIX: dict[str, Row] = {
     # the street basemap: anyone, as every map draws it
     "GET /tiles/index.json": PUBLIC,
     "GET /tiles/{name}.pmtiles": PUBLIC,
+    # place search: anyone, as every map offers it
+    "GET /api/v1/places": PUBLIC,
+    "GET /places": PUBLIC,
     # readers' marks on an alert: anyone, one vote each
     "POST /api/v1/incidents/{incident_id}/feedback": PUBLIC,
     "POST /incidents/{incident_id}/feedback": PUBLIC,
@@ -305,7 +308,10 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 @pytest.fixture(scope="module")
 def world(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Mailbox, int]
+    sqlite_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    smtp: tuple[Mailbox, int],
+    place_index: Path,
 ) -> Iterator[World]:
     """Everything the table's calls need, made once."""
     folder = tmp_path_factory.mktemp("authz")
@@ -322,6 +328,7 @@ def world(
         posts_per_hour=1000,  # the table makes many posts of one owner
         footage_requests_per_day=1000,  # and many footage requests of one agency
         vapid_public_key="BPublicKeyOfTheAuthorizationTest",
+        places_index=place_index,
     )
     app = create_app(platform=Platform(settings, engine, factory))
     with pytest.MonkeyPatch.context() as env, TestClient(app) as client:
@@ -767,6 +774,8 @@ CALLS: dict[str, Call] = {
     "GET /tiles/{name}.pmtiles": lambda w, r: _send(
         w, r, "GET", "/tiles/sf.pmtiles", headers={"Range": "bytes=0-126"}
     ),
+    "GET /api/v1/places": lambda w, r: _send(w, r, "GET", "/api/v1/places?q=pike"),
+    "GET /places": lambda w, r: _send(w, r, "GET", "/places?q=pike"),
     "POST /api/v1/incidents/{incident_id}/feedback": lambda w, r: _send(
         w,
         r,

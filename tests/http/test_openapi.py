@@ -33,9 +33,10 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # one store bounds the runtime
 def test_every_answer_is_one_the_document_declares(
-    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path, place_index: Path
 ) -> None:
-    app = create_app(platform=Platform(alert_settings(tmp_path), engine, factory))
+    config = alert_settings(tmp_path).model_copy(update={"places_index": place_index})
+    app = create_app(platform=Platform(config, engine, factory))
     failures: Counter[str] = Counter()
     examples: dict[str, int] = {}
     seen: list[str] = []
