@@ -38,16 +38,24 @@ def fake_checkout(root: Path, versions: dict[str, str], installed: dict[str, str
             "dist/images/layers.png",
             "swagger-ui-bundle.js",
             "swagger-ui.css",
+            "dist/leaflet.markercluster.js",
+            "dist/MarkerCluster.css",
+            "MIT-LICENCE.txt",
         ):
             (package / path).write_text(f"{name} {path}")
 
 
-PINNED = {"leaflet": "1.9.4", "htmx.org": "2.0.11", "swagger-ui-dist": "5.35.0"}
+PINNED = {
+    "leaflet": "1.9.4",
+    "leaflet.markercluster": "1.5.3",
+    "htmx.org": "2.0.11",
+    "swagger-ui-dist": "5.35.0",
+}
 
 
 def test_real_package_json_pins_exact_versions(vendor_static: ModuleType) -> None:
     pinned = vendor_static.pinned_versions(SCRIPT.parents[1])
-    assert set(pinned) == {"leaflet", "htmx.org", "swagger-ui-dist"}
+    assert set(pinned) == {"leaflet", "leaflet.markercluster", "htmx.org", "swagger-ui-dist"}
     assert all(v[0].isdigit() for v in pinned.values()), pinned  # no ranges
 
 
@@ -64,6 +72,7 @@ def test_copies_the_files_the_pages_load(vendor_static: ModuleType, tmp_path: Pa
         "leaflet/images/layers.png",
         "htmx/htmx.min.js",
         "htmx/LICENSE",
+        "markercluster/leaflet.markercluster.js",
         "swagger-ui/swagger-ui-bundle.js",
     ):
         assert (vendor / path).is_file(), path

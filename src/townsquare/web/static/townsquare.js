@@ -302,7 +302,27 @@
     map.setView(point, 16);
   }
 
+  /* ---- the menu: open in the bar on wide screens, folded behind "Menu" on phones ---- */
+
+  function initMenu() {
+    var menu = document.querySelector("[data-menu]");
+    if (!menu) return;
+    var wide = window.matchMedia("(min-width: 56.01rem)");
+    function fit() { menu.open = wide.matches; }
+    fit();
+    wide.addEventListener("change", fit);
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || wide.matches || !menu.open) return;
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+    document.addEventListener("click", function (event) {
+      if (!wide.matches && menu.open && !menu.contains(event.target)) menu.open = false;
+    });
+  }
+
   function init() {
+    initMenu();
     if (typeof L === "undefined") return; /* vendored Leaflet missing: the lists still work */
     var feed = document.querySelector('[data-map="feed"]');
     if (feed) initFeed(feed);

@@ -1,0 +1,101 @@
+"""Every page at a phone's width and a desktop's: nothing wider than the window, no serious or
+critical axe-core violation, and the feed map drawing its icons, clusters and legend.
+
+One server over the samples (the session's), one browser context per size with a visitor
+signed in as resident, curator and agency officer at once, so each page is opened once a size.
+Screenshots go to tests/e2e/artifacts/phone-*.png.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.support.browsing import axe_violations, overflow_px, plant_session
+from tests.support.e2e import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
+ANONYMOUS = ("/", "/sign-in", "/sign-up", "/forgot-password", "/transparency")
+SIGNED_IN = (
+    "/incidents/{incident}",
+    "/alerts",
+    "/weekly",
+    "/posts/new",
+    "/posts/mine",
+    "/account",
+    "/account/access-log",
+    "/desk",
+    "/moderation",
+    "/cameras",
+    "/footage",
+    "/agency",
+)
+
+
+@pytest.fixture(scope="module")
+def cookie(live_server: LiveServer) -> str:
+    """The session of one visitor holding every role a page asks for."""
+    roles = ["resident", "moderator", "agency_officer"]
+    return plant_session(live_server.database_url, "phone@example.org", roles)
+
+
+@pytest.fixture(scope="module")
+def incident(live_server: LiveServer) -> int:
+    """An incident of the sample feed (the newest around the default place)."""
+    seattle = {"lat": 47.6062, "lon": -122.3321, "radius_m": 25000}
+    found = httpx.get(f"{live_server.url}/api/v1/incidents", params=seattle)
+    return int(found.json()["features"][0]["id"])
+
+
+@pytest.fixture(params=sorted(SIZES))
+def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[tuple[str, BrowserContext]]:
+    """A browser context of one size (axe is injected inline, so the page's CSP is bypassed)."""
+    width, height = SIZES[request.param]
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        bypass_csp=True,
+        timezone_id="America/Los_Angeles",
+        locale="en-US",
+    )
+    yield request.param, context
+    context.close()
+
+
+def check(page: Page, size: str, path: str, artifacts: Path) -> list[str]:
+    """What is wrong with the page now open: overflow and axe violations, in words."""
+    page.wait_for_load_state("load")
+    name = path.strip("/").replace("/", "-").replace("{", "").replace("}", "") or "feed"
+    page.screenshot(path=str(artifacts / f"phone-{name}-{size}.png"), full_page=True)
+    problems = [f"{path} {size}: {v}" for v in axe_violations(page)]
+    wider = overflow_px(page)
+    if wider:
+        problems.append(f"{path} {size}: {wider}px wider than the window")
+    return problems
+
+
+def test_every_page_fits_and_passes_axe(
+    live_server: LiveServer,
+    sized: tuple[str, BrowserContext],
+    cookie: str,
+    incident: int,
+    artifacts: Path,
+) -> None:
+    size, context = sized
+    page = context.new_page()
+    problems: list[str] = []
+    for path in ANONYMOUS:
+        page.goto(live_server.url + path)
+        problems += check(page, size, path, artifacts)
+    host = live_server.url.split("//", 1)[1].split(":")[0]
+    context.add_cookies([{"name": "ts_session", "value": cookie, "domain": host, "path": "/"}])
+    for path in SIGNED_IN:
+        page.goto(live_server.url + path.format(incident=incident))
+        expect(page.locator("nav.topnav")).to_contain_text("Account")
+        problems += check(page, size, path, artifacts)
+    assert not problems, "\n".join(problems)
