@@ -14,6 +14,7 @@ from tests.support.feed import SAN_FRANCISCO, SEATTLE, Seeded
 from townsquare import templating
 from townsquare.app import create_app
 from townsquare.settings import Settings
+from townsquare.templating import local_text
 from townsquare.web import display, feed, kit
 
 PLACE = {"lat": str(SEATTLE[0]), "lon": str(SEATTLE[1])}
@@ -190,7 +191,7 @@ def test_incident_page_shows_what_when_where_and_why(client: TestClient, seeded:
         "Structure fire",
         "fire.structure",
         "100 block of Pine St",
-        occurred.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        local_text(occurred, "America/Los_Angeles"),  # the site's zone, named
         "30 min ago",
         "dispatch-confirmed",
         "Test Fire Department",
@@ -198,6 +199,8 @@ def test_incident_page_shows_what_when_where_and_why(client: TestClient, seeded:
     ):
         assert expected in text, expected
     assert strings(page, '//div[@data-map="incident"]/@data-lat')
+    stamp = occurred.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert stamp in strings(page, "//time[@data-local]/@datetime")  # for the reader's zone
 
 
 @pytest.mark.parametrize("incident_id", ["999999", "withheld", "abc", "9" * 40, "-1", "١"])

@@ -84,6 +84,83 @@
     });
   }
 
+  /* ---- local times: the server writes them in the area's zone; the reader's own wins ---- */
+
+  var ZONE = (function () {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
+  })();
+  var LOCAL_OPTIONS = {
+    datetime: { day: "numeric", month: "short", hour: "numeric", minute: "2-digit", timeZoneName: "short" },
+    time: { hour: "numeric", minute: "2-digit", timeZoneName: "short" },
+    date: { day: "numeric", month: "short", year: "numeric" },
+  };
+
+  /* "7 Dec, 4:52 AM PST": day before month, whatever the browser's language. */
+  function localText(date, style, zone) {
+    var options = Object.assign({}, LOCAL_OPTIONS[style] || LOCAL_OPTIONS.datetime);
+    if (zone) options.timeZone = zone;
+    if (style === "datetime" && date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", options).formatToParts(date).forEach(function (part) {
+      parts[part.type] = part.value;
+    });
+    var day = parts.day ? parts.day + " " + parts.month + (parts.year ? " " + parts.year : "") : "";
+    if (style === "date") return day;
+    var clock = parts.hour + ":" + parts.minute + " " + (parts.dayPeriod || "") + " " + parts.timeZoneName;
+    return (day ? day + ", " : "") + clock.replace(/\s+/g, " ").trim();
+  }
+
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date)) return;
+      el.textContent = localText(date, el.dataset.local, "");
+    });
+  }
+
+  /* The wall time `value` ("2026-12-07T04:52") in `zone`, as an instant. */
+  function instantIn(value, zone) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value);
+    if (!m) return null;
+    var wall = Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]);
+    var guess = wall;
+    for (var i = 0; i < 2; i++) guess = wall - (wallOf(new Date(guess), zone) - guess);
+    return new Date(guess);
+  }
+
+  function wallOf(date, zone) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit",
+    }).formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
+    return Date.UTC(+parts.year, parts.month - 1, +parts.day, +parts.hour, +parts.minute);
+  }
+
+  function inputValue(date) {
+    var wall = new Date(wallOf(date, ZONE));
+    return wall.toISOString().slice(0, 16);
+  }
+
+  /* Forms with times: their datetime-local fields move into the reader's zone, and the form
+     says which zone it sends (the server reads the times in it). */
+  function localForms() {
+    if (!ZONE) return;
+    document.querySelectorAll("input[data-time-zone]").forEach(function (field) {
+      var from = field.value;
+      if (from !== ZONE) {
+        field.form.querySelectorAll('input[type="datetime-local"]').forEach(function (input) {
+          var instant = input.value && instantIn(input.value, from);
+          if (instant) input.value = inputValue(instant);
+        });
+        field.value = ZONE;
+      }
+      field.form.querySelectorAll("[data-zone-name]").forEach(function (el) {
+        el.textContent = ZONE;
+      });
+    });
+  }
+
   /* ---- the feed page ---- */
 
   function initFeed(element) {
@@ -323,6 +400,8 @@
 
   function init() {
     initMenu();
+    try { localTimes(); localForms(); } catch (e) { /* old browser: the server's zone stays */ }
+    document.body.addEventListener("htmx:afterSettle", function (event) { localTimes(event.target); });
     if (typeof L === "undefined") return; /* vendored Leaflet missing: the lists still work */
     var feed = document.querySelector('[data-map="feed"]');
     if (feed) initFeed(feed);
