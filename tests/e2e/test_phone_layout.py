@@ -8,6 +8,7 @@ Screenshots go to tests/e2e/artifacts/phone-*.png.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +68,28 @@ def sized(request: pytest.FixtureRequest, browser: Browser) -> Iterator[tuple[st
     context.close()
 
 
+def expect_the_feed_map(page: Page) -> None:
+    """The sample's busy downtown: clusters and category icons, more points than the list's
+    page, and the key; on a phone the menu opens and closes."""
+    expect(page.locator("#results[data-mapped]")).to_have_count(1)
+    mapped = int(page.locator("#results").get_attribute("data-mapped") or 0)
+    assert mapped > page.locator("#results li[data-incident]").count()
+    expect(page.locator("#map .map-marker--cluster").first).to_be_visible()
+    expect(page.locator("#results .map-icon").first).to_be_visible()  # the list's icons too
+    legend = page.locator("#legend")
+    expect(legend.locator("summary")).to_be_visible()
+    if page.viewport_size and page.viewport_size["width"] > 600:
+        expect(page.locator("#map .map-icon").first).to_be_visible()  # some calls stand alone
+    else:
+        expect(page.get_by_role("link", name="Sign in")).to_be_hidden()
+        page.locator(".menu-button").click()
+        expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("link", name="Sign in")).to_be_hidden()
+        legend.locator("summary").click()
+    expect(legend).to_contain_text("Resident post")
+
+
 def check(page: Page, size: str, path: str, artifacts: Path) -> list[str]:
     """What is wrong with the page now open: overflow and axe violations, in words."""
     page.wait_for_load_state("load")
@@ -89,7 +112,10 @@ def test_every_page_fits_and_passes_axe(
     size, context = sized
     page = context.new_page()
     problems: list[str] = []
-    for path in ANONYMOUS:
+    page.goto(live_server.url + "/")
+    expect_the_feed_map(page)
+    problems += check(page, size, "/", artifacts)
+    for path in ANONYMOUS[1:]:
         page.goto(live_server.url + path)
         problems += check(page, size, path, artifacts)
     host = live_server.url.split("//", 1)[1].split(":")[0]
@@ -97,5 +123,10 @@ def test_every_page_fits_and_passes_axe(
     for path in SIGNED_IN:
         page.goto(live_server.url + path.format(incident=incident))
         expect(page.locator("nav.topnav")).to_contain_text("Account")
+        if path.startswith("/incidents/"):
+            # Times in the reader's zone (the browser's: Los Angeles here), the zone named.
+            occurred = page.locator(".facts time[data-local]").first
+            expect(occurred).to_have_text(re.compile(r"^\d{1,2} [A-Z][a-z]{2}, .* P[SD]T$"))
+            expect(page.locator("#incident-map .map-marker")).to_be_in_viewport()
         problems += check(page, size, path, artifacts)
     assert not problems, "\n".join(problems)

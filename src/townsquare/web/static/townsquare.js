@@ -196,6 +196,7 @@
     var form = document.getElementById("search");
     var searchHere = document.getElementById("search-here");
     var status = document.getElementById("live-status");
+    if (!map.options.maxZoom) map.setMaxZoom(19); /* clusters need a deepest zoom */
     var markers = clusterLayer().addTo(map);
     var byId = {};
     var area = null;
@@ -280,13 +281,19 @@
 
     /* The map's points: the whole area (not only the list's page), active and lately closed. */
     function loadPoints(box) {
-      if (!box.dataset.lat) return;
+      if (!box.dataset.lat) {
+        markers.clearLayers();
+        byId = {};
+        pointsKey = pointsAsked = null;
+        return;
+      }
       var params = new URLSearchParams({
         lat: box.dataset.lat, lon: box.dataset.lon, radius_m: box.dataset.radius,
         category: box.dataset.category || "",
       });
       var key = params.toString();
-      if (key === pointsKey || key === pointsAsked) return;
+      if (key === pointsKey) { box.dataset.mapped = String(Object.keys(byId).length); return; }
+      if (key === pointsAsked) return;
       pointsAsked = key;
       fetch("/fragments/map-points?" + key, { headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
@@ -297,7 +304,8 @@
           var more = document.getElementById("map-more");
           more.hidden = !body.more;
           more.textContent = body.more ? "The map shows the newest " + body.points.length + " incidents: zoom or filter to see the rest." : "";
-          element.dataset.points = String(body.points.length);
+          var shownBox = results();
+          if (shownBox === box) shownBox.dataset.mapped = String(body.points.length);
         })
         .catch(function () { pointsAsked = null; });
     }
