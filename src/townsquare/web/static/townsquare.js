@@ -70,7 +70,7 @@
   function clusterLayer() {
     if (!L.markerClusterGroup) return L.featureGroup(); /* vendored plugin missing: no clusters */
     return L.markerClusterGroup({
-      maxClusterRadius: 44,
+      maxClusterRadius: 60,
       showCoverageOnHover: false,
       spiderfyOnMaxZoom: true,
       chunkedLoading: true,
