@@ -134,3 +134,22 @@ def test_every_page_fits_and_passes_axe(
             expect(page.locator("#incident-map .map-marker")).to_be_in_viewport()
         problems += check(page, size, path, artifacts)
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_the_menu_works_without_javascript(
+    live_server: LiveServer, browser: Browser, size: str
+) -> None:
+    width, height = SIZES[size]
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.goto(live_server.url + "/alerts")
+    sign_in = page.locator("nav.topnav").get_by_role("link", name="Sign in")
+    if size == "phone":
+        expect(sign_in).to_be_hidden()
+        page.get_by_text("Menu", exact=True).click()
+    expect(sign_in).to_be_visible()
+    assert overflow_px(page) == 0
+    context.close()
