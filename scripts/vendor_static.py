@@ -24,6 +24,13 @@ FILES: dict[str, tuple[tuple[str, str], ...]] = {
         ("dist/images", "leaflet/images"),
         ("LICENSE", "leaflet/LICENSE"),
     ),
+    # Clusters of the feed map's markers when zoomed out (its own CSS, no default theme:
+    # townsquare.css draws the clusters).
+    "leaflet.markercluster": (
+        ("dist/leaflet.markercluster.js", "markercluster/leaflet.markercluster.js"),
+        ("dist/MarkerCluster.css", "markercluster/MarkerCluster.css"),
+        ("MIT-LICENCE.txt", "markercluster/LICENSE"),
+    ),
     "htmx.org": (
         ("dist/htmx.min.js", "htmx/htmx.min.js"),
         ("LICENSE", "htmx/LICENSE"),

@@ -98,6 +98,7 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/stream": skip("an event stream never ends; tests/live reads it with a bound"),
     "GET /": PUBLIC,
     "GET /fragments/incidents": PUBLIC,
+    "GET /fragments/map-points": PUBLIC,
     "GET /incidents/{incident_id}": PUBLIC,
     "GET /alerts": PUBLIC,
     # the links of alert mail: the token in the link is the key (tests/alerts/test_optin.py)
@@ -591,6 +592,9 @@ CALLS: dict[str, Call] = {
     ),
     "GET /fragments/incidents": lambda w, r: _send(
         w, r, "GET", "/fragments/incidents?lat=47.61&lon=-122.34&radius_m=2000"
+    ),
+    "GET /fragments/map-points": lambda w, r: _send(
+        w, r, "GET", "/fragments/map-points?lat=47.61&lon=-122.34&radius_m=2000"
     ),
     "GET /feeds/atom": lambda w, r: _send(w, r, "GET", "/feeds/atom?lat=47.61&lon=-122.34"),
     "GET /feeds/cap": lambda w, r: _send(w, r, "GET", "/feeds/cap?lat=47.61&lon=-122.34"),

@@ -41,6 +41,7 @@ PATHS = [
     "/api/v1/docs",
     f"/?{AREA}",
     f"/fragments/incidents?{AREA}",
+    f"/fragments/map-points?{AREA}",
     "/incidents/{id}",
     "/weekly",
     "/alerts",

@@ -7,6 +7,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +51,12 @@ class Settings(BaseSettings):
     map_center: tuple[float, float] = Field(
         default=(47.6062, -122.3321),
         description="Latitude, longitude the page opens on when no place is given.",
+    )
+    time_zone: str = Field(
+        default="America/Los_Angeles",
+        description="IANA time zone of the area served (the map centre's): times on pages "
+        "before the browser rewrites them into the reader's zone, form times without a zone, "
+        "the weekly digest's hour, and mails without a watch area's own zone.",
     )
     max_radius_m: float = Field(
         default=50_000, gt=0, description="Largest radius a feed query may ask for, in metres."
@@ -227,7 +234,10 @@ class Settings(BaseSettings):
         "leaves it to `townsquare weekly send`.",
     )
     weekly_digest_hour: int = Field(
-        default=8, ge=0, le=23, description="Hour (UTC) of that day the weekly summary is sent."
+        default=8,
+        ge=0,
+        le=23,
+        description="Hour of that day, in `time_zone`, the weekly summary is sent.",
     )
     media_job_interval_s: float = Field(
         default=1.0,
@@ -284,6 +294,15 @@ class Settings(BaseSettings):
         for part in value.split(","):
             if part.strip():
                 ip_network(part.strip(), strict=False)  # ValueError names the bad entry
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: give an IANA name") from None
         return value
 
     @field_validator("log_level")

@@ -10,11 +10,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 MAIL_TEMPLATES = Path(__file__).parent / "mail_templates"
+Style = Literal["datetime", "time", "date"]
+# CLDR patterns, the zone named: "7 Dec, 4:52 AM PST", "4:52 AM PST", "7 Dec 2026".
+PATTERNS: dict[Style, str] = {
+    "datetime": "d MMM, h:mm a z",
+    "time": "h:mm a z",
+    "date": "d MMM y",
+}
 
 
 def utc_iso(moment: datetime) -> str:
@@ -23,10 +33,39 @@ def utc_iso(moment: datetime) -> str:
 
 
 @cache
+def zone_of(name: str) -> ZoneInfo:
+    """The IANA zone `name`; UTC for a name this machine does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_text(moment: datetime, zone: str, style: Style = "datetime") -> str:
+    """An instant as a person reads it in `zone`, the zone named: '7 Dec, 4:52 AM PST'.
+
+    A moment of another year than now (in that zone) carries its year.
+    """
+    tz = zone_of(zone)
+    pattern = PATTERNS[style]
+    if style == "datetime" and moment.astimezone(tz).year != datetime.now(tz).year:
+        pattern = "d MMM y, h:mm a z"
+    return format_datetime(moment, pattern, tzinfo=tz, locale="en_US")
+
+
+def time_tag(moment: datetime, zone: str, style: Style = "datetime") -> Markup:
+    """`<time>` with the instant in UTC ISO and its text in `zone`; the pages' script rewrites
+    the text into the reader's own zone (`data-local` says which parts it shows)."""
+    iso, shown = utc_iso(moment), local_text(moment, zone, style)
+    return Markup('<time datetime="{}" data-local="{}">{}</time>').format(iso, style, shown)
+
+
+@cache
 def mail_environment() -> Environment:
     """The mail templates, HTML autoescaped (built on first use, never at import)."""
     env = Environment(loader=FileSystemLoader(MAIL_TEMPLATES), autoescape=select_autoescape())
     env.filters["utc_iso"] = utc_iso
+    env.filters["local_text"] = local_text
     return env
 
 

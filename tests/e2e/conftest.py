@@ -35,7 +35,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     settings = Settings(database_url=SecretStr(url), data_dir=data_dir, tile_url="")
     with serving(lambda site: settings) as site:
         wait_until_relayed(url, RELAY_TIMEOUT_S)
-        yield LiveServer(site)
+        yield LiveServer(site, url)
 
 
 @pytest.fixture(scope="session")

@@ -169,6 +169,8 @@ def _read_public(
         f"cap GET /feeds/cap?{near}&limit=200",
         f"page GET /?{near}",
         f"page GET /fragments/incidents?{near}",
+        f"page GET /fragments/map-points?{near}",
+        "page GET /fragments/map-points?lat=37.77&lon=-122.43&radius_m=25000",
         "page GET /?lat=37.77&lon=-122.43&radius_m=25000",
         f"page GET /weekly?{near}",
         f"api GET /api/v1/weekly?{near}",

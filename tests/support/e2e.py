@@ -36,9 +36,10 @@ SAMPLES = (("seattle_fire_911.toml", 2000.0), ("sf_fire_calls.toml", 100.0))
 
 @dataclass(frozen=True)
 class LiveServer:
-    """Where the server listens."""
+    """Where the server listens, and its store."""
 
     url: str
+    database_url: str = ""
 
 
 def sample_times(config: SourceConfig) -> list[datetime]:

@@ -10,6 +10,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from tests.support.residents import Mailbox, Person, resident
 from townsquare.db import utcnow
 from townsquare.footage.models import Camera, Clip, FootageRequest
 from townsquare.media.models import Media
+from townsquare.templating import local_text
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -401,3 +403,30 @@ def test_the_cameras_page_lists_the_newest_clips_and_whether_they_are_ready(
     )
     other = resident(app_client, mailbox[0], "other@example.org")
     assert page(other.client.get("/cameras").text).xpath("//*[@data-clip]") == []
+
+
+def test_the_portal_reads_its_times_in_the_zone_the_form_was_sent_with(
+    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+) -> None:
+    make_agency(factory, "seattle-police")
+    cop = officer(app_client, mailbox[0], factory, "cop@example.org", "seattle-police")
+    blank = cop.client.get("/agency")
+    zone = page(blank.text).xpath("//input[@name='time_zone']/@value")
+    assert zone == ["America/Los_Angeles"]  # the site's zone, until the browser says its own
+    tokyo = ZoneInfo("Asia/Tokyo")
+    start = (utcnow() - timedelta(hours=2)).replace(second=0, microsecond=0)
+    form = portal_form(
+        cop,
+        window_start=start.astimezone(tokyo).strftime(LOCAL),
+        window_end=(start + timedelta(hours=1)).astimezone(tokyo).strftime(LOCAL),
+        expires_at=(start + timedelta(days=3)).astimezone(tokyo).strftime(LOCAL),
+        time_zone="Asia/Tokyo",
+    )
+    filed = cop.client.post("/agency/requests", data=form, follow_redirects=False)
+    assert filed.status_code == 303
+    with factory() as session:
+        assert session.scalars(select(FootageRequest.window_start)).one() == start
+    listed = cop.client.get(filed.headers["location"])
+    shown = texts(listed.text, "//*[@data-request]//time[@data-local]")[0]
+    assert shown == local_text(start, "America/Los_Angeles")
+    assert shown.endswith(("PST", "PDT"))

@@ -9,11 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from lxml import html
+from sqlalchemy.orm import Session, sessionmaker
 
+from tests.support import factories
 from tests.support.feed import SAN_FRANCISCO, SEATTLE, Seeded
 from townsquare import templating
 from townsquare.app import create_app
+from townsquare.db import transaction, utcnow
 from townsquare.settings import Settings
+from townsquare.templating import local_text
 from townsquare.web import display, feed, kit
 
 PLACE = {"lat": str(SEATTLE[0]), "lon": str(SEATTLE[1])}
@@ -102,13 +106,19 @@ def test_category_filter(
     assert [o.get("value") for o in selected] == [category]
 
 
-def test_category_select_offers_groups_and_codes_but_not_sensitive_ones(
-    client: TestClient,
+def test_category_select_offers_only_what_the_area_holds_with_counts(
+    client: TestClient, seeded: Seeded
 ) -> None:
-    page = parse(client.get("/").text)
-    values = strings(page, '//select[@id="category"]//option/@value')
-    assert {"", "fire", "fire.structure", "traffic", "crime", "crime.burglary"} <= set(values)
-    assert not [v for v in values if v.startswith("sensitive")]
+    page = parse(client.get("/", params=PLACE).text)
+    options = elements(page, '//select[@id="category"]//option')
+    labels = {o.get("value"): o.text_content() for o in options}
+    assert labels == {
+        "": "All categories (3)",
+        "fire": "All fire (2)",
+        "fire.structure": "Structure fire (1)",
+        "fire.alarm": "Fire alarm (1)",
+        "traffic.collision": "Traffic collision (1)",
+    }
     for field in ("lat", "lon", "radius", "category"):
         assert elements(page, f'//label[@for="{field}"]'), field
 
@@ -190,7 +200,7 @@ def test_incident_page_shows_what_when_where_and_why(client: TestClient, seeded:
         "Structure fire",
         "fire.structure",
         "100 block of Pine St",
-        occurred.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        local_text(occurred, "America/Los_Angeles"),  # the site's zone, named
         "30 min ago",
         "dispatch-confirmed",
         "Test Fire Department",
@@ -198,6 +208,8 @@ def test_incident_page_shows_what_when_where_and_why(client: TestClient, seeded:
     ):
         assert expected in text, expected
     assert strings(page, '//div[@data-map="incident"]/@data-lat')
+    stamp = occurred.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert stamp in strings(page, "//time[@data-local]/@datetime")  # for the reader's zone
 
 
 @pytest.mark.parametrize("incident_id", ["999999", "withheld", "abc", "9" * 40, "-1", "١"])
@@ -283,11 +295,13 @@ def test_formatting_helpers() -> None:
     assert display.filter_label("fire.alarm") == "Fire alarm"
 
 
-def test_sensitive_category_asked_for_stays_selectable() -> None:
-    groups = display.category_options("sensitive.death")
-    values = [o.value for g in groups for o in g.options]
-    assert values.count("sensitive.death") == 1
-    assert "sensitive.domestic" not in values
+def test_a_category_asked_for_stays_selectable_when_the_area_has_none() -> None:
+    groups = display.category_options("sensitive.death", {"fire.alarm": 2})
+    values = [(o.value, o.label) for g in groups for o in g.options]
+    assert values == [
+        ("sensitive.death", "Death investigation (0)"),
+        ("fire.alarm", "Fire alarm (2)"),
+    ]
 
 
 def test_page_size_never_exceeds_the_configured_maximum(settings: Settings, seeded: Seeded) -> None:
@@ -297,3 +311,52 @@ def test_page_size_never_exceeds_the_configured_maximum(settings: Settings, seed
     assert response.status_code == 200
     assert listed(response.text) == [seeded.ids["collision"], seeded.ids["fire"]]
     assert "Load more incidents" in response.text
+
+
+def test_the_map_gets_the_whole_area_with_icons_and_lately_closed_calls_hollow(
+    settings: Settings, seeded: Seeded, factory: sessionmaker[Session]
+) -> None:
+    now = utcnow()
+    with transaction(factory) as session:
+        for minutes in range(40):  # more than a page of the list
+            factories.incident(
+                session,
+                lat=SEATTLE[0],
+                lon=SEATTLE[1],
+                occurred_at=now - timedelta(minutes=60 + minutes),
+                category="safety.hazmat",
+            )
+        closed = factories.incident(
+            session, lat=SEATTLE[0], lon=SEATTLE[1], occurred_at=now - timedelta(hours=3)
+        )
+        closed.status, closed.closed_at = "closed", now - timedelta(hours=1)
+        old = factories.incident(
+            session, lat=SEATTLE[0], lon=SEATTLE[1], occurred_at=now - timedelta(days=3)
+        )
+        old.status, old.closed_at = "closed", now - timedelta(days=2)
+        closed_id, old_id = closed.id, old.id
+    with TestClient(create_app(settings)) as client:
+        page = parse(client.get("/", params=PLACE).text)
+        body = client.get("/fragments/map-points", params=PLACE).json()
+        fire = client.get("/fragments/map-points", params={**PLACE, "category": "fire"}).json()
+    assert len(strings(page, "//li[@data-incident]/@data-incident")) == 25  # still paged
+    points = {p["id"]: p for p in body["points"]}
+    assert len(points) == 3 + 40 + 1  # every active call of the area, and the lately closed
+    assert body["more"] is False
+    assert seeded.ids["withheld"] not in points
+    assert old_id not in points
+    assert points[closed_id]["closed"] is True
+    assert points[seeded.ids["fire"]] | {"lat": 0, "lon": 0} == {
+        "id": seeded.ids["fire"],
+        "lat": 0,
+        "lon": 0,
+        "icon": "fire",
+        "group": "fire",
+        "label": "Structure fire",
+        "title": "Structure Fire",
+        "closed": False,
+        "severity": points[seeded.ids["fire"]]["severity"],
+    }
+    assert {p["icon"] for p in body["points"]} == {"fire", "hazard", "traffic"}
+    assert {p["group"] for p in fire["points"]} == {"fire"}
+    assert strings(page, '//option[@value="safety.hazmat"]/text()') == ["Hazardous materials (40)"]

@@ -38,6 +38,9 @@ def fake_checkout(root: Path, versions: dict[str, str], installed: dict[str, str
             "dist/images/layers.png",
             "swagger-ui-bundle.js",
             "swagger-ui.css",
+            "dist/leaflet.markercluster.js",
+            "dist/MarkerCluster.css",
+            "MIT-LICENCE.txt",
             "dist/protomaps-leaflet.js",
         ):
             (package / path).write_text(f"{name} {path}")
@@ -45,6 +48,7 @@ def fake_checkout(root: Path, versions: dict[str, str], installed: dict[str, str
 
 PINNED = {
     "leaflet": "1.9.4",
+    "leaflet.markercluster": "1.5.3",
     "htmx.org": "2.0.11",
     "swagger-ui-dist": "5.35.0",
     "protomaps-leaflet": "5.1.0",
@@ -53,7 +57,13 @@ PINNED = {
 
 def test_real_package_json_pins_exact_versions(vendor_static: ModuleType) -> None:
     pinned = vendor_static.pinned_versions(SCRIPT.parents[1])
-    assert set(pinned) == {"leaflet", "htmx.org", "swagger-ui-dist", "protomaps-leaflet"}
+    assert set(pinned) == {
+        "leaflet",
+        "leaflet.markercluster",
+        "htmx.org",
+        "swagger-ui-dist",
+        "protomaps-leaflet",
+    }
     assert all(v[0].isdigit() for v in pinned.values()), pinned  # no ranges
 
 
@@ -70,6 +80,7 @@ def test_copies_the_files_the_pages_load(vendor_static: ModuleType, tmp_path: Pa
         "leaflet/images/layers.png",
         "htmx/htmx.min.js",
         "htmx/LICENSE",
+        "markercluster/leaflet.markercluster.js",
         "swagger-ui/swagger-ui-bundle.js",
         "protomaps-leaflet/protomaps-leaflet.js",
         "protomaps-leaflet/LICENSE",

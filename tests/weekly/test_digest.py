@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -30,10 +31,14 @@ from townsquare.alerts.models import Channel
 from townsquare.cli import app
 from townsquare.db import transaction, utcnow
 from townsquare.geo import haversine_m
+from townsquare.templating import local_text
 from townsquare.weekly.digest import send_weekly
 from townsquare.weekly.models import WeeklyDigest
 
 WEBHOOK = {"kind": "webhook", "url": "https://hooks.example.org/weekly"}
+
+
+ZONE = "America/Los_Angeles"
 
 
 def parts(message: EmailMessage) -> tuple[str, str]:
@@ -71,6 +76,11 @@ def test_each_email_channel_gets_its_own_areas_week(
     assert "- All categories: 3 " in text
     assert "Traffic collision" not in text
     assert "withheld and removed calls never are" in text
+    # The week in the area's zone (the site's: no quiet hours set one), the zone named.
+    week = f"{local_text(END - timedelta(days=7), ZONE)} to {local_text(END, ZONE)}"
+    assert week.endswith("PST")
+    assert week in text
+    assert week in html
     # The map link names the cover's centroid and size: the server has no centre to give.
     found = re.search(
         r"http://townsquare\.test/weekly\?lat=([\d.-]+)&lon=([\d.-]+)&radius_m=(\d+)", text

@@ -66,6 +66,7 @@ def test_the_server_sends_the_digest_once_at_its_hour(
             "database_url": url,
             "weekly_digest_day": schedule.DAYS[now.weekday()],
             "weekly_digest_hour": now.hour,  # due since the top of this hour
+            "time_zone": "UTC",
         }
     )
     with TestClient(create_app(platform=Platform(settings, engine, factory))):
@@ -112,3 +113,14 @@ def test_the_server_runs_retention_at_start(
     with TestClient(create_app(platform=Platform(settings, engine, factory))):
         wait_for(runs, timeout=30, what="the server's retention run at start")
     assert runs() == 1
+
+
+def test_the_hour_is_the_areas_own_across_daylight_saving() -> None:
+    winter = datetime(2026, 12, 7, 17, 30, tzinfo=UTC)  # Monday 9:30 AM in Seattle (PST)
+    assert schedule.due_end(winter, "mon", 8, "America/Los_Angeles") == datetime(
+        2026, 12, 7, 16, tzinfo=UTC
+    )
+    summer = datetime(2026, 7, 6, 15, 30, tzinfo=UTC)  # Monday 8:30 AM in Seattle (PDT)
+    assert schedule.due_end(summer, "mon", 8, "America/Los_Angeles") == datetime(
+        2026, 7, 6, 15, tzinfo=UTC
+    )

@@ -61,14 +61,16 @@ class RequestForm:
     window_start: str = ""
     window_end: str = ""
     expires_at: str = ""
+    time_zone: str = ""  # the zone the three times are in; a form without one is UTC
 
     @classmethod
-    def blank(cls, now: datetime) -> RequestForm:
-        """A new form: an hour ending an hour ago, a week to run."""
+    def blank(cls, now: datetime, zone: str) -> RequestForm:
+        """A new form in the site's zone: an hour ending an hour ago, a week to run."""
         return cls(
-            window_start=local_value(now - timedelta(hours=2)),
-            window_end=local_value(now - timedelta(hours=1)),
-            expires_at=local_value(now + timedelta(days=7)),
+            window_start=local_value(now - timedelta(hours=2), zone),
+            window_end=local_value(now - timedelta(hours=1), zone),
+            expires_at=local_value(now + timedelta(days=7), zone),
+            time_zone=zone,
         )
 
     @classmethod
@@ -88,7 +90,7 @@ class RequestForm:
         else:
             data["circle"] = {"lat": self.lat, "lon": self.lon, "radius_m": self.radius_m}
         for name in ("window_start", "window_end", "expires_at"):
-            moment = utc_field(getattr(self, name))
+            moment = utc_field(getattr(self, name), self.time_zone or "UTC")
             data[name] = moment.isoformat() if moment else getattr(self, name)
         return FileRequest.model_validate(data)
 
@@ -145,7 +147,7 @@ def _portal(
         actor=actor,
         agency=agency,
         requests=found,
-        form=form or RequestForm.blank(now),
+        form=form or RequestForm.blank(now, settings.time_zone),
         error=error,
         filed=filed,
         center=_agency_center(agency, settings),

@@ -56,30 +56,69 @@ class OptionGroup:
     options: tuple[Option, ...]
 
 
+# The map's icons: a few groups people tell apart at a glance (taxonomy group -> icon).
+ICON_OF_GROUP = {
+    "fire": "fire",
+    "rescue": "fire",
+    "medical": "medical",
+    "welfare": "medical",
+    "police": "police",
+    "crime": "police",
+    "sensitive": "police",
+    "traffic": "traffic",
+    "safety": "hazard",
+    "civil": "hazard",
+    "animal": "hazard",
+}
+ICON_LABELS = {
+    "fire": "Fire & rescue",
+    "medical": "Medical",
+    "police": "Police & crime",
+    "traffic": "Traffic",
+    "hazard": "Hazards",
+    "resident": "Resident post",
+    "other": "Other",
+}
+
+
+def icon_of(code: str, resident: bool = False) -> str:
+    """The map icon of an incident: 'resident' for a resident's post, else its group's."""
+    return "resident" if resident else ICON_OF_GROUP.get(group_of(code), "other")
+
+
 def group_of(code: str) -> str:
     """The category group of a code: its first part ("fire" for "fire.structure")."""
     return code.split(".", 1)[0]
 
 
-def category_options(current: str) -> list[OptionGroup]:
-    """The category filter: each group and its codes; sensitive codes only when asked for."""
-    groups: dict[str, list[Option]] = {}
-    singles: list[Option] = []
-    for code, category in taxonomy.categories().items():
-        if category.sensitive and code != current:
-            continue  # withheld by default, so a filter on them would always come back empty
-        group = group_of(code)
-        if group == code:
-            singles.append(Option(code, category.label))
-            continue
-        options = groups.setdefault(group, [Option(group, f"All {group_label(group).lower()}")])
-        options.append(Option(code, category.label))
-    found = [OptionGroup(group_label(g), tuple(opts)) for g, opts in groups.items()]
-    found.append(OptionGroup("More", tuple(sorted(singles, key=lambda o: o.label))))
+def category_options(current: str, counts: Mapping[str, int]) -> list[OptionGroup]:
+    """The category filter: the groups and codes present in the area, each with its count
+    ('Structure fire (3)'); the current filter stays listed even when the area has none."""
+    present: dict[str, dict[str, int]] = {}
+    for code, n in counts.items():
+        present.setdefault(group_of(code), {})[code] = n
+    found: list[OptionGroup] = []
+    for group in sorted(present, key=lambda g: (-sum(present[g].values()), group_label(g))):
+        codes = present[group]
+        options = [Option(group, f"All {group_label(group).lower()} ({sum(codes.values())})")]
+        options += [
+            Option(code, f"{label_of(code)} ({n})")
+            for code, n in sorted(codes.items(), key=lambda item: (-item[1], item[0]))
+        ]
+        if len(codes) == 1 and current != group:
+            options = options[1:]  # a group of one code: its 'All …' line would say the same
+        found.append(OptionGroup(group_label(group), tuple(options)))
     known = {o.value for g in found for o in g.options}
     if current and current not in known:
-        found.insert(0, OptionGroup("Current filter", (Option(current, current),)))
+        missing = Option(current, f"{filter_label(current)} (0)")
+        found.insert(0, OptionGroup("Current filter", (missing,)))
     return found
+
+
+def label_of(code: str) -> str:
+    """A category code's label, or the code itself when the taxonomy does not know it."""
+    known = taxonomy.categories().get(code)
+    return known.label if known else code
 
 
 def filter_label(category: str) -> str:

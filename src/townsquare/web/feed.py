@@ -7,12 +7,14 @@ templates show the result with the filters of `display`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from townsquare.accounts.security import server_secret
 from townsquare.db import utcnow
@@ -22,8 +24,9 @@ from townsquare.feedback.schemas import VERDICTS
 from townsquare.feedback.views import reader
 from townsquare.http.deps import DB, Config, Runtime, optional_actor, platform_of
 from townsquare.http.feed import feed_query, run_feed
-from townsquare.incidents import service
+from townsquare.incidents import mapping, service
 from townsquare.incidents.schemas import Circle, IncidentPublic, encode_cursor
+from townsquare.web import display
 from townsquare.web.kit import (
     Refused,
     page_router,
@@ -37,6 +40,7 @@ from townsquare.web.kit import (
 router = page_router()
 PAGE_SIZE = 25
 DEFAULT_RADIUS_M = 2000.0
+CLOSED_SHOWN = timedelta(hours=24)  # a closed call stays on the map, hollow, this long
 MAX_ID_DIGITS = 18  # larger ids cannot exist in a signed 64-bit column
 FIELD_LABELS = {
     "lat": "Latitude",
@@ -109,6 +113,8 @@ class FeedPage:
     area: Circle | None = None
     next_cursor: str | None = None
     error: InvalidParameter | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    """Incidents of each category in the whole area (the filter's choices), all filters off."""
 
     @property
     def status_code(self) -> int:
@@ -156,7 +162,11 @@ def load_feed(platform: Runtime, params: FeedParams) -> FeedPage:
     if len(page) == query.limit:
         next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id)
     area = query.area if isinstance(query.area, Circle) else None
-    return FeedPage(params, tuple(page), area, next_cursor)
+    counts: Counter[str] = Counter()
+    if not params.cursor:
+        with platform.factory() as session:
+            counts = mapping.category_counts(session, query.area)
+    return FeedPage(params, tuple(page), area, next_cursor, counts=counts)
 
 
 def load_incident(platform: Runtime, raw_id: str) -> IncidentPublic:
@@ -190,6 +200,40 @@ def feed_fragment(request: Request) -> Response:
     if not feed.params.cursor and feed.error is None:
         response.headers["HX-Push-Url"] = feed.params.url()
     return response
+
+
+@router.get("/fragments/map-points")
+def map_points(request: Request) -> Response:
+    """The map's markers for the area and filter of the page: more than the list's page (up to
+    `mapping.MAP_LIMIT`), active ones and those closed in the last day, as compact JSON."""
+    platform = platform_of(request)
+    params = FeedParams.from_query(request.query_params, platform.settings.map_center)
+    try:
+        query = feed_query(platform, replace(params, cursor="").feed_params(1))
+    except InvalidParameter as exc:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+    with platform.factory() as session:
+        points, more = mapping.map_points(
+            session, query.area, category=query.category, closed_since=utcnow() - CLOSED_SHOWN
+        )
+    body = {
+        "more": more,
+        "points": [
+            {
+                "id": p.id,
+                "lat": p.lat,
+                "lon": p.lon,
+                "icon": display.icon_of(p.category, p.resident),
+                "group": display.group_of(p.category),
+                "label": display.label_of(p.category),
+                "title": p.title,
+                "closed": p.status == "closed",
+                "severity": p.severity,
+            }
+            for p in points
+        ],
+    }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/incidents/{incident_id}")

@@ -26,6 +26,7 @@ from townsquare.settings import Settings
 from townsquare.web.kit import (
     PageActor,
     Refused,
+    form_zone,
     local_value,
     page,
     page_router,
@@ -148,7 +149,7 @@ async def extend(
     """Keep a share past its request's expiry (up to the setting's days)."""
 
     def act(form: FormData) -> None:
-        until = utc_field(text(form, "until"))
+        until = utc_field(text(form, "until"), form_zone(form))
         body = ExtendIn.model_validate({"until": until.isoformat() if until else ""})
         shares.extend_share(session, settings, share_id, body, actor=actor, now=utcnow())
 

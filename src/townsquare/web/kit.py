@@ -20,6 +20,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.datastructures import FormData
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -36,7 +39,7 @@ from townsquare.http.deps import (
     current_actor,
     platform_of,
 )
-from townsquare.templating import utc_iso
+from townsquare.templating import Style, local_text, time_tag, utc_iso, zone_of
 from townsquare.web import display
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -229,17 +232,25 @@ def text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def utc_field(value: str) -> datetime | None:
-    """A datetime-local value read as UTC (the forms say so), or None."""
+def utc_field(value: str, zone: str = "UTC") -> datetime | None:
+    """A datetime-local value read in `zone` (the zone its form was sent with), as UTC; None
+    when it does not parse."""
     try:
-        return datetime.strptime(value.strip()[:16], LOCAL).replace(tzinfo=UTC)
+        local = datetime.strptime(value.strip()[:16], LOCAL)
     except ValueError:
         return None
+    return local.replace(tzinfo=zone_of(zone)).astimezone(UTC)
 
 
-def local_value(moment: datetime) -> str:
-    """A time as a datetime-local value in UTC."""
-    return moment.astimezone(UTC).strftime(LOCAL)
+def local_value(moment: datetime, zone: str = "UTC") -> str:
+    """A time as a datetime-local value in `zone`."""
+    return moment.astimezone(zone_of(zone)).strftime(LOCAL)
+
+
+def form_zone(form: FormData) -> str:
+    """The zone a form's times are in: its `time_zone` field (the browser's, or the site's
+    the page rendered), UTC for a form sent without one."""
+    return text(form, "time_zone").strip()[:64] or "UTC"
 
 
 def as_sentence(detail: str) -> str:
@@ -264,11 +275,26 @@ def status_of(exc: Refused) -> int:
 # ---- the app's side -------------------------------------------------------------------------
 
 
+@pass_context
+def when(context: Context, moment: datetime, style: Style = "datetime") -> Markup:
+    """`<time>` of an instant in the site's zone, which the pages' script turns into the
+    reader's own: '7 Dec, 4:52 AM PST'."""
+    return time_tag(moment, context["settings"].time_zone, style)
+
+
+@pass_context
+def when_text(context: Context, moment: datetime, style: Style = "datetime") -> str:
+    """An instant as text in the site's zone, the zone named (for attributes)."""
+    return local_text(moment, context["settings"].time_zone, style)
+
+
 def make_templates(directory: str) -> Jinja2Templates:
     """The page templates with the formatting filters they use."""
     templates = Jinja2Templates(directory=directory)
     templates.env.filters.update(
         utc_iso=utc_iso,
+        when=when,
+        when_text=when_text,
         age=display.relative_age,
         group=display.group_of,
         group_label=display.group_label,

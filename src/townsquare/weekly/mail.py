@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from townsquare.alerts.models import Subscription
 from townsquare.mail import message_id
 from townsquare.settings import Settings
-from townsquare.templating import render_mail, utc_iso
+from townsquare.templating import local_text, render_mail, utc_iso
 from townsquare.weekly.schemas import MAX_RADIUS_M, MIN_RADIUS_M, CategoryWeek, WeeklySummary
 
 FOOTER = "You get this because you subscribed to alerts for this area on Townsquare."
@@ -27,6 +27,18 @@ def page_url(settings: Settings, summary: WeeklySummary) -> str:
         }
     )
     return f"{settings.site_url()}/weekly?{query}"
+
+
+def zone_of(settings: Settings, sub: Subscription) -> str:
+    """The zone the mail's times are in: the watch area's own (its quiet hours set one), else
+    the site's (a subscription without one stores UTC)."""
+    return sub.time_zone if sub.time_zone and sub.time_zone != "UTC" else settings.time_zone
+
+
+def period(settings: Settings, sub: Subscription, summary: WeeklySummary) -> str:
+    """'7 Dec, 8:00 AM PST to 14 Dec, 8:00 AM PST' in the area's zone."""
+    zone = zone_of(settings, sub)
+    return f"{local_text(summary.start, zone)} to {local_text(summary.end, zone)}"
 
 
 def subject(sub: Subscription, summary: WeeklySummary) -> str:
@@ -49,7 +61,7 @@ def plain_text(
     lines = [
         subject(sub, summary),
         "",
-        f"The 7 days from {utc_iso(summary.start)} to {utc_iso(summary.end)}, next to the same "
+        f"The 7 days from {period(settings, sub, summary)}, next to the same "
         f"7 days of each of the {summary.baseline_weeks} weeks before.",
         "",
         *(_line(row) for row in summary.categories),
@@ -77,6 +89,7 @@ def compose(
         "weekly.html",
         title=subject(sub, summary),
         summary=summary,
+        period=period(settings, sub, summary),
         page_url=page_url(settings, summary),
         alerts_url=f"{settings.site_url()}/alerts",
         unsubscribe_url=unsubscribe,

@@ -19,16 +19,44 @@
     return window.TownsquareBasemap.create(element, options);
   }
 
-  function markerStyle(colour, severity, selected) {
-    return {
-      radius: 5 + Math.min(Math.max(severity || 1, 1), 5) + (selected ? 3 : 0),
-      color: selected ? "#0f1b2d" : "#ffffff",
-      weight: selected ? 2.5 : 1.5,
-      fillColor: colour,
-      fillOpacity: 0.92,
-      bubblingMouseEvents: false,
-      className: "incident-marker",
-    };
+  /* ---- markers: one icon per category group, clusters when zoomed out ---- */
+
+  function markerIcon(icon, closed) {
+    return L.divIcon({
+      className: "map-marker",
+      html: '<span class="map-icon map-icon--' + icon + (closed ? " map-icon--closed" : "") + '"></span>',
+      iconSize: [28, 28],
+      iconAnchor: [14, 14],
+      popupAnchor: [0, -12],
+    });
+  }
+
+  function clusterLayer() {
+    if (!L.markerClusterGroup) return L.featureGroup(); /* vendored plugin missing: no clusters */
+    return L.markerClusterGroup({
+      maxClusterRadius: 60,
+      showCoverageOnHover: false,
+      spiderfyOnMaxZoom: true,
+      chunkedLoading: true,
+      iconCreateFunction: function (cluster) {
+        var n = cluster.getChildCount();
+        var size = n < 10 ? 32 : n < 100 ? 38 : 44;
+        return L.divIcon({
+          className: "map-marker map-marker--cluster",
+          html: '<span class="map-cluster">' + n + "</span>",
+          iconSize: [size, size],
+        });
+      },
+    }).on("animationend", nameClusters).on("layeradd", nameClusters);
+  }
+
+  /* A cluster is a button: say what it holds. */
+  function nameClusters() {
+    document.querySelectorAll(".map-marker--cluster").forEach(function (el) {
+      if (el.getAttribute("aria-label")) return;
+      el.setAttribute("aria-label", el.textContent + " incidents here: zoom in");
+      el.setAttribute("title", el.textContent + " incidents here");
+    });
   }
 
   /* ---- relative ages ("12 min ago"), kept fresh while the page stays open ---- */
@@ -48,6 +76,83 @@
     });
   }
 
+  /* ---- local times: the server writes them in the area's zone; the reader's own wins ---- */
+
+  var ZONE = (function () {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
+  })();
+  var LOCAL_OPTIONS = {
+    datetime: { day: "numeric", month: "short", hour: "numeric", minute: "2-digit", timeZoneName: "short" },
+    time: { hour: "numeric", minute: "2-digit", timeZoneName: "short" },
+    date: { day: "numeric", month: "short", year: "numeric" },
+  };
+
+  /* "7 Dec, 4:52 AM PST": day before month, whatever the browser's language. */
+  function localText(date, style, zone) {
+    var options = Object.assign({}, LOCAL_OPTIONS[style] || LOCAL_OPTIONS.datetime);
+    if (zone) options.timeZone = zone;
+    if (style === "datetime" && date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", options).formatToParts(date).forEach(function (part) {
+      parts[part.type] = part.value;
+    });
+    var day = parts.day ? parts.day + " " + parts.month + (parts.year ? " " + parts.year : "") : "";
+    if (style === "date") return day;
+    var clock = parts.hour + ":" + parts.minute + " " + (parts.dayPeriod || "") + " " + parts.timeZoneName;
+    return (day ? day + ", " : "") + clock.replace(/\s+/g, " ").trim();
+  }
+
+  function localTimes(root) {
+    (root || document).querySelectorAll("time[data-local]").forEach(function (el) {
+      var date = new Date(el.getAttribute("datetime"));
+      if (isNaN(date)) return;
+      el.textContent = localText(date, el.dataset.local, "");
+    });
+  }
+
+  /* The wall time `value` ("2026-12-07T04:52") in `zone`, as an instant. */
+  function instantIn(value, zone) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(value);
+    if (!m) return null;
+    var wall = Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5]);
+    var guess = wall;
+    for (var i = 0; i < 2; i++) guess = wall - (wallOf(new Date(guess), zone) - guess);
+    return new Date(guess);
+  }
+
+  function wallOf(date, zone) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit",
+    }).formatToParts(date).forEach(function (part) { parts[part.type] = part.value; });
+    return Date.UTC(+parts.year, parts.month - 1, +parts.day, +parts.hour, +parts.minute);
+  }
+
+  function inputValue(date) {
+    var wall = new Date(wallOf(date, ZONE));
+    return wall.toISOString().slice(0, 16);
+  }
+
+  /* Forms with times: their datetime-local fields move into the reader's zone, and the form
+     says which zone it sends (the server reads the times in it). */
+  function localForms() {
+    if (!ZONE) return;
+    document.querySelectorAll("input[data-time-zone]").forEach(function (field) {
+      var from = field.value;
+      if (from !== ZONE) {
+        field.form.querySelectorAll('input[type="datetime-local"]').forEach(function (input) {
+          var instant = input.value && instantIn(input.value, from);
+          if (instant) input.value = inputValue(instant);
+        });
+        field.value = ZONE;
+      }
+      field.form.querySelectorAll("[data-zone-name]").forEach(function (el) {
+        el.textContent = ZONE;
+      });
+    });
+  }
+
   /* ---- the feed page ---- */
 
   function initFeed(element) {
@@ -55,25 +160,29 @@
     var form = document.getElementById("search");
     var searchHere = document.getElementById("search-here");
     var status = document.getElementById("live-status");
-    var markers = L.featureGroup().addTo(map);
+    if (!map.options.maxZoom) map.setMaxZoom(19); /* clusters need a deepest zoom */
+    var markers = clusterLayer().addTo(map);
     var byId = {};
     var area = null;
     var shown = null; /* "lat,lon,radius" of the search drawn */
+    var pointsKey = null; /* the query of the points drawn */
+    var pointsAsked = null;
 
     function results() { return document.getElementById("results"); }
 
     function select(id, scroll) {
       document.querySelectorAll(".incident.is-selected").forEach(function (li) {
         li.classList.remove("is-selected");
-        var old = byId[li.dataset.incident];
-        if (old) old.setStyle(markerStyle(old.colour, old.severity, false));
+      });
+      document.querySelectorAll(".map-marker.is-selected").forEach(function (el) {
+        el.classList.remove("is-selected");
       });
       var item = document.querySelector('.incident[data-incident="' + id + '"]');
       var marker = byId[id];
-      if (!item || !marker) return;
-      item.classList.add("is-selected");
-      marker.setStyle(markerStyle(marker.colour, marker.severity, true)).bringToFront();
-      if (scroll) item.scrollIntoView({ block: "nearest", behavior: "smooth" });
+      if (item) item.classList.add("is-selected");
+      var el = marker && marker.getElement && marker.getElement();
+      if (el) el.classList.add("is-selected");
+      if (item && scroll) item.scrollIntoView({ block: "nearest", behavior: "smooth" });
     }
 
     function drawArea(box) {
@@ -93,50 +202,76 @@
       searchHere.hidden = true;
     }
 
-    function drawMarkers(box) {
+    function popupFor(point) {
+      var box = document.createElement("div");
+      var link = document.createElement("a");
+      link.href = "/incidents/" + point.id;
+      link.textContent = point.title;
+      var meta = document.createElement("p");
+      meta.textContent = point.label + (point.closed ? " · closed" : " · active");
+      box.append(link, meta);
+      return box;
+    }
+
+    function drawPoints(points) {
       markers.clearLayers();
       byId = {};
-      var items = Array.prototype.slice.call(box.querySelectorAll(".incident[data-incident]"));
-      /* Oldest first, so the newest lie on top where points coincide. */
-      items.reverse().forEach(function (item) {
-        var colour = categoryColour(item);
-        var severity = parseInt(item.dataset.severity, 10);
-        var marker = L.circleMarker(
-          [parseFloat(item.dataset.lat), parseFloat(item.dataset.lon)],
-          markerStyle(colour, severity, false),
-        );
-        marker.colour = colour;
-        marker.severity = severity;
-        marker.bindTooltip(item.dataset.title + " · " + item.dataset.label, { direction: "top" });
-        marker.on("click", function () { select(item.dataset.incident, true); });
-        if (!item.dataset.wired) {
-          item.dataset.wired = "1";
-          item.addEventListener("mouseenter", function () { select(item.dataset.incident, false); });
-          item.addEventListener("focusin", function () { select(item.dataset.incident, false); });
-        }
-        markers.addLayer(marker);
-        byId[item.dataset.incident] = marker;
+      var layers = points.slice().reverse().map(function (point) {
+        /* oldest first, so the newest lie on top where points coincide */
+        var marker = L.marker([point.lat, point.lon], {
+          icon: markerIcon(point.icon, point.closed),
+          title: point.title + " · " + point.label + (point.closed ? " (closed)" : ""),
+          alt: point.title,
+          riseOnHover: true,
+        });
+        marker.point = point;
+        marker.bindPopup(popupFor(point));
+        marker.on("click", function () { select(point.id, true); });
+        byId[point.id] = marker;
+        return marker;
+      });
+      if (markers.addLayers) markers.addLayers(layers); else layers.forEach(function (m) { markers.addLayer(m); });
+      nameClusters();
+    }
+
+    function wireList(box) {
+      box.querySelectorAll(".incident[data-incident]").forEach(function (item) {
+        if (item.dataset.wired) return;
+        item.dataset.wired = "1";
+        item.addEventListener("mouseenter", function () { select(item.dataset.incident, false); });
+        item.addEventListener("focusin", function () { select(item.dataset.incident, false); });
       });
     }
 
-    function drawLegend(box) {
-      var legend = document.getElementById("legend");
-      var list = legend.querySelector("ul");
-      var groups = {};
-      box.querySelectorAll(".incident[data-group]").forEach(function (item) {
-        groups[item.dataset.group] = item.dataset.groupLabel;
+    /* The map's points: the whole area (not only the list's page), active and lately closed. */
+    function loadPoints(box) {
+      if (!box.dataset.lat) {
+        markers.clearLayers();
+        byId = {};
+        pointsKey = pointsAsked = null;
+        return;
+      }
+      var params = new URLSearchParams({
+        lat: box.dataset.lat, lon: box.dataset.lon, radius_m: box.dataset.radius,
+        category: box.dataset.category || "",
       });
-      list.replaceChildren();
-      Object.keys(groups).sort().forEach(function (group) {
-        var entry = document.createElement("li");
-        var dot = document.createElement("span");
-        entry.className = "cat-" + group;
-        dot.className = "incident-dot";
-        dot.setAttribute("aria-hidden", "true");
-        entry.append(dot, groups[group]);
-        list.append(entry);
-      });
-      legend.hidden = list.children.length === 0;
+      var key = params.toString();
+      if (key === pointsKey) { box.dataset.mapped = String(Object.keys(byId).length); return; }
+      if (key === pointsAsked) return;
+      pointsAsked = key;
+      fetch("/fragments/map-points?" + key, { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (!body || pointsAsked !== key) return;
+          pointsKey = key;
+          drawPoints(body.points);
+          var more = document.getElementById("map-more");
+          more.hidden = !body.more;
+          more.textContent = body.more ? "The map shows the newest " + body.points.length + " incidents: zoom or filter to see the rest." : "";
+          var shownBox = results();
+          if (shownBox === box) shownBox.dataset.mapped = String(body.points.length);
+        })
+        .catch(function () { pointsAsked = null; });
     }
 
     function syncForm(box) {
@@ -149,8 +284,8 @@
       var box = results();
       if (!box) return;
       drawArea(box);
-      drawMarkers(box);
-      drawLegend(box);
+      wireList(box);
+      loadPoints(box);
     }
 
     function searchAt(latlng) {
@@ -160,6 +295,9 @@
     }
 
     map.on("click", function (event) { searchAt(event.latlng); });
+    map.on("zoomend moveend", nameClusters);
+    var legend = document.getElementById("legend");
+    if (legend && window.matchMedia("(max-width: 56rem)").matches) legend.open = false;
     map.on("moveend", function () {
       if (!area) return;
       var away = map.getCenter().distanceTo(area.getLatLng());
@@ -261,12 +399,36 @@
     L.circle(point, {
       radius: 120, interactive: false, color: colour, weight: 1, fillOpacity: 0.12,
     }).addTo(map);
-    L.circleMarker(point, markerStyle(colour, parseInt(element.dataset.severity, 10), false))
-      .addTo(map);
+    L.marker(point, {
+      icon: markerIcon(element.dataset.icon || "other", element.dataset.status === "closed"),
+      keyboard: false, interactive: false,
+    }).addTo(map);
     map.setView(point, 16);
   }
 
+  /* ---- the menu: open in the bar on wide screens, folded behind "Menu" on phones ---- */
+
+  function initMenu() {
+    var menu = document.querySelector("[data-menu]");
+    if (!menu) return;
+    var wide = window.matchMedia("(min-width: 56.01rem)");
+    function fit() { menu.open = wide.matches; }
+    fit();
+    wide.addEventListener("change", fit);
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || wide.matches || !menu.open) return;
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    });
+    document.addEventListener("click", function (event) {
+      if (!wide.matches && menu.open && !menu.contains(event.target)) menu.open = false;
+    });
+  }
+
   function init() {
+    initMenu();
+    try { localTimes(); localForms(); } catch (e) { /* old browser: the server's zone stays */ }
+    document.body.addEventListener("htmx:afterSettle", function (event) { localTimes(event.target); });
     if (typeof L === "undefined") return; /* vendored Leaflet missing: the lists still work */
     var feed = document.querySelector('[data-map="feed"]');
     if (feed) initFeed(feed);
