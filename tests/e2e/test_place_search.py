@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from pydantic import SecretStr
 
 from tests.support.places import metres
@@ -93,11 +93,19 @@ def test_typing_a_corner_moves_the_feed_map_there(
         href = alerts.get_attribute("href") or ""
         assert "lat=47.6205" in href
         assert "radius_m=" in href
-        page.locator("nav.topnav a[data-place-link]", has_text="This week").click()
+        _nav_link(page, "This week").click()
         expect(page.locator("#wk-lat")).to_have_value(href.split("lat=")[1].split("&")[0])
-        page.locator("nav.topnav a[data-place-link]", has_text="Alerts").click()
+        _nav_link(page, "Alerts").click()
         assert page.input_value("#w-lat").startswith("47.6205")
     finally:
         context.close()
     assert errors == []
     assert all(url.startswith(site) for url in requests)  # no request leaves the site
+
+
+def _nav_link(page: Page, name: str) -> Locator:
+    """A link of the top navigation, opening the phone's folded menu first when it is shut."""
+    menu = page.locator("details[data-menu]")
+    if menu.get_attribute("open") is None:
+        page.get_by_text("Menu", exact=True).click()
+    return page.locator("nav.topnav a[data-place-link]", has_text=name)
