@@ -42,6 +42,8 @@ def ingest(config: ConfigArg) -> None:
     except TownsquareError as exc:
         fail(exc)
     typer.echo(report.summary())
+    for line in report.unreadable:
+        typer.echo(f"quarantined {line}")
     if report.received and report.unchanged == report.received:
         typer.echo("nothing new: every record was already stored")
 
