@@ -3,6 +3,7 @@
 TownsquareError (500)
 ├── NotFound (404)
 ├── InvalidParameter (422): names the parameter
+│   └── InvalidBody (400): a body that cannot be parsed; names the field (or `body`)
 ├── Conflict (409)
 ├── Unauthorized (401): no valid session or token
 ├── Forbidden (403): signed in, but not allowed
@@ -47,6 +48,13 @@ class InvalidParameter(TownsquareError):
     def __init__(self, parameter: str, detail: str) -> None:
         super().__init__(f"{parameter}: {detail}")
         self.parameter = parameter
+
+
+class InvalidBody(InvalidParameter):
+    """A request body that cannot be parsed: malformed, badly encoded, nested too deep."""
+
+    status = 400
+    title = "Invalid body"
 
 
 class Conflict(TownsquareError):

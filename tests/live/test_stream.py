@@ -58,3 +58,22 @@ def test_stream_resumes_after_the_last_event_id(
         bad = httpx.get(url, headers={"Last-Event-ID": "yesterday"})
         assert bad.status_code == 422
         assert bad.json()["parameter"] == "Last-Event-ID"
+
+
+def test_an_id_no_stream_sent_is_refused_or_read_as_none(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    platform = Platform(alert_settings(tmp_path), engine, factory)
+    with running(platform) as base:
+        url = f"{base}/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
+        for garbage in ("\u00b2", "9" * 5000, str(2**63), str(2**64), "-1", "7.5"):
+            bad = httpx.get(url, headers={"Last-Event-ID": garbage.encode()})
+            assert bad.status_code == 422, garbage
+            assert bad.headers["content-type"] == "application/problem+json"
+            assert bad.json()["parameter"] == "Last-Event-ID"
+        # In range but past every event (2^31 is past PostgreSQL's column): a fresh start.
+        for ahead in (str(2**31), str(2**63 - 1)):
+            with open_stream(url, headers={"Last-Event-ID": ahead}) as stream:
+                stream.next("ready")
+                near = add_incident(factory)
+                assert stream.next("incident.published").json()["id"] == near

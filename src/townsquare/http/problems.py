@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException
 
-from townsquare.errors import InvalidParameter, NotFound, TownsquareError
+from townsquare.errors import InvalidBody, InvalidParameter, NotFound, TownsquareError
 
 PROBLEM = "application/problem+json"
 OUT_OF_RANGE = "22003"
@@ -31,8 +33,20 @@ def problem(request: Request, exc: TownsquareError) -> JSONResponse:
 def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
     """The first thing wrong with a request's parameters or body, as an invalid parameter."""
     first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
+    if first.get("type") == "json_invalid":  # its last "loc" is a character position
+        at = first["loc"][-1]
+        return problem(request, InvalidParameter("body", f"not valid JSON (at character {at})"))
     name = str(first["loc"][-1])
     return problem(request, InvalidParameter(name, str(first["msg"])))
+
+
+async def unreadable_body(request: Request, exc: Exception) -> Response:
+    """Starlette's and FastAPI's 400 for a body they could not parse, as problem+json
+    naming the body; any other HTTP error keeps FastAPI's own answer."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code != 400:
+        return await http_exception_handler(request, exc)
+    return problem(request, InvalidBody("body", str(exc.detail)))
 
 
 def out_of_range(request: Request, exc: Exception) -> JSONResponse:
@@ -50,5 +64,6 @@ def install(app: FastAPI) -> None:
     """Answer every platform error and malformed request with problem+json."""
     app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, unreadable_body)
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)

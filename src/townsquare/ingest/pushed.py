@@ -26,7 +26,7 @@ from townsquare.agencies import push_keys
 from townsquare.db import transaction
 from townsquare.errors import (
     Conflict,
-    InvalidParameter,
+    InvalidBody,
     NotFound,
     SourceError,
     TownsquareError,
@@ -54,17 +54,6 @@ class PushTooLarge(TownsquareError):
 
     status = 413
     title = "Payload too large"
-
-
-class PushBodyInvalid(InvalidParameter):
-    """A pushed body that cannot be read: malformed, a DTD, or nested past the limit.
-
-    The sender's fault, so a 400 naming the field (`body`, or the record's field nested
-    too deep), never the 502 of a feed this server failed to read.
-    """
-
-    status = 400
-    title = "Invalid body"
 
 
 class BodyParser(Protocol):
@@ -138,7 +127,10 @@ def receive(
 
 
 def _readable(reader: BodyParser, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
-    """The records of a pushed body; PushBodyInvalid at the first that cannot be read.
+    """The records of a pushed body; InvalidBody at the first that cannot be read.
+
+    The sender's fault, so a 400 naming the field (`body`, or the record's field nested
+    too deep), never the 502 of a feed this server failed to read.
 
     Whole-body faults (malformed, a DTD, nesting past what the decoder can read) come before
     the first record, so nothing is stored; a record nested too deep stops the push there
@@ -147,10 +139,10 @@ def _readable(reader: BodyParser, config: SourceConfig, body: bytes) -> Iterator
     try:
         for item in reader.parse(config, body):
             if item.defect_field is not None:
-                raise PushBodyInvalid(item.defect_field, f"{item.position}: {item.defect}")
+                raise InvalidBody(item.defect_field, f"{item.position}: {item.defect}")
             yield item
     except SourceError as exc:
-        raise PushBodyInvalid("body", str(exc)) from None
+        raise InvalidBody("body", str(exc)) from None
 
 
 def _remember(

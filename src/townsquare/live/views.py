@@ -19,14 +19,20 @@ router = APIRouter()
 Param = Annotated[str | None, Query()]
 RETRY_MS = 3000
 SEEN_MAX = 2048
+MAX_EVENT_ID = 2**63 - 1
 
 
 def _after(value: str | None) -> int | None:
+    """The id to resume after; 422 for anything no stream sent (digits only, in range:
+    `isdigit` alone let "²" and 5,000-digit ids through to `int` and the store)."""
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdecimal()) or len(value) > len(str(MAX_EVENT_ID)):
         raise InvalidParameter("Last-Event-ID", "must be an event id sent by this stream")
-    return int(value)
+    after = int(value)
+    if after > MAX_EVENT_ID:
+        raise InvalidParameter("Last-Event-ID", "must be an event id sent by this stream")
+    return after
 
 
 class Seen:
@@ -52,8 +58,8 @@ async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> Asy
     client = hub.add(area)  # before reading the backlog, so nothing falls in between
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
-        if after is None:
-            start = await asyncio.to_thread(hub.resume_point)
+        start = await asyncio.to_thread(hub.resume_point)
+        if after is None or after > start:  # past the newest event (another store): none
             yield LiveEvent(start, "ready", None, None, "{}").frame
         else:
             for event in await asyncio.to_thread(hub.backlog, after, client.area):

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from townsquare.db import utcnow
 from townsquare.errors import (
@@ -133,7 +134,15 @@ async def request_create(fmt: str, request: Request, session: DB, settings: Conf
         checked = await run_in_threadpool(answer, fmt, "service_requests", key_checked)
         if checked.status_code != 200:
             return checked
-    form = await request.form(max_files=0)
+    try:
+        form = await request.form(max_files=0)
+    except HTTPException as exc:  # a file part, a broken multipart: GeoReport's own 400
+        unreadable = InvalidParameter("body", str(exc.detail))
+
+        def refused() -> Body:
+            raise unreadable
+
+        return answer(fmt, "service_requests", refused)
     items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
 
     def create() -> Body:
