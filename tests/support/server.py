@@ -6,11 +6,16 @@ port, its lifespan run, and stopped when the block ends.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -73,3 +78,36 @@ def serving(settings_for: Callable[[str], Settings]) -> Iterator[str]:
     """
     with _serve(lambda site: create_app(settings_for(site))) as site:
         yield site
+
+
+@contextmanager
+def node(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`townsquare serve` as its own process; yields its base URL once it is ready."""
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"node exited: {log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(ready, timeout=60, what=f"node {base} to be ready")
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
