@@ -9,11 +9,14 @@ TownsquareError (500)
 ├── Forbidden (403): signed in, but not allowed
 ├── TooManyRequests (429): a rate limit or a sign-in lockout
 ├── PayloadTooLarge (413): an upload over its limit
+├── StorageFull (507): the disk (or the store's) is full; nothing half-written is kept
 └── SourceError (502): a feed could not be read
     └── ConfigError (400 when served, exit 2 in the CLI): a source file is wrong
 """
 
 from __future__ import annotations
+
+import errno
 
 
 class TownsquareError(Exception):
@@ -90,6 +93,30 @@ class PayloadTooLarge(TownsquareError):
 
     status = 413
     title = "Payload too large"
+
+
+class StorageFull(TownsquareError):
+    """A write failed for want of space: the disk, a quota, or a file size limit."""
+
+    status = 507
+    title = "Insufficient storage"
+
+
+FULL_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+FULL_SQLSTATES = {"53100", "53200"}
+"""PostgreSQL's disk_full and out_of_memory."""
+FULL_MESSAGES = ("database or disk is full", "disk i/o error", "no space left on device")
+"""SQLite's SQLITE_FULL and SQLITE_IOERR (a write refused by the file system), the OS's."""
+
+
+def out_of_space(exc: BaseException) -> bool:
+    """Whether `exc` (an OSError, or a driver error SQLAlchemy wraps) means the disk is full."""
+    cause = getattr(exc, "orig", None) or exc
+    if isinstance(cause, OSError) and cause.errno in FULL_ERRNOS:
+        return True
+    if getattr(cause, "sqlstate", None) in FULL_SQLSTATES:
+        return True
+    return any(text in str(cause).lower() for text in FULL_MESSAGES)
 
 
 class SourceError(TownsquareError):

@@ -6,10 +6,17 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
-from townsquare.errors import InvalidBody, InvalidParameter, NotFound, TownsquareError
+from townsquare.errors import (
+    InvalidBody,
+    InvalidParameter,
+    NotFound,
+    StorageFull,
+    TownsquareError,
+    out_of_space,
+)
 
 PROBLEM = "application/problem+json"
 OUT_OF_RANGE = "22003"
@@ -60,6 +67,16 @@ def out_of_range(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, NotFound("nothing has this id: it is past the store's range"))
 
 
+def disk_full(request: Request, exc: Exception) -> JSONResponse:
+    """A write the disk had no room for: 507, saying nothing was kept; else a server error."""
+    if not out_of_space(exc):
+        raise exc
+    full = StorageFull(
+        "the server's storage is full: nothing of this request was kept; retry later"
+    )
+    return problem(request, full)
+
+
 def install(app: FastAPI) -> None:
     """Answer every platform error and malformed request with problem+json."""
     app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
@@ -67,3 +84,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, unreadable_body)
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(OSError, disk_full)
+    app.add_exception_handler(OperationalError, disk_full)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from townsquare.commands import configured, fail, sessions
 from townsquare.db import transaction, utcnow
-from townsquare.errors import TownsquareError
+from townsquare.errors import TownsquareError, out_of_space
 from townsquare.ingest import check as ingest_check
 from townsquare.ingest import health as ingest_health
 from townsquare.ingest import service as ingest_service
@@ -32,6 +33,11 @@ def _load(config_path: Path) -> SourceConfig:
         fail(exc, 2)
 
 
+def _cause(exc: BaseException) -> str:
+    """The driver's or the OS's own words, on one line."""
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
+
+
 def ingest(config: ConfigArg) -> None:
     """Fetch a source once and store what it holds (again: nothing new is created)."""
     settings = configured()
@@ -41,6 +47,13 @@ def ingest(config: ConfigArg) -> None:
         report = ingest_service.ingest(factory, source)
     except TownsquareError as exc:
         fail(exc)
+    except (OSError, OperationalError) as exc:
+        if not out_of_space(exc):
+            raise
+        fail(
+            f"{source.slug}: the store could not be written ({_cause(exc)}): the disk is full; "
+            "every batch stored before is kept; run this again once there is room"
+        )
     typer.echo(report.summary())
     for line in report.unreadable:
         typer.echo(f"quarantined {line}")
