@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,7 @@ from sqlalchemy import Engine
 
 from tests.support.alerts import HOME, add_incident, unsettled
 from tests.support.broker import delete_stream, drained
-from tests.support.server import node
+from tests.support.server import nodes
 from tests.support.sse import open_stream
 from tests.support.waiting import wait_for
 from tests.support.webhooks import Receiver
@@ -35,9 +34,7 @@ def test_incident_on_node_a_reaches_a_stream_on_node_b_and_one_webhook(
         "TOWNSQUARE_LOG_LEVEL": "WARNING",
     }
     try:
-        with ExitStack() as nodes:
-            a = nodes.enter_context(node(env, tmp_path / "a.log"))
-            b = nodes.enter_context(node(env, tmp_path / "b.log"))
+        with nodes(env, [tmp_path / "a.log", tmp_path / "b.log"]) as (a, b):
             created = httpx.post(
                 f"{b}/api/v1/subscriptions",
                 json={

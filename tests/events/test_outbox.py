@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from tests.support.alerts import HOME, add_incident, unsettled
 from tests.support.broker import OwnNats, drained
-from tests.support.server import node
+from tests.support.server import nodes
 from tests.support.sse import Stream, open_stream
 from tests.support.waiting import wait_for
 from tests.support.webhooks import Receiver
@@ -51,12 +51,10 @@ def test_writes_commit_through_a_nats_outage_and_both_nodes_catch_up_once(
     }
     factory = make_sessionmaker(pg_engine)
     area = {"type": "circle", "lat": HOME[0], "lon": HOME[1], "radius_m": 1000}
-    with ExitStack() as nodes:
-        a = nodes.enter_context(node(env, tmp_path / "a.log"))
-        b = nodes.enter_context(node(env, tmp_path / "b.log"))
+    with ExitStack() as running, nodes(env, [tmp_path / "a.log", tmp_path / "b.log"]) as (a, b):
         url = "/api/v1/stream?lat={}&lon={}&radius_m=2000".format(*HOME)
-        on_a = nodes.enter_context(open_stream(a + url))
-        on_b = nodes.enter_context(open_stream(b + url))
+        on_a = running.enter_context(open_stream(a + url))
+        on_b = running.enter_context(open_stream(b + url))
         on_a.next("ready")
         on_b.next("ready")
         hook = {"area": area, "channels": [{"kind": "webhook", "url": receiver.url}]}

@@ -81,33 +81,41 @@ def serving(settings_for: Callable[[str], Settings]) -> Iterator[str]:
 
 
 @contextmanager
-def node(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`townsquare serve` as its own process; yields its base URL once it is ready."""
-    port = free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"node exited: {log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+def nodes(env: dict[str, str], logs: list[Path]) -> Iterator[list[str]]:
+    """`townsquare serve` processes, one per log, started together; yields their base URLs
+    once every one is ready, and stops them when the block ends."""
+    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
     try:
-        wait_for(ready, timeout=60, what=f"node {base} to be ready")
-        yield base
+        for log in logs:
+            port = free_port()
+            with log.open("w") as out:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)],
+                    env={**os.environ, **env},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            started.append((process, f"http://127.0.0.1:{port}", log))
+        for process, base, log in started:
+
+            def ready(
+                process: subprocess.Popen[bytes] = process, base: str = base, log: Path = log
+            ) -> bool:
+                if process.poll() is not None:
+                    raise AssertionError(f"node exited: {log.read_text()[-2000:]}")
+                try:
+                    return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(ready, timeout=90, what=f"node {base} to be ready")
+        yield [base for _, base, _ in started]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        for process, _, _ in started:
+            process.terminate()
+        for process, _, _ in started:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

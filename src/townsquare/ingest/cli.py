@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import OperationalError
 
-from townsquare.commands import configured, fail, sessions
+from townsquare.commands import configured, fail, sessions, store
 from townsquare.db import transaction, utcnow
 from townsquare.errors import TownsquareError, out_of_space
 from townsquare.ingest import check as ingest_check
@@ -42,9 +42,9 @@ def ingest(config: ConfigArg) -> None:
     """Fetch a source once and store what it holds (again: nothing new is created)."""
     settings = configured()
     source = _load(config)
-    factory = sessions(settings)
     try:
-        report = ingest_service.ingest(factory, source)
+        with store(settings) as factory:  # its connections close even when it fails
+            report = ingest_service.ingest(factory, source)
     except TownsquareError as exc:
         fail(exc)
     except (OSError, OperationalError) as exc:
