@@ -110,7 +110,21 @@ def test_jurisdictions_refuse_each_hostile_polygon(
     _refused(
         op.post("/api/v1/agencies", json=body | {"jurisdiction": multi}), "antimeridian", "multi"
     )
+    north, south = box(-122.45, 47.60, -122.22, 47.74), box(-122.45, 47.48, -122.22, 47.61)
+    inner = box(-122.40, 47.65, -122.30, 47.70)
+    for label, parts in {
+        "overlapping": [north, south],
+        "one inside another": [north, inner],
+    }.items():
+        multi = {"type": "MultiPolygon", "coordinates": [[part] for part in parts]}
+        answer = op.post("/api/v1/agencies", json=body | {"jurisdiction": multi})
+        _refused(answer, "overlap", label)
+        assert "parts 1 and 2 overlap" in answer.json()["detail"]
     assert _count(factory, Agency) == 0
+    touching = [box(-122.45, 47.61, -122.22, 47.74), box(-122.45, 47.48, -122.22, 47.61)]
+    apart = {"type": "MultiPolygon", "coordinates": [[part] for part in touching]}
+    assert op.post("/api/v1/agencies", json=body | {"jurisdiction": apart}).status_code == 201
+    body["slug"] = "seattle-fire"
     city = geojson(box(-122.45, 47.48, -122.22, 47.74))
     assert op.post("/api/v1/agencies", json=body | {"jurisdiction": city}).status_code == 201
 

@@ -152,6 +152,16 @@ class Settings(BaseSettings):
     stream_keepalive_s: float = Field(
         default=15.0, gt=0, description="Live stream comment sent this often when idle."
     )
+    # harden (#15 item 9): live streams bounded per client address.
+    stream_max_per_address: int = Field(
+        default=16, ge=1, description="Live streams one client address may hold open at once."
+    )
+    stream_send_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A live stream whose client takes longer to read one "
+        "write (a slow or stalled reader) is closed; the browser reconnects and resumes.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Server secret for CSRF tokens and per-home point seeds; empty: a random "

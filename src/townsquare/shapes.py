@@ -84,9 +84,9 @@ def check_polygons(given: Any, limits: Limits) -> list[Polygon]:
     polygons = [[_ring(ring) for ring in rings] for rings in given]
     _check_antimeridian(polygons)
     _check_extent(polygons, limits.max_extent_m)
-    total = 0.0
-    for polygon in polygons:
-        total += _check_valid(polygon)
+    parts = [_check_valid(polygon) for polygon in polygons]
+    _check_apart(parts)
+    total = sum(float(part.area) for part in parts)
     if total > limits.max_area_m2:
         raise ShapeError(
             "area", f"{total / 1e6:,.1f} km² is more than {limits.max_area_m2 / 1e6:,.1f} km²"
@@ -194,8 +194,8 @@ def _check_extent(polygons: list[Polygon], max_extent_m: float) -> None:
         )
 
 
-def _check_valid(polygon: Polygon) -> float:
-    """The polygon's area once its outer ring encloses some and shapely finds it valid."""
+def _check_valid(polygon: Polygon) -> Any:
+    """The polygon, projected, once its outer ring encloses some and shapely finds it valid."""
     if shapely.Polygon(polygon[0]).convex_hull.area < ZERO_AREA_DEG2:
         raise ShapeError("zero area", "the outer ring encloses no area (its points are on a line)")
     projected = _projected(polygon)
@@ -204,4 +204,15 @@ def _check_valid(polygon: Polygon) -> float:
         if "Self-intersection" in reason:
             raise ShapeError("self-crossing", "two edges of a ring cross each other")
         raise ShapeError("valid", reason.split("[")[0].strip().lower())
-    return float(projected.area)
+    return projected
+
+
+def _check_apart(parts: list[Any]) -> None:
+    """The parts of a MultiPolygon may touch but not overlap (their area would count twice,
+    and a point inside both is in the area "twice")."""
+    if len(parts) < 2:
+        return
+    tree = shapely.STRtree(parts)
+    for first, second in zip(*tree.query(parts, predicate="intersects"), strict=True):
+        if first < second and parts[first].intersection(parts[second]).area > 0:
+            raise ShapeError("overlap", f"parts {first + 1} and {second + 1} overlap")

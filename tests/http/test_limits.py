@@ -173,6 +173,16 @@ def test_anonymous_uploads_are_refused_before_their_body_is_read(
     )
     assert bad_key.status == 403, bad_key.body[:300]
     assert bad_key.sent < TAKEN_IN
+    # In the body, as GeoReport clients send it: refused once its field is complete, not
+    # after the whole form (which would end at the form limit with 413).
+    body_key = send(
+        base,
+        "/open311/v2/requests.json",
+        "application/x-www-form-urlencoded",
+        b"api_key=nope&service_code=x&description=",
+    )
+    assert body_key.status == 403, body_key.body[:300]
+    assert body_key.sent < TAKEN_IN
     no_key = send(
         base, "/open311/v2/requests.json", "application/x-www-form-urlencoded", b"description="
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
@@ -11,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support.alerts import HOME, add_incident, alert_settings, change_incident
 from tests.support.server import running
 from tests.support.sse import open_stream
+from tests.support.waiting import wait_for
+from townsquare.live.hub import LiveEvent
 from townsquare.platform import Platform
 
 
@@ -58,3 +62,78 @@ def test_stream_resumes_after_the_last_event_id(
         bad = httpx.get(url, headers={"Last-Event-ID": "yesterday"})
         assert bad.status_code == 422
         assert bad.json()["parameter"] == "Last-Event-ID"
+
+
+def test_an_id_no_stream_sent_is_refused_or_read_as_none(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    platform = Platform(alert_settings(tmp_path), engine, factory)
+    with running(platform) as base:
+        url = f"{base}/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
+        for garbage in ("\u00b2", "9" * 5000, str(2**63), str(2**64), "-1", "7.5"):
+            bad = httpx.get(url, headers={"Last-Event-ID": garbage.encode()})
+            assert bad.status_code == 422, garbage
+            assert bad.headers["content-type"] == "application/problem+json"
+            assert bad.json()["parameter"] == "Last-Event-ID"
+        # In range but past every event (2^31 is past PostgreSQL's column): a fresh start.
+        for ahead in (str(2**31), str(2**63 - 1)):
+            with open_stream(url, headers={"Last-Event-ID": ahead}) as stream:
+                stream.next("ready")
+                near = add_incident(factory)
+                assert stream.next("incident.published").json()["id"] == near
+
+
+def test_streams_are_bounded_per_client_address(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    settings = alert_settings(tmp_path, stream_max_per_address=2)
+    platform = Platform(settings, engine, factory)
+    with running(platform) as base:
+        url = f"{base}/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
+        with open_stream(url) as first:
+            first.next("ready")
+            with open_stream(url) as second:
+                second.next("ready")
+                third = httpx.get(url)
+                assert third.status_code == 429
+                assert third.headers["content-type"] == "application/problem+json"
+                assert "2 live streams are open from this address" in third.json()["detail"]
+            wait_for(
+                lambda: platform.hub.open_from["127.0.0.1"] == 1,
+                what="the closed stream's slot to be given back",
+            )
+            with open_stream(url) as again:
+                again.next("ready")
+
+
+def test_a_stalled_reader_is_closed_and_frees_its_slot(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    settings = alert_settings(tmp_path, stream_max_per_address=1, stream_send_timeout_s=0.5)
+    platform = Platform(settings, engine, factory)
+    with running(platform) as base:
+        host, port = urlsplit(base).hostname, urlsplit(base).port
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect((host, port))
+        query = f"lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
+        stalled.sendall(f"GET /api/v1/stream?{query} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        head = b""
+        while b"event: ready" not in head:
+            head += stalled.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert platform.hub.open_from["127.0.0.1"] == 1
+        big = "x" * 60_000
+        sent = iter(range(1, 100_000))
+
+        def freed() -> bool:  # the client reads nothing more; the server keeps writing
+            for _ in range(8):
+                platform.hub.deliver(LiveEvent(next(sent), "incident.updated", None, None, big))
+            return "127.0.0.1" not in platform.hub.open_from
+
+        wait_for(freed, what="the stalled stream to be closed", timeout=30)
+        written = (next(sent) - 1) * len(big)
+        print(f"stalled reader closed after {written / 1e6:.1f} MB of events were sent its way")
+        with open_stream(f"{base}/api/v1/stream?{query}") as next_one:
+            next_one.next("ready")
+        stalled.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import subprocess
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -72,3 +74,65 @@ def drained(nats_url: str, stream: str) -> bool:
         return all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers)
 
     return run_apart(run())
+
+
+NATS_SERVER = "/usr/sbin/nats-server"
+
+
+class OwnNats:
+    """A nats-server of the test's own, with JetStream storing in `folder`, on a free port:
+    the test may kill it and start it again (same port, same store) without touching the
+    machine's shared NATS."""
+
+    def __init__(self, folder: Path) -> None:
+        from tests.support.server import free_port
+
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"nats://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        """Start the server and wait until it takes connections."""
+        import socket
+
+        from tests.support.waiting import wait_for
+
+        self.starts += 1
+        command = [NATS_SERVER, "-js", "-sd", str(self.folder / "js"), "-a", "127.0.0.1"]
+        with (self.folder / f"nats-{self.starts}.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [*command, "-p", str(self.port)], stdout=log, stderr=subprocess.STDOUT
+            )
+
+        def listening() -> bool:
+            assert self.process is not None
+            assert self.process.poll() is None, "nats-server exited"
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+            except OSError:
+                return False
+            return True
+
+        wait_for(listening, what="the test's own nats-server to listen")
+
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL), as an outage would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[OwnNats]:
+    """A started nats-server of this test's own; killed at the end."""
+    if not Path(NATS_SERVER).exists():
+        pytest.skip(f"{NATS_SERVER} is not installed")
+    server = OwnNats(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

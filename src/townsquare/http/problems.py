@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from starlette.exceptions import HTTPException
 
-from townsquare.errors import InvalidParameter, NotFound, TownsquareError
+from townsquare.errors import (
+    InvalidBody,
+    InvalidParameter,
+    NotFound,
+    StorageFull,
+    TownsquareError,
+    out_of_space,
+)
 from townsquare.settings import Settings
 
 PROBLEM = "application/problem+json"
@@ -80,8 +89,20 @@ def problem(request: Request, exc: TownsquareError) -> JSONResponse:
 def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
     """The first thing wrong with a request's parameters or body, as an invalid parameter."""
     first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
+    if first.get("type") == "json_invalid":  # its last "loc" is a character position
+        at = first["loc"][-1]
+        return problem(request, InvalidParameter("body", f"not valid JSON (at character {at})"))
     name = str(first["loc"][-1])
     return problem(request, InvalidParameter(name, str(first["msg"])))
+
+
+async def unreadable_body(request: Request, exc: Exception) -> Response:
+    """Starlette's and FastAPI's 400 for a body they could not parse, as problem+json
+    naming the body; any other HTTP error keeps FastAPI's own answer."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code != 400:
+        return await http_exception_handler(request, exc)
+    return problem(request, InvalidBody("body", str(exc.detail)))
 
 
 def out_of_range(request: Request, exc: Exception) -> JSONResponse:
@@ -95,10 +116,23 @@ def out_of_range(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, NotFound("nothing has this id: it is past the store's range"))
 
 
+def disk_full(request: Request, exc: Exception) -> JSONResponse:
+    """A write the disk had no room for: 507, saying nothing was kept; else a server error."""
+    if not out_of_space(exc):
+        raise exc
+    full = StorageFull(
+        "the server's storage is full: nothing of this request was kept; retry later"
+    )
+    return problem(request, full)
+
+
 def install(app: FastAPI) -> None:
     """Answer every platform error and malformed request with problem+json."""
     app.include_router(types_router)
     app.add_exception_handler(TownsquareError, problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, validation_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, unreadable_body)
     app.add_exception_handler(OverflowError, out_of_range)
     app.add_exception_handler(DataError, out_of_range)
+    app.add_exception_handler(OSError, disk_full)
+    app.add_exception_handler(OperationalError, disk_full)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import OperationalError
 
-from townsquare.commands import configured, fail, sessions
+from townsquare.commands import configured, fail, sessions, store
 from townsquare.db import transaction, utcnow
-from townsquare.errors import TownsquareError
+from townsquare.errors import TownsquareError, out_of_space
 from townsquare.ingest import check as ingest_check
 from townsquare.ingest import health as ingest_health
 from townsquare.ingest import service as ingest_service
@@ -32,16 +33,30 @@ def _load(config_path: Path) -> SourceConfig:
         fail(exc, 2)
 
 
+def _cause(exc: BaseException) -> str:
+    """The driver's or the OS's own words, on one line."""
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
+
+
 def ingest(config: ConfigArg) -> None:
     """Fetch a source once and store what it holds (again: nothing new is created)."""
     settings = configured()
     source = _load(config)
-    factory = sessions(settings)
     try:
-        report = ingest_service.ingest(factory, source)
+        with store(settings) as factory:  # its connections close even when it fails
+            report = ingest_service.ingest(factory, source)
     except TownsquareError as exc:
         fail(exc)
+    except (OSError, OperationalError) as exc:
+        if not out_of_space(exc):
+            raise
+        fail(
+            f"{source.slug}: the store could not be written ({_cause(exc)}): the disk is full; "
+            "every batch stored before is kept; run this again once there is room"
+        )
     typer.echo(report.summary())
+    for line in report.unreadable:
+        typer.echo(f"quarantined {line}")
     if report.received and report.unchanged == report.received:
         typer.echo("nothing new: every record was already stored")
 

@@ -209,7 +209,7 @@ class Plan:
     def normalize(self, item: RawItem) -> NormalizedRecord:
         """The normalized form of `item`, or NormalizeError naming the field."""
         if item.defect is not None:
-            raise NormalizeError(ROW_FIELD, item.defect)
+            raise NormalizeError(item.defect_field or ROW_FIELD, item.defect)
         payload = item.payload
         call_type = _bounded(
             self.call_type, self.need(payload, self.call_type), MAX_CALL_TYPE_LENGTH

@@ -24,7 +24,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.agencies import push_keys
 from townsquare.db import transaction
-from townsquare.errors import Conflict, NotFound, SourceError, TownsquareError
+from townsquare.errors import (
+    Conflict,
+    InvalidBody,
+    NotFound,
+    SourceError,
+    TownsquareError,
+)
 from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import PushReceipt, Source
@@ -117,7 +123,26 @@ def receive(
     if not callable(getattr(parser, "parse", None)):
         raise SourceError(f"records of kind {config.kind!r} cannot be pushed")
     reader: BodyParser = parser  # type: ignore[assignment]
-    return service.ingest_items(factory, config, reader.parse(config, body), now=now)
+    return service.ingest_items(factory, config, _readable(reader, config, body), now=now)
+
+
+def _readable(reader: BodyParser, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
+    """The records of a pushed body; InvalidBody at the first that cannot be read.
+
+    The sender's fault, so a 400 naming the field (`body`, or the record's field nested
+    too deep), never the 502 of a feed this server failed to read.
+
+    Whole-body faults (malformed, a DTD, nesting past what the decoder can read) come before
+    the first record, so nothing is stored; a record nested too deep stops the push there
+    (the records before it are stored, as a fault mid-ingest keeps what was read).
+    """
+    try:
+        for item in reader.parse(config, body):
+            if item.defect_field is not None:
+                raise InvalidBody(item.defect_field, f"{item.position}: {item.defect}")
+            yield item
+    except SourceError as exc:
+        raise InvalidBody("body", str(exc)) from None
 
 
 def _remember(

@@ -39,6 +39,8 @@ _quoted = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) 
 Retime = Callable[[datetime], datetime]
 _Row = TypeVar("_Row", Agency, Source)
 BATCH = 1000
+UNREADABLE_SHOWN = 10
+"""How many unreadable records a report names (the count has them all)."""
 
 
 @dataclass
@@ -56,6 +58,8 @@ class IngestReport:
     withheld: int = 0
     quarantined: int = 0
     quarantined_by_field: Counter[str] = field(default_factory=Counter)
+    unreadable: list[str] = field(default_factory=list)
+    """"record: why" for the first records that could not be read at all (nested too deep)."""
 
     def summary(self) -> str:
         """One line a person can read."""
@@ -312,6 +316,8 @@ def store_items(
                 raw.outcome, raw.error_field, raw.error = "quarantined", exc.field, str(exc)
                 report.quarantined += 1
                 report.quarantined_by_field[exc.field] += 1
+                if item.defect_field is not None and len(report.unreadable) < UNREADABLE_SHOWN:
+                    report.unreadable.append(f"{item.position}: {exc}")
             else:
                 report.unchanged += 1
             continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -126,6 +126,8 @@ class StreamHub:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
         self.clients: set[StreamClient] = set()
+        self.open_from: Counter[str] = Counter()
+        """Streams open per client address (held from the answer until the connection ends)."""
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -141,6 +143,11 @@ class StreamHub:
                 session, [(int(payload.get("event_id", 0)), topic, int(payload["id"]))]
             )
         for event in events:
+            self.deliver(event)
+
+    def deliver(self, event: LiveEvent) -> None:
+        """From any thread: hand one event to the loop, which queues it for its clients."""
+        if self._loop is not None:
             self._loop.call_soon_threadsafe(self.dispatch, event)
 
     def dispatch(self, event: LiveEvent) -> None:

@@ -1,32 +1,47 @@
-"""`GET /api/v1/stream`: Server-Sent Events of new, updated and removed incidents of an area."""
+"""`GET /api/v1/stream`: Server-Sent Events of new, updated and removed incidents of an area.
+
+Streams are bounded per client address: at most `stream_max_per_address` open at once (429
+past it), and a client that takes longer than `stream_send_timeout_s` to take one write is
+closed, freeing its slot (a stalled reader otherwise held its connection for ever, blocked
+in the server's write).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Message, Receive, Scope, Send
 
-from townsquare.errors import InvalidParameter
-from townsquare.http.deps import platform_of
+from townsquare.errors import InvalidParameter, TooManyRequests
+from townsquare.http.deps import Client, platform_of
 from townsquare.incidents.schemas import BBox, Circle, parse_area
 from townsquare.live.hub import DROPPED, KEEPALIVE, LiveEvent, StreamHub
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 Param = Annotated[str | None, Query()]
 RETRY_MS = 3000
 SEEN_MAX = 2048
+MAX_EVENT_ID = 2**63 - 1
 
 
 def _after(value: str | None) -> int | None:
+    """The id to resume after; 422 for anything no stream sent (digits only, in range:
+    `isdigit` alone let "²" and 5,000-digit ids through to `int` and the store)."""
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdecimal()) or len(value) > len(str(MAX_EVENT_ID)):
         raise InvalidParameter("Last-Event-ID", "must be an event id sent by this stream")
-    return int(value)
+    after = int(value)
+    if after > MAX_EVENT_ID:
+        raise InvalidParameter("Last-Event-ID", "must be an event id sent by this stream")
+    return after
 
 
 class Seen:
@@ -52,8 +67,8 @@ async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> Asy
     client = hub.add(area)  # before reading the backlog, so nothing falls in between
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
-        if after is None:
-            start = await asyncio.to_thread(hub.resume_point)
+        start = await asyncio.to_thread(hub.resume_point)
+        if after is None or after > start:  # past the newest event (another store): none
             yield LiveEvent(start, "ready", None, None, "{}").frame
         else:
             for event in await asyncio.to_thread(hub.backlog, after, client.area):
@@ -76,14 +91,57 @@ async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> Asy
         hub.remove(client)
 
 
+class SlowReader(Exception):
+    """The client did not take one write within the send timeout."""
+
+
+class BoundedStream(StreamingResponse):
+    """An event stream holding one of its address's slots until its connection ends, and
+    ended when its client takes longer than `send_timeout_s` to take one write."""
+
+    def __init__(
+        self, content: AsyncIterator[bytes], hub: StreamHub, address: str, send_timeout_s: float
+    ) -> None:
+        super().__init__(
+            content,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.hub, self.address, self.send_timeout_s = hub, address, send_timeout_s
+        hub.open_from[address] += 1
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Stream, each write bounded in time; the slot is given back however it ends."""
+
+        async def timed(message: Message) -> None:
+            try:
+                await asyncio.wait_for(send(message), self.send_timeout_s)
+            except TimeoutError:
+                raise SlowReader from None
+
+        try:
+            await super().__call__(scope, receive, timed)
+        except SlowReader:  # the server ends the connection (the response is incomplete)
+            log.info("live stream closed: its client took no write in %s s", self.send_timeout_s)
+        finally:
+            closing: Any = getattr(self.body_iterator, "aclose", None)
+            if closing is not None:
+                await closing()  # the stream leaves the hub now, not when collected
+            self.hub.open_from[self.address] -= 1
+            if self.hub.open_from[self.address] <= 0:
+                del self.hub.open_from[self.address]
+
+
 @router.get(
     "/api/v1/stream",
     tags=["feed"],
     summary="Live Server-Sent Events of the incidents of a circle or box",
     response_class=StreamingResponse,
+    responses={429: {"description": "Too many streams open from this address"}},
 )
 async def stream(
     request: Request,
+    address: Client,
     lat: Param = None,
     lon: Param = None,
     radius_m: Param = None,
@@ -94,8 +152,10 @@ async def stream(
     platform = platform_of(request)
     area = parse_area(lat, lon, radius_m, bbox, platform.settings.max_radius_m)
     after = _after(last_event_id or request.query_params.get("last_event_id"))
-    return StreamingResponse(
-        _events(platform.hub, area, after),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    settings = platform.settings
+    if platform.hub.open_from[address] >= settings.stream_max_per_address:
+        raise TooManyRequests(
+            f"{settings.stream_max_per_address} live streams are open from this address already"
+        )
+    events = _events(platform.hub, area, after)
+    return BoundedStream(events, platform.hub, address, settings.stream_send_timeout_s)

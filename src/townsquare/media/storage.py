@@ -26,8 +26,12 @@ class BlobStore:
         if not path.exists():
             self._folder(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent)  # made 0600
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            except BaseException:  # a full disk: no half-written blob is left behind
+                os.unlink(tmp)
+                raise
             os.replace(tmp, path)
         return key
 

@@ -8,13 +8,16 @@ for, never problem+json: 403 for a missing or wrong api_key, 404 for what does n
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from townsquare.db import utcnow
 from townsquare.errors import (
@@ -30,8 +33,11 @@ from townsquare.open311 import catalog, georeport, submit
 from townsquare.open311.schemas import Error
 from townsquare.open311.xml import XML_MEDIA_TYPE, to_xml
 from townsquare.posts.service import GuidelineRefusal
+from townsquare.settings import Settings
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
+FORM = "application/x-www-form-urlencoded"
+Fields = list[tuple[str, str]]
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 
 
@@ -120,23 +126,73 @@ def request_one(rid: str, fmt: str, session: DB) -> Response:
 async def request_create(fmt: str, request: Request, session: DB, settings: Config) -> Response:
     """Form-encoded as the spec sends it; the post waits for moderation.
 
-    An api_key in the query is checked before a byte of the body is read; a report carries no
-    file, so a multipart part that is one is refused before it is spooled anywhere.
+    An api_key in the query is checked before a byte of the body is read, one in a
+    form-encoded body as soon as its field has arrived (a wrong one stops the reading there);
+    a report carries no file, so a multipart part that is one is refused before it is spooled.
     """
-    api_key = request.query_params.get("api_key")
-    if api_key is not None:
 
+    async def refusal(key: str) -> Response | None:
         def key_checked() -> Body:
-            submit.authorised(session, settings, api_key, now=utcnow())
+            submit.authorised(session, settings, key, now=utcnow())
             return []
 
         checked = await run_in_threadpool(answer, fmt, "service_requests", key_checked)
-        if checked.status_code != 200:
-            return checked
-    form = await request.form(max_files=0)
-    items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+        return None if checked.status_code == 200 else checked
 
+    api_key = request.query_params.get("api_key")
+    if api_key is not None and (refused := await refusal(api_key)) is not None:
+        return refused
+    if api_key is None and request.headers.get("content-type", "").startswith(FORM):
+        fields, refused = await _urlencoded(request, refusal)
+        if refused is not None:
+            return refused
+        return await _create(fmt, session, settings, fields, None)
+    try:
+        form = await request.form(max_files=0)
+    except HTTPException as exc:  # a file part, a broken multipart: GeoReport's own 400
+        unreadable = InvalidParameter("body", str(exc.detail))
+
+        def unread() -> Body:
+            raise unreadable
+
+        return answer(fmt, "service_requests", unread)
+    items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    return await _create(fmt, session, settings, items, api_key)
+
+
+async def _create(
+    fmt: str, session: Session, settings: Settings, items: Fields, api_key: str | None
+) -> Response:
     def create() -> Body:
         return [submit.create_request(session, settings, items, api_key=api_key, now=utcnow())]
 
     return await run_in_threadpool(answer, fmt, "service_requests", create)
+
+
+async def _urlencoded(
+    request: Request, refusal: Callable[[str], Awaitable[Response | None]]
+) -> tuple[Fields, Response | None]:
+    """A form-encoded body's fields, read chunk by chunk; its api_key goes to `refusal` once
+    its field is complete (a later `&` ends it), and a refusal stops the reading there."""
+    body = bytearray()
+    checked = False
+    async for chunk in request.stream():
+        body += chunk
+        if not checked and (key := _field(bytes(body).rpartition(b"&")[0], "api_key")) is not None:
+            checked = True
+            if (refused := await refusal(key)) is not None:
+                return [], refused
+    pairs = parse_qsl(bytes(body), keep_blank_values=True)
+    return [(_text(name), _text(value)) for name, value in pairs], None
+
+
+def _field(complete: bytes, name: str) -> str | None:
+    for pair in complete.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if _text(unquote_to_bytes(key.replace(b"+", b" "))) == name:
+            return _text(unquote_to_bytes(value.replace(b"+", b" ")))
+    return None
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")

@@ -5,6 +5,11 @@ the channel's secret, with `TIMESTAMP` from `X-Townsquare-Timestamp` (reject old
 stop replays) and may deduplicate by `X-Townsquare-Delivery`. Targets on loopback or
 private addresses are refused unless the operator allows them (no probing the inside).
 
+The address is checked where the connection is made, and the connection goes to the very
+address checked (`PinnedBackend`): resolving once to check and again to connect let a name
+that answers a public address first and a private one next (DNS rebinding) reach inside.
+The URL's host still names the request (Host header, TLS SNI and certificate check).
+
 One HTTP client per sender, shared by the delivery threads: its connections are kept alive
 between deliveries, and its TLS context is built once (building one per request cost more
 than the request itself).
@@ -20,10 +25,11 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar
-from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from pydantic import BaseModel, Field
 
@@ -68,16 +74,60 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def _public_host(url: str) -> None:
-    host = urlsplit(url).hostname or ""
+RESOLVE = socket.getaddrinfo
+"""The resolver (one call per new connection)."""
+
+
+def public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """May a webhook reach this address when private ones are not allowed?"""
+    return address.is_global
+
+
+def pinned_address(host: str, port: int, allow_private: bool) -> str:
+    """Resolve `host` once; the address to connect to, if every answer may be reached."""
     try:
-        infos = socket.getaddrinfo(host, None)
+        infos = RESOLVE(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise SendError(f"cannot resolve {host}: {exc}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise SendError(f"{host} is not a public address", permanent=True)
+    addresses = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+    if not addresses:
+        raise SendError(f"cannot resolve {host}: no address")
+    if not allow_private and not all(public(address) for address in addresses):
+        raise SendError(f"{host} is not a public address", permanent=True)
+    return str(addresses[0])
+
+
+class PinnedBackend(httpcore.SyncBackend):
+    """Connects to the address `pinned_address` checked, never resolving again."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        """A connection to the checked address; TLS and Host still name `host`."""
+        address = pinned_address(host, port, self.allow_private)
+        return super().connect_tcp(address, port, timeout, local_address, socket_options)
+
+
+def pinned_transport(limits: httpx.Limits, allow_private: bool) -> httpx.HTTPTransport:
+    """An httpx transport whose connections go to checked addresses (no proxy: the
+    address a proxy would connect to could not be checked)."""
+    transport = httpx.HTTPTransport(limits=limits, trust_env=False)
+    transport._pool = httpcore.ConnectionPool(  # httpx takes no backend
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=PinnedBackend(allow_private),
+    )
+    return transport
 
 
 class WebhookSender:
@@ -92,13 +142,14 @@ class WebhookSender:
         """The shared client, made on first use (thread-safe; it pools connections)."""
         with self._lock:
             if self._client is None:
+                limits = httpx.Limits(
+                    max_connections=MAX_CONNECTIONS,
+                    max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+                )
                 self._client = httpx.Client(
                     timeout=self.settings.webhook_timeout_s,
                     follow_redirects=False,
-                    limits=httpx.Limits(
-                        max_connections=MAX_CONNECTIONS,
-                        max_keepalive_connections=KEEPALIVE_CONNECTIONS,
-                    ),
+                    transport=pinned_transport(limits, self.settings.webhook_allow_private),
                 )
             return self._client
 
@@ -112,8 +163,6 @@ class WebhookSender:
     def send(self, message: Outgoing) -> None:
         """One attempt; the delivery worker retries with backoff."""
         url = str(message.target["url"])
-        if not self.settings.webhook_allow_private:
-            _public_host(url)
         body = json.dumps(message.body, separators=(",", ":"), ensure_ascii=False).encode()
         stamp = str(int(time.time()))
         headers = {

@@ -9,12 +9,13 @@ so `location = { column = "point" }` reads it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import ClassVar
 from xml.etree.ElementTree import Element
 
 from townsquare.errors import SourceError
 from townsquare.ingest.config import SourceConfig
-from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.sources.base import RawItem, record
 from townsquare.ingest.sources.http import read_location
 from townsquare.ingest.sources.xmlfeed import (
     FeedOptions,
@@ -41,7 +42,7 @@ class AtomSource:
         root = parse_xml(body, config.location or config.slug)
         limit = config.kind_options(FeedOptions).max_entries
         for number, entry in enumerate(entries(root)[:limit], start=1):
-            yield RawItem(f"entry {number}", entry_columns(entry))
+            yield record(f"entry {number}", partial(entry_columns, entry))
 
 
 def entries(root: Element) -> list[Element]:

@@ -12,11 +12,13 @@ them with `config.kind_options(MyOptions)`. A kind without `Options` takes no su
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+from townsquare.errors import SourceError
 
 if TYPE_CHECKING:
     from townsquare.ingest.config import SourceConfig
@@ -32,7 +34,31 @@ class RawItem:
     """The record as received (CSV: header -> cell, unchanged)."""
     defect: str | None = None
     """Why the record could not be read faithfully (e.g. a row with too many cells);
-    normalize() quarantines such a record under the field `_row`."""
+    normalize() quarantines such a record under `defect_field`, or `_row`."""
+    defect_field: str | None = None
+    """The field that could not be read (a value nested past `MAX_DEPTH`), if one was."""
+
+
+MAX_DEPTH = 32
+"""How deep a record's values may nest (XML elements, JSON objects and lists): a real feed
+nests a few levels; a hostile one nests thousands, which would exhaust the stack."""
+
+
+class TooDeep(SourceError):
+    """A value nested past `MAX_DEPTH`; names the field where it went too deep."""
+
+    def __init__(self, field: str) -> None:
+        shown = field if len(field) <= 80 else field[:77] + "..."
+        super().__init__(f"field {shown!r} nests deeper than {MAX_DEPTH} levels")
+        self.field = shown
+
+
+def record(position: str, read: Callable[[], dict[str, str]]) -> RawItem:
+    """The item of one record, or a defective one naming the field nested too deep."""
+    try:
+        return RawItem(position, read())
+    except TooDeep as exc:
+        return RawItem(position, {}, exc.detail, exc.field)
 
 
 class KindOptions(BaseModel):

@@ -13,13 +13,14 @@ incident. A signature (ds:Signature) is accepted and not checked.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import ClassVar
 from xml.etree.ElementTree import Element
 
 from townsquare.errors import SourceError
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.atom import entries
-from townsquare.ingest.sources.base import RawItem
+from townsquare.ingest.sources.base import RawItem, record
 from townsquare.ingest.sources.http import get, read_location
 from townsquare.ingest.sources.xmlfeed import (
     FeedOptions,
@@ -60,16 +61,17 @@ class CapSource:
         where = config.location or config.slug
         root = parse_xml(body, where)
         if name(root) == "cap:alert":
-            yield RawItem("alert", alert_columns(root))
+            yield record("alert", partial(alert_columns, root))
             return
         options = config.kind_options(FeedOptions)
         for number, entry in enumerate(entries(root)[: options.max_entries], start=1):
             link = entry_link(entry)
             if options.follow_links and link and config.is_url():
                 fetched = get(config, link)
-                yield RawItem(f"entry {number}", alert_columns(parse_xml(fetched.content, link)))
+                alert = parse_xml(fetched.content, link)
+                yield record(f"entry {number}", partial(alert_columns, alert))
             else:
-                yield RawItem(f"entry {number}", index_columns(entry))
+                yield record(f"entry {number}", partial(index_columns, entry))
 
 
 def entry_link(entry: Element) -> str | None:

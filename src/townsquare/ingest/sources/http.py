@@ -23,6 +23,7 @@ import httpx
 from townsquare import __version__
 from townsquare.errors import SourceError
 from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.sources.base import MAX_DEPTH, TooDeep
 
 USER_AGENT = f"townsquare/{__version__} (+https://townsquare.example)"
 _CURSOR: ContextVar[dict[str, Any] | None] = ContextVar("townsquare_fetch_cursor", default=None)
@@ -148,6 +149,8 @@ def parse_json(fetched: Fetched) -> Any:
         return json.loads(fetched.content)
     except UnicodeDecodeError as exc:
         raise SourceError(f"{fetched.url}: not UTF-8 JSON: {exc}") from exc
+    except RecursionError:  # the decoder recurses per level: a hostile body nests thousands
+        raise SourceError(f"{fetched.url}: JSON nested too deeply to read") from None
     except json.JSONDecodeError as exc:
         raise SourceError(
             f"{fetched.url}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -162,11 +165,13 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     their JSON spelling, so nothing is rounded on the way.
     """
     out: dict[str, str] = {}
-    _flatten(value, prefix, out)
+    _flatten(value, prefix, out, 0)
     return out
 
 
-def _flatten(value: Any, path: str, out: dict[str, str]) -> None:
+def _flatten(value: Any, path: str, out: dict[str, str], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise TooDeep(path)
     if isinstance(value, dict):
         prefix = f"{path}." if path else ""
         for key, item in value.items():
@@ -179,10 +184,10 @@ def _flatten(value: Any, path: str, out: dict[str, str]) -> None:
             elif kind is float and math.isfinite(item):
                 out[f"{prefix}{key}"] = float.__repr__(item)  # as json.dumps spells them
             else:
-                _flatten(item, f"{prefix}{key}", out)
+                _flatten(item, f"{prefix}{key}", out, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _flatten(item, f"{path}.{index}" if path else str(index), out)
+            _flatten(item, f"{path}.{index}" if path else str(index), out, depth + 1)
     elif value is None:
         out[path] = ""
     elif isinstance(value, str):

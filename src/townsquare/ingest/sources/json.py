@@ -9,11 +9,13 @@ with `scale`, "(lat, lon)" strings with `location`, epoch times with `epoch_s`/`
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, ClassVar
 
 from townsquare.errors import SourceError
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import KindOptions, RawItem
+from townsquare.ingest.sources.base import record as read_record
 from townsquare.ingest.sources.http import Fetched, at_path, flatten, parse_json, read_location
 
 
@@ -50,6 +52,6 @@ def records(document: Any, path: str) -> Iterator[RawItem]:
         raise SourceError(f"expected a list of records at {path or 'the top level'!r}")
     for number, record in enumerate(found, start=1):
         if isinstance(record, dict):
-            yield RawItem(f"record {number}", flatten(record))
+            yield read_record(f"record {number}", partial(flatten, record))
         else:
             yield RawItem(f"record {number}", {"#record": str(record)}, "a record is not an object")

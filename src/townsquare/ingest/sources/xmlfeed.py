@@ -15,7 +15,7 @@ from defusedxml.ElementTree import fromstring
 from pydantic import Field
 
 from townsquare.errors import SourceError
-from townsquare.ingest.sources.base import KindOptions
+from townsquare.ingest.sources.base import MAX_DEPTH, KindOptions, TooDeep
 
 PREFIXES = {
     "http://www.w3.org/2005/Atom": "",
@@ -58,13 +58,18 @@ def name(element: Element) -> str:
     return tag
 
 
-def columns(element: Element, prefix: str = "") -> dict[str, str]:
-    """Children as columns, nested ones dotted; repeated ones keep the first."""
+def columns(element: Element, prefix: str = "", depth: int = 1) -> dict[str, str]:
+    """Children as columns, nested ones dotted; repeated ones keep the first.
+
+    TooDeep past `MAX_DEPTH` levels, naming the column where it went too deep.
+    """
     found: dict[str, str] = {}
     for child in element:
         key = prefix + name(child)
         if len(child):
-            for sub, value in columns(child, key + ".").items():
+            if depth >= MAX_DEPTH:
+                raise TooDeep(key)
+            for sub, value in columns(child, key + ".", depth + 1).items():
                 found.setdefault(sub, value)
         else:
             found.setdefault(key, (child.text or "").strip())
