@@ -18,7 +18,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         "base",
         frozenset(
             {"", "settings", "db", "errors", "geo", "shapes", "taxonomy", "audit", "events"}
-            | {"mail", "templating", "logs", "commands", "plugins"}
+            | {"mail", "templating", "logs", "commands", "plugins", "deployment", "sealing"}
+            | {"setting_files"}
         ),
     ),
     ("tables", frozenset()),

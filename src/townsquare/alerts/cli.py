@@ -1,6 +1,8 @@
-"""`townsquare keys vapid`: make the key pair Web Push alerts are signed with."""
+"""`townsquare keys vapid` and `keys secret`: the keys the server signs and seals with."""
 
 from __future__ import annotations
+
+import secrets
 
 import typer
 
@@ -15,3 +17,9 @@ def vapid() -> None:
     keys = new_vapid_keys()
     typer.echo(f"TOWNSQUARE_VAPID_PRIVATE_KEY={keys.private_key}")
     typer.echo(f"TOWNSQUARE_VAPID_PUBLIC_KEY={keys.public_key}")
+
+
+@keys_app.command("secret")
+def secret() -> None:
+    """Print a new secret key as an environment line: give every node the same one."""
+    typer.echo(f"TOWNSQUARE_SECRET_KEY={secrets.token_hex(32)}")
