@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare import logs, sealing
 from townsquare.db import make_engine, make_sessionmaker
-from townsquare.deployment import ConfigurationError, load
+from townsquare.deployment import ConfigurationError, check_shared, load
 from townsquare.settings import Settings
 
 
@@ -31,7 +31,14 @@ def configured() -> Settings:
 
 @contextlib.contextmanager
 def store(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """Sessions of the configured store; its connections close when the command ends."""
+    """Sessions of the configured store; its connections close when the command ends.
+
+    A node of several that would not share its secret key or media storage stops here.
+    """
+    try:
+        check_shared(settings)
+    except ConfigurationError as exc:
+        fail(exc)
     engine = make_engine(settings.resolved_database_url())
     sealing.bind(engine, sealing.server_secret(settings))
     try:
