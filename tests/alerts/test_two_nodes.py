@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -16,46 +12,13 @@ from sqlalchemy import Engine
 
 from tests.support.alerts import HOME, add_incident, unsettled
 from tests.support.broker import delete_stream, drained
-from tests.support.server import free_port
+from tests.support.nodes import node
 from tests.support.sse import open_stream
 from tests.support.waiting import wait_for
 from tests.support.webhooks import Receiver
 from townsquare.db import make_sessionmaker
 
 pytestmark = pytest.mark.postgres
-
-
-@contextmanager
-def node(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`townsquare serve` as its own process; yields its base URL once it is ready."""
-    port = free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)],
-            env={**os.environ, **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"node exited: {log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(ready, timeout=60, what=f"node {base} to be ready")
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_incident_on_node_a_reaches_a_stream_on_node_b_and_one_webhook(
@@ -66,6 +29,8 @@ def test_incident_on_node_a_reaches_a_stream_on_node_b_and_one_webhook(
         "TOWNSQUARE_DATABASE_URL": postgres_url,
         "TOWNSQUARE_BUS_URL": nats_url,
         "TOWNSQUARE_BUS_STREAM": stream,
+        "TOWNSQUARE_SECRET_KEY": "two nodes' shared secret",
+        "TOWNSQUARE_MEDIA_STORAGE": "database",
         "TOWNSQUARE_WEBHOOK_ALLOW_PRIVATE": "true",
         "TOWNSQUARE_RELAY_INTERVAL_S": "0.05",
         "TOWNSQUARE_DATA_DIR": str(tmp_path),
