@@ -50,15 +50,21 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 @contextmanager
-def nodes(envs: list[dict[str, str]], logs: list[Path]) -> Iterator[list[str]]:
-    """`townsquare serve` processes started together; yields their base URLs once ready."""
+def nodes(
+    envs: list[dict[str, str]], logs: list[Path], command: list[str] | None = None
+) -> Iterator[list[str]]:
+    """`townsquare serve` processes started together; yields their base URLs once ready.
+
+    `command` is how `townsquare` is run: by default this interpreter's module.
+    """
+    program = command or [sys.executable, "-m", "townsquare.cli"]
     started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
     try:
         for env, log in zip(envs, logs, strict=True):
             port = free_port()
             with log.open("w") as out:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)],
+                    [*program, "serve", "--port", str(port)],
                     env={**os.environ, **env},
                     stdout=out,
                     stderr=subprocess.STDOUT,
