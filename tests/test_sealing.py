@@ -1,0 +1,70 @@
+"""Secrets the server reads back are sealed at rest with a key that is not in the database."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from townsquare import sealing
+from townsquare.accounts.models import Account
+from townsquare.agencies.models import PushKey
+from townsquare.alerts.models import Channel
+from townsquare.db import utcnow
+from townsquare.sealing import Sealed
+
+SEED = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def _account(factory: sessionmaker[Session], seed: str | None = SEED) -> int:
+    with factory() as session:
+        row = Account(
+            email="r@example.org",
+            password_hash="x",
+            roles=[],
+            created_at=utcnow(),
+            totp_secret=seed,
+        )
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def test_a_two_factor_seed_is_never_stored_in_clear(
+    engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    account_id = _account(factory)
+    with engine.connect() as connection:
+        raw = connection.scalar(text("SELECT totp_secret FROM account"))
+    assert raw.startswith("sealed1:")
+    assert SEED not in raw
+    with factory() as session:
+        assert session.get_one(Account, account_id).totp_secret == SEED
+
+
+def test_a_seed_stored_before_sealing_still_works_and_is_sealed_when_written(
+    engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    account_id = _account(factory, None)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE account SET totp_secret = :s"), {"s": SEED})
+    with factory() as session:
+        row = session.get_one(Account, account_id)
+        assert row.totp_secret == SEED
+        row.totp_secret = SEED.lower()
+        session.commit()
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT totp_secret FROM account")).startswith("sealed1:")
+
+
+def test_another_deployments_key_opens_nothing() -> None:
+    sealed = sealing.seal(sealing.derive(b"ours"), SEED)
+    with pytest.raises(InvalidTag):
+        sealing.unseal(sealing.derive(b"theirs"), sealed)
+    assert sealing.unseal(sealing.derive(b"ours"), sealed) == SEED
+
+
+@pytest.mark.parametrize("column", [Account.totp_secret, PushKey.secret, Channel.secret], ids=str)
+def test_every_secret_read_back_is_a_sealed_column(column: object) -> None:
+    assert isinstance(column.type, Sealed)  # type: ignore[attr-defined]
