@@ -25,4 +25,5 @@ pytest_plugins = [
     "tests.support.alerts",
     "tests.support.desk",
     "tests.support.clips",
+    "tests.support.buckets",
 ]
