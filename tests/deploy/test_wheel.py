@@ -70,13 +70,15 @@ def test_a_wheel_from_a_clean_checkout_serves_the_map_and_all_its_files(tmp_path
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
 
     venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp_path)  # pip from here:
     python = venv / "bin" / "python"
     constraints = checkout / "constraints.txt"
     run(
-        python,
+        sys.executable,
         "-m",
         "pip",
+        "--python",
+        python,
         "install",
         "--quiet",
         "--no-deps",
