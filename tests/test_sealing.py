@@ -6,11 +6,14 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from tests.support.store import STORE_SECRET
 from townsquare import sealing
 from townsquare.accounts.models import Account
 from townsquare.agencies.models import PushKey
 from townsquare.alerts.models import Channel
+from townsquare.cli import app
 from townsquare.db import utcnow
 from townsquare.sealing import Sealed
 
@@ -68,3 +71,20 @@ def test_another_deployments_key_opens_nothing() -> None:
 @pytest.mark.parametrize("column", [Account.totp_secret, PushKey.secret, Channel.secret], ids=str)
 def test_every_secret_read_back_is_a_sealed_column(column: object) -> None:
     assert isinstance(column.type, Sealed)  # type: ignore[attr-defined]
+
+
+def test_keys_reseal_seals_what_an_older_version_stored_in_clear(
+    engine: Engine, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account_id = _account(factory, None)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE account SET totp_secret = :s"), {"s": SEED})
+    monkeypatch.setenv("TOWNSQUARE_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("TOWNSQUARE_SECRET_KEY", STORE_SECRET.decode())
+    result = CliRunner().invoke(app, ["keys", "reseal"])
+    assert result.output.strip() == "1 secrets sealed", result.output
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT totp_secret FROM account")).startswith("sealed1:")
+    with factory() as session:
+        assert session.get_one(Account, account_id).totp_secret == SEED
+    assert CliRunner().invoke(app, ["keys", "reseal"]).output.strip() == "0 secrets sealed"

@@ -1,12 +1,27 @@
-"""`townsquare keys vapid` and `keys secret`: the keys the server signs and seals with."""
+"""`townsquare keys vapid`, `keys secret` and `keys reseal`: the keys the server signs and
+seals with."""
 
 from __future__ import annotations
 
 import secrets
 
 import typer
+from sqlalchemy import String, select, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm.attributes import flag_modified
 
+from townsquare.accounts.models import Account
+from townsquare.agencies.models import PushKey
+from townsquare.alerts.models import Channel
 from townsquare.alerts.vapid import new_vapid_keys
+from townsquare.commands import configured, store
+from townsquare.sealing import MARK
+
+SEALED: tuple[InstrumentedAttribute[str | None], ...] = (
+    Account.totp_secret,
+    PushKey.secret,
+    Channel.secret,
+)
 
 keys_app = typer.Typer(help="Keys the server signs with.", no_args_is_help=True)
 
@@ -23,3 +38,22 @@ def vapid() -> None:
 def secret() -> None:
     """Print a new secret key as an environment line: give every node the same one."""
     typer.echo(f"TOWNSQUARE_SECRET_KEY={secrets.token_hex(32)}")
+
+
+@keys_app.command("reseal")
+def reseal() -> None:
+    """Seal the secrets stored in clear before an upgrade (they work either way)."""
+    settings = configured()
+    sealed = 0
+    with store(settings) as factory, factory() as session:
+        for column in SEALED:
+            model = column.class_
+            stored = type_coerce(column, String)  # compared as stored, not as sealed
+            rows = session.scalars(
+                select(model).where(stored.is_not(None), stored.not_like(f"{MARK}%"))
+            ).all()
+            for row in rows:
+                flag_modified(row, column.key)  # written again, so sealed
+            sealed += len(rows)
+        session.commit()
+    typer.echo(f"{sealed} secrets sealed")
