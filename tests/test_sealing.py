@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -12,7 +12,7 @@ from tests.support.store import STORE_SECRET
 from townsquare import sealing
 from townsquare.accounts.models import Account
 from townsquare.agencies.models import PushKey
-from townsquare.alerts.models import Channel
+from townsquare.alerts.models import Channel, Subscription
 from townsquare.cli import app
 from townsquare.db import utcnow
 from townsquare.sealing import Sealed
@@ -88,3 +88,25 @@ def test_keys_reseal_seals_what_an_older_version_stored_in_clear(
     with factory() as session:
         assert session.get_one(Account, account_id).totp_secret == SEED
     assert CliRunner().invoke(app, ["keys", "reseal"]).output.strip() == "0 secrets sealed"
+
+
+def test_a_push_subscription_and_its_keys_are_sealed_whole(
+    engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    target = {"endpoint": "https://push.example/abc", "keys": {"p256dh": "BPk", "auth": "c2Vj"}}
+    with factory() as session:
+        now = utcnow()
+        watch = Subscription(
+            manage_token_hash="0" * 64, cover_key="k", created_at=now, updated_at=now
+        )
+        session.add(watch)
+        session.flush()
+        session.add(Channel(subscription_id=watch.id, kind="webpush", target=target))
+        session.commit()
+    with engine.connect() as connection:
+        raw = connection.scalar(text("SELECT CAST(target AS TEXT) FROM alert_channel"))
+    assert "sealed1:" in raw
+    assert "c2Vj" not in raw
+    assert "push.example" not in raw
+    with factory() as session:
+        assert session.scalars(select(Channel.target)).one() == target

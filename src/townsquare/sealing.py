@@ -6,20 +6,22 @@ settings or DATA_DIR/secret.key, never in the store: a copy of the database alon
 a dump, an injection) gives no working second factor and no signing key. Each engine carries
 its key on its dialect, so a `Sealed` column seals on write and opens on read with no call in
 the code that uses it. A value written before sealing existed is read as it is and sealed the
-next time it is written.
+next time it is written (or by `townsquare keys reseal`).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import Dialect, Engine, String
+from sqlalchemy import JSON, Dialect, Engine, String
 from sqlalchemy.types import TypeDecorator
 
 from townsquare.settings import Settings
@@ -100,3 +102,23 @@ class Sealed(TypeDecorator[str]):
         if value is None or not value.startswith(MARK):
             return value
         return unseal(_key(dialect), value)
+
+
+class SealedJSON(TypeDecorator[Any]):
+    """A JSON column whose whole value is stored sealed (as a JSON string) with its engine's key.
+
+    Only for values the code reads whole: the database cannot look inside a sealed value.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        """Seal the value's JSON text on the way in."""
+        return None if value is None else seal(_key(dialect), json.dumps(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        """Open on the way out (a value from before sealing passes as it is)."""
+        if isinstance(value, str) and value.startswith(MARK):
+            return json.loads(unseal(_key(dialect), value))
+        return value

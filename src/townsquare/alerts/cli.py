@@ -4,9 +4,10 @@ seals with."""
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import typer
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -17,10 +18,11 @@ from townsquare.alerts.vapid import new_vapid_keys
 from townsquare.commands import configured, store
 from townsquare.sealing import MARK
 
-SEALED: tuple[InstrumentedAttribute[str | None], ...] = (
+SEALED: tuple[InstrumentedAttribute[Any], ...] = (
     Account.totp_secret,
     PushKey.secret,
     Channel.secret,
+    Channel.target,
 )
 
 keys_app = typer.Typer(help="Keys the server signs with.", no_args_is_help=True)
@@ -48,9 +50,10 @@ def reseal() -> None:
     with store(settings) as factory, factory() as session:
         for column in SEALED:
             model = column.class_
-            stored = type_coerce(column, String)  # compared as stored, not as sealed
+            stored = cast(column, Text)  # compared as stored, not as sealed
+            mark = f'"{MARK}%' if column is Channel.target else f"{MARK}%"  # a JSON string
             rows = session.scalars(
-                select(model).where(stored.is_not(None), stored.not_like(f"{MARK}%"))
+                select(model).where(column.is_not(None), stored.not_like(mark))
             ).all()
             for row in rows:
                 flag_modified(row, column.key)  # written again, so sealed

@@ -3,6 +3,8 @@
 `media_chunk` keeps media in the database the nodes share (TOWNSQUARE_MEDIA_STORAGE=database).
 Two-factor seeds, push-key and webhook secrets are now sealed with a key outside the
 database (townsquare/sealing.py); a sealed value is longer, so their columns widen to 255.
+Alert channel targets (addresses, webhook URLs, push subscriptions and their keys) are sealed
+whole in their JSON column.
 Rows written before stay readable as they are and are sealed when next written.
 
 SQLite does not enforce a VARCHAR length, and changing a column's type would rebuild its
@@ -69,8 +71,24 @@ def _declare(table: str, column: str, old: int, new: int) -> None:
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
+TARGET_COMMENTS = (
+    "address, URL or push subscription; private to the owner",
+    "address, URL or push subscription and its keys; private, sealed",
+)
+
+
 def _widen(to_new: bool) -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    if not sqlite:  # alert_channel.target is sealed whole, in the same JSON column
+        was, becomes = TARGET_COMMENTS if to_new else TARGET_COMMENTS[::-1]
+        op.alter_column(
+            "alert_channel",
+            "target",
+            existing_type=sa.JSON(),
+            existing_nullable=False,
+            comment=becomes,
+            existing_comment=was,
+        )
     for table, column, old, nullable, old_comment, new_comment in WIDENED:
         before, after = (old, 255) if to_new else (255, old)
         if sqlite:
