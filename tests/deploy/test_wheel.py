@@ -50,6 +50,17 @@ def test_a_wheel_from_a_clean_checkout_serves_the_map_and_all_its_files(tmp_path
     run("git", "clone", "--quiet", "--no-checkout", ROOT, checkout, cwd=tmp_path)
     run("git", "checkout", "--quiet", head, cwd=checkout)
     assert not (checkout / "src/townsquare/web/static/vendor").exists()
+    refused = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", "dist", "."],
+        cwd=checkout,
+        env={**os.environ, **QUIET},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert refused.returncode != 0  # no npm ci yet: no wheel without the map's files
+    assert "run `npm ci" in refused.stdout + refused.stderr
     run("npm", "ci", "--offline", "--omit=dev", "--no-audit", "--no-fund", cwd=checkout)
     run(
         sys.executable,
