@@ -6,13 +6,13 @@ STAMP := $(VENV)/.installed
 MAPPINGS := src/townsquare/ingest/mappings
 export TOWNSQUARE_TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/townsquare_test
 
-.PHONY: install run test lint bench system-deps clean
+.PHONY: install run test lint bench system-deps clean wheel
 
 $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
-	npm ci --no-audit --no-fund --loglevel=error
+	SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python scripts/vendor_static.py
 	touch $@
 
@@ -46,6 +46,11 @@ lint: install
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy src
+
+# A release wheel with the front-end files in it (setup.py vendors them from node_modules/).
+wheel:
+	SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) -m pip wheel --no-deps -w dist .
 
 bench: install
 	$(BIN)/python bench/feed.py

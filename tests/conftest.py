@@ -26,4 +26,5 @@ pytest_plugins = [
     "tests.support.desk",
     "tests.support.clips",
     "tests.support.places",
+    "tests.support.buckets",
 ]

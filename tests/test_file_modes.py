@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from townsquare.db import make_engine
-from townsquare.media.storage import BlobStore
+from townsquare.media.storage import LocalStore
 
 
 def _mode(path: Path) -> int:
@@ -30,7 +30,7 @@ def test_a_new_sqlite_store_and_its_journal_are_private(tmp_path: Path) -> None:
 
 
 def test_stored_media_is_private(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path / "media")
+    store = LocalStore(tmp_path / "media")
     key = store.put(b"a photo")
     spooled = tmp_path / "upload.bin"
     spooled.write_bytes(b"a clip")

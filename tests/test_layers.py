@@ -18,7 +18,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         "base",
         frozenset(
             {"", "settings", "db", "errors", "geo", "shapes", "taxonomy", "audit", "events"}
-            | {"mail", "templating", "logs", "commands", "plugins", "places"}
+            | {"mail", "templating", "logs", "commands", "plugins", "places", "deployment"}
+            | {"sealing", "setting_files"}
         ),
     ),
     ("tables", frozenset()),

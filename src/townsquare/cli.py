@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from townsquare import __version__
 from townsquare.accounts.cli import users_app
 from townsquare.alerts.cli import keys_app
-from townsquare.commands import configured
+from townsquare.commands import configured, fail
 from townsquare.db import make_engine
+from townsquare.deployment import ConfigurationError
 from townsquare.housekeeping.cli import audit_app, retention_app
 from townsquare.ingest.cli import ingest, replay, sources_app
 from townsquare.media.cli import media_app
@@ -36,6 +38,24 @@ app.add_typer(tiles_app, name="tiles")
 app.add_typer(places_app, name="places")
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"townsquare {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Townsquare: a privacy-first neighborhood safety feed."""
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (TOWNSQUARE_HOST).")] = None,
@@ -47,8 +67,12 @@ def serve(
     from townsquare.app import create_app
 
     settings = configured()
+    try:
+        served = create_app(settings)
+    except ConfigurationError as exc:
+        fail(exc)
     uvicorn.run(
-        create_app(settings),
+        served,
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,

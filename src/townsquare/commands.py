@@ -10,22 +10,37 @@ from typing import NoReturn
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare import logs
+from townsquare import logs, sealing
 from townsquare.db import make_engine, make_sessionmaker
+from townsquare.deployment import ConfigurationError, check_shared, load
 from townsquare.settings import Settings
 
 
 def configured() -> Settings:
-    """The settings from the environment, with logging configured as they say."""
-    settings = Settings()
+    """The settings from the environment, with logging configured as they say.
+
+    A bad setting ends the command with one line naming its variable, not a traceback.
+    """
+    try:
+        settings = load()
+    except ConfigurationError as exc:
+        fail(exc)
     logs.configure(settings.log_level, settings.log_json)
     return settings
 
 
 @contextlib.contextmanager
 def store(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """Sessions of the configured store; its connections close when the command ends."""
+    """Sessions of the configured store; its connections close when the command ends.
+
+    A node of several that would not share its secret key or media storage stops here.
+    """
+    try:
+        check_shared(settings)
+    except ConfigurationError as exc:
+        fail(exc)
     engine = make_engine(settings.resolved_database_url())
+    sealing.bind(engine, sealing.server_secret(settings))
     try:
         yield make_sessionmaker(engine)
     finally:
@@ -34,7 +49,9 @@ def store(settings: Settings) -> Iterator[sessionmaker[Session]]:
 
 def sessions(settings: Settings) -> sessionmaker[Session]:
     """Sessions of the configured store for a command whose process ends with it."""
-    return make_sessionmaker(make_engine(settings.resolved_database_url()))
+    engine = make_engine(settings.resolved_database_url())
+    sealing.bind(engine, sealing.server_secret(settings))
+    return make_sessionmaker(engine)
 
 
 def fail(message: object, code: int = 1) -> NoReturn:

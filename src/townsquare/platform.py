@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare import sealing
 from townsquare.alerts.runtime import AlertEngine
 from townsquare.db import make_engine, make_sessionmaker
+from townsquare.deployment import check_shared
 from townsquare.events.bus import Bus, MemoryBus
 from townsquare.events.outbox import relay
 from townsquare.incidents import service as incidents
@@ -49,12 +51,18 @@ class Platform:
     alerts: AlertEngine = field(init=False)
 
     def __post_init__(self) -> None:
+        # An engine given already bound (a test's store) keeps its key.
+        sealing.bind(self.engine, sealing.server_secret(self.settings), replace=False)
         self.hub = StreamHub(self.factory)
         self.alerts = AlertEngine(self.settings, self.factory)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Platform:
-        """Connect to the configured store; nothing is read yet."""
+        """Connect to the configured store; nothing is read yet.
+
+        Several nodes that would not share their secret key and media storage are refused.
+        """
+        check_shared(settings)
         engine = make_engine(settings.resolved_database_url())
         return cls(settings, engine, make_sessionmaker(engine), bus=make_bus(settings))
 

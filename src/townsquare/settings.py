@@ -10,7 +10,9 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from townsquare.setting_files import sources as file_sources
 
 DEFAULT_DATA_DIR = Path("var")
 QueryItems = Mapping[str, str] | Sequence[tuple[str, str]]
@@ -164,8 +166,9 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr | None = Field(
         default=None,
-        description="Server secret for CSRF tokens and per-home point seeds; empty: a random "
-        "key kept in DATA_DIR/secret.key.",
+        description="Server secret for CSRF tokens, per-home point seeds, two-factor sign-in "
+        "and the key that seals secrets in the database (`townsquare keys secret`); empty: a "
+        "random key kept in DATA_DIR/secret.key, which a NATS bus (several nodes) refuses.",
     )
     account_mail: str = Field(
         default="console",
@@ -210,6 +213,24 @@ class Settings(BaseSettings):
         default=100_000_000, ge=1, description="Largest clip upload, bytes."
     )
     media_max_video_s: float = Field(default=60, gt=0, description="Longest clip, seconds.")
+    media_storage: Literal["local", "database", "s3"] = Field(
+        default="local",
+        description="Where photos and clips are kept: `local` (DATA_DIR/media), `database` "
+        "(chunks in the store the nodes share) or `s3` (an S3-compatible bucket).",
+    )
+    media_local_shared: bool = Field(
+        default=False,
+        description="Declare that DATA_DIR/media is one folder every node mounts (NFS, EFS): "
+        "only then may several nodes keep media `local`.",
+    )
+    s3_bucket: str = Field(default="", description="Bucket of the `s3` media storage.")
+    s3_prefix: str = Field(default="media/", description="Key prefix of media in the bucket.")
+    s3_endpoint_url: str = Field(
+        default="", description="S3-compatible endpoint (MinIO, Ceph ...); empty: AWS."
+    )
+    s3_region: str = Field(default="", description="Region of the bucket; empty: the default.")
+    s3_access_key_id: str = Field(default="", description="S3 access key; empty: boto3's chain.")
+    s3_secret_access_key: SecretStr | None = Field(default=None, description="S3 secret key.")
     media_max_pixels: int = Field(
         default=40_000_000, ge=1, description="Largest photo, pixels (decompression bombs)."
     )
@@ -290,6 +311,18 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="Log level of the structured JSON logs.")
     log_json: bool = Field(default=True, description="Write logs as one JSON object per line.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, the environment, then `TOWNSQUARE_<NAME>_FILE` (setting_files.py)."""
+        return file_sources(settings_cls, init_settings, env_settings)
 
     @field_validator("smtp_implicit_tls")
     @classmethod

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from tests.support.alerts import HOME, add_incident, unsettled
 from tests.support.broker import delete_stream, drained
-from tests.support.server import nodes
+from tests.support.nodes import nodes
 from tests.support.sse import open_stream
 from tests.support.waiting import wait_for
 from tests.support.webhooks import Receiver
@@ -28,13 +28,15 @@ def test_incident_on_node_a_reaches_a_stream_on_node_b_and_one_webhook(
         "TOWNSQUARE_DATABASE_URL": postgres_url,
         "TOWNSQUARE_BUS_URL": nats_url,
         "TOWNSQUARE_BUS_STREAM": stream,
+        "TOWNSQUARE_SECRET_KEY": "two nodes' shared secret",
+        "TOWNSQUARE_MEDIA_STORAGE": "database",
         "TOWNSQUARE_WEBHOOK_ALLOW_PRIVATE": "true",
         "TOWNSQUARE_RELAY_INTERVAL_S": "0.05",
         "TOWNSQUARE_DATA_DIR": str(tmp_path),
         "TOWNSQUARE_LOG_LEVEL": "WARNING",
     }
     try:
-        with nodes(env, [tmp_path / "a.log", tmp_path / "b.log"]) as (a, b):
+        with nodes([env, env], [tmp_path / "a.log", tmp_path / "b.log"]) as (a, b):
             created = httpx.post(
                 f"{b}/api/v1/subscriptions",
                 json={

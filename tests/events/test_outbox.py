@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from tests.support.alerts import HOME, add_incident, unsettled
 from tests.support.broker import OwnNats, drained
-from tests.support.server import nodes
+from tests.support.nodes import nodes
 from tests.support.sse import Stream, open_stream
 from tests.support.waiting import wait_for
 from tests.support.webhooks import Receiver
@@ -44,6 +44,8 @@ def test_writes_commit_through_a_nats_outage_and_both_nodes_catch_up_once(
         "TOWNSQUARE_DATABASE_URL": postgres_url,
         "TOWNSQUARE_BUS_URL": own_nats.url,
         "TOWNSQUARE_BUS_STREAM": STREAM,
+        "TOWNSQUARE_SECRET_KEY": "two nodes' shared secret",
+        "TOWNSQUARE_MEDIA_STORAGE": "database",
         "TOWNSQUARE_WEBHOOK_ALLOW_PRIVATE": "true",
         "TOWNSQUARE_RELAY_INTERVAL_S": "0.05",
         "TOWNSQUARE_DATA_DIR": str(tmp_path),
@@ -51,7 +53,10 @@ def test_writes_commit_through_a_nats_outage_and_both_nodes_catch_up_once(
     }
     factory = make_sessionmaker(pg_engine)
     area = {"type": "circle", "lat": HOME[0], "lon": HOME[1], "radius_m": 1000}
-    with ExitStack() as running, nodes(env, [tmp_path / "a.log", tmp_path / "b.log"]) as (a, b):
+    with (
+        ExitStack() as running,
+        nodes([env, env], [tmp_path / "a.log", tmp_path / "b.log"]) as (a, b),
+    ):
         url = "/api/v1/stream?lat={}&lon={}&radius_m=2000".format(*HOME)
         on_a = running.enter_context(open_stream(a + url))
         on_b = running.enter_context(open_stream(b + url))

@@ -6,16 +6,11 @@ port, its lifespan run, and stopped when the block ends.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -78,44 +73,3 @@ def serving(settings_for: Callable[[str], Settings]) -> Iterator[str]:
     """
     with _serve(lambda site: create_app(settings_for(site))) as site:
         yield site
-
-
-@contextmanager
-def nodes(env: dict[str, str], logs: list[Path]) -> Iterator[list[str]]:
-    """`townsquare serve` processes, one per log, started together; yields their base URLs
-    once every one is ready, and stops them when the block ends."""
-    started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
-    try:
-        for log in logs:
-            port = free_port()
-            with log.open("w") as out:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)],
-                    env={**os.environ, **env},
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                )
-            started.append((process, f"http://127.0.0.1:{port}", log))
-        for process, base, log in started:
-
-            def ready(
-                process: subprocess.Popen[bytes] = process, base: str = base, log: Path = log
-            ) -> bool:
-                if process.poll() is not None:
-                    raise AssertionError(f"node exited: {log.read_text()[-2000:]}")
-                try:
-                    return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            wait_for(ready, timeout=90, what=f"node {base} to be ready")
-        yield [base for _, base, _ in started]
-    finally:
-        for process, _, _ in started:
-            process.terminate()
-        for process, _, _ in started:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()

@@ -17,11 +17,15 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare import sealing
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.migrations import runner
 from townsquare.migrations.tables import Base
 
 POSTGRES_ENV = "TOWNSQUARE_TEST_POSTGRES_URL"
+STORE_SECRET = b"test secret"
+"""Seals the store's secret columns; the same as the tests' usual `secret_key`, so a server
+made from their settings opens what a test wrote through the fixture's engine."""
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -161,11 +165,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         path = tmp_path / "townsquare.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         eng = make_engine(f"sqlite:///{path}")
+        sealing.bind(eng, STORE_SECRET)
         yield eng
         eng.dispose()
         return
     emptier: PostgresEmptier = request.getfixturevalue("postgres_emptier")
     eng = make_engine(request.getfixturevalue("postgres_url"))
+    sealing.bind(eng, STORE_SECRET)
     yield eng
     emptier.empty(eng)
     eng.dispose()

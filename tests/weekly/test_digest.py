@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from tests.support.residents import Mailbox
+from tests.support.store import STORE_SECRET
 from tests.support.weekly import (
     END,
     FAR,
@@ -189,6 +190,7 @@ def test_the_cli_sends_once_per_week(
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(port),
         "LOG_JSON": "false",
+        "SECRET_KEY": STORE_SECRET.decode(),  # the store's: its channels are sealed with it
     }
     for name, value in environment.items():
         monkeypatch.setenv(f"TOWNSQUARE_{name}", value)

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Intege
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db import Base, UTCDateTime
+from townsquare.sealing import Sealed
 
 ROLES = ("resident", "moderator", "agency_officer", "agency_admin", "operator")
 PRIVILEGED = frozenset(ROLES) - {"resident"}
@@ -32,7 +33,9 @@ class Account(Base):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    totp_secret: Mapped[str | None] = mapped_column(String(64), comment="private; base32")
+    totp_secret: Mapped[str | None] = mapped_column(
+        Sealed(255), comment="private; base32, sealed with a key outside the database"
+    )
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int | None] = mapped_column(
         Integer, comment="last accepted TOTP time step: a code is accepted once"

@@ -10,14 +10,13 @@ import secrets
 import threading
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from townsquare.errors import TooManyRequests
-from townsquare.settings import Settings
+from townsquare.sealing import server_secret as server_secret  # where accounts code looks
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 10
@@ -96,23 +95,6 @@ def totp_step(secret: str, code: str, now: datetime, last_step: int | None) -> i
         if same(totp.generate_otp(candidate), code.strip()):
             return candidate
     return None
-
-
-def server_secret(settings: Settings) -> bytes:
-    """The deployment's secret: the setting, or a random key kept in the data folder."""
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value().encode()
-    path = Path(settings.data_dir) / "secret.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Created exclusively so two processes starting together cannot write different keys.
-        try:
-            with path.open("x", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32))
-            path.chmod(0o600)
-        except FileExistsError:
-            pass
-    return path.read_text(encoding="ascii").strip().encode()
 
 
 def normal_email(email: str) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db import Base, UTCDateTime
+from townsquare.sealing import Sealed
 
 
 class Agency(Base):
@@ -46,7 +47,7 @@ class PushKey(Base):
         String(64), unique=True, comment="SHA-256 of the API key (X-Townsquare-Key)"
     )
     secret: Mapped[str] = mapped_column(
-        String(64), comment="private: HMAC key of X-Townsquare-Signature (needed in clear)"
+        Sealed(255), comment="private: HMAC key of X-Townsquare-Signature, sealed (sealing.py)"
     )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db import Base, UTCDateTime
+from townsquare.sealing import Sealed, SealedJSON
 
 DELIVERY_KINDS = ("alert", "update", "cancel", "digest")
 DELIVERY_STATUSES = ("queued", "retrying", "sent", "dead", "held", "digested", "withdrawn")
@@ -78,10 +79,10 @@ class Channel(Base):
     kind: Mapped[str] = mapped_column(String(16))
     """A registered channel kind (`alerts.channels.registry`): no CHECK keeps a second list."""
     target: Mapped[dict[str, Any]] = mapped_column(
-        JSON, comment="address, URL or push subscription; private to the owner"
+        SealedJSON, comment="address, URL or push subscription and its keys; private, sealed"
     )
     secret: Mapped[str | None] = mapped_column(
-        String(100), comment="webhook signing key (HMAC-SHA256), shown to the owner once"
+        Sealed(255), comment="webhook signing key (HMAC-SHA256), shown to the owner once; sealed"
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True, comment="false once gone")
     confirmed_at: Mapped[datetime | None] = mapped_column(

@@ -9,7 +9,6 @@ log, and the grants are counted in the public transparency report.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +22,7 @@ from townsquare.footage.models import BreakGlass, Camera, Clip
 from townsquare.footage.schemas import AccessEntry, BreakGlassIn, BreakGlassOut, CameraPoint
 from townsquare.media.models import Media
 from townsquare.media.service import derivative_of
+from townsquare.media.storage import Blob
 from townsquare.settings import Settings
 
 ROLE_LABELS = {
@@ -118,7 +118,7 @@ def _granted(session: Session, actor: Actor, target: str, target_id: int, now: d
 
 def read_clip(
     session: Session, settings: Settings, clip_id: int, *, actor: Actor, now: datetime
-) -> tuple[Path, str]:
+) -> Blob:
     """A clip's video to an operator under a live break-glass grant (audited), else NotFound."""
     _granted(session, actor, "clip", clip_id, now)
     return derivative_of(settings, session.get_one(Media, session.get_one(Clip, clip_id).media_id))

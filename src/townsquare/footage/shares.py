@@ -9,7 +9,6 @@ extended it); the agency's next read after that is a 404, as for a share that ne
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ from townsquare.footage.schemas import ExtendIn, InboxItem, MyShare, SharedClip,
 from townsquare.footage.service import public_of
 from townsquare.media.models import Media
 from townsquare.media.service import derivative_of
+from townsquare.media.storage import Blob
 from townsquare.settings import Settings
 
 AGENCY_ROLES = ("agency_officer", "agency_admin")
@@ -256,7 +256,7 @@ def agency_shares(
 
 def read_shared(
     session: Session, settings: Settings, share_id: int, *, actor: Actor, now: datetime
-) -> tuple[Path, str]:
+) -> Blob:
     """The shared video, to the owner (a preview) or to the requesting agency (audited)."""
     share = session.get(Share, share_id)
     owner = _owner_of_clip(session, share.clip_id) if share is not None else 0

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import IO, Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -35,6 +34,7 @@ from townsquare.footage.schemas import (
     ShareIn,
     TransparencyReport,
 )
+from townsquare.http.blobs import blob_response
 from townsquare.http.deps import DB, Config, CurrentActor, current_actor
 from townsquare.media import intake
 from townsquare.settings import Settings
@@ -199,10 +199,10 @@ def extend(
 
 
 @router.get("/shares/{share_id}/video", summary="A shared clip (the agency, or its owner)")
-def shared_video(share_id: int, actor: CurrentActor, session: DB, settings: Config) -> FileResponse:
+def shared_video(share_id: int, actor: CurrentActor, session: DB, settings: Config) -> Response:
     """Metadata stripped, faces and plates blurred; each agency read is audited."""
-    path, kind = shares.read_shared(session, settings, share_id, actor=actor, now=utcnow())
-    return FileResponse(path, media_type=kind, headers=PRIVATE)
+    blob = shares.read_shared(session, settings, share_id, actor=actor, now=utcnow())
+    return blob_response(blob, PRIVATE)
 
 
 @router.post("/break-glass", status_code=201, summary="Operator emergency access, with a reason")
@@ -214,12 +214,10 @@ def break_glass(
 
 
 @router.get("/break-glass/clips/{clip_id}/video", summary="A clip under break-glass")
-def break_glass_clip(
-    clip_id: int, actor: CurrentActor, session: DB, settings: Config
-) -> FileResponse:
+def break_glass_clip(clip_id: int, actor: CurrentActor, session: DB, settings: Config) -> Response:
     """Only with a live grant for this clip; audited."""
-    path, kind = access.read_clip(session, settings, clip_id, actor=actor, now=utcnow())
-    return FileResponse(path, media_type=kind, headers=PRIVATE)
+    blob = access.read_clip(session, settings, clip_id, actor=actor, now=utcnow())
+    return blob_response(blob, PRIVATE)
 
 
 @router.get("/break-glass/cameras/{camera_id}", summary="A camera's point under break-glass")

@@ -98,11 +98,12 @@ def _media_files(
             files[name] = None
             if key is None:
                 continue  # expired under the retention policy
-            source = store.path_of(key)
-            if not source.exists():
+            if store.size(key) is None:
                 continue
             inside = f"media/{row.id}/{name}.{suffix}"
-            archive.write(source, inside)  # streamed from disk: clips can be large
+            with archive.open(inside, "w", force_zip64=True) as out:
+                for chunk in store.chunks(key):  # streamed: clips can be large
+                    out.write(chunk)
             files[name] = inside
         listed.append(_row(row) | {"files": files})
     return listed

@@ -124,7 +124,18 @@ def _derivative(
 ) -> dict[str, object]:
     """Make and store the derivative of a claimed upload; the columns to write."""
     assert row.original_key is not None
-    source = store.path_of(row.original_key)
+    with store.local_copy(row.original_key, dest.parent) as source:
+        return _made(store, settings, row, source, dest, stopping)
+
+
+def _made(
+    store: BlobStore,
+    settings: Settings,
+    row: Media,
+    source: Path,
+    dest: Path,
+    stopping: Callable[[], bool],
+) -> dict[str, object]:
     if row.kind == "photo":
         photo = images.public_photo(source, settings.media_max_pixels)
         return {

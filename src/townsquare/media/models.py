@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from townsquare.db import Base, UTCDateTime
@@ -52,3 +52,17 @@ class Media(Base):
         UTCDateTime(), comment="when a media job took the clip; a stale claim is taken over"
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class MediaChunk(Base):
+    """A piece of a blob kept in the database (`TOWNSQUARE_MEDIA_STORAGE=database`).
+
+    Every node already shares the store, so a clip uploaded through one is read by another's
+    media job with nothing else to mount; pieces of 1 MiB keep reads and writes bounded.
+    """
+
+    __tablename__ = "media_chunk"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True, comment="SHA-256 of the blob")
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, comment="0, 1, 2 ... in order")
+    data: Mapped[bytes] = mapped_column(LargeBinary, comment="private: media bytes")

@@ -7,21 +7,24 @@ its derivative in the background, one at a time per job, and until then it answe
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from townsquare import audit
 from townsquare.accounts.schemas import Actor
+from townsquare.db import make_engine
 from townsquare.errors import Conflict, NotFound
 from townsquare.media import clips, images
+from townsquare.media.chunks import DatabaseStore
 from townsquare.media.intake import Received
 from townsquare.media.models import Media
 from townsquare.media.retention import erase_unreferenced
-from townsquare.media.storage import BlobStore
+from townsquare.media.storage import Blob, BlobStore, LocalStore
 from townsquare.posts.models import Post, PostMedia
 from townsquare.settings import Settings
 
@@ -29,8 +32,31 @@ REVIEWABLE = ("pending", "published")  # states of a post whose media moderators
 
 
 def store_of(settings: Settings) -> BlobStore:
-    """The blob store under the data folder."""
-    return BlobStore(Path(settings.data_dir) / "media")
+    """The blob store the settings choose: a folder, the shared database, or a bucket."""
+    if settings.media_storage == "database":
+        return DatabaseStore(_engine(settings.resolved_database_url()))
+    if settings.media_storage == "s3":
+        return _bucket(settings)
+    return LocalStore(Path(settings.data_dir) / "media")
+
+
+@functools.cache
+def _engine(url: str) -> Engine:
+    """One engine per database for the media it keeps, made when media is first stored."""
+    return make_engine(url)
+
+
+_buckets: dict[tuple[str, str, str], BlobStore] = {}
+
+
+def _bucket(settings: Settings) -> BlobStore:
+    """One client per bucket (boto3 clients are thread-safe and slow to make)."""
+    from townsquare.media.buckets import BucketStore
+
+    place = (settings.s3_endpoint_url, settings.s3_bucket, settings.s3_prefix)
+    if place not in _buckets:
+        _buckets[place] = BucketStore(settings)
+    return _buckets[place]
 
 
 def _photo(store: BlobStore, settings: Settings, upload: Received) -> Media:
@@ -92,12 +118,12 @@ def _unfinished(row: Media) -> Conflict:
     return Conflict(f"media {row.id} could not be processed: {row.error or 'unknown error'}")
 
 
-def derivative_of(settings: Settings, row: Media) -> tuple[Path, str]:
-    """Where a medium's public derivative is and its type; 409 while it is not made."""
+def derivative_of(settings: Settings, row: Media) -> Blob:
+    """A medium's public derivative; 409 while it is not made."""
     key, kind = row.public_key, row.public_type
     if row.state != "ready" or key is None or kind is None:
         raise _unfinished(row)
-    return store_of(settings).path_of(key), kind
+    return Blob(store_of(settings), key, kind)
 
 
 def owned(session: Session, media_id: int, actor: Actor) -> Media:
@@ -110,19 +136,17 @@ def owned(session: Session, media_id: int, actor: Actor) -> Media:
 
 def read_media(
     session: Session, settings: Settings, media_id: int, original: bool, *, actor: Actor
-) -> tuple[Path, str]:
-    """Where a medium's bytes are and their type; only its owner may read it."""
+) -> Blob:
+    """A medium's bytes and their type; only its owner may read it."""
     row = owned(session, media_id, actor)
     if original:
         if row.original_key is None:
             raise NotFound("the original has expired")
-        return store_of(settings).path_of(row.original_key), row.content_type
+        return Blob(store_of(settings), row.original_key, row.content_type)
     return derivative_of(settings, row)
 
 
-def read_for_review(
-    session: Session, settings: Settings, media_id: int, *, actor: Actor
-) -> tuple[Path, str]:
+def read_for_review(session: Session, settings: Settings, media_id: int, *, actor: Actor) -> Blob:
     """The public derivative of a medium on a pending or published post, for a moderator.
 
     Each read is audited with the owner as its subject. Anyone else, a medium on no such
@@ -139,7 +163,7 @@ def read_for_review(
     row = session.get(Media, media_id) if post_id is not None else None
     if row is None:
         raise NotFound(f"media {media_id} not found")
-    path, kind = derivative_of(settings, row)  # nothing is read, so nothing audited, before
+    blob = derivative_of(settings, row)  # nothing is read, so nothing audited, before
     audit.record(
         session,
         actor_id=actor.account_id,
@@ -150,7 +174,7 @@ def read_for_review(
         detail={"post": post_id},
     )
     session.commit()
-    return path, kind
+    return blob
 
 
 def discard_unattached(

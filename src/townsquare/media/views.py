@@ -4,12 +4,13 @@ moderators read the derivative of media on posts they review."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter
+from townsquare.http.blobs import blob_response
 from townsquare.http.deps import DB, Config, CurrentActor
 from townsquare.media import intake, service
 from townsquare.media.schemas import MediaOut
@@ -72,21 +73,19 @@ def info(media_id: int, actor: CurrentActor, session: DB) -> MediaOut:
 
 
 @router.get("/{media_id}", summary="The public derivative (owner)")
-def derivative(media_id: int, actor: CurrentActor, session: DB, settings: Config) -> FileResponse:
+def derivative(media_id: int, actor: CurrentActor, session: DB, settings: Config) -> Response:
     """Faces and plates blurred, no metadata; 409 while a clip is still being processed."""
-    path, kind = service.read_media(session, settings, media_id, False, actor=actor)
-    return FileResponse(path, media_type=kind)
+    return blob_response(service.read_media(session, settings, media_id, False, actor=actor))
 
 
 @router.get("/{media_id}/original", summary="The original, to its owner only")
-def original(media_id: int, actor: CurrentActor, session: DB, settings: Config) -> FileResponse:
+def original(media_id: int, actor: CurrentActor, session: DB, settings: Config) -> Response:
     """Anyone else gets 404."""
-    path, kind = service.read_media(session, settings, media_id, True, actor=actor)
-    return FileResponse(path, media_type=kind)
+    return blob_response(service.read_media(session, settings, media_id, True, actor=actor))
 
 
 @router.get("/{media_id}/review", summary="The public derivative, to a moderator of its post")
-def review(media_id: int, actor: CurrentActor, session: DB, settings: Config) -> FileResponse:
+def review(media_id: int, actor: CurrentActor, session: DB, settings: Config) -> Response:
     """Media on a pending or published post; every read is audited. Anyone else gets 404."""
-    path, kind = service.read_for_review(session, settings, media_id, actor=actor)
-    return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, no-store"})
+    blob = service.read_for_review(session, settings, media_id, actor=actor)
+    return blob_response(blob, {"Cache-Control": "private, no-store"})

@@ -16,7 +16,7 @@ from townsquare.feedback.models import Feedback
 from townsquare.footage.models import BreakGlass, Camera, Clip, FootageRequest, Notice, Share
 from townsquare.incidents.models import Incident
 from townsquare.ingest.models import RawRecord, Source
-from townsquare.media.models import Media
+from townsquare.media.models import Media, MediaChunk
 from townsquare.posts.models import Post, PostMedia
 from townsquare.privacy.models import RetentionRun
 from townsquare.weekly.models import WeeklyDigest
@@ -39,6 +39,7 @@ __all__ = [
     "FootageRequest",
     "Incident",
     "Media",
+    "MediaChunk",
     "Notice",
     "OutboxEvent",
     "Post",
