@@ -39,8 +39,9 @@ run: install
 	$(BIN)/townsquare replay $(MAPPINGS)/sf_fire_calls.toml --speed 100
 	$(BIN)/townsquare serve
 
+# Two workers (pytest-xdist): each has its own PostgreSQL database and SQLite files.
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

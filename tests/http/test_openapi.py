@@ -1,5 +1,7 @@
 """The OpenAPI document tells the truth: schemathesis drives every documented operation of the
-real app (ASGI, SQLite store) with generated requests, anonymous, and checks each answer.
+real app (ASGI, SQLite store) with generated requests, anonymous and with a token of each role
+(resident, moderator, agency officer, operator) on the operations that need one, and checks
+each answer.
 
 0 server errors, 0 statuses and 0 content types the document does not declare. Runtime is
 bounded: EXAMPLES generated requests per operation with a fixed seed (derandomized), the
@@ -23,7 +25,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.alerts import alert_settings
+from tests.support.people import SEATTLE, admin, officer, operator, register
+from tests.support.residents import Mailbox, privileged, resident
 from townsquare.app import create_app
+from townsquare.db import utcnow
 from townsquare.platform import Platform
 
 EXAMPLES = 3
@@ -31,21 +36,60 @@ LEFT_OUT = {"/api/v1/stream"}  # an endless response
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 
 
+ROLES = ["anonymous", "resident", "moderator", "agency_officer", "operator"]
+
+
+def bearer(client: TestClient, box: Mailbox, factory: sessionmaker[Session], role: str) -> str:
+    """A personal API token of a new account holding `role` (two-factor where it needs it)."""
+    email = f"{role}@example.org"
+    if role == "resident":
+        person = resident(client, box, email)
+    elif role == "agency_officer":
+        op = operator(client, box, factory, "op@example.org")
+        register(op, "seattle-pd", SEATTLE)
+        chief = admin(client, box, op, "seattle-pd", "chief@example.org")
+        person = officer(client, box, chief, email)
+    else:
+        person = privileged(client, box, factory, email, role, utcnow())
+    made = person.post("/api/v1/account/tokens", json={"name": "schemathesis"})
+    assert made.status_code == 201, made.text
+    return str(made.json()["token"])
+
+
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # one store bounds the runtime
 def test_every_answer_is_one_the_document_declares(
-    engine: Engine, factory: sessionmaker[Session], tmp_path: Path, place_index: Path
+    role: str,
+    engine: Engine,
+    factory: sessionmaker[Session],
+    tmp_path: Path,
+    place_index: Path,
+    mailbox: tuple[Mailbox, int],
 ) -> None:
-    config = alert_settings(tmp_path).model_copy(update={"places_index": place_index})
+    """Anonymous over every operation; each role with its token over those that need one."""
+    config = alert_settings(tmp_path).model_copy(
+        update={
+            "places_index": place_index,
+            "account_mail": "smtp",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mailbox[1],
+        }
+    )
     app = create_app(platform=Platform(config, engine, factory))
     failures: Counter[str] = Counter()
     examples: dict[str, int] = {}
     seen: list[str] = []
-    with TestClient(app):  # the lifespan runs: index built, loops started
+    with TestClient(app) as client:  # the lifespan runs: index built, loops started
+        headers = {}
+        if role != "anonymous":
+            headers = {"Authorization": f"Bearer {bearer(client, mailbox[0], factory, role)}"}
         schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
         for result in schema.get_all_operations():
             operation = result.ok()
             if operation.path in LEFT_OUT:
                 continue
+            if headers and not operation.definition.raw.get("security"):
+                continue  # what anyone may call is driven anonymously
             label = f"{operation.method.upper()} {operation.path}"
 
             @given(case=operation.as_strategy(), label=st.just(label))
@@ -59,7 +103,7 @@ def test_every_answer_is_one_the_document_declares(
             def run(case: schemathesis.Case, label: str) -> None:
                 examples[label] = examples.get(label, 0) + 1
                 try:
-                    response = case.call()
+                    response = case.call(headers=headers)
                 except ValueError:  # a header no HTTP client can send (a line break in it)
                     reject()
                 try:
@@ -74,9 +118,12 @@ def test_every_answer_is_one_the_document_declares(
                         failures[key] += 1
 
             run()
-    print(f"schemathesis: {sum(examples.values())} requests over {len(examples)} operations")
+    print(
+        f"schemathesis as {role}: {sum(examples.values())} requests over {len(examples)} operations"
+    )
     print(f"failures: {sum(failures.values())}")
     print("\n".join(seen))
+    assert examples
     assert seen == []
 
 

@@ -94,13 +94,19 @@ CHECKED_INSIDE: dict[tuple[str, str], set[int]] = {
     ("post", "/api/v1/cameras/{camera_id}/clips"): {401, 403},
     ("post", "/api/v1/sources/{slug}/records"): {401, 403},
     ("get", "/api/v1/push/key"): {404},
+    ("post", "/api/v1/account/totp"): {409},
+    ("post", "/api/v1/account/totp/confirm"): {409},
+    ("post", "/api/v1/account/totp/disable"): {409},
+    ("post", "/api/v1/footage/break-glass"): {404},
 }
-"""Statuses of routes that check credentials (or configuration) themselves, before the body."""
+"""Statuses of routes that check credentials, configuration or state themselves (two-factor
+already on or off: 409; a clip named in the body that does not exist: 404)."""
 SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 DESCRIPTIONS = {
     401: "No valid session or token.",
     403: "Signed in, but not allowed (or a missing CSRF token on a cookie session).",
     404: "Nothing public has this id.",
+    409: "The account's state does not allow it now.",
     413: "The body is over its limit.",
     422: "A parameter or the body is malformed or out of range.",
     429: "Too many requests from this client or account; try again later.",

@@ -9,6 +9,7 @@ coarsened point first, so a wide area costs one row per point, not per incident.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -113,8 +114,19 @@ def map_points(
         )
         .order_by(Incident.occurred_at.desc(), Incident.id.desc())
     )
+    rows = session.execute(stmt.execution_options(yield_per=2000))
+    try:
+        return _first_points(rows, area, limit)
+    finally:
+        rows.close()  # the limit stops the walk with PostgreSQL's server-side cursor open
+
+
+def _first_points(
+    rows: Iterable[Any], area: Circle | BBox, limit: int
+) -> tuple[list[MapPoint], bool]:
+    """The first `limit` rows inside the area as sealed points; True when more were left."""
     points: list[MapPoint] = []
-    for row in session.execute(stmt.execution_options(yield_per=2000)):
+    for row in rows:
         if not _inside(area, row.lat, row.lon):
             continue
         if len(points) == limit:
