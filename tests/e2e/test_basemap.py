@@ -10,37 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
+from tests.support.browsing import drawn_tiles
 from tests.support.e2e import LiveServer, sign_in_on_page
 from tests.support.residents import PASSWORD
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
-TILES = ".basemap-tiles canvas.leaflet-tile-loaded"
 CITIES = {
     "seattle": "/?lat=47.6097&lon=-122.3378&radius_m=1500",
     "sf": "/?lat=37.7793&lon=-122.4193&radius_m=1500",
 }
 SIZES = {"phone": (390, 844), "desktop": (1280, 900)}
-COLOURS_OF_STREETS = 8  # distinct colours on a drawn tile; a bare background has 1
-
-
-def drawn_tiles(page: Page) -> int:
-    """How many basemap tiles show more than a background fill."""
-    count: int = page.locator(TILES).evaluate_all(
-        """(tiles, least) => tiles.filter(tile => {
-             const data = tile.getContext("2d").getImageData(0, 0, tile.width, tile.height).data;
-             const seen = new Set();
-             for (let i = 0; i < data.length && seen.size < least; i += 4 * 97) {
-               seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
-             }
-             return seen.size >= least;
-           }).length""",
-        COLOURS_OF_STREETS,
-    )
-    return count
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -19,8 +19,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.support.browsing import axe_violations, overflow_px, plant_session
+from tests.support.browsing import axe_violations, drawn_tiles, overflow_px, plant_session
 from tests.support.e2e import LiveServer
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -99,6 +100,8 @@ def check(page: Page, size: str, path: str, artifacts: Path) -> list[str]:
     if os.environ.get("TOWNSQUARE_E2E_SHOTS"):
         name = path.strip("/").replace("/", "-").replace("{", "").replace("}", "") or "feed"
         page.screenshot(path=str(artifacts / f"phone-{name}-{size}.png"), full_page=True)
+    if page.locator(".leaflet-container").count():  # a map: its streets are drawn
+        wait_for(lambda: drawn_tiles(page), timeout=30, what=f"streets drawn on {path} {size}")
     problems = [f"{path} {size}: {v}" for v in axe_violations(page)]
     wider = overflow_px(page)
     if wider:

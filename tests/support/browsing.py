@@ -109,3 +109,23 @@ def overflow_px(page: Page) -> int:
     """How many CSS pixels the page is wider than the window (0 when it fits)."""
     width: int = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     return max(width, 0)
+
+
+TILES = ".basemap-tiles canvas.leaflet-tile-loaded"
+COLOURS_OF_STREETS = 8  # distinct colours on a drawn tile; a bare background has 1
+
+
+def drawn_tiles(page: Page) -> int:
+    """How many basemap tiles show more than a background fill."""
+    count: int = page.locator(TILES).evaluate_all(
+        """(tiles, least) => tiles.filter(tile => {
+             const data = tile.getContext("2d").getImageData(0, 0, tile.width, tile.height).data;
+             const seen = new Set();
+             for (let i = 0; i < data.length && seen.size < least; i += 4 * 97) {
+               seen.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+             }
+             return seen.size >= least;
+           }).length""",
+        COLOURS_OF_STREETS,
+    )
+    return count
