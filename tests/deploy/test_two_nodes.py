@@ -102,6 +102,7 @@ def test_two_nodes_behind_nginx_share_sign_in_clips_and_links(
                 bus_stream=stream,
                 secret_key=secret,
                 host="127.0.0.1",
+                trusted_proxies="127.0.0.1",  # nginx runs on this machine
                 data_dir=str(tmp_path / name),
                 account_mail="console",
                 media_jobs=str(jobs),
