@@ -77,7 +77,7 @@ class Tracing:
         """Record one batch's geofence matching as a span that ended now (the alerts hook)."""
         ended = time.time_ns()
         span = self.tracer.start_span(
-            "geofence match", start_time=ended - int(seconds * 1e9), record_exception=False
+            "geofence match", Context(), start_time=ended - int(seconds * 1e9)
         )
         span.set_attribute("townsquare.duration_ms", _ms(seconds))
         span.end(end_time=ended)
