@@ -24,7 +24,7 @@ RUN apt-get update \
  && useradd --system --home /var/lib/townsquare --create-home townsquare
 COPY --from=build /dist/*.whl /tmp/
 COPY constraints.txt /tmp/
-RUN pip install --no-cache-dir -c /tmp/constraints.txt "$(ls /tmp/*.whl)[s3]" && rm /tmp/*.whl
+RUN pip install --no-cache-dir -c /tmp/constraints.txt "$(ls /tmp/*.whl)[s3,otel]" && rm /tmp/*.whl
 USER townsquare
 ENV TOWNSQUARE_DATA_DIR=/var/lib/townsquare TOWNSQUARE_HOST=0.0.0.0 TOWNSQUARE_PORT=8000
 EXPOSE 8000

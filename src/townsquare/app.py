@@ -39,6 +39,7 @@ from townsquare.http.limits import BodyLimit
 from townsquare.http.metrics import Metrics
 from townsquare.http.origin import PublicOrigin
 from townsquare.http.proxy import ClientAddress
+from townsquare.http.tracing import Traces, Tracing
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
 from townsquare.live.views import router as stream_router
@@ -102,6 +103,18 @@ def _scheduled(platform: Platform, stop: asyncio.Event) -> list[Coroutine[Any, A
     return jobs
 
 
+def _fence_observer(metrics: Metrics, tracing: Tracing | None) -> Callable[[float], None]:
+    """What the alert engine tells each batch's matching time: the metrics, and traces if on."""
+    if tracing is None:
+        return metrics.observe_fence
+
+    def observe(seconds: float) -> None:
+        metrics.observe_fence(seconds)
+        tracing.observe_fence(seconds)
+
+    return observe
+
+
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
     """Build the app; state is created here, never at import time."""
     owned = platform is None
@@ -141,6 +154,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             stop.set()  # jobs finish their current run, so no thread holds a connection
             await asyncio.gather(*tasks)
             await asyncio.to_thread(platform.bus.close)
+            if tracing is not None:  # the spans still queued are sent
+                await asyncio.to_thread(tracing.flush)
             if owned:  # a platform passed in belongs to the caller, who closes it
                 platform.engine.dispose()
 
@@ -154,12 +169,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.state.platform = platform
     metrics = Metrics(platform.factory)
-    platform.alerts.observe_match = metrics.observe_fence
+    tracing = app.state.tracing = Tracing.from_settings(platform.settings)
+    platform.alerts.observe_match = _fence_observer(metrics, tracing)
     # Innermost first. Up to AccessLog none copies the scope, so it sees the matched route.
     app.add_middleware(FeedCaching)  # hashes the body the route made: inside compression
     app.add_middleware(Compression)
     app.add_middleware(PublicCors)
     app.add_middleware(SecurityHeaders, settings=platform.settings)
+    if tracing is not None:  # inside the access log: the same request id, the matched route
+        app.add_middleware(Traces, tracing=tracing)
     app.add_middleware(AccessLog, metrics=metrics)
     app.add_middleware(PublicOrigin, settings=platform.settings)
     app.add_middleware(BodyLimit, settings=platform.settings)  # counts every byte

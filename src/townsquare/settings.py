@@ -80,6 +80,18 @@ class Settings(BaseSettings):
         "throttling, feedback) on the client address its `X-Forwarded-For` names. Empty: "
         "the connecting address is the client and `X-Forwarded-For` is ignored.",
     )
+    otel_endpoint: str = Field(
+        default="",
+        description="Base URL of an OpenTelemetry collector's OTLP/HTTP receiver "
+        "(`http://collector:4318`; spans go to its `/v1/traces`). Empty: no traces, unless "
+        "the standard `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` "
+        "is set.",
+    )
+    otel_service_name: str = Field(
+        default="townsquare",
+        min_length=1,
+        description="`service.name` of the traces, to tell nodes or sites apart in the collector.",
+    )
     # --- end opshttp ---
     bus_url: str = Field(
         default="memory",

@@ -20,6 +20,7 @@ from townsquare.http.metrics import Metrics
 
 log = logging.getLogger("townsquare.access")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+REQUEST_ID_KEY = "townsquare.request_id"
 UNMATCHED = "(unmatched)"
 """The route of a request no route took: a 404 of any path counts once, not once per path."""
 
@@ -34,13 +35,20 @@ def route_of(scope: Scope) -> str:
 
 
 def request_id_of(scope: Scope) -> str:
-    """The client's request id if it is a plain token, else a fresh one."""
+    """The client's request id if it is a plain token, else a fresh one, kept in the scope so
+    the log line, the response header and the trace name the same id."""
+    kept = scope.get(REQUEST_ID_KEY)
+    if isinstance(kept, str):
+        return kept
+    chosen = uuid.uuid4().hex
     for key, value in scope["headers"]:
         if key == b"x-request-id":
             sent = bytes(value).decode("latin-1")
             if REQUEST_ID.match(sent):
-                return sent
-    return uuid.uuid4().hex
+                chosen = sent
+                break
+    scope[REQUEST_ID_KEY] = chosen
+    return chosen
 
 
 class AccessLog:

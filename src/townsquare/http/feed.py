@@ -14,6 +14,7 @@ from fastapi import Depends, Query, Request
 
 from townsquare.http.caching import http_date
 from townsquare.http.deps import Runtime, platform_of
+from townsquare.http.tracing import traced
 from townsquare.incidents import service
 from townsquare.incidents.schemas import (
     FeedQuery,
@@ -96,5 +97,8 @@ def last_modified(incidents: Sequence[IncidentPublic]) -> dict[str, str]:
 
 def run_feed(platform: Runtime, query: FeedQuery) -> list[IncidentPublic]:
     """One page of the feed, through the index under its lock."""
-    with platform.factory() as session, platform.index_lock:
-        return service.query_feed(session, platform.index, query)
+    with traced("feed query") as span, platform.factory() as session, platform.index_lock:
+        page = service.query_feed(session, platform.index, query)
+        if span is not None:
+            span.set_attribute("townsquare.feed.items", len(page))
+        return page
