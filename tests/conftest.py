@@ -16,6 +16,9 @@ pytest.register_assert_rewrite("tests.support")
 # old sample records, a Monday digest to the test mailboxes); tests that need it turn it on.
 os.environ.setdefault("TOWNSQUARE_RETENTION_INTERVAL_S", "0")
 os.environ.setdefault("TOWNSQUARE_WEEKLY_DIGEST_DAY", "off")
+# Tests sign many people up from one address; tests of the hourly limits set their own.
+for limit in ("SIGNUP_PER_HOUR", "PASSWORD_RESET_PER_HOUR", "ANONYMOUS_WRITES_PER_HOUR"):
+    os.environ.setdefault(f"TOWNSQUARE_{limit}", "100000")
 
 pytest_plugins = [
     "tests.support.store",

@@ -87,6 +87,11 @@ class TooManyRequests(TownsquareError):
     status = 429
     title = "Too many requests"
 
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        """Seconds until a retry may succeed (the `Retry-After` header), when known."""
+
 
 class PayloadTooLarge(TownsquareError):
     """An upload is larger or longer than its limit."""

@@ -203,6 +203,22 @@ class Settings(BaseSettings):
         description="The window failures are counted in, and how long a "
         "held-back pair or address waits, minutes.",
     )
+    signup_per_hour: int = Field(
+        default=20,
+        ge=1,
+        description="Sign-ups one client address may make an hour without being signed in.",
+    )
+    password_reset_per_hour: int = Field(
+        default=10,
+        ge=1,
+        description="Password reset mails one client address may ask for an hour.",
+    )
+    anonymous_writes_per_hour: int = Field(
+        default=60,
+        ge=1,
+        description="Other writes one client address may make an hour without being signed in "
+        "(watch areas, e-mail and alert confirmations, new passwords from a link).",
+    )
     api_token_days: float = Field(
         default=30, gt=0, description="Life of a personal API token from when it is made, days."
     )

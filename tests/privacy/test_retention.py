@@ -21,7 +21,12 @@ from townsquare.ingest.models import RawRecord
 from townsquare.privacy.models import RetentionRun
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-NONE_ELSE = {"post_points": 0, "media_originals": 0, "unattached_media": 0}
+NONE_ELSE = {
+    "post_points": 0,
+    "media_originals": 0,
+    "unattached_media": 0,
+    "throttle_counters": 0,
+}
 
 
 def _count(session: Session, model: type[object]) -> int:
@@ -94,5 +99,5 @@ def test_the_cli_runs_retention(
     assert result.exit_code == 0, result.output
     assert (
         "retention: deleted 1000 rows (raw_records 1000, post_points 0, media_originals 0,"
-        " unattached_media 0)" in result.output
+        " unattached_media 0, throttle_counters 0)" in result.output
     )

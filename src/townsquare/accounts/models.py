@@ -98,9 +98,11 @@ class EmailToken(Base):
 
 
 class SigninThrottle(Base):
-    """Failed sign-ins of one key: a (client address, e-mail) pair or a client address.
+    """Counted events of one key in a window: failed sign-ins of a (client address, e-mail)
+    pair or of a client address, or one client address's anonymous writes of one kind.
 
-    The key is a keyed digest (see `accounts.throttle`): no address or e-mail is stored.
+    The key is a keyed digest (see `accounts.throttle`): no address or e-mail is stored. The
+    column `failures` counts whatever the key counts (its name predates the anonymous limits).
     """
 
     __tablename__ = "signin_throttle"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from townsquare.accounts import service, signin, twofactor
 from townsquare.accounts.schemas import (
@@ -27,11 +27,17 @@ from townsquare.http.deps import (
     CurrentActor,
     set_session_cookie,
 )
+from townsquare.http.ratelimit import limited
 
 router = APIRouter(prefix="/api/v1/account", tags=["accounts"])
 
 
-@router.post("/sign-up", status_code=201, summary="Create a resident account")
+@router.post(
+    "/sign-up",
+    status_code=201,
+    summary="Create a resident account",
+    dependencies=[Depends(limited("sign-up"))],
+)
 def sign_up(body: SignUp, session: DB, settings: Config) -> dict[str, int]:
     """Create the account and mail a verification link."""
     account_id = service.sign_up(
@@ -40,7 +46,11 @@ def sign_up(body: SignUp, session: DB, settings: Config) -> dict[str, int]:
     return {"id": account_id}
 
 
-@router.post("/verify", summary="Confirm an e-mail address from its link")
+@router.post(
+    "/verify",
+    summary="Confirm an e-mail address from its link",
+    dependencies=[Depends(limited("anonymous"))],
+)
 def verify(body: LinkToken, session: DB) -> dict[str, bool]:
     """Mark the address verified."""
     service.verify_email(session, body.token, now=utcnow())
@@ -105,13 +115,23 @@ def totp_disable(body: Code, actor: CurrentActor, session: DB) -> None:
     twofactor.disable_totp(session, body.code, actor=actor, now=utcnow())
 
 
-@router.post("/password-reset", status_code=202, summary="Mail a password reset link")
+@router.post(
+    "/password-reset",
+    status_code=202,
+    summary="Mail a password reset link",
+    dependencies=[Depends(limited("password-reset"))],
+)
 def password_reset(body: EmailOnly, session: DB, settings: Config) -> None:
     """The same answer whether or not the account exists."""
     service.request_password_reset(session, settings, body.email, now=utcnow())
 
 
-@router.post("/password", status_code=204, summary="Set a new password from a reset link")
+@router.post(
+    "/password",
+    status_code=204,
+    summary="Set a new password from a reset link",
+    dependencies=[Depends(limited("anonymous"))],
+)
 def new_password(body: NewPassword, session: DB) -> None:
     """Every session and token of the account ends."""
     service.reset_password(session, body.token, body.password, now=utcnow())

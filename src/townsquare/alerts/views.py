@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from townsquare.alerts import service
 from townsquare.alerts.schemas import (
@@ -22,6 +22,7 @@ from townsquare.alerts.schemas import (
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, NotFound
 from townsquare.http.deps import platform_of
+from townsquare.http.ratelimit import limited
 
 router = APIRouter(tags=["alerts"])
 Auth = Annotated[str | None, Header(description="Bearer MANAGE_TOKEN")]
@@ -45,6 +46,7 @@ def bearer(authorization: str | None) -> str:
             "description": "the address already watches this area: no second subscription",
         }
     },
+    dependencies=[Depends(limited("anonymous"))],
 )
 def create(
     request: Request, response: Response, data: SubscriptionIn

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare.accounts.throttle import expire_counters
 from townsquare.db import transaction
 from townsquare.footage.models import Clip
 from townsquare.ingest.retention import expire_raw_records
@@ -48,6 +49,7 @@ EXPIRERS: dict[str, Expirer] = {
     "post_points": expire_post_points,
     "media_originals": expire_media_originals,
     "unattached_media": _expire_unattached_media,
+    "throttle_counters": expire_counters,
 }
 """What the retention job deletes, by kind (`retention` in the policy says how long)."""
 

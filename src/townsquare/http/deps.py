@@ -67,7 +67,8 @@ def client_address(request: Request) -> str:
 Client = Annotated[str, Depends(client_address)]
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer` header, if any."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
@@ -79,7 +80,7 @@ async def current_actor(request: Request, session: DB, settings: Config) -> Acto
         session,
         settings,
         cookie=request.cookies.get(SESSION_COOKIE),
-        bearer=_bearer(request),
+        bearer=bearer_token(request),
         now=utcnow(),
     )
     if request.method not in SAFE_METHODS and not actor.via_token:

@@ -15,6 +15,7 @@ from townsquare.errors import (
     InvalidParameter,
     NotFound,
     StorageFull,
+    TooManyRequests,
     TownsquareError,
     out_of_space,
 )
@@ -83,7 +84,10 @@ def problem(request: Request, exc: TownsquareError) -> JSONResponse:
     }
     if isinstance(exc, InvalidParameter):
         body["parameter"] = exc.parameter
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM)
+    headers = {}
+    if isinstance(exc, TooManyRequests) and exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM, headers=headers)
 
 
 def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -43,6 +43,7 @@ from townsquare.http.deps import (
     platform_of,
     set_session_cookie,
 )
+from townsquare.http.ratelimit import count, retry_later
 from townsquare.settings import Settings
 from townsquare.web.kit import (
     PageActor,
@@ -118,14 +119,16 @@ async def sign_up(request: Request, session: DB, settings: Config) -> Response:
             request, "accounts/sign_up.html", 422, values=values, error=(name, message)
         )
     try:
+        count(request, "sign-up")
         accounts.sign_up(
             session, settings, body.email, body.password, body.display_name, now=utcnow()
         )
     except TownsquareError as exc:
         error = ("email", as_sentence(exc.detail))
-        return anonymous_page(
+        shown = anonymous_page(
             request, "accounts/sign_up.html", exc.status, values=values, error=error
         )
+        return retry_later(shown, exc)
     return page(request, "accounts/sign_up_sent.html", email=body.email, actor=None)
 
 
@@ -141,7 +144,13 @@ async def verify(request: Request, session: DB) -> Response:
     form = await request.form()
     token = text(form, "token")[:200]
     try:
+        count(request, "anonymous")
         accounts.verify_email(session, token, now=utcnow())
+    except TooManyRequests as exc:
+        shown = anonymous_page(
+            request, "accounts/verify.html", 429, token=token, done=False, error=sentence(exc)
+        )
+        return retry_later(shown, exc)
     except InvalidParameter:
         error = "This link is unknown, used or expired. Sign in to ask for a new one."
         return anonymous_page(
@@ -261,6 +270,13 @@ async def forgot(request: Request, session: DB, settings: Config) -> Response:
         return anonymous_page(
             request, "accounts/forgot.html", 422, sent=False, email=email, error=error
         )
+    try:
+        count(request, "password-reset")
+    except TooManyRequests as exc:
+        shown = anonymous_page(
+            request, "accounts/forgot.html", 429, sent=False, email=email, error=sentence(exc)
+        )
+        return retry_later(shown, exc)
     accounts.request_password_reset(session, settings, email, now=utcnow())
     return anonymous_page(request, "accounts/forgot.html", sent=True, email=email)
 
@@ -286,7 +302,13 @@ async def reset(request: Request, session: DB) -> Response:
             request, "accounts/reset.html", 422, token=token, done=False, error=error
         )
     try:
+        count(request, "anonymous")
         accounts.reset_password(session, body.token, body.password, now=utcnow())
+    except TooManyRequests as exc:
+        shown = anonymous_page(
+            request, "accounts/reset.html", 429, token=token, done=False, error=sentence(exc)
+        )
+        return retry_later(shown, exc)
     except InvalidParameter:
         error = ("token", "This link is unknown, used or expired. Ask for a new one.")
         return anonymous_page(

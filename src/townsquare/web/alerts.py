@@ -1,9 +1,10 @@
 """The watch-area page, and the pages behind the links of alert mail (confirm, unsubscribe).
 
-The mailed links work from the link alone: no account, no cookie. A GET only shows a button
-(mail scanners fetch links, and must not confirm or unsubscribe anyone); the POST acts. The
-unsubscribe POST also answers RFC 8058 one-click requests, which mail clients send with the
-body `List-Unsubscribe=One-Click` and no cookie.
+The mailed links work from the link alone: no account, no cookie (a confirmation counts
+against the client address's hourly limit of anonymous writes; an unsubscribe does not).
+A GET only shows a button (mail scanners fetch links, and must not confirm or unsubscribe
+anyone); the POST acts. The unsubscribe POST also answers RFC 8058 one-click requests, which
+mail clients send with the body `List-Unsubscribe=One-Click` and no cookie.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from fastapi.responses import Response
 from townsquare.alerts import optin
 from townsquare.alerts.channels.registry import choices
 from townsquare.db import utcnow
+from townsquare.errors import TooManyRequests
 from townsquare.http.deps import platform_of
-from townsquare.web.kit import page_router, render
+from townsquare.http.ratelimit import count, retry_later
+from townsquare.web.kit import page_router, render, sentence
 
 router = page_router()
 TOKEN_CHARS = 200
@@ -44,6 +47,18 @@ def confirm_page(request: Request, token: str) -> Response:
 @router.post("/alerts/confirm/{token}")
 def confirm(request: Request, token: str) -> Response:
     """Confirm the address; alerts go to it from now on."""
+    try:
+        count(request, "anonymous")
+    except TooManyRequests as exc:
+        shown = render(
+            request,
+            "alerts/alerts_link.html",
+            429,
+            action="confirm",
+            token=token[:TOKEN_CHARS],
+            error=sentence(exc),
+        )
+        return retry_later(shown, exc)
     outcome = optin.confirm(platform_of(request).factory, token[:TOKEN_CHARS], now=utcnow())
     status = 200 if outcome in ("confirmed", "already") else 404
     return render(request, "alerts/alerts_link.html", status, action="confirm", outcome=outcome)
