@@ -29,7 +29,7 @@ CIRCUMRADIUS_FACTOR = 1.2
 """Bound on centre-to-vertex distance over the average edge (measured worst: 1.10)."""
 CHILD_OFFSET_FACTOR = 0.8
 """Bound on parent-centre to child-centre distance over the parent's edge (worst: 0.722)."""
-EDGES_PER_RADIUS = 16.0
+EDGES_PER_RADIUS = 4.0
 """Edge cells are about radius / this: fewer exact tests against more cells per area."""
 START_LEVELS = 3
 """The cover starts this many resolutions above the edge resolution and splits edge cells."""

@@ -1,18 +1,25 @@
 """The geofence index: which watch areas contain a point, without touching the store.
 
 Each area is covered once by H3 cells (see `cover`): coarse cells wholly inside the area
-and fine edge cells. Each cell holds a numpy array of the subscription ids inside it and one
-of the slots of areas whose edge crosses it. A point is matched by taking the ancestors of its
-resolution-15 cell at each resolution in use: a dict look-up each, one concatenation of the
-inside ids, and one vectorised test of the edge candidates (a dot product of unit vectors
-against the cosine of each radius). Candidates too close to call, and polygons, get the exact
-scalar test, so the answer is exactly what `Area.contains` says.
+and fine edge cells. Each area gets a slot; its id and test parameters live in per-slot
+numpy arrays. The cells live in one table, compressed sparse rows: the sorted distinct cells,
+and for each the run of slots inside it and the run of slots whose edge crosses it, all in a
+few flat arrays (no Python object per cell or per area, so a million areas fit in well under
+a gigabyte). A point is matched by taking the ancestors of its resolution-15 cell at each
+resolution in use, one `searchsorted` for all of them, one concatenation of the inside runs,
+and one vectorised test of the edge candidates (a dot product of unit vectors against the
+cosine of each radius). Candidates too close to call, and polygons, get the exact scalar test,
+so the answer is exactly what `Area.contains` says.
+
+Areas added after the build go to a small dict of cells until they outgrow a share of the
+table, when both are merged into a new table; a removed area's slot is marked dead until then.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,10 +62,14 @@ __all__ = [
 UNSURE_COS = 1e-12
 """Edge candidates whose dot product is this close to the cosine get the scalar test."""
 CHUNK = 100_000
-"""Areas covered per numpy pass when building (bounds the temporary arrays)."""
+"""Circles covered per numpy pass when building (bounds the temporary arrays)."""
+MERGE_SHARE = 8
+"""Cells added (or areas removed) since the table was made are merged past 1/this of it."""
+MERGE_FLOOR = 50_000
+"""... and past this many, so that small indexes do not rebuild their table on every change."""
 _EMPTY = np.zeros(0, np.int64)
-_NO_PARAMS = np.zeros((0, 4), np.float64)
-_EMPTY_ENTRY = (_EMPTY, _EMPTY, _NO_PARAMS)
+_NO_SLOTS = np.zeros(0, np.int32)
+Int32s = npt.NDArray[np.int32]
 
 
 def _parent_masks(res: int) -> tuple[int, int]:
@@ -67,58 +78,101 @@ def _parent_masks(res: int) -> tuple[int, int]:
     return ~((0xF << 52) | low), (res << 52) | low
 
 
-Entry = tuple[Int64s, Int64s, Floats]
-"""A cell's inside ids, edge ids, and the edge areas' x, y, z, cos(radius) (NaN: polygon)."""
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Sorted distinct cells and, per cell, its run of inside slots and of edge slots."""
+
+    cells: Int64s
+    inside_at: Int64s  # len(cells) + 1 offsets into `inside`
+    inside: Int32s
+    edge_at: Int64s
+    edge: Int32s
+
+    @classmethod
+    def of(
+        cls, in_cells: Int64s, in_slots: Int32s, edge_cells: Int64s, edge_slots: Int32s
+    ) -> _Table:
+        cells = np.union1d(in_cells, edge_cells)
+        inside_at, inside = _runs(cells, in_cells, in_slots)
+        edge_at, edge = _runs(cells, edge_cells, edge_slots)
+        return cls(cells, inside_at, inside, edge_at, edge)
+
+    def pairs(self, edge: bool) -> tuple[Int64s, Int32s]:
+        """Every (cell, slot) of one kind, cells repeated."""
+        at, slots = (self.edge_at, self.edge) if edge else (self.inside_at, self.inside)
+        return np.repeat(self.cells, np.diff(at)), slots
+
+    def __len__(self) -> int:
+        return len(self.inside) + len(self.edge)
+
+
+def _runs(cells: Int64s, of_cells: Int64s, slots: Int32s) -> tuple[Int64s, Int32s]:
+    """Offsets of each of `cells` into the slots sorted by cell (stable: slot order kept)."""
+    order = np.argsort(of_cells, kind="stable")
+    ordered = of_cells[order]
+    at = np.empty(len(cells) + 1, np.int64)
+    at[:-1] = np.searchsorted(ordered, cells)
+    at[-1] = len(ordered)
+    del ordered
+    return at, slots[order].astype(np.int32, copy=False)
 
 
 class GeofenceIndex:
-    """Cell -> inside ids and edge ids with their test parameters inline (no scattered reads)."""
+    """Cells -> slots of the areas inside them or crossing them; per-slot ids and parameters."""
 
-    def __init__(self) -> None:
-        self._cells: dict[int, Entry] = {}
-        self._per_res: Counter[int] = Counter()
-        self._levels: list[tuple[int, int]] = []
-        self._areas: dict[int, Area] = {}
-        self._covers: dict[int, tuple[Int64s, Int64s] | None] = {}  # None: recompute
+    def __init__(self, merge_floor: int = MERGE_FLOOR) -> None:
+        self.merge_floor = merge_floor
+        self._slot_of: dict[int, int] = {}
+        self._ids = _EMPTY.copy()
+        self._params = np.zeros((0, 4))  # x, y, z, cos(radius) of circles; NaN: exact test
+        self._circles = np.zeros((0, 3))  # lat, lon, radius of circles (the exact test)
+        self._shapes: dict[int, Area] = {}  # slot -> polygon (the exact test)
+        self._alive = np.zeros(0, np.bool_)
+        self._used = self._dead = 0
+        self._table = _Table.of(_EMPTY, _NO_SLOTS, _EMPTY, _NO_SLOTS)
+        self._added: dict[int, tuple[list[int], list[int]]] = {}  # cell -> inside, edge slots
+        self._added_pairs = 0
+        self._resolutions: set[int] = set()
+        self._ands = self._ors = _EMPTY
 
     def __len__(self) -> int:
-        return len(self._areas)
+        return len(self._slot_of)
 
     def __contains__(self, subscription_id: object) -> bool:
-        return subscription_id in self._areas
+        return subscription_id in self._slot_of
 
     def add(self, subscription_id: int, area: Area, cells: Cover | None = None) -> Cover:
         """Index one area (replacing any earlier one of the same id); returns its cover."""
         self.remove(subscription_id)
         found = cells or cover(area)
-        self._areas[subscription_id] = area
-        inside = np.array(found.inside, np.int64)
-        edge = np.array(found.edge, np.int64)
-        self._covers[subscription_id] = (inside, edge)
-        one = np.array([subscription_id], np.int64)
-        params = _params([area])
-        for cell in inside.tolist():
-            ids, eids, eparams = self._cells.get(cell, _EMPTY_ENTRY)
-            self._put(cell, (np.concatenate([ids, one]), eids, eparams))
-        for cell in edge.tolist():
-            ids, eids, eparams = self._cells.get(cell, _EMPTY_ENTRY)
-            self._put(cell, (ids, np.concatenate([eids, one]), np.concatenate([eparams, params])))
+        slot = self._used
+        if slot == len(self._ids):
+            self._grow(max(1024, 2 * slot))
+        self._used += 1
+        self._slot_of[subscription_id] = slot
+        self._ids[slot], self._alive[slot] = subscription_id, True
+        lat, lon, radius = _circle_columns([area])
+        self._circles[slot] = lat[0], lon[0], radius[0]
+        self._params[slot] = _params(lat, lon, radius)[0]
+        if isinstance(area, PolygonArea):
+            self._shapes[slot] = area
+        for kind, cells_of_kind in enumerate((found.inside, found.edge)):
+            for cell in cells_of_kind:
+                self._added.setdefault(cell, ([], []))[kind].append(slot)
+        self._added_pairs += len(found.inside) + len(found.edge)
+        self._use(np.array(found.inside + found.edge, np.int64))
+        self._merge_if_due()
         return found
 
     def remove(self, subscription_id: int) -> None:
         """Forget an area; unknown ids are ignored (events may repeat)."""
-        if subscription_id not in self._areas:
+        slot = self._slot_of.pop(subscription_id, None)
+        if slot is None:
             return
-        inside, edge = self._cover_arrays(subscription_id)
-        del self._covers[subscription_id]
-        del self._areas[subscription_id]
-        for cell in inside.tolist():
-            ids, eids, eparams = self._cells[cell]
-            self._put(cell, (ids[ids != subscription_id], eids, eparams))
-        for cell in edge.tolist():
-            ids, eids, eparams = self._cells[cell]
-            keep = eids != subscription_id
-            self._put(cell, (ids, eids[keep], eparams[keep]))
+        self._alive[slot] = False
+        self._shapes.pop(slot, None)
+        self._dead += 1
+        self._merge_if_due()
 
     def match(self, lat: float, lon: float) -> list[int]:
         """Every subscription whose area contains the point (each once)."""
@@ -126,153 +180,216 @@ class GeofenceIndex:
 
     def match_ids(self, lat: float, lon: float) -> Int64s:
         """`match` as a numpy array of ids, with no Python object per subscriber."""
-        point = h3i.latlng_to_cell(lat, lon, LOOKUP_RESOLUTION)
-        found: list[Int64s] = []
-        edge: list[Entry] = []
-        get = self._cells.get
-        for and_mask, or_mask in self._levels:
-            entry = get((point & and_mask) | or_mask)
-            if entry is not None:
-                found.append(entry[0])
-                if len(entry[1]):
-                    edge.append(entry)
+        wanted = (
+            np.int64(h3i.latlng_to_cell(lat, lon, LOOKUP_RESOLUTION)) & self._ands
+        ) | self._ors
+        inside: list[Int32s] = []
+        edge: list[Int32s] = []
+        table = self._table
+        if len(table.cells):
+            at = np.minimum(np.searchsorted(table.cells, wanted), len(table.cells) - 1)
+            hits = at[table.cells[at] == wanted]
+            for runs, slots, out in (
+                (table.inside_at, table.inside, inside),
+                (table.edge_at, table.edge, edge),
+            ):
+                for a, b in zip(runs[hits].tolist(), runs[hits + 1].tolist(), strict=True):
+                    if b > a:
+                        out.append(slots[a:b])
+        if self._added:
+            for cell in wanted.tolist():
+                got = self._added.get(cell)
+                if got is not None:
+                    inside.append(np.array(got[0], np.int32))
+                    edge.append(np.array(got[1], np.int32))
         if edge:
-            ids = np.concatenate([e[1] for e in edge])
-            params = np.concatenate([e[2] for e in edge])
-            found.append(self._test_edge(ids, params, lat, lon))
-        return np.concatenate(found) if found else _EMPTY
-
-    def _test_edge(self, ids: Int64s, params: Floats, lat: float, lon: float) -> Int64s:
-        """The ids among edge candidates whose areas hold the point."""
-        gap = params[:, :3] @ unit_vectors(np.array([lat]), np.array([lon]))[0] - params[:, 3]
-        hits: Int64s = ids[gap > UNSURE_COS]
-        unsure = ~(np.abs(gap) > UNSURE_COS)  # NaN (polygons) lands here too
-        if not unsure.any():
-            return hits
-        areas = self._areas
-        exact = [s for s in ids[unsure].tolist() if areas[s].contains(lat, lon)]
-        return np.concatenate([hits, np.array(exact, np.int64)])
-
-    def cells_of(self, subscription_id: int) -> Cover | None:
-        """The cover of one indexed area."""
-        if subscription_id not in self._areas:
-            return None
-        found = self._cover_arrays(subscription_id)
-        finest = int(resolution_of(np.concatenate(found)).max())
-        return Cover(finest, tuple(found[0].tolist()), tuple(found[1].tolist()))
-
-    @classmethod
-    def build(cls, entries: Iterable[tuple[int, Area, Cover | None]]) -> GeofenceIndex:
-        """An index of many areas at once: covers and cell tables made with numpy in bulk."""
-        index = cls()
-        for subscription_id, area, cells in entries:
-            index._areas[subscription_id] = area
-            index._covers[subscription_id] = None
-            if cells:
-                given = np.array(cells.inside, np.int64), np.array(cells.edge, np.int64)
-                index._covers[subscription_id] = given
-        order = list(index._areas)
-        ids = np.array(order, np.int64)
-        areas = [index._areas[i] for i in order]
-        params = _params(areas)
-        pairs: list[tuple[Int64s, Int64s, Int64s, Int64s]] = []
-        todo = [n for n, a in enumerate(areas) if isinstance(a, CircleArea)]
-        todo = [n for n in todo if index._covers[order[n]] is None]
-        for n, i in enumerate(order):
-            got = index._covers[i]
-            if got is None and not isinstance(areas[n], CircleArea):
-                again = cover(areas[n])
-                got = (np.array(again.inside, np.int64), np.array(again.edge, np.int64))
-            if got is not None:
-                pairs.append((np.full(len(got[0]), n), got[0], np.full(len(got[1]), n), got[1]))
-        known: CentreCache = {}
-        for start in range(0, len(todo), CHUNK):
-            slots = np.array(todo[start : start + CHUNK], np.int64)
-            bulk = circle_covers(*_circles(areas, slots), known)
-            pairs.append(
-                (slots[bulk.inside_owner], bulk.inside_cell, slots[bulk.edge_owner], bulk.edge_cell)
-            )
-        in_slots, in_cells = _joined([p[0] for p in pairs]), _joined([p[1] for p in pairs])
-        edge_slots, edge_cells = _joined([p[2] for p in pairs]), _joined([p[3] for p in pairs])
-        del pairs  # the peak is here at a million areas: let go of every copy early
-        inside = _grouped(in_cells, in_slots, lambda s: (ids[s],))
-        del in_cells, in_slots
-        edge = _grouped(edge_cells, edge_slots, lambda s: (ids[s], params[s]))
-        del edge_cells, edge_slots
-        for cell in inside.keys() | edge.keys():
-            got_in = inside.get(cell, (_EMPTY,))[0]
-            got_edge = edge.get(cell, (_EMPTY, _NO_PARAMS))
-            index._cells[cell] = (got_in, got_edge[0], got_edge[1])
-        index._per_res = Counter(resolution_of(np.array(list(index._cells), np.int64)).tolist())
-        index._levels = [_parent_masks(res) for res in sorted(index._per_res)]
-        return index
-
-    def _cover_arrays(self, subscription_id: int) -> tuple[Int64s, Int64s]:
-        """The inside and edge cells of an indexed area (covers made in bulk are recomputed)."""
-        found = self._covers[subscription_id]
-        if found is None:
-            again = cover(self._areas[subscription_id])
-            return np.array(again.inside, np.int64), np.array(again.edge, np.int64)
+            inside.append(self._test_edge(np.concatenate(edge), lat, lon))
+        slots = np.concatenate(inside) if inside else _NO_SLOTS
+        if self._dead:
+            slots = slots[self._alive.take(slots)]
+        found: Int64s = self._ids.take(slots)
         return found
 
-    def _put(self, cell: int, entry: Entry) -> None:
-        """Store one cell's arrays, keeping the resolutions in use current."""
-        res = (cell >> 52) & 0xF
-        known = cell in self._cells
-        if len(entry[0]) or len(entry[1]):
-            self._cells[cell] = entry
-            if not known:
-                self._per_res[res] += 1
-        elif known:
-            del self._cells[cell]
-            self._per_res[res] -= 1
-            if not self._per_res[res]:
-                del self._per_res[res]
-        else:
-            return
-        self._levels = [_parent_masks(r) for r in sorted(self._per_res)]
+    def _test_edge(self, slots: Int32s, lat: float, lon: float) -> Int32s:
+        """The slots among edge candidates whose areas hold the point."""
+        params = np.take(self._params, slots, axis=0)  # far faster than fancy indexing
+        gap = params[:, :3] @ unit_vectors(np.array([lat]), np.array([lon]))[0] - params[:, 3]
+        hits: Int32s = slots[gap > UNSURE_COS]
+        unsure = slots[~(np.abs(gap) > UNSURE_COS)]  # NaN (polygons) lands here too
+        if not len(unsure):
+            return hits
+        exact = [s for s in unsure.tolist() if self._contains(s, lat, lon)]
+        return np.concatenate([hits, np.array(exact, np.int32)])
+
+    def _contains(self, slot: int, lat: float, lon: float) -> bool:
+        shape = self._shapes.get(slot)
+        if shape is not None:
+            return shape.contains(lat, lon)
+        clat, clon, radius = self._circles[slot].tolist()
+        return bool(geo.haversine_m(clat, clon, lat, lon) <= radius)
+
+    def cells_of(self, subscription_id: int) -> Cover | None:
+        """The cover of one indexed area (a scan of the table: for inspection, not matching)."""
+        slot = self._slot_of.get(subscription_id)
+        if slot is None:
+            return None
+        kinds: list[list[int]] = []
+        for kind, (runs, slots) in enumerate(
+            ((self._table.inside_at, self._table.inside), (self._table.edge_at, self._table.edge))
+        ):
+            where = np.flatnonzero(slots == slot)
+            found = self._table.cells[np.searchsorted(runs, where, side="right") - 1].tolist()
+            found += [cell for cell, got in self._added.items() if slot in got[kind]]
+            kinds.append(sorted(found))
+        finest = int(resolution_of(np.array(kinds[0] + kinds[1], np.int64)).max())
+        return Cover(finest, tuple(kinds[0]), tuple(kinds[1]))
+
+    @classmethod
+    def build(
+        cls, entries: Iterable[tuple[int, Area, Cover | None]], merge_floor: int = MERGE_FLOOR
+    ) -> GeofenceIndex:
+        """An index of many areas at once: covers and the cell table made with numpy in bulk.
+
+        A repeated id keeps its last area. Only circles and polygons keep anything per area
+        beyond their slot: a cell area is its cover, so nothing of it needs keeping.
+        """
+        index = cls(merge_floor)
+        ids, lats, lons, radii = array("q"), array("d"), array("d"), array("d")
+        pairs = [(array("q"), array("q")), (array("q"), array("q"))]  # inside, edge: cell, slot
+        todo = array("q")
+        nan = float("nan")
+        for slot, (subscription_id, area, cells) in enumerate(entries):
+            ids.append(subscription_id)
+            circle = isinstance(area, CircleArea)
+            lats.append(area.lat if isinstance(area, CircleArea) else nan)
+            lons.append(area.lon if isinstance(area, CircleArea) else nan)
+            radii.append(area.radius_m if isinstance(area, CircleArea) else nan)
+            if isinstance(area, PolygonArea):
+                index._shapes[slot] = area
+            if cells is None and circle:
+                todo.append(slot)
+                continue
+            found = cells or cover(area)
+            for (cell_column, slot_column), kind in zip(
+                pairs, (found.inside, found.edge), strict=True
+            ):
+                cell_column.extend(kind)
+                slot_column.extend([slot] * len(kind))
+        n = len(ids)
+        index._ids = np.array(ids, np.int64)
+        lat, lon, radius = (np.array(c, np.float64) for c in (lats, lons, radii))
+        del lats, lons, radii
+        index._circles = np.stack([lat, lon, radius], axis=-1)
+        index._params = _params(lat, lon, radius)
+        columns: list[list[Int64s | Int32s]] = [
+            [np.array(cells, np.int64), np.array(slots, np.int32)] for cells, slots in pairs
+        ]
+        del pairs
+        known: CentreCache = {}
+        owners = np.array(todo, np.int64)
+        for start in range(0, len(owners), CHUNK):
+            chosen = owners[start : start + CHUNK]
+            bulk = circle_covers(lat[chosen], lon[chosen], radius[chosen], known)
+            columns[0] += [bulk.inside_cell, chosen[bulk.inside_owner].astype(np.int32)]
+            columns[1] += [bulk.edge_cell, chosen[bulk.edge_owner].astype(np.int32)]
+            del bulk
+        del known, owners
+        index._table = _table_of(columns)
+        index._used = n
+        index._alive = np.ones(n, np.bool_)
+        last = dict(zip(index._ids.tolist(), range(n), strict=True))
+        if len(last) < n:  # repeated ids: the earlier slots are dead
+            index._alive[:] = False
+            index._alive[list(last.values())] = True
+            index._dead = n - len(last)
+        index._slot_of = last
+        index._use(index._table.cells)
+        return index
+
+    @classmethod
+    def from_cells(
+        cls, subscription_ids: Int64s, cells: Int64s, merge_floor: int = MERGE_FLOOR
+    ) -> GeofenceIndex:
+        """An index of stored covers given as (subscription id, cell) rows: the cells are the
+        areas (`CellArea`), so nothing is kept per area but its slot and no Python object is
+        made per row."""
+        index = cls(merge_floor)
+        ids, slots = np.unique(subscription_ids, return_inverse=True)
+        index._ids, n = ids.astype(np.int64), len(ids)
+        index._table = _Table.of(cells, slots.astype(np.int32), _EMPTY, _NO_SLOTS)
+        index._params, index._circles = np.full((n, 4), np.nan), np.full((n, 3), np.nan)
+        index._used, index._alive = n, np.ones(n, np.bool_)
+        index._slot_of = dict(zip(index._ids.tolist(), range(n), strict=True))
+        index._use(index._table.cells)
+        return index
+
+    def _use(self, cells: Int64s) -> None:
+        """Look up the resolutions of `cells` from now on."""
+        fresh = set(np.unique(resolution_of(cells)).tolist()) - self._resolutions
+        if fresh:
+            self._resolutions |= fresh
+            masks = [_parent_masks(res) for res in sorted(self._resolutions)]
+            self._ands = np.array([m[0] for m in masks], np.int64)
+            self._ors = np.array([m[1] for m in masks], np.int64)
+
+    def _grow(self, capacity: int) -> None:
+        extra = capacity - len(self._ids)
+        self._ids = np.concatenate([self._ids, np.zeros(extra, np.int64)])
+        self._alive = np.concatenate([self._alive, np.zeros(extra, np.bool_)])
+        self._params = np.concatenate([self._params, np.full((extra, 4), np.nan)])
+        self._circles = np.concatenate([self._circles, np.full((extra, 3), np.nan)])
+
+    def _merge_if_due(self) -> None:
+        due = max(self.merge_floor, len(self._table) // MERGE_SHARE)
+        if self._added_pairs > due or self._dead > max(self.merge_floor, len(self) // MERGE_SHARE):
+            self._merge()
+
+    def _merge(self) -> None:
+        """One new table of the live slots, renumbered, with the added cells merged in."""
+        keep = np.flatnonzero(self._alive[: self._used])
+        renumber = np.full(self._used, -1, np.int32)
+        renumber[keep] = np.arange(len(keep), dtype=np.int32)
+        columns: list[npt.NDArray[np.int64] | Int32s] = []
+        for kind in (0, 1):
+            cells, slots = self._table.pairs(bool(kind))
+            extra_cells, extra_slots = array("q"), array("q")
+            for cell, got in self._added.items():
+                extra_cells.extend([cell] * len(got[kind]))
+                extra_slots.extend(got[kind])
+            cells = np.concatenate([cells, np.array(extra_cells, np.int64)])
+            slots = renumber[np.concatenate([slots, np.array(extra_slots, np.int32)])]
+            live = slots >= 0
+            columns += [cells[live], slots[live]]
+        self._table = _Table.of(*columns)  # type: ignore[arg-type]
+        self._ids, self._alive = self._ids[keep], np.ones(len(keep), np.bool_)
+        self._params, self._circles = self._params[keep], self._circles[keep]
+        self._shapes = {int(renumber[s]): area for s, area in self._shapes.items()}
+        self._slot_of = dict(zip(self._ids.tolist(), range(len(keep)), strict=True))
+        self._used, self._dead = len(keep), 0
+        self._added, self._added_pairs = {}, 0
 
 
-def _params(areas: list[Area]) -> Floats:
-    """Each area's unit vector and cosine of its angular radius; NaN rows for polygons."""
-    out = np.full((len(areas), 4), np.nan)
-    rows = [n for n, a in enumerate(areas) if isinstance(a, CircleArea)]
-    circles = [a for a in areas if isinstance(a, CircleArea)]
-    if circles:
-        lat, lon, radius = _circles(circles, np.arange(len(circles)))
-        out[rows, :3] = unit_vectors(lat, lon)
-        out[rows, 3] = np.cos(radius / geo.EARTH_RADIUS_M)
+def _table_of(columns: list[list[Int64s | Int32s]]) -> _Table:
+    """The table of inside and edge (cell, slot) chunks, letting go of each copy early."""
+    joined: list[Any] = []
+    for chunks in columns:
+        joined += [np.concatenate(chunks[0::2]), np.concatenate(chunks[1::2])]
+        chunks.clear()
+    return _Table.of(*joined)
+
+
+def _circle_columns(areas: Sequence[Area]) -> tuple[Floats, Floats, Floats]:
+    """Centre latitudes, longitudes and radii of circles; NaN for other areas."""
+    rows = [
+        (a.lat, a.lon, a.radius_m) if isinstance(a, CircleArea) else (np.nan,) * 3 for a in areas
+    ]
+    table = np.array(rows, np.float64).reshape(-1, 3)
+    return table[:, 0], table[:, 1], table[:, 2]
+
+
+def _params(lat: Floats, lon: Floats, radius: Floats) -> Floats:
+    """Each circle's unit vector and cosine of its angular radius; NaN rows for other areas."""
+    out = np.empty((len(lat), 4))
+    out[:, :3] = unit_vectors(lat, lon)
+    out[:, 3] = np.cos(radius / geo.EARTH_RADIUS_M)
     return out
-
-
-def _circles(areas: Sequence[Area], slots: Int64s) -> tuple[Floats, Floats, Floats]:
-    """Centre latitudes, longitudes and radii of the circles at `slots`."""
-    chosen = [areas[n] for n in slots.tolist()]
-    circles = [a for a in chosen if isinstance(a, CircleArea)]
-    return (
-        np.array([a.lat for a in circles], np.float64),
-        np.array([a.lon for a in circles], np.float64),
-        np.array([a.radius_m for a in circles], np.float64),
-    )
-
-
-def _joined(parts: list[Int64s]) -> Int64s:
-    return np.concatenate(parts) if parts else _EMPTY
-
-
-def _grouped(
-    cells: Int64s, slots: Int64s, columns_of: Callable[[Int64s], tuple[npt.NDArray[Any], ...]]
-) -> dict[int, tuple[Any, ...]]:
-    """Columns of the slots grouped by cell, each group a view of one array sorted by cell."""
-    if not len(cells):
-        return {}
-    order = np.argsort(cells)
-    cells = cells[order]
-    columns = columns_of(slots[order])
-    del order
-    starts = np.flatnonzero(np.diff(cells, prepend=-1))
-    ends = np.append(starts[1:], len(cells))
-    return {
-        k: tuple(c[s:e] for c in columns)
-        for k, s, e in zip(cells[starts].tolist(), starts.tolist(), ends.tolist(), strict=True)
-    }
