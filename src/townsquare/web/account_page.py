@@ -112,6 +112,8 @@ async def account_page(request: Request, session: DB, actor: PageActor, done: st
 
 
 def _in_words(exc: Refused) -> str:
+    if isinstance(exc, InvalidParameter):  # the field is named by where the words stand
+        return as_sentence(exc.detail.removeprefix(f"{exc.parameter}: "))
     if isinstance(exc, TownsquareError):
         return as_sentence(exc.detail.removeprefix("code: "))
     return sentence(exc)

@@ -204,9 +204,11 @@ async def email_change(request: Request, session: DB, settings: Config) -> Respo
         return retry_later(shown, exc)
     except (InvalidParameter, Conflict) as exc:
         session.rollback()
-        error = as_sentence(exc.detail) + " Ask for a new link on your account page."
+        words = exc.detail.removeprefix("token: ")
+        error = as_sentence(words) + " Ask for a new link on your account page."
+        status = 400 if isinstance(exc, InvalidParameter) else exc.status  # as /verify says
         return anonymous_page(
-            request, "accounts/email_confirm.html", exc.status, token="", done="", error=error
+            request, "accounts/email_confirm.html", status, token="", done="", error=error
         )
     return anonymous_page(request, "accounts/email_confirm.html", token="", done=new)
 
