@@ -124,7 +124,11 @@ def send(settings: Settings, mail: EmailMessage, *, purpose: Purpose) -> None:
         extra = {"purpose": purpose, "message_id": mail["Message-ID"]}
         if purpose == "account":
             extra["subject"] = str(mail["Subject"])
-        log.info("mail (console)", extra=extra)
+        log.info(
+            "mail (console): not sent, body withheld; a local demo shows it with "
+            "TOWNSQUARE_DEV_OUTBOX=true (docs/configuration.md)",
+            extra=extra,
+        )
         return
     deliver(settings, mail)
 
