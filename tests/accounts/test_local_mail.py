@@ -6,21 +6,41 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.support.pages import value
-from tests.support.residents import PASSWORD, app_with
+from tests.support.residents import PASSWORD
 from townsquare.accounts.models import Account
+from townsquare.app import create_app
 from townsquare.cli import app
+from townsquare.platform import Platform
 from townsquare.settings import Settings
 
 LOCAL: dict[str, Any] = {"account_mail": "console", "dev_outbox": True}
+THIS_MACHINE = ("127.0.0.1", 50000)
+
+
+@contextmanager
+def app_with(
+    settings: Settings,
+    engine: Engine,
+    factory: sessionmaker[Session],
+    client: tuple[str, int] = THIS_MACHINE,
+    **changes: Any,
+) -> Iterator[TestClient]:
+    """The whole app under `settings` with `changes`, visited from `client`'s address."""
+    platform = Platform(settings.model_copy(update=changes), engine, factory)
+    with TestClient(create_app(platform=platform), client=client) as test_client:
+        yield test_client
 
 
 def _sign_up(client: Any, email: str) -> None:
@@ -96,6 +116,18 @@ def test_a_deployment_like_configuration_has_no_outbox_and_logs_no_link(
         assert client.get("/dev/outbox").status_code == 404
     assert not any("token=" in record.getMessage() for record in caplog.records)
     assert not (resident_settings.data_dir / "outbox").exists()
+
+
+def test_the_outbox_is_only_for_a_browser_on_the_same_machine(
+    resident_settings: Settings, engine: Engine, factory: sessionmaker[Session]
+) -> None:
+    with app_with(resident_settings, engine, factory, **LOCAL) as client:
+        assert client.get("/dev/outbox").status_code == 200
+        relayed = {"X-Forwarded-For": "203.0.113.9"}
+        assert client.get("/dev/outbox", headers=relayed).status_code == 404
+    remote = ("192.0.2.7", 50000)
+    with app_with(resident_settings, engine, factory, remote, **LOCAL) as client:
+        assert client.get("/dev/outbox").status_code == 404
 
 
 def _users_verify(engine: Engine, tmp_path: Path, email: str) -> tuple[int, str]:
