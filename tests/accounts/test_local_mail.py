@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.support.pages import value
