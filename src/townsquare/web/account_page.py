@@ -1,5 +1,6 @@
 """The account page and its forms: confirm the address again, change the password or the
-e-mail address, download my data, two-factor sign-in, sign out everywhere, delete my account.
+e-mail address (and the link, mailed to the new one, that confirms it), download my data,
+two-factor sign-in, sign out everywhere, delete my account.
 
 Every form carries the session's CSRF token (checked by `kit.page_actor`) and works without
 JavaScript: a refused form shows the page again with the reason in words beside that form; a
@@ -30,6 +31,8 @@ from townsquare.errors import (
 )
 from townsquare.housekeeping import rights
 from townsquare.http.deps import DB, SESSION_COOKIE, Client, Config
+from townsquare.http.ratelimit import count, retry_later
+from townsquare.web.accounts import anonymous_page
 from townsquare.web.kit import (
     PageActor,
     Refused,
@@ -185,6 +188,37 @@ async def change_email(
             session, settings, password, new, actor=actor, client=client, now=utcnow()
         )
     return see_other("/account?done=email#email")
+
+
+@router.get("/account/email/confirm")
+def email_change_page(request: Request, token: str = "") -> Response:
+    """The link mailed to a new address: a button confirms (a mail scanner's GET changes
+    nothing)."""
+    return anonymous_page(request, "accounts/email_confirm.html", token=token[:1000], done="")
+
+
+@router.post("/account/email/confirm")
+async def email_change(request: Request, session: DB, settings: Config) -> Response:
+    """Move the link's account to the new address; the old address is told."""
+    form = await request.form()
+    token = text(form, "token")[:1000]
+    try:
+        count(request, "anonymous")
+        new = selfservice.confirm_email_change(session, settings, token, now=utcnow())
+    except TooManyRequests as exc:
+        shown = anonymous_page(
+            request, "accounts/email_confirm.html", 429, token=token, done="", error=sentence(exc)
+        )
+        return retry_later(shown, exc)
+    except (InvalidParameter, Conflict) as exc:
+        session.rollback()
+        words = exc.detail.removeprefix("token: ")
+        error = as_sentence(words) + " Ask for a new link on your account page."
+        status = 400 if isinstance(exc, InvalidParameter) else exc.status  # as /verify says
+        return anonymous_page(
+            request, "accounts/email_confirm.html", status, token="", done="", error=error
+        )
+    return anonymous_page(request, "accounts/email_confirm.html", token="", done=new)
 
 
 # ---- every session, and the account itself ------------------------------------------------

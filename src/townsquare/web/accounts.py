@@ -1,6 +1,6 @@
 """Account pages before a session: sign-up and its mailed link (sent again on request),
-sign-in with the two-factor step, sign-out, a forgotten password's mailed reset link, and the
-link confirming a new address. The account page itself is `account_page`.
+sign-in with the two-factor step, sign-out, and a forgotten password's mailed reset link. The
+account page itself, and the link confirming a new address, are `account_page`.
 
 Forms of a signed-in session carry the session's CSRF token (checked by `kit.page_actor`);
 forms before a session exists (sign-up, sign-in) carry a double-submit token that must match
@@ -19,13 +19,12 @@ from fastapi.datastructures import FormData
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from townsquare.accounts import selfservice, signin
 from townsquare.accounts import service as accounts
+from townsquare.accounts import signin
 from townsquare.accounts.schemas import NewPassword, SignUp
 from townsquare.accounts.security import same
 from townsquare.db import utcnow
 from townsquare.errors import (
-    Conflict,
     InvalidParameter,
     TooManyRequests,
     TownsquareError,
@@ -180,37 +179,6 @@ async def verify(request: Request, session: DB) -> Response:
             request, "accounts/verify.html", 400, token="", done=False, error=error
         )
     return anonymous_page(request, "accounts/verify.html", token="", done=True)
-
-
-@router.get("/account/email/confirm")
-def email_change_page(request: Request, token: str = "") -> Response:
-    """The link mailed to a new address: a button confirms (a mail scanner's GET changes
-    nothing)."""
-    return anonymous_page(request, "accounts/email_confirm.html", token=token[:1000], done="")
-
-
-@router.post("/account/email/confirm")
-async def email_change(request: Request, session: DB, settings: Config) -> Response:
-    """Move the link's account to the new address; the old address is told."""
-    form = await request.form()
-    token = text(form, "token")[:1000]
-    try:
-        count(request, "anonymous")
-        new = selfservice.confirm_email_change(session, settings, token, now=utcnow())
-    except TooManyRequests as exc:
-        shown = anonymous_page(
-            request, "accounts/email_confirm.html", 429, token=token, done="", error=sentence(exc)
-        )
-        return retry_later(shown, exc)
-    except (InvalidParameter, Conflict) as exc:
-        session.rollback()
-        words = exc.detail.removeprefix("token: ")
-        error = as_sentence(words) + " Ask for a new link on your account page."
-        status = 400 if isinstance(exc, InvalidParameter) else exc.status  # as /verify says
-        return anonymous_page(
-            request, "accounts/email_confirm.html", status, token="", done="", error=error
-        )
-    return anonymous_page(request, "accounts/email_confirm.html", token="", done=new)
 
 
 # ---- sign-in (with its two-factor step) and sign-out --------------------------------------
