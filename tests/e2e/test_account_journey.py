@@ -3,7 +3,8 @@ settings (console mail, the local outbox on): Report sends them to sign in, they
 the link from /dev/outbox, come back to the report form; then change the password on /account,
 sign in with the new one, and delete the account, after which signing in fails.
 
-Screenshots of /account and the outbox at 390 and 1280 px go to tests/e2e/artifacts/.
+Screenshots of /account, the outbox and the sign-in page at 390 and 1280 px go to
+tests/e2e/artifacts/; each is checked with axe-core and for overflow at both widths.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ def test_sign_up_confirm_report_change_password_delete(
     page.goto(demo + "/")
     page.get_by_role("link", name="Report", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Sign in to report what you saw.")
+    problems += shoot(page, "sign-in", artifacts)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("link", name="Create an account").click()
     page.get_by_label("E-mail address").fill(EMAIL)
     page.get_by_label("Password").fill(FIRST)
