@@ -32,6 +32,8 @@ system-deps:
 	    { apt-get update -q && apt-get install -y -q libimage-exiftool-perl ffmpeg >/dev/null; }; \
 	  else sudo apt-get install -y -q libimage-exiftool-perl ffmpeg >/dev/null; fi; }
 
+# The local demo: mail is kept at /dev/outbox and printed whole in the log (see docs/configuration.md).
+run: export TOWNSQUARE_DEV_OUTBOX ?= true
 run: install
 	$(BIN)/townsquare db upgrade
 	$(BIN)/townsquare places build --if-missing

@@ -225,6 +225,15 @@ MATRIX: dict[str, Row] = {
     "POST /account/totp": TOTP_OFF,
     "POST /account/totp/confirm": TOTP_ON_REFUSED,
     "POST /account/totp/disable": TOTP_DISABLE,
+    "POST /verify/resend": PUBLIC,  # the same answer for any address
+    "GET /account/email/confirm": PUBLIC,
+    "POST /account/email/confirm": skip("a link mailed per change; tests/web covers it"),
+    "POST /account/verify/resend": SIGNED_IN,
+    "POST /account/password": only() | dict.fromkeys(ROLES[1:], REFUSED),  # no password sent
+    "POST /account/email": only() | dict.fromkeys(ROLES[1:], REFUSED),  # no address sent
+    "POST /account/delete": only() | dict.fromkeys(ROLES[1:], REFUSED),  # box not ticked
+    "POST /account/sign-out-everywhere": skip("ends the role's sessions; tests/web covers it"),
+    "GET /dev/outbox": NOBODY,  # only a local demo with console mail has it
     "GET /posts/new": SIGNED_IN,
     "POST /posts/check": SIGNED_IN,
     "POST /posts/new": SIGNED_IN,
@@ -876,6 +885,12 @@ CALLS: dict[str, Call] = {
     "POST /sign-out": lambda w, r: _sign_out(w, r, "/sign-out"),
     "POST /account/totp/confirm": lambda w, r: _send(
         w, r, "POST", "/account/totp/confirm", data={"code": "000000"}
+    ),
+    "POST /verify/resend": lambda w, r: _form_page(
+        w, r, "/sign-in", "/verify/resend", {"email": w.fresh("resend")}
+    ),
+    "GET /account/email/confirm": lambda w, r: _send(
+        w, r, "GET", "/account/email/confirm?token=abc"
     ),
     "POST /account/totp/disable": lambda w, r: _send(
         w, r, "POST", "/account/totp/disable", data={"code": "000000"}

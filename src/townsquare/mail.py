@@ -7,6 +7,11 @@ STARTTLS and implicit TLS use `ssl.create_default_context()` (system CAs, host n
 or the operator's private CA file instead of the system's. An unverified upgrade would let
 anyone on the path read password-reset links and residents' addresses.
 
+The local demo's outbox: with `dev_outbox` on, `console` mail is printed whole in the log and
+kept as files in DATA_DIR/outbox for the /dev/outbox page, so a resident of `make run` can open
+the links. It works only where nobody else can read it: account mail on `console`, a plain
+http site on a loopback address (`local_outbox`); anywhere else the setting does nothing.
+
 `send` raises what smtplib and the socket raise (`smtplib.SMTPException`, `OSError`, which
 includes `ssl.SSLCertVerificationError`); callers decide what a failure means for them (the
 alert channel maps it to a retry or a dead letter).
@@ -15,10 +20,16 @@ alert channel maps it to a retry or a dead letter).
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
 import ssl
+import time
+from dataclasses import dataclass
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from ipaddress import ip_address
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -28,6 +39,9 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0
 SEND_ERRORS = (OSError, smtplib.SMTPException)
 """Everything `send` raises when a message could not be handed over."""
+
+OUTBOX_KEEP = 100
+"""Messages the local outbox keeps; older ones are deleted as new ones arrive."""
 
 Purpose = Literal["account", "alert"]
 """`account`: verification, password reset and footage notices (TOWNSQUARE_ACCOUNT_MAIL);
@@ -101,11 +115,90 @@ def send(settings: Settings, mail: EmailMessage, *, purpose: Purpose) -> None:
         return
     prepare(settings, mail)
     if backend == "console":
+        if local_outbox(settings):
+            keep(settings, mail)
+            log.info("mail (console, local outbox)\n%s", printed(mail))
+            return
         # Bodies hold secrets (sign-in links) and alert subjects a watch area's name: only
         # account subjects, which are fixed sentences, are logged.
         extra = {"purpose": purpose, "message_id": mail["Message-ID"]}
         if purpose == "account":
             extra["subject"] = str(mail["Subject"])
-        log.info("mail (console)", extra=extra)
+        log.info(
+            "mail (console): not sent, body withheld; a local demo shows it with "
+            "TOWNSQUARE_DEV_OUTBOX=true (docs/configuration.md)",
+            extra=extra,
+        )
         return
     deliver(settings, mail)
+
+
+# ---- the local demo's outbox ---------------------------------------------------------------
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def local_outbox(settings: Settings) -> bool:
+    """True when console mail may be shown whole: `dev_outbox` on, account mail on `console`,
+    and a plain-http site on a loopback address, where only this machine can reach it."""
+    site = urlsplit(settings.site_url())
+    return (
+        settings.dev_outbox
+        and settings.account_mail == "console"
+        and site.scheme == "http"
+        and _loopback(site.hostname or "")
+        and _loopback(settings.host)
+    )
+
+
+def outbox_dir(settings: Settings) -> Path:
+    """Where the local outbox keeps its messages."""
+    return settings.data_dir / "outbox"
+
+
+def printed(mail: EmailMessage) -> str:
+    """A message as a person reads it: To, Subject and the plain-text body."""
+    body = mail.get_body(("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    return f"To: {mail['To']}\nSubject: {mail['Subject']}\n\n{text}"
+
+
+def keep(settings: Settings, mail: EmailMessage) -> None:
+    """File a message in the local outbox, keeping the newest OUTBOX_KEEP."""
+    folder = outbox_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Nanoseconds then a random tail: names sort by arrival, and two senders never collide.
+    name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.eml"
+    (folder / name).write_bytes(mail.as_bytes(policy=policy.SMTP))
+    existing = sorted(folder.glob("*.eml"))
+    for old in existing[: max(0, len(existing) - OUTBOX_KEEP)]:
+        old.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A message of the local outbox."""
+
+    to: str
+    subject: str
+    date: str
+    body: str
+
+
+def kept(settings: Settings) -> list[Kept]:
+    """The local outbox's messages, newest first."""
+    found: list[Kept] = []
+    for path in sorted(outbox_dir(settings).glob("*.eml"), reverse=True):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        body = message.get_body(("plain",))
+        text = body.get_content() if isinstance(body, EmailMessage) else ""
+        found.append(Kept(str(message["To"]), str(message["Subject"]), str(message["Date"]), text))
+    return found

@@ -188,6 +188,12 @@ class Settings(BaseSettings):
         description="How account e-mail (verification, password reset) is sent: smtp, "
         "console (logged) or null.",
     )
+    dev_outbox: bool = Field(
+        default=False,
+        description="Local demo only: keep the mail the console backend sends, print it whole "
+        "in the log and list it at /dev/outbox. Works only with ACCOUNT_MAIL=console on a "
+        "plain-http site bound to loopback; `make run` turns it on.",
+    )
     signin_max_failures: int = Field(
         default=5,
         ge=1,

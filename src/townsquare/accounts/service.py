@@ -21,6 +21,7 @@ from townsquare.accounts.schemas import Actor, Me
 from townsquare.errors import (
     Conflict,
     InvalidParameter,
+    NotFound,
 )
 from townsquare.settings import Settings
 
@@ -70,6 +71,47 @@ def sign_up(
     message = mail.plain(address, "Confirm your Townsquare address", f"Confirm: {url}\n")
     mail.send(settings, message, purpose="account")
     return account.id
+
+
+def _mail_verify_link(
+    session: Session, settings: Settings, account: Account, now: datetime
+) -> None:
+    """A fresh verification link for `account`, committed, then mailed."""
+    token = _link(session, account.id, "verify", now)
+    session.commit()
+    url = f"{settings.site_url()}/verify?token={token}"
+    message = mail.plain(account.email, "Confirm your Townsquare address", f"Confirm: {url}\n")
+    mail.send(settings, message, purpose="account")
+
+
+def resend_verification(session: Session, settings: Settings, email: str, *, now: datetime) -> None:
+    """Mail a new verification link if `email` has an account not yet confirmed; nothing
+    otherwise, so the caller answers the same whether or not the address has an account."""
+    account = session.scalar(select(Account).where(Account.email == security.normal_email(email)))
+    if account is None or account.email_verified_at is not None:
+        return
+    _mail_verify_link(session, settings, account, now)
+
+
+def verify_address(session: Session, email: str, *, actor_id: int | None, now: datetime) -> bool:
+    """Mark `email`'s address confirmed without its link (the operator's CLI); False when it
+    already was. NotFound when no account has it."""
+    account = session.scalar(select(Account).where(Account.email == security.normal_email(email)))
+    if account is None:
+        raise NotFound("no account has this e-mail")
+    if account.email_verified_at is not None:
+        return False
+    account.email_verified_at = now
+    audit.record_row(
+        session,
+        account,
+        actor_id=actor_id,
+        action="account.verify_email",
+        subject_id=account.id,
+        detail={"by": "operator"},
+    )
+    session.commit()
+    return True
 
 
 def _use_link(session: Session, token: str, purpose: str, now: datetime) -> EmailToken:

@@ -1,5 +1,6 @@
-"""Account pages: sign-up and its mailed link, sign-in with the two-factor step, sign-out,
-a forgotten password's mailed reset link, and the account with two-factor setup.
+"""Account pages before a session: sign-up and its mailed link (sent again on request),
+sign-in with the two-factor step, sign-out, and a forgotten password's mailed reset link. The
+account page itself, and the link confirming a new address, are `account_page`.
 
 Forms of a signed-in session carry the session's CSRF token (checked by `kit.page_actor`);
 forms before a session exists (sign-up, sign-in) carry a double-submit token that must match
@@ -11,25 +12,19 @@ pending sign-in token, never the password.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-import segno
 from fastapi import Query, Request
 from fastapi.datastructures import FormData
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from townsquare.accounts import service as accounts
-from townsquare.accounts import signin, twofactor
-from townsquare.accounts.schemas import Actor, NewPassword, SignUp
+from townsquare.accounts import signin
+from townsquare.accounts.schemas import NewPassword, SignUp
 from townsquare.accounts.security import same
 from townsquare.db import utcnow
 from townsquare.errors import (
-    Conflict,
-    Forbidden,
     InvalidParameter,
     TooManyRequests,
     TownsquareError,
@@ -47,15 +42,13 @@ from townsquare.http.ratelimit import count, retry_later
 from townsquare.settings import Settings
 from townsquare.web.kit import (
     PageActor,
-    Refused,
     as_sentence,
     local_path,
+    nav_actor,
     page,
     page_router,
-    refusal_shown,
     see_other,
     sentence,
-    status_of,
     text,
 )
 
@@ -129,7 +122,36 @@ async def sign_up(request: Request, session: DB, settings: Config) -> Response:
             request, "accounts/sign_up.html", exc.status, values=values, error=error
         )
         return retry_later(shown, exc)
-    return page(request, "accounts/sign_up_sent.html", email=body.email, actor=None)
+    return anonymous_page(request, "accounts/sign_up_sent.html", email=body.email, resent=False)
+
+
+@router.post("/verify/resend")
+async def resend_link(request: Request, session: DB, settings: Config) -> Response:
+    """Mail a new confirmation link; the page says the same whether or not the address has an
+    account waiting for one."""
+    form = await request.form()
+    email = text(form, "email").strip()[:320]
+    if not form_token_ok(request, form):
+        return anonymous_page(request, "refused.html", 403)
+    if "@" not in email:
+        error = ("email", "Enter the e-mail address you signed up with.")
+        return anonymous_page(
+            request, "accounts/sign_up_sent.html", 422, email=email, resent=False, error=error
+        )
+    try:
+        count(request, "sign-up")
+    except TooManyRequests as exc:
+        shown = anonymous_page(
+            request,
+            "accounts/sign_up_sent.html",
+            429,
+            email=email,
+            resent=False,
+            error=sentence(exc),
+        )
+        return retry_later(shown, exc)
+    accounts.resend_verification(session, settings, email, now=utcnow())
+    return anonymous_page(request, "accounts/sign_up_sent.html", email=email, resent=True)
 
 
 @router.get("/verify")
@@ -162,11 +184,35 @@ async def verify(request: Request, session: DB) -> Response:
 # ---- sign-in (with its two-factor step) and sign-out --------------------------------------
 
 
+WHY_SIGN_IN = (
+    ("/posts/new", "Sign in to report what you saw."),
+    ("/posts/mine", "Sign in to see your posts."),
+    ("/account", "Sign in to see your account."),
+)
+"""What the sign-in page says above its form, by the page it leads back to."""
+
+
+def sign_in_notice(target: str, signed_out: str) -> str:
+    """Why the visitor is asked to sign in, in a sentence ('' when there is nothing to say)."""
+    if signed_out == "everywhere":
+        return "You are signed out on every device. Sign in again here to go on."
+    path = target.split("?", 1)[0]
+    return next((words for prefix, words in WHY_SIGN_IN if path == prefix), "")
+
+
 @router.get("/sign-in")
-def sign_in_page(request: Request, next_path: NextPath = "") -> Response:
-    """The sign-in form."""
+def sign_in_page(request: Request, next_path: NextPath = "", signed_out: str = "") -> Response:
+    """The sign-in form, saying why when a page sent the visitor here."""
+    target = local_path(next_path, "")
+    signed_in = nav_actor(request)
     return anonymous_page(
-        request, "accounts/sign_in.html", step="password", email="", next=local_path(next_path, "")
+        request,
+        "accounts/sign_in.html",
+        step="password",
+        email="",
+        next=target,
+        notice=sign_in_notice(target, signed_out),
+        unverified=signed_in is not None and not signed_in.email_verified,
     )
 
 
@@ -326,100 +372,3 @@ async def sign_out(session: DB, actor: PageActor) -> Response:
     response = see_other("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-@dataclass(frozen=True, slots=True)
-class TotpSetup:
-    """Two-factor setup in progress: the secret, its otpauth URI and the URI as a QR code."""
-
-    secret: str
-    uri: str
-
-    @property
-    def grouped(self) -> str:
-        """The secret in groups of four, to type by hand."""
-        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
-
-    @property
-    def qr_data_uri(self) -> str:
-        """The URI as an SVG QR code in a data: URI (the pages' CSP allows data: images)."""
-        return str(segno.make(self.uri, error="m").svg_data_uri(scale=5, border=4))
-
-
-def _account_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    status: int = 200,
-    setup: TotpSetup | None = None,
-    error: str | None = None,
-    done: str = "",
-) -> Response:
-    me = accounts.me(session, actor)
-    needs_totp = me.needs_totp
-    return page(
-        request,
-        "accounts/account.html",
-        status,
-        actor=actor,
-        me=me,
-        setup=setup,
-        needs_totp=needs_totp,
-        error=error,
-        done=done,
-    )
-
-
-@router.get("/account")
-async def account_page(request: Request, session: DB, actor: PageActor, totp: str = "") -> Response:
-    """Who is signed in, two-factor sign-in, links to their pages and the sign-out button."""
-    done = totp if totp in ("on", "off") else ""
-    return _account_page(request, session, actor, done=done)
-
-
-def _sentence(exc: Refused) -> str:
-    if isinstance(exc, TownsquareError):
-        return as_sentence(exc.detail.removeprefix("code: "))
-    return sentence(exc)
-
-
-def _refused(
-    request: Request, session: Session, actor: Actor, setup: bool = False
-) -> Callable[[Refused], Response]:
-    """The account page saying why a two-factor step was refused (with the setup still in
-    progress when `setup`)."""
-
-    def show(exc: Refused) -> Response:
-        found = twofactor.totp_in_setup(session, actor=actor) if setup else None
-        shown = TotpSetup(*found) if found else None
-        return _account_page(request, session, actor, status_of(exc), shown, _sentence(exc))
-
-    return show
-
-
-@router.post("/account/totp")
-async def totp_setup(request: Request, session: DB, actor: PageActor) -> Response:
-    """Start two-factor setup: a new secret shown as a QR code, and the confirm form."""
-    with refusal_shown(session, _refused(request, session, actor), Conflict):
-        secret, uri = twofactor.setup_totp(session, actor=actor)
-    return _account_page(request, session, actor, setup=TotpSetup(secret, uri))
-
-
-@router.post("/account/totp/confirm")
-async def totp_confirm(request: Request, session: DB, actor: PageActor) -> Response:
-    """Turn two-factor sign-in on with a first code from the app."""
-    code = text(await request.form(), "code").strip()[:10]
-    show = _refused(request, session, actor, setup=True)
-    with refusal_shown(session, show, InvalidParameter, Conflict):
-        twofactor.confirm_totp(session, code, actor=actor, now=utcnow())
-    return see_other("/account?totp=on")
-
-
-@router.post("/account/totp/disable")
-async def totp_disable(request: Request, session: DB, actor: PageActor) -> Response:
-    """Turn two-factor sign-in off with a current code, unless a role of the account needs it."""
-    code = text(await request.form(), "code").strip()[:10]
-    show = _refused(request, session, actor)
-    with refusal_shown(session, show, InvalidParameter, Conflict, Forbidden):
-        twofactor.disable_totp(session, code, actor=actor, now=utcnow())
-    return see_other("/account?totp=off")

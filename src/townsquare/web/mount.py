@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from townsquare.web import (
+    account_page,
     accounts,
     agency,
     alerts,
@@ -16,13 +17,27 @@ from townsquare.web import (
     footage,
     kit,
     moderation,
+    outbox,
     places,
     posts,
     weekly,
 )
 
 HERE = Path(__file__).parent
-ROUTERS = (alerts, accounts, posts, moderation, desk, agency, footage, weekly, places, feed)
+ROUTERS = (
+    alerts,
+    accounts,
+    account_page,
+    outbox,
+    posts,
+    moderation,
+    desk,
+    agency,
+    footage,
+    weekly,
+    places,
+    feed,
+)
 """The page modules, each with its `router`, in the order their routes are tried."""
 
 
