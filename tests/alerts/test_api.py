@@ -105,5 +105,7 @@ def test_bad_subscriptions_are_refused_naming_the_field(
     assert response.json()["parameter"] == parameter
 
 
-def test_push_key_is_served_only_when_configured(client: TestClient) -> None:
-    assert client.get("/api/v1/push/key").status_code == 404
+def test_push_key_is_served_without_configuration(client: TestClient) -> None:
+    answer = client.get("/api/v1/push/key")
+    assert answer.status_code == 200
+    assert len(answer.json()["public_key"]) == 87  # 65 bytes, base64url: a P-256 point

@@ -123,8 +123,8 @@ def retry(request: Request, subscription_id: int, authorization: Auth = None) ->
 
 @router.get("/api/v1/push/key", summary="The VAPID public key browsers subscribe with")
 def push_key(request: Request) -> dict[str, str]:
-    """GET the application server key for PushManager.subscribe()."""
-    key = platform_of(request).settings.vapid_public_key
-    if not key:
-        raise NotFound("this server does not send Web Push (no VAPID key configured)")
-    return {"public_key": key}
+    """GET the application server key for PushManager.subscribe().
+
+    The server makes its key pair on first start (or takes the one the settings name).
+    """
+    return {"public_key": platform_of(request).alerts.vapid_keys().public_key}
