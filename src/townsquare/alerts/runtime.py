@@ -81,6 +81,9 @@ class AlertEngine:
 
     def on_incidents(self, events: list[Event]) -> None:
         """One node per batch of events: decide them in one transaction, wake the sender."""
+        self._decide(events)
+
+    def _decide(self, events: list[Event]) -> int:
         started = time.perf_counter()
         added = matching.handle_incident_events(
             self.factory, self.index, self.lock, events, settings=self.settings, now=utcnow()
@@ -89,6 +92,11 @@ class AlertEngine:
             self.observe_match(time.perf_counter() - started)
         if added:
             self.wake()
+        return added
+
+    def decide_now(self, incident_id: int) -> int:
+        """Decide one incident's deliveries here and now (a curator's alert); how many added."""
+        return self._decide([(topics.INCIDENT_UPDATED, {"id": incident_id})])
 
     def wake(self) -> None:
         """Make the delivery loop look now rather than at its next tick."""
