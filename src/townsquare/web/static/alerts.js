@@ -52,7 +52,7 @@
     }
     if (!text) text = "The area could not be saved. Try again.";
     text = text.charAt(0).toUpperCase() + text.slice(1);
-    return /[.!?)]$/.test(text) ? text : text + ".";
+    return /[.!?]$/.test(text) ? text : text + ".";
   }
 
   function urlBytes(text) {
@@ -148,82 +148,88 @@
 
   function authorized(entry) { return { headers: { Authorization: "Bearer " + entry.token } }; }
 
-  function renderState(entry, box, anchor) {
-    fetch("/api/v1/subscriptions/" + entry.id, authorized(entry)).then(function (r) {
-      return r.ok ? r.json() : null;
-    }).then(function (sub) {
-      if (!sub) return;
-      var plan = el("ul", undefined, "watch-plan");
-      plan.setAttribute("aria-label", "What this area receives");
-      ["about", "now", "digest", "never", "quiet", "curated"].forEach(function (key) {
-        if (sub.plan && sub.plan[key]) {
-          var item = el("li", sub.plan[key]);
-          item.dataset.plan = key;
-          plan.appendChild(item);
-        }
-      });
-      box.insertBefore(plan, anchor);
-      var waiting = sub.channels.filter(function (c) { return !c.confirmed; });
-      if (waiting.length) {
-        box.insertBefore(el("p", "Waiting for the address to confirm: nothing is sent before. " +
-          "Open the link in the mail we sent.", "notice watch-pending"), anchor);
+  function planOf(sub) {
+    var slot = document.createDocumentFragment();
+    if (!sub) return slot;
+    var plan = el("ul", undefined, "watch-plan");
+    plan.setAttribute("aria-label", "What this area receives");
+    ["about", "now", "digest", "never", "quiet", "curated"].forEach(function (key) {
+      if (sub.plan && sub.plan[key]) {
+        var item = el("li", sub.plan[key]);
+        item.dataset.plan = key;
+        plan.appendChild(item);
       }
     });
+    slot.appendChild(plan);
+    if (sub.channels.some(function (c) { return !c.confirmed; })) {
+      slot.appendChild(el("p", "Waiting for the address to confirm: nothing is sent before. " +
+        "Open the link in the mail we sent.", "notice watch-pending"));
+    }
+    return slot;
   }
 
-  function renderLog(entry, box) {
-    fetch("/api/v1/subscriptions/" + entry.id + "/deliveries", authorized(entry)).then(function (r) {
-      return r.ok ? r.json() : [];
-    }).then(function (rows) {
-      if (!rows.length) { box.appendChild(el("p", "Nothing sent yet.", "muted")); return; }
-      var frame = el("div", undefined, "table-scroll");
-      var table = el("table", undefined, "delivery-log");
-      table.setAttribute("aria-label", "Delivery log");
-      var head = table.createTHead().insertRow();
-      ["When", "What", "Incident", "Channel", "Outcome"].forEach(function (h) {
-        var cell = el("th", h);
-        cell.scope = "col";
-        head.appendChild(cell);
-      });
-      var body = table.createTBody();
-      rows.forEach(function (d) {
-        var row = body.insertRow();
-        row.dataset.status = d.status;
-        [new Date(d.created_at).toLocaleString(), d.kind, d.incident_id || "", d.channel_kind,
-         (OUTCOME[d.status] || d.status) + (d.last_error ? " (" + d.last_error + ")" : "")]
-          .forEach(function (v) { row.appendChild(el("td", String(v))); });
-      });
-      frame.appendChild(table);
-      box.appendChild(frame);
+  function logOf(rows) {
+    if (!rows.length) return el("p", "Nothing sent yet.", "muted");
+    var frame = el("div", undefined, "table-scroll");
+    var table = el("table", undefined, "delivery-log");
+    table.setAttribute("aria-label", "Delivery log");
+    var head = table.createTHead().insertRow();
+    ["When", "What", "Incident", "Channel", "Outcome"].forEach(function (h) {
+      var cell = el("th", h);
+      cell.scope = "col";
+      head.appendChild(cell);
     });
+    var body = table.createTBody();
+    rows.forEach(function (d) {
+      var row = body.insertRow();
+      row.dataset.status = d.status;
+      [new Date(d.created_at).toLocaleString(), d.kind, d.incident_id || "", d.channel_kind,
+       (OUTCOME[d.status] || d.status) + (d.last_error ? " (" + d.last_error + ")" : "")]
+        .forEach(function (v) { row.appendChild(el("td", String(v))); });
+    });
+    frame.appendChild(table);
+    return frame;
+  }
+
+  function read(path, entry, fallback) {
+    return fetch(path, authorized(entry)).then(function (r) { return r.ok ? r.json() : fallback; })
+      .catch(function () { return fallback; });
+  }
+
+  /* One area's box, built whole before it replaces the old one (no flicker every 5 s). */
+  function areaBox(entry) {
+    var where = "/api/v1/subscriptions/" + entry.id;
+    return Promise.all([read(where, entry, null), read(where + "/deliveries", entry, [])])
+      .then(function (found) {
+        var box = el("article", undefined, "card watch-area");
+        box.dataset.subscription = entry.id;
+        box.appendChild(el("h3", entry.shape ? shapeLabel(entry.shape) : entry.label));
+        box.appendChild(planOf(found[0]));
+        box.appendChild(logOf(found[1]));
+        var remove = el("button", "Stop watching", "button button--quiet");
+        remove.type = "button";
+        remove.addEventListener("click", function () {
+          fetch(where, { method: "DELETE", headers: { Authorization: "Bearer " + entry.token } })
+            .then(function () {
+              store(stored().filter(function (e) { return e.id !== entry.id; }));
+              render();
+            });
+        });
+        box.appendChild(remove);
+        return box;
+      });
   }
 
   function render() {
     var list = document.getElementById("watch-list");
     var areas = stored();
-    var boxes = document.createDocumentFragment();
-    if (!areas.length) boxes.appendChild(el("p", "None yet in this browser.", "muted"));
-    areas.forEach(function (entry) {
-      var box = el("article", undefined, "card watch-area");
-      box.dataset.subscription = entry.id;
-      box.appendChild(el("h3", entry.shape ? shapeLabel(entry.shape) : entry.label));
-      var remove = el("button", "Stop watching", "button button--quiet");
-      remove.type = "button";
-      remove.addEventListener("click", function () {
-        fetch("/api/v1/subscriptions/" + entry.id, {
-          method: "DELETE", headers: { Authorization: "Bearer " + entry.token },
-        }).then(function () {
-          store(stored().filter(function (e) { return e.id !== entry.id; }));
-          render();
-        });
-      });
-      box.appendChild(remove);
-      boxes.appendChild(box);
-      renderState(entry, box, remove);
-      renderLog(entry, box);
+    Promise.all(areas.map(areaBox)).then(function (boxes) {
+      var fresh = document.createDocumentFragment();
+      if (!boxes.length) fresh.appendChild(el("p", "None yet in this browser.", "muted"));
+      boxes.forEach(function (box) { fresh.appendChild(box); });
+      list.textContent = "";
+      list.appendChild(fresh);
     });
-    list.textContent = "";
-    list.appendChild(boxes);
   }
 
   function clearErrors(form) {
