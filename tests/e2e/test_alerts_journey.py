@@ -160,7 +160,8 @@ def test_push_and_mail_subscribers_get_a_curated_alert_now(
         assert push.shown[0]["incident_id"] == incident_id
         alert_mail = mails(box)[1]
         stop = re.search(r"one click: (\S+)", body(alert_mail))
-        assert stop is not None and "/alerts/unsubscribe/" in stop.group(1)
+        assert stop is not None
+        assert "/alerts/unsubscribe/" in stop.group(1)
         assert alert_mail["List-Unsubscribe"] == f"<{stop.group(1)}>"
         assert errors == []
     finally:

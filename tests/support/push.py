@@ -51,9 +51,10 @@ class PushInbox:
             .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
           const made = (key) => ({{
             endpoint: given.endpoint, options: {{ applicationServerKey: key }},
-            toJSON: () => given, unsubscribe: () => {{ current = null; return Promise.resolve(true); }},
+            toJSON: () => given,
+            unsubscribe: () => {{ current = null; return Promise.resolve(true); }},
           }});
-          PushManager.prototype.getSubscription = function () {{ return Promise.resolve(current); }};
+          PushManager.prototype.getSubscription = () => Promise.resolve(current);
           PushManager.prototype.subscribe = function (options) {{
             const key = options.applicationServerKey;
             window.__pushKey = b64(key.buffer || key);
