@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.alerts import HOME, add_incident, deliveries
-from tests.support.browsing import plant_session
+from tests.support.browsing import axe_violations, overflow_px, plant_session
 from tests.support.e2e import mailing_settings
 from tests.support.push import PushInbox, push_endpoint
 from tests.support.residents import Mailbox
@@ -173,7 +173,7 @@ def test_refusals_are_plain_words_under_their_field(
     browser: Browser, site: tuple[str, str], width: int, artifacts: Path
 ) -> None:
     base, _ = site
-    context = browser.new_context(viewport={"width": width, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
     try:
         page.goto(f"{base}/alerts")
@@ -194,11 +194,15 @@ def test_refusals_are_plain_words_under_their_field(
         text = page.locator("main").inner_text()
         assert not [raw for raw in RAW if raw in text]
         assert page.locator(".watch-area").count() == 0  # nothing was saved
+        assert axe_violations(page) == []
+        assert overflow_px(page) == 0
         page.screenshot(path=str(artifacts / f"alerts-refused-{width}.png"), full_page=True)
 
         watch(page, "email", ADDRESS)
         expect(page.locator(".watch-area .watch-plan")).to_have_count(1)
         expect(error).to_be_hidden()
+        assert axe_violations(page) == []
+        assert overflow_px(page) == 0
         page.screenshot(path=str(artifacts / f"alerts-{width}.png"), full_page=True)
     finally:
         context.close()
