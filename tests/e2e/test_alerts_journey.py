@@ -158,6 +158,10 @@ def test_push_and_mail_subscribers_get_a_curated_alert_now(
         assert push.problems == []
         assert push.signers == [server_key]
         assert push.shown[0]["incident_id"] == incident_id
+        page.goto(f"{base}/alerts")
+        expect(page.locator('.delivery-log tr[data-status="sent"]')).to_have_count(2)
+        page.screenshot(path=str(artifacts / "alerts-journey-1280.png"), full_page=True)
+        desk.screenshot(path=str(artifacts / "desk-sent-now.png"))
         alert_mail = mails(box)[1]
         stop = re.search(r"one click: (\S+)", body(alert_mail))
         assert stop is not None
@@ -204,5 +208,29 @@ def test_refusals_are_plain_words_under_their_field(
         assert axe_violations(page) == []
         assert overflow_px(page) == 0
         page.screenshot(path=str(artifacts / f"alerts-{width}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_push_without_permission_says_how_to_allow_it(
+    browser: Browser, site: tuple[str, str], push: PushInbox
+) -> None:
+    base, _ = site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.add_init_script(push.page_script())
+    context.add_init_script(
+        "Notification.requestPermission = () => Promise.resolve('denied');"
+        "Object.defineProperty(Notification, 'permission', {get: () => 'denied'});"
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/alerts")
+        watch(page, "webpush")
+        expect(page.locator("#w-channel-error")).to_have_text(
+            "Notifications are blocked for this site in this browser. Allow them in the "
+            "browser's site settings, or pick e-mail or a webhook."
+        )
+        assert page.locator(".watch-area").count() == 0
+        assert push.shown == []
     finally:
         context.close()

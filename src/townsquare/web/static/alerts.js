@@ -161,6 +161,12 @@
       }
     });
     slot.appendChild(plan);
+    var labels = {};
+    Array.prototype.forEach.call(document.querySelectorAll("#w-channel option"), function (o) {
+      labels[o.value] = o.textContent;
+    });
+    var to = sub.channels.map(function (c) { return labels[c.kind] || c.kind; }).join(", ");
+    slot.insertBefore(el("p", "Sends to " + to + ".", "watch-channels"), plan);
     if (sub.channels.some(function (c) { return !c.confirmed; })) {
       slot.appendChild(el("p", "Waiting for the address to confirm: nothing is sent before. " +
         "Open the link in the mail we sent.", "notice watch-pending"));
