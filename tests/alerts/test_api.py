@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support.alerts import HOME, add_incident
+from tests.support.alerts import HOME, add_incident, alert_settings
 from tests.support.waiting import wait_for
 from tests.support.webhooks import Receiver
+from townsquare.alerts.models import Subscription
 from townsquare.app import create_app
 from townsquare.platform import Platform
 
@@ -105,5 +109,66 @@ def test_bad_subscriptions_are_refused_naming_the_field(
     assert response.json()["parameter"] == parameter
 
 
-def test_push_key_is_served_only_when_configured(client: TestClient) -> None:
-    assert client.get("/api/v1/push/key").status_code == 404
+def test_push_key_is_served_without_configuration(client: TestClient) -> None:
+    answer = client.get("/api/v1/push/key")
+    assert answer.status_code == 200
+    assert len(answer.json()["public_key"]) == 87  # 65 bytes, base64url: a P-256 point
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://127.0.0.1:8080/hook", "127.0.0.1 is a private, loopback or otherwise non-public"),
+        ("https://10.1.2.3/hook", "10.1.2.3 is a private, loopback or otherwise non-public"),
+        ("https://[::1]/hook", "::1 is a private, loopback or otherwise non-public"),
+        ("https://nowhere.invalid/hook", "the server cannot find nowhere.invalid"),
+        ("ftp://example.org/hook", "a webhook URL starts with https://"),
+    ],
+)
+def test_a_webhook_the_server_would_refuse_is_refused_when_saved(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path, url: str, said: str
+) -> None:
+    settings = alert_settings(tmp_path, webhook_allow_private=False)
+    app = create_app(platform=Platform(settings, engine, factory))
+    with TestClient(app) as strict:
+        answer = strict.post(
+            "/api/v1/subscriptions",
+            json={"area": area(), "channels": [{"kind": "webhook", "url": url}]},
+        )
+        assert answer.status_code == 422
+        assert answer.json()["parameter"] == "url"
+        assert said in answer.json()["detail"]
+        assert "pattern" not in answer.json()["detail"]
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Subscription)) == 0
+
+
+def test_each_area_says_what_it_receives_now_and_in_the_digest(
+    client: TestClient, receiver: Receiver
+) -> None:
+    made = client.post(
+        "/api/v1/subscriptions",
+        json={
+            "area": area(),
+            "categories": ["fire", "traffic"],
+            "min_severity": 2,
+            "quiet_hours": {"start": "22:00", "end": "07:00", "time_zone": "Europe/Paris"},
+            "channels": [{"kind": "webhook", "url": receiver.url}],
+        },
+    ).json()
+    token = made["manage_token"]
+    plan = client.get(
+        f"/api/v1/subscriptions/{made['subscription']['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()["plan"]
+    assert plan == {
+        "about": "About: Fire, Traffic only.",
+        "now": "Sent at once: severe to extreme (severity 4 to 5), up to 10 an hour "
+        "(more go in the digest).",
+        "digest": "In the digest, sent every hour: low to moderate (severity 2 to 3).",
+        "never": "Not sent: minor (severity 1).",
+        "quiet": "Quiet hours 22:00–07:00 (Europe/Paris): only extreme incidents go at once; "
+        "the rest goes in the first digest after.",
+        "curated": "An alert the curation team sends goes at once whatever its severity, if "
+        "it is in a category this area asked for (in quiet hours, it waits for the digest).",
+    }

@@ -37,6 +37,13 @@ from townsquare.settings import Settings
 log = logging.getLogger(__name__)
 ALWAYS_AT_ONCE = 5
 """Severity that goes out at once whatever the quiet hours, rate limit or digest choice."""
+CURATED = "alerted by curation:"
+"""How a curator's "send as an alert" marks an incident (`alertable_reasons`).
+
+A curated alert goes at once to every area that asked for its category, whatever the area's
+severity choices (minimum, and "at once from") and hourly limit: the curator decided it is
+worth it now. It keeps to the area's category choice, and waits out the area's quiet hours
+(then it goes in the digest sent when they end), unless its severity is extreme."""
 SENT_LIKE = ("queued", "retrying", "sent", "dead")
 CONFLICT_RETRIES = 3
 
@@ -79,11 +86,21 @@ def in_quiet_hours(sub: Subscription, now: datetime) -> bool:
     return local >= start or local < end
 
 
+def curated(incident: Incident) -> bool:
+    """True if a curator sent this incident as an alert."""
+    return incident.alertable and any(r.startswith(CURATED) for r in incident.alertable_reasons)
+
+
+def wants_category(sub: Subscription, incident: Incident) -> bool:
+    """True if the subscription asked for the incident's category (none named: every one)."""
+    return not sub.categories or any(taxonomy.matches(incident.category, c) for c in sub.categories)
+
+
 def wants(sub: Subscription, incident: Incident) -> bool:
     """True if the subscription's categories and minimum severity take this incident."""
-    if incident.severity < sub.min_severity:
+    if incident.severity < sub.min_severity and not curated(incident):
         return False
-    return not sub.categories or any(taxonomy.matches(incident.category, c) for c in sub.categories)
+    return wants_category(sub, incident)
 
 
 def message(
@@ -302,6 +319,9 @@ def _decide_one(
             continue
         prior = priors.get(sub_id)
         kind, rev, status = "", "", ""
+        if prior is not None and prior.alert_status == "held" and curated(incident):
+            added += _release(session, incident, sub, prior, settings=settings, now=now)
+            continue
         if prior is None or prior.alert_status is None:
             if sub_id in matched and wants(sub, incident):
                 kind, status = "alert", _mode(sub, incident, now, batch.recent[sub_id], settings)
@@ -378,11 +398,36 @@ def _recent_alerts(session: Session, sub_ids: Iterable[int], now: datetime) -> d
     return {sub_id: int(n) for sub_id, n in rows}
 
 
+def _release(
+    session: Session,
+    incident: Incident,
+    sub: Subscription,
+    prior: Prior,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> int:
+    """A curated incident's alerts waiting for the digest go now (not in quiet hours)."""
+    if in_quiet_hours(sub, now) and incident.severity < ALWAYS_AT_ONCE:
+        return 0
+    released = 0
+    for row_id in prior.held_ids:
+        row = session.get_one(Delivery, row_id)
+        if row.kind != "alert":
+            continue
+        row.body = message(session, "alert", incident, sub, settings)
+        row.status, row.next_attempt_at = "queued", now
+        released += 1
+    return released
+
+
 def _mode(
     sub: Subscription, incident: Incident, now: datetime, recent: int, settings: Settings
 ) -> str:
     if incident.severity >= ALWAYS_AT_ONCE:
         return "queued"
+    if curated(incident):
+        return "held" if in_quiet_hours(sub, now) else "queued"
     if incident.severity < sub.urgent_severity or in_quiet_hours(sub, now):
         return "held"
     return "held" if recent >= settings.alert_rate_per_hour else "queued"

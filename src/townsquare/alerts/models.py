@@ -143,3 +143,23 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class VapidKey(Base):
+    """The server's VAPID key pair, made on first start and shared by every node.
+
+    One row (id 1): the node that starts first writes it, the others read it. Settings that
+    name a key pair win over it.
+    """
+
+    __tablename__ = "alert_vapid_key"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    private_key: Mapped[str] = mapped_column(
+        Sealed(255), comment="private: raw P-256 scalar, base64url; sealed (sealing.py)"
+    )
+    public_key: Mapped[str] = mapped_column(
+        String(100), comment="uncompressed P-256 point, base64url; handed to browsers"
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

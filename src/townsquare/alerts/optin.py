@@ -81,7 +81,9 @@ def confirmation_mail(settings: Settings, address: str, token: str) -> EmailMess
         "To start receiving them, open this link and press Confirm:\n"
         f"{confirm_url(settings, token)}\n\n"
         f"The link works for {hours} hours. If you did not ask for this, ignore this mail: "
-        "nothing more will be sent, and the address is forgotten when the link expires.\n"
+        "nothing more will be sent, and the address is forgotten when the link expires.\n\n"
+        "Once confirmed, every alert mail ends with a link that stops the alerts with one "
+        "click, from any device.\n"
     )
     return mail
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from townsquare.alerts import delivery, matching, optin, service
 from townsquare.alerts.channels import Sender, build_senders
 from townsquare.alerts.index import GeofenceIndex
+from townsquare.alerts.vapid import VapidKeys, server_keys
 from townsquare.db import utcnow
 from townsquare.events import topics
 from townsquare.events.bus import Bus, Event
@@ -44,6 +45,18 @@ class AlertEngine:
         self._wake: asyncio.Event | None = None
         self.observe_match: Callable[[float], None] | None = None
         """Told each batch's matching time in seconds (the app's metrics), when set."""
+        self._vapid: VapidKeys | None = None
+
+    def vapid_keys(self) -> VapidKeys:
+        """The Web Push key pair (made and stored on first use), handed to the push sender."""
+        with self.lock:
+            if self._vapid is None:
+                self._vapid = server_keys(self.factory, self.settings)
+                for sender in self.senders.values():
+                    use_keys = getattr(sender, "use_keys", None)
+                    if callable(use_keys):
+                        use_keys(self._vapid)
+            return self._vapid
 
     def start(self, bus: Bus) -> None:
         """Rebuild the index from the store; follow subscriptions and incidents on the bus."""
@@ -51,6 +64,7 @@ class AlertEngine:
             index = service.load_index(session)
         with self.lock:
             self.index = index
+        self.vapid_keys()
         bus.subscribe(self.on_broadcast)
         bus.subscribe_shared_batch(SHARED_GROUP, self.on_incidents)
         log.info("geofence index built", extra={"subscriptions": len(index)})
@@ -67,6 +81,9 @@ class AlertEngine:
 
     def on_incidents(self, events: list[Event]) -> None:
         """One node per batch of events: decide them in one transaction, wake the sender."""
+        self._decide(events)
+
+    def _decide(self, events: list[Event]) -> int:
         started = time.perf_counter()
         added = matching.handle_incident_events(
             self.factory, self.index, self.lock, events, settings=self.settings, now=utcnow()
@@ -75,6 +92,11 @@ class AlertEngine:
             self.observe_match(time.perf_counter() - started)
         if added:
             self.wake()
+        return added
+
+    def decide_now(self, incident_id: int) -> int:
+        """Decide one incident's deliveries here and now (a curator's alert); how many added."""
+        return self._decide([(topics.INCIDENT_UPDATED, {"id": incident_id})])
 
     def wake(self) -> None:
         """Make the delivery loop look now rather than at its next tick."""

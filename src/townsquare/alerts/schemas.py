@@ -208,6 +208,17 @@ class CoverOut(BaseModel):
     cells: list[str] = Field(description="H3 cells (hex); the area is their union")
 
 
+class AreaPlan(BaseModel):
+    """What an area receives, in words (each a whole sentence): the alerts page shows it."""
+
+    about: str = Field(description="its categories")
+    now: str = Field(description="what is sent at once")
+    digest: str = Field(description="what waits for the digest, and how often it is sent")
+    never: str | None = Field(description="what is never sent (below the minimum severity)")
+    quiet: str | None = Field(description="its quiet hours and what they hold back")
+    curated: str = Field(description="what becomes of an alert the curation team sends")
+
+
 class SubscriptionOut(BaseModel):
     """A watch area as its owner sees it."""
 
@@ -220,6 +231,9 @@ class SubscriptionOut(BaseModel):
     quiet_hours: QuietHours | None
     channels: list[ChannelOut]
     created_at: datetime
+    plan: AreaPlan | None = Field(
+        default=None, description="what it receives at once, in the digest, or never, in words"
+    )
 
 
 class SubscriptionCreated(BaseModel):

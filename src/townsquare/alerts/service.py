@@ -37,7 +37,7 @@ from townsquare.alerts.schemas import (
     SubscriptionOut,
 )
 from townsquare.db import columns, transaction
-from townsquare.errors import NotFound
+from townsquare.errors import InvalidParameter, NotFound
 from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.settings import Settings
@@ -65,6 +65,17 @@ def _channel_row(given: ChannelRequest, now: datetime) -> tuple[Channel, str | N
     row = Channel(kind=given.kind, target=stored.target, secret=stored.secret)
     row.confirmed_at = confirmed
     return row, stored.secret
+
+
+def check_channels(data: SubscriptionIn, settings: Settings) -> None:
+    """Refuse a channel the server could never deliver to (a webhook to a private address,
+    a name that does not resolve), naming the field and why, before anything is stored."""
+    for given in data.channels:
+        check = getattr(channel_for(given.kind), "check", None)
+        why = check(given.target, settings) if callable(check) else None
+        if why:
+            field = channel_for(given.kind).form_field or "channels"
+            raise InvalidParameter(field, str(why))
 
 
 def create_subscription(

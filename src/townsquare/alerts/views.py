@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from townsquare.alerts import service
+from townsquare.alerts.plan import with_plan
 from townsquare.alerts.schemas import (
     DELIVERY_STATUSES,
     DeliveryOut,
@@ -53,9 +54,12 @@ def create(
 ) -> SubscriptionCreated | SubscriptionExists:
     """POST a watch area (its shape is turned into cells and not kept) with its channels.
 
-    An e-mail address is sent a confirmation link and nothing else until it follows it.
+    An e-mail address is sent a confirmation link and nothing else until it follows it. A
+    webhook the server would refuse to reach (a private or loopback address, a name that
+    does not resolve) is refused here, with the reason.
     """
     platform = platform_of(request)
+    service.check_channels(data, platform.settings)
     made = service.create_subscription(
         platform.factory, data, actor="anonymous", now=utcnow(), settings=platform.settings
     )
@@ -66,9 +70,11 @@ def create(
 
 @router.get("/api/v1/subscriptions/{subscription_id}", summary="One watch area (owner only)")
 def read(request: Request, subscription_id: int, authorization: Auth = None) -> SubscriptionOut:
-    """GET a subscription with its channels."""
-    with platform_of(request).factory() as session:
-        return service.get_subscription(session, subscription_id, bearer(authorization))
+    """GET a subscription with its channels, and what it receives now or in the digest."""
+    platform = platform_of(request)
+    with platform.factory() as session:
+        found = service.get_subscription(session, subscription_id, bearer(authorization))
+    return with_plan(found, platform.settings)
 
 
 @router.delete(
@@ -123,8 +129,8 @@ def retry(request: Request, subscription_id: int, authorization: Auth = None) ->
 
 @router.get("/api/v1/push/key", summary="The VAPID public key browsers subscribe with")
 def push_key(request: Request) -> dict[str, str]:
-    """GET the application server key for PushManager.subscribe()."""
-    key = platform_of(request).settings.vapid_public_key
-    if not key:
-        raise NotFound("this server does not send Web Push (no VAPID key configured)")
-    return {"public_key": key}
+    """GET the application server key for PushManager.subscribe().
+
+    The server makes its key pair on first start (or takes the one the settings name).
+    """
+    return {"public_key": platform_of(request).alerts.vapid_keys().public_key}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from townsquare import audit, taxonomy
 from townsquare.accounts.schemas import Actor
+from townsquare.alerts.matching import CURATED
 from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.desk.service import item, merged_reason, moderator, policy_for
 from townsquare.errors import Conflict, InvalidParameter, NotFound
@@ -29,7 +30,7 @@ from townsquare.privacy.engine import public_text
 
 ALERT_WINDOW = timedelta(minutes=60)
 WITHHELD = "withheld by curation:"
-ALERTED = "alerted by curation:"
+ALERTED = CURATED  # what alert matching reads: the curator sends it now
 Action = Callable[[Session, Incident, DeskAction, datetime], dict[str, object]]
 
 

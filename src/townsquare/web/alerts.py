@@ -12,7 +12,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from townsquare.alerts import optin
+from townsquare.alerts import optin, plan
 from townsquare.alerts.channels.registry import choices
 from townsquare.db import utcnow
 from townsquare.errors import TooManyRequests
@@ -27,7 +27,8 @@ TOKEN_CHARS = 200
 @router.get("/alerts")
 def alerts_page(request: Request) -> Response:
     """Watch areas of this browser, a form for a new one, and their delivery logs."""
-    lat, lon = platform_of(request).settings.map_center
+    settings = platform_of(request).settings
+    lat, lon = settings.map_center
     query = request.query_params
     return render(
         request,
@@ -35,6 +36,8 @@ def alerts_page(request: Request) -> Response:
         lat=query.get("lat", f"{lat:.4f}"),
         lon=query.get("lon", f"{lon:.4f}"),
         channels=choices(),
+        groups=plan.groups(),
+        digest_every=plan.every(settings.alert_digest_interval_s),
     )
 
 

@@ -17,13 +17,14 @@ from pydantic import ValidationError
 
 from townsquare import taxonomy
 from townsquare.accounts.schemas import Actor
+from townsquare.alerts import curated
 from townsquare.db import utcnow
 from townsquare.desk import actions, service
 from townsquare.desk.schemas import DeskAction, DeskItem
 from townsquare.errors import TownsquareError
 from townsquare.feedback import service as feedback
 from townsquare.feedback.schemas import Quality
-from townsquare.http.deps import DB
+from townsquare.http.deps import DB, platform_of
 from townsquare.web.kit import (
     ModeratorPage,
     Refused,
@@ -131,7 +132,10 @@ async def desk_page(
     The quality figures scan the last 30 days, so they load when their panel is opened (or
     with `?quality=1` without JavaScript), not on every return to the page after an action.
     """
-    return _page(request, session, actor, done=done_note(done, item, into), show_quality=quality)
+    note = done_note(done, item, into)
+    if note and done == "alert" and item is not None:  # what the alert did, in figures
+        note += " — " + curated.outcome(session, item, utcnow()).sentence()
+    return _page(request, session, actor, done=note, show_quality=quality)
 
 
 @router.get("/desk/fragments/quality")
@@ -182,6 +186,8 @@ async def desk_act(
 
     with refusal_shown(session, refused, TownsquareError):
         actions.act(session, incident_id, action, body, actor=actor, now=utcnow())
+    if action == "alert":  # decided now, so the page after the click tells what was sent
+        platform_of(request).alerts.decide_now(incident_id)
     into = body.into if action in ("merge", "link") else None
     query = f"done={action}&item={incident_id}" + (f"&into={into}" if into else "")
     return see_other(f"/desk?{query}#item-{into or incident_id}")

@@ -32,8 +32,10 @@ class EmailTarget(BaseModel):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        if not EMAIL.match(value):
-            raise ValueError("not an e-mail address")
+        if not value.strip():
+            raise ValueError("type the e-mail address the alerts should go to")
+        if not EMAIL.match(value.strip()):
+            raise ValueError("this is not an e-mail address (it looks like name@example.org)")
         return value
 
 

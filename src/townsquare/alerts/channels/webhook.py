@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import threading
@@ -28,10 +29,11 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored
 from townsquare.settings import Settings
@@ -41,10 +43,22 @@ MAX_CONNECTIONS = 64
 KEEPALIVE_CONNECTIONS = 16
 
 
+URL = re.compile(r"^https?://[^\s]+$")
+
+
 class WebhookTarget(BaseModel):
     """Alerts POSTed as signed JSON to a URL."""
 
-    url: str = Field(max_length=2000, pattern=r"^https?://[^\s]+$")
+    url: str = Field(max_length=2000, json_schema_extra={"pattern": URL.pattern})
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("type the webhook URL the alerts should be sent to")
+        if not URL.match(value.strip()):
+            raise ValueError("a webhook URL starts with https:// (or http://) and has no spaces")
+        return value.strip()
 
 
 class WebhookChannel:
@@ -58,6 +72,10 @@ class WebhookChannel:
     sender_name: ClassVar[str] = "webhook"
     default_backend: ClassVar[str] = "webhook"
     duplicate_error: ClassVar[str | None] = "the same webhook URL is given twice"
+
+    def check(self, target: WebhookTarget, settings: Settings) -> str | None:
+        """Why deliveries to this URL would be refused, in words; None: they would not."""
+        return refusal(target.url, settings.webhook_allow_private)
 
     def store(self, target: WebhookTarget, now: datetime) -> Stored:
         """The URL and a new signing key; confirmed: the URL's owner made it."""
@@ -95,6 +113,32 @@ def pinned_address(host: str, port: int, allow_private: bool) -> str:
     if not allow_private and not all(public(address) for address in addresses):
         raise SendError(f"{host} is not a public address", permanent=True)
     return str(addresses[0])
+
+
+def refusal(url: str, allow_private: bool) -> str | None:
+    """What the sender would say of `url` before sending anything, in plain words.
+
+    The very rules of `pinned_address`, applied when the webhook is saved, so an address no
+    delivery could reach is refused then rather than dead-lettered at the first alert.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        return "this URL names no server"
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "this URL's port is not a number from 1 to 65535"
+    try:
+        pinned_address(host, port, allow_private)
+    except SendError as exc:
+        if exc.permanent:
+            return (
+                f"{host} is a private, loopback or otherwise non-public address; this server "
+                "sends webhooks only to public addresses on the internet"
+            )
+        return f"the server cannot find {host} (its name does not resolve); check the URL"
+    return None
 
 
 class PinnedBackend(httpcore.SyncBackend):

@@ -11,6 +11,7 @@ from pywebpush import WebPushException, webpush
 
 from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored
 from townsquare.alerts.render import headline
+from townsquare.alerts.vapid import VapidKeys, configured_keys
 from townsquare.settings import Settings
 
 TTL_S = 24 * 3600
@@ -73,12 +74,19 @@ class WebPushSender:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.keys: VapidKeys | None = configured_keys(settings)
+
+    def use_keys(self, keys: VapidKeys) -> None:
+        """Sign with the server's key pair (the alert engine hands it over when it starts)."""
+        self.keys = keys
 
     def send(self, message: Outgoing) -> None:
         """One push; 404/410 mean the browser unsubscribed."""
-        key = self.settings.vapid_private_key
+        key = self.keys
+        if key is None and self.settings.vapid_private_key is not None:  # private half only
+            key = VapidKeys(self.settings.vapid_private_key.get_secret_value(), "")
         if key is None:
-            raise SendError("no VAPID key configured (townsquare keys vapid)", permanent=True)
+            raise SendError("no VAPID key yet (the alert engine makes it)", permanent=True)
         try:
             webpush(
                 subscription_info={
@@ -86,7 +94,7 @@ class WebPushSender:
                     "keys": message.target["keys"],
                 },
                 data=push_payload(message.body),
-                vapid_private_key=key.get_secret_value(),
+                vapid_private_key=key.private_key,
                 vapid_claims={"sub": self.settings.vapid_subject},
                 ttl=TTL_S,
                 timeout=10,
