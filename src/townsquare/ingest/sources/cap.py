@@ -3,7 +3,8 @@
 Every alert becomes one record with the same columns whether it came whole or as an index
 entry: "identifier", "sender", "sent", "msgType", "status", "references", "event",
 "category", "urgency", "severity", "certainty", "headline", "description", "instruction",
-"contact", "web", "areaDesc", "effective", "onset", "expires", "senderName", "point"
+"contact", "web", "areaDesc", "effective", "onset", "expires", "senderName", "same" (its
+SAME event code), "point"
 ("lat, lon": a circle's centre or a polygon's mean vertex), "incident": the identifier of
 the alert this one acts on, and "level": our severity 1..5 from urgency, severity and
 certainty (cap_events.level; empty when they say nothing usable).
@@ -30,7 +31,7 @@ from townsquare.formats.capschema import schema_error
 from townsquare.ingest.cap_events import level
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import RawItem, record
-from townsquare.ingest.sources.capdoc import Found, alerts_of, is_alert, read
+from townsquare.ingest.sources.capdoc import alerts_of, is_alert, read
 from townsquare.ingest.sources.http import get, read_location
 from townsquare.ingest.sources.xmlfeed import (
     FeedOptions,
@@ -123,8 +124,18 @@ def alert_columns(alert: Element) -> dict[str, str]:
             found[key] = details.get(key, "")
         found["areaDesc"] = details.get("area.cap:areaDesc", "")
         _locate(found, details.get("area.cap:polygon", ""), details.get("area.cap:circle", ""))
+        found["same"] = _same_code(info)
     found.pop("ds:Signature", None)
     return _acting_on(_levelled(found))
+
+
+def _same_code(info: Element) -> str:
+    """The info's SAME event code ("TOR" ...), if it gives one."""
+    for code in (c for c in info if name(c) == "cap:eventCode"):
+        pair = {name(part): (part.text or "").strip() for part in code}
+        if pair.get("cap:valueName") == "SAME":
+            return pair.get("cap:value", "")
+    return ""
 
 
 def index_columns(entry: Element) -> dict[str, str]:
