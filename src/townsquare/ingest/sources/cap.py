@@ -84,10 +84,10 @@ class CapSource:
             link = entry_link(found.entry)
             if options.follow_links and link and config.is_url():
                 linked = alerts_of(read(get(config, link).content, link), link)
-                alert = linked[0] if linked and linked[0].alert is not None else None
-                if alert is None:
+                first = linked[0] if linked else None
+                if first is None or first.alert is None:
                     raise SourceError(f"{link}: expected a CAP alert")
-                yield alert_item(found.position, alert.alert, alert.twin)  # type: ignore[arg-type]
+                yield alert_item(found.position, first.alert, first.twin)
             else:
                 yield record(found.position, partial(index_columns, found.entry))
 
