@@ -16,6 +16,7 @@ from townsquare.events import topics
 from townsquare.events.outbox import announce
 from townsquare.footage import service as footage
 from townsquare.incidents.models import Incident
+from townsquare.ingest import lifecycle
 from townsquare.ingest.models import Source
 from townsquare.ingest.policy import policy_of
 from townsquare.privacy import gate
@@ -28,11 +29,13 @@ RELEASE_WINDOW = timedelta(days=30)
 def release_due(factory: sessionmaker[Session], *, now: datetime) -> int:
     """Publish incidents whose publication delay has passed; returns how many were released.
 
-    The same periodic run closes the feed items of footage requests that expired.
+    The same periodic run closes the feed items of footage requests that expired, and the
+    source records (CAP alerts) whose `expires` has passed.
     """
     released = 0
     with transaction(factory) as session:
         footage.close_expired(session, now=now)
+        lifecycle.close_expired(session, now=now)  # CAP alerts past their `expires`
         held = session.scalars(
             select(Incident).where(
                 Incident.visibility == "withheld",

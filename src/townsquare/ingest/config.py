@@ -140,6 +140,9 @@ class FieldsConfig(_Model):
     longitude: CoordinateSpec | None = None
     location: PairSpec | None = None
     unit: FieldSpec | None = None
+    severity: FieldSpec | None = None
+    """Column with the record's own severity 1..5 (the cap kind's "level"); empty or absent:
+    the category's severity."""
     missing: list[str] = Field(default_factory=list)
     """Cell values that mean "no value" besides the empty string (e.g. "null")."""
 
@@ -170,6 +173,7 @@ class FieldsConfig(_Model):
             self.longitude,
             self.location,
             self.unit,
+            self.severity,
             *self.occurred_at,
         ]
         found = {spec.column for spec in specs if spec is not None}

@@ -31,9 +31,9 @@ from townsquare.incidents import publish
 from townsquare.incidents.models import Incident
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import Source, SourceRecord, SourceSnapshot
-from townsquare.ingest.policy import policy_for
+from townsquare.ingest.policy import policy_for, policy_of
 from townsquare.privacy import engine as privacy
-from townsquare.privacy.policy import Policy
+from townsquare.privacy.policy import Policy, default_policy
 
 UNMAPPED_REASON = "not alerted: call type {!r} is not mapped yet"
 
@@ -55,6 +55,10 @@ class Version:
     version_at: datetime
     cleared_at: datetime | None
     seen_at: datetime
+    severity: int | None = None
+    """The record's own severity (a CAP alert's), else None: the category's."""
+    expires_at: datetime | None = None
+    """When the record stops being current (CAP expires): closed then by `close_expired`."""
 
     @property
     def digest(self) -> str:
@@ -68,6 +72,8 @@ class Version:
             self.occurred_at.isoformat(),
             self.cleared_at.isoformat() if self.cleared_at else "",
         ]
+        if self.severity is not None or self.expires_at is not None:  # older hashes unchanged
+            parts += [str(self.severity), self.expires_at.isoformat() if self.expires_at else ""]
         return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -161,6 +167,29 @@ def close_missing(
         _refresh(state, incident, rules, now=taken_at, replay=False, outcome=outcome)
     _announce(session, state)
     return outcome
+
+
+def close_expired(session: Session, *, now: datetime) -> int:
+    """Close every open record whose `expires_at` has passed, at that time; how many closed."""
+    expired = session.scalars(
+        select(SourceRecord).where(
+            SourceRecord.closed_at.is_(None),
+            SourceRecord.expires_at.is_not(None),
+            SourceRecord.expires_at <= now,
+        )
+    ).all()
+    for link in expired:
+        link.closed_at = link.expires_at
+    state = _members_of(session, {link.incident_id for link in expired})
+    sources = {s.id: s for s in session.scalars(select(Source))}
+    outcome = Outcome()
+    for incident in state.incidents.values():
+        source = sources.get(incident.source_id or -1)
+        rules = policy_of(source).policy if source else default_policy()
+        state.agency = str((source.config.get("agency") or {}).get("name", "")) if source else ""
+        _refresh(state, incident, rules, now=now, replay=False, outcome=outcome)
+    _announce(session, state)
+    return len(expired)
 
 
 def next_snapshot_after(session: Session, source: Source, moment: datetime) -> datetime | None:
@@ -312,6 +341,8 @@ def _copy(link: SourceRecord, version: Version, *, occurred_at: datetime) -> Non
     link.lat, link.lon = version.point.lat, version.point.lon
     link.occurred_at = occurred_at
     link.closed_at = version.cleared_at
+    link.severity = version.severity
+    link.expires_at = version.expires_at
 
 
 def _mark_seen(
@@ -393,6 +424,7 @@ def _public_form(agency: str, links: Sequence[SourceRecord]) -> publish.PublicFo
         point=geo.Point(primary.lat, primary.lon),
         occurred_at=occurred_at,
         closed_at=closed_at,
+        severity=primary.severity,
         unit_count=len(links),
         unmapped=tuple(link.original_type for link in links if not link.mapped),
         text_from_fields=True,
@@ -402,9 +434,8 @@ def _public_form(agency: str, links: Sequence[SourceRecord]) -> publish.PublicFo
 def _standing(rules: Policy, form: publish.PublicForm, now: datetime) -> publish.Standing:
     """The privacy gate's decision; a call type not mapped yet is never alerted."""
     category = taxonomy.get(form.category)
-    decision = privacy.decide(
-        rules, category, form.original_type, form.occurred_at, now, category.severity
-    )
+    severity = category.severity if form.severity is None else form.severity
+    decision = privacy.decide(rules, category, form.original_type, form.occurred_at, now, severity)
     if not form.unmapped:
         return decision
     reasons = [UNMAPPED_REASON.format(t) for t in sorted(set(form.unmapped))]

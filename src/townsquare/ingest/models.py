@@ -119,6 +119,12 @@ class SourceRecord(Base):
     lat: Mapped[float] = mapped_column(Float, comment="public point")
     lon: Mapped[float] = mapped_column(Float, comment="public point")
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    severity: Mapped[int | None] = mapped_column(
+        Integer, comment="the record's own severity 1..5 (CAP alerts); null: the category's"
+    )
+    expires_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="closed at this time once it passes (CAP expires)"
+    )
 
 
 class SourceSnapshot(Base):

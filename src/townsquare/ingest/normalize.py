@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from townsquare.errors import TownsquareError
 from townsquare.geo import Point
+from townsquare.ingest.cap_events import default_categories
 from townsquare.ingest.config import PairSpec, SourceConfig, TimeSpec
 from townsquare.ingest.sources.base import RawItem
 
@@ -82,6 +83,10 @@ class NormalizedRecord:
     """When the call was cleared, if this record says it is closed."""
     scene: str | None = None
     """The [lifecycle] scene columns joined: records of one scene merge into one incident."""
+    severity: int | None = None
+    """The record's own severity 1..5 ([fields] severity), else the category's."""
+    expires_at: datetime | None = None
+    """When the record stops being current ([lifecycle] expires), if the source says."""
 
     @property
     def key(self) -> str:
@@ -162,7 +167,8 @@ class Plan:
         self.config = config
         self.missing = frozenset({"", *(m.strip() for m in fields.missing)})
         self.call_type = fields.call_type.column
-        self.categories = config.categories
+        self.categories = {**default_categories(config), **config.categories}
+        self.severity = fields.severity.column if fields.severity else None
         self.quarantine_unmapped = config.unmapped == "quarantine"
         self.times = [_TimeColumn(spec, config.time_zone) for spec in fields.occurred_at]
         self.address = fields.address.column if fields.address else None
@@ -177,6 +183,7 @@ class Plan:
         first = fields.occurred_at[0]
         self.version = self._lifecycle_column(rules.version, first, config.time_zone)
         self.cleared = self._lifecycle_column(rules.cleared_at, first, config.time_zone)
+        self.expires = self._lifecycle_column(rules.expires, first, config.time_zone)
         self.status = rules.status
         self.closed_values = {value.casefold() for value in rules.closed_values}
         self.scene = rules.scene
@@ -233,7 +240,17 @@ class Plan:
             version_at=self._lifecycle_time(payload, self.version) if self.version else None,
             cleared_at=self._cleared_at(payload, occurred_at) if self.closes else None,
             scene=self._scene(payload) if self.scene else None,
+            severity=self._severity(payload) if self.severity else None,
+            expires_at=self._lifecycle_time(payload, self.expires) if self.expires else None,
         )
+
+    def _severity(self, payload: dict[str, str]) -> int | None:
+        value = self.get(payload, self.severity or "")
+        if value is None:
+            return None
+        if value not in {"1", "2", "3", "4", "5"}:
+            raise NormalizeError(self.severity or "", f"severity {value!r} is not 1..5")
+        return int(value)
 
     def _occurred_at(self, payload: dict[str, str]) -> datetime:
         for time in self.times:

@@ -39,6 +39,9 @@ class LifecycleConfig(_Model):
     versions are ordered by it; without it, by the time the record was received."""
     cleared_at: str | None = None
     """Column with the time the call was cleared: a record with a value closes its call."""
+    expires: str | None = None
+    """Column with the time the record stops being current (CAP `expires`): once it has
+    passed, on arrival or later while stored, the record is closed at that time."""
     status: str | None = None
     """Column with the call's status; a value in `closed_values` closes the call."""
     closed_values: list[str] = Field(default_factory=list)
@@ -55,7 +58,7 @@ class LifecycleConfig(_Model):
 
     def columns(self) -> set[str]:
         """Every payload column the lifecycle reads."""
-        found = {c for c in (self.version, self.cleared_at, self.status) if c is not None}
+        found = {c for c in (self.version, self.cleared_at, self.expires, self.status) if c}
         return found | set(self.scene)
 
 

@@ -358,6 +358,7 @@ def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
         occurred_at=retime(record.occurred_at),
         cleared_at=moved(record.cleared_at),
         version_at=moved(record.version_at),
+        expires_at=moved(record.expires_at),
     )
 
 
@@ -378,6 +379,15 @@ def _public_version(
         point=privacy.public_point(record.point, rules),
         occurred_at=record.occurred_at,
         version_at=record.version_at or received_at,
-        cleared_at=record.cleared_at,
+        cleared_at=record.cleared_at or _expired(record, received_at),
         seen_at=received_at,
+        severity=record.severity,
+        expires_at=record.expires_at,
     )
+
+
+def _expired(record: NormalizedRecord, now: datetime) -> datetime | None:
+    """A record whose expiry has already passed is closed at it (not before its own time)."""
+    if record.expires_at is None or record.expires_at > now:
+        return None
+    return max(record.expires_at, record.occurred_at)

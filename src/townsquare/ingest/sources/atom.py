@@ -52,7 +52,12 @@ def entries(root: Element) -> list[Element]:
     if name(root) == "rss":
         channel = next((c for c in root if name(c) == "channel"), None)
         return [c for c in channel if name(c) == "item"] if channel is not None else []
-    raise SourceError(f"expected an Atom feed or an RSS document, found <{name(root)}>")
+    uri, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    found = f"<{local}> in {uri}" if uri else f"<{local}> in no namespace"
+    raise SourceError(
+        f"expected an Atom feed (<feed> in http://www.w3.org/2005/Atom) or an RSS document "
+        f"(<rss>), found {found}"
+    )
 
 
 def entry_columns(entry: Element) -> dict[str, str]:

@@ -1,13 +1,20 @@
-"""CAP 1.0/1.1/1.2 alerts, one document or an Atom index of them, as records.
+"""CAP 1.0/1.1/1.2 alerts as records, however they are carried (see capdoc).
 
 Every alert becomes one record with the same columns whether it came whole or as an index
 entry: "identifier", "sender", "sent", "msgType", "status", "references", "event",
-"category", "urgency", "severity", "certainty", "headline", "areaDesc", "effective",
-"expires", "point" ("lat, lon": a circle's centre or a polygon's mean vertex) and
-"incident": the identifier of the alert this one acts on. An Update or a Cancel names the
-first alert in its `references`, so with `external_id = "incident"`, `[lifecycle] version =
-"sent"` and `status = "msgType"`, `closed_values = ["Cancel"]` it updates or closes that
-incident. A signature (ds:Signature) is accepted and not checked.
+"category", "urgency", "severity", "certainty", "headline", "description", "instruction",
+"contact", "web", "areaDesc", "effective", "onset", "expires", "senderName", "same" (its
+SAME event code), "point"
+("lat, lon": a circle's centre or a polygon's mean vertex), "incident": the identifier of
+the alert this one acts on, and "level": our severity 1..5 from urgency, severity and
+certainty (cap_events.level; empty when they say nothing usable).
+
+An Update or a Cancel names the first alert in its `references`, so with `external_id =
+"incident"`, `[lifecycle] version = "sent"`, `expires = "expires"` and `status = "msgType"`,
+`closed_values = ["Cancel"]` it updates or closes that incident, and an alert past its
+`expires` is closed at that time. Every whole alert is checked against its CAP version's
+schema first: one that breaks it is quarantined with the schema's message and line, naming
+the alert. A signature (ds:Signature) is accepted and not checked.
 """
 
 from __future__ import annotations
@@ -17,17 +24,20 @@ from functools import partial
 from typing import ClassVar
 from xml.etree.ElementTree import Element
 
+from lxml import etree
+
 from townsquare.errors import SourceError
+from townsquare.formats.capschema import schema_error
+from townsquare.ingest.cap_events import level
 from townsquare.ingest.config import SourceConfig
-from townsquare.ingest.sources.atom import entries
 from townsquare.ingest.sources.base import RawItem, record
+from townsquare.ingest.sources.capdoc import alerts_of, is_alert, read
 from townsquare.ingest.sources.http import get, read_location
 from townsquare.ingest.sources.xmlfeed import (
     FeedOptions,
     circle_centre,
     columns,
     name,
-    parse_xml,
     polygon_centre,
 )
 
@@ -38,15 +48,21 @@ INFO_FIELDS = (
     "severity",
     "certainty",
     "headline",
+    "description",
+    "instruction",
+    "contact",
+    "web",
     "effective",
     "onset",
     "expires",
     "senderName",
 )
+SCHEMA_FIELD = "alert"
+"""The field a schema-invalid alert is quarantined under."""
 
 
 class CapSource:
-    """Alerts of a CAP document, or of the CAP alerts an Atom index lists."""
+    """Alerts of a CAP document, a wrapper of alerts, or the CAP alerts an Atom index lists."""
 
     kind: ClassVar[str] = "cap"
     Options: ClassVar[type[FeedOptions]] = FeedOptions
@@ -57,21 +73,35 @@ class CapSource:
         return self.parse(config, read_location(config).content)
 
     def parse(self, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
-        """The alerts of one body: a CAP alert, or an Atom index of alerts."""
+        """The alerts of one body, whatever wraps them."""
         where = config.location or config.slug
-        root = parse_xml(body, where)
-        if name(root) == "cap:alert":
-            yield record("alert", partial(alert_columns, root))
-            return
         options = config.kind_options(FeedOptions)
-        for number, entry in enumerate(entries(root)[: options.max_entries], start=1):
-            link = entry_link(entry)
+        for found in alerts_of(read(body, where), where)[: options.max_entries]:
+            if found.alert is not None:
+                yield alert_item(found.position, found.alert, found.twin)
+                continue
+            assert found.entry is not None
+            link = entry_link(found.entry)
             if options.follow_links and link and config.is_url():
-                fetched = get(config, link)
-                alert = parse_xml(fetched.content, link)
-                yield record(f"entry {number}", partial(alert_columns, alert))
+                linked = alerts_of(read(get(config, link).content, link), link)
+                first = linked[0] if linked else None
+                if first is None or first.alert is None:
+                    raise SourceError(f"{link}: expected a CAP alert")
+                yield alert_item(found.position, first.alert, first.twin)
             else:
-                yield record(f"entry {number}", partial(index_columns, entry))
+                yield record(found.position, partial(index_columns, found.entry))
+
+
+def alert_item(position: str, alert: Element, twin: etree._Element | None) -> RawItem:
+    """The record of a whole alert; a defective one when it breaks its CAP schema."""
+    item = record(position, partial(alert_columns, alert))
+    if item.defect is not None or twin is None:
+        return item
+    error = schema_error(twin)
+    if error is None:
+        return item
+    ident = item.payload.get("identifier") or "(no identifier)"
+    return RawItem(position, item.payload, f"alert {ident!r}: {error}", SCHEMA_FIELD)
 
 
 def entry_link(entry: Element) -> str | None:
@@ -84,7 +114,7 @@ def entry_link(entry: Element) -> str | None:
 
 def alert_columns(alert: Element) -> dict[str, str]:
     """A whole CAP alert as one record (its first info block: several are translations)."""
-    if name(alert) != "cap:alert":
+    if not is_alert(alert):
         raise SourceError(f"expected a CAP alert, found <{name(alert)}>")
     found = {k.removeprefix("cap:"): v for k, v in columns(alert).items() if "." not in k}
     info = next((c for c in alert if name(c) == "cap:info"), None)
@@ -93,12 +123,19 @@ def alert_columns(alert: Element) -> dict[str, str]:
         for key in INFO_FIELDS:
             found[key] = details.get(key, "")
         found["areaDesc"] = details.get("area.cap:areaDesc", "")
-        polygon, circle = details.get("area.cap:polygon", ""), details.get("area.cap:circle", "")
-        point = polygon_centre(polygon) if polygon else circle_centre(circle)
-        if point:
-            found["point"] = point
+        _locate(found, details.get("area.cap:polygon", ""), details.get("area.cap:circle", ""))
+        found["same"] = _same_code(info)
     found.pop("ds:Signature", None)
-    return _acting_on(found)
+    return _acting_on(_levelled(found))
+
+
+def _same_code(info: Element) -> str:
+    """The info's SAME event code ("TOR" ...), if it gives one."""
+    for code in (c for c in info if name(c) == "cap:eventCode"):
+        pair = {name(part): (part.text or "").strip() for part in code}
+        if pair.get("cap:valueName") == "SAME":
+            return pair.get("cap:value", "")
+    return ""
 
 
 def index_columns(entry: Element) -> dict[str, str]:
@@ -108,10 +145,23 @@ def index_columns(entry: Element) -> dict[str, str]:
     found["identifier"] = raw.get("id", "")
     found["sent"] = raw.get("updated") or raw.get("published", "")
     found["headline"] = raw.get("title", "")
-    point = polygon_centre(found.get("polygon", ""))
+    found.setdefault("description", raw.get("summary", ""))
+    _locate(found, found.get("polygon", ""), found.get("circle", ""))
+    return _acting_on(_levelled(found))
+
+
+def _locate(found: dict[str, str], polygon: str, circle: str) -> None:
+    point = (polygon_centre(polygon) if polygon else None) or (
+        circle_centre(circle) if circle else None
+    )
     if point:
         found["point"] = point
-    return _acting_on(found)
+
+
+def _levelled(found: dict[str, str]) -> dict[str, str]:
+    ours = level(found.get("urgency", ""), found.get("severity", ""), found.get("certainty", ""))
+    found["level"] = "" if ours is None else str(ours)
+    return found
 
 
 def _acting_on(found: dict[str, str]) -> dict[str, str]:
