@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from townsquare import geo, taxonomy
 from townsquare.errors import InvalidParameter
+from townsquare.media.schemas import MediaPublic
 from townsquare.privacy.types import BlockAddress, CoarsePoint, ScrubbedText
 
 PROVENANCE = {
@@ -57,6 +58,8 @@ class IncidentPublic(BaseModel):
     alert_reasons: list[str]
     corroborated_by: int | None = None
     """A resident post's public dispatch incident within 300 m and 30 min, if any."""
+    media: list[MediaPublic] = Field(default_factory=list)
+    """A resident post's photos and clips (blurred copies), once a moderator approved it."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
