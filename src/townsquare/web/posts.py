@@ -69,7 +69,7 @@ DONE = {
 @dataclass(frozen=True, slots=True)
 class Sent:
     """What the new-post form sent besides its fields: a chosen file, a kept upload's id, and
-    whether the resident asked to remove the kept upload."""
+    whether the resident ticked "remove" on the kept upload (deleted as the form is sent)."""
 
     upload: UploadFile | None
     kept: int | None
@@ -132,7 +132,8 @@ async def _photo_of(
     session: Session, settings: Settings, sent: Sent, actor: Actor, now: datetime
 ) -> int | None:
     """The draft's photo: a newly chosen file replaces the one kept from a refused draft."""
-    kept = media.kept_upload(session, sent.kept, actor=actor) if sent.kept else None
+    chosen = sent.kept if not sent.remove else None
+    kept = media.kept_upload(session, chosen, actor=actor) if chosen else None
     if sent.upload is None:
         return kept.id if kept is not None else None
     photo = await asyncio.to_thread(_store_photo, session, settings, sent.upload, actor, now)
@@ -183,11 +184,9 @@ async def submit_post(
     form, sent = await _post_form(request)
     now = utcnow()
     center = settings.map_center
-    if sent.remove:
-        if sent.kept is not None:
-            media.discard_unattached(session, settings, sent.kept, actor=actor)
-        return _new_post_page(request, actor, form, center=center, removed=True)
-    photo = sent.kept  # until a new file replaces it
+    if sent.remove and sent.kept is not None:
+        media.discard_unattached(session, settings, sent.kept, actor=actor)
+    photo = None if sent.remove else sent.kept  # until a new file replaces it
 
     def refused(exc: Refused) -> Response:
         kept = _kept_view(session, photo, actor)
