@@ -17,6 +17,7 @@ from tests.support.clips import finish_clips, pattern_clip
 from tests.support.posts import HOME, submit
 from tests.support.public_media import PUBLIC_URL, face_photo, face_sharpness, has_gps
 from tests.support.residents import Mailbox, Person, privileged, resident
+from tests.support.schemas import atom_schema
 from tests.support.waiting import wait_for
 from townsquare.db import utcnow
 
@@ -92,6 +93,7 @@ def test_an_approved_posts_photo_is_public_until_the_post_is_removed(
     def enclosures() -> list[tuple[str | None, str | None]]:
         params = {"lat": HOME[0], "lon": HOME[1], "radius_m": 5000}
         atom = etree.fromstring(anyone.get("/feeds/atom", params=params).content)
+        atom_schema().assertValid(atom)
         return [
             (link.get("type"), link.get("href"))
             for link in atom.findall(f"{ATOM}entry/{ATOM}link[@rel='enclosure']")
