@@ -77,7 +77,8 @@ def signed_in(browser: Browser, site: Site, email: str, role: str, size: str) ->
 def loaded(page: Page, image: Locator) -> None:
     """Wait until the image is decoded (a broken image has no natural width)."""
     image.scroll_into_view_if_needed()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    decoded = "img => img.complete && img.naturalWidth > 0"
+    page.wait_for_function(decoded, arg=image.element_handle())
 
 
 def shoot(page: Page, path: str, artifacts: Path, name: str) -> None:
@@ -118,7 +119,7 @@ def test_an_approved_photo_is_shown_blurred_to_the_public(
     write_draft(page, photo)
     page.get_by_role("button", name="Send for review").click()
 
-    # Refused by the guidelines: the photo stays with the draft, shown, and need not be chosen again.
+    # Refused by the guidelines: the photo stays with the draft, shown; no need to choose it again.
     expect(page.locator("#guideline-checks [data-check='race_only']")).to_be_visible()
     kept = page.get_by_role("img", name="The photo you chose, kept with this draft")
     loaded(page, kept)

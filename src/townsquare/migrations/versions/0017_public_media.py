@@ -1,7 +1,9 @@
 """public media: index media.public_key, by which anyone fetches an approved post's photo
 
 The public URL of a derivative is the SHA-256 of its bytes (it names no media id, post or
-author); each request finds its row by that key.
+author); each request finds its row by that key, then the posts holding it
+(post_media.media_id). Every feed page finds the posts of its resident incidents, for their
+media and corroboration (post.incident_id).
 
 Revision ID: 0017_public_media
 Revises: 0015_shared_media
@@ -18,13 +20,21 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+INDEXES = (
+    ("media", "ix_media_public_key", "public_key"),
+    ("post_media", "ix_post_media_media_id", "media_id"),
+    ("post", "ix_post_incident_id", "incident_id"),
+)
+
+
 def upgrade() -> None:
-    """Index the derivative's key."""
-    with op.batch_alter_table("media", schema=None) as batch_op:
-        batch_op.create_index("ix_media_public_key", ["public_key"], unique=False)
+    """Index the derivative's key, the posts of a medium and the post of an incident."""
+    for table, name, column in INDEXES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.create_index(name, [column], unique=False)
 
 
 def downgrade() -> None:
-    """Drop the index."""
-    with op.batch_alter_table("media", schema=None) as batch_op:
-        batch_op.drop_index("ix_media_public_key")
+    """Drop the indexes (if there: SQLite does not roll DDL back when a later step fails)."""
+    for table, name, _ in INDEXES:
+        op.drop_index(name, table_name=table, if_exists=True)
