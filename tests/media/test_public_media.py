@@ -114,7 +114,7 @@ def test_an_approved_posts_photo_is_public_until_the_post_is_removed(
     assert ada.client.get(f"/api/v1/media/{media_id}").status_code == 200  # still the author's
 
 
-def test_a_rejected_or_edited_posts_photo_is_never_public(
+def test_a_rejected_edited_or_deleted_posts_photo_is_not_public(
     app_client: TestClient,
     mailbox: tuple[Mailbox, int],
     factory: sessionmaker[Session],
@@ -145,6 +145,12 @@ def test_a_rejected_or_edited_posts_photo_is_never_public(
     assert edit.status_code == 200, edit.text
     assert anyone.get(url).status_code == 404
     assert anyone.get(f"/api/v1/posts/{kept.json()['id']}/public").status_code == 404
+    # Approved again, then deleted by its author: public, then gone.
+    assert mod.post(f"{base}/{kept.json()['id']}/approve", json={}).status_code == 200
+    assert anyone.get(url).status_code == 200
+    deleted = ada.client.delete(f"/api/v1/posts/{kept.json()['id']}", headers=ada.headers)
+    assert deleted.status_code == 204
+    assert anyone.get(url).status_code == 404
     # A name that is not a derivative's: 404 too, never an error.
     for name in ("x.jpg", "../../secret.key", url.rsplit("/", 1)[1].replace(".jpg", ".mp4")):
         assert anyone.get(f"/api/v1/media/public/{name}").status_code == 404, name

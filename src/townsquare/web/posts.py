@@ -143,7 +143,7 @@ async def _photo_of(
 
 
 def _kept_view(session: Session, photo: int | None, actor: Actor) -> MediaOut | None:
-    """The kept upload as the form shows it (a thumbnail and a remove button)."""
+    """The kept upload as the form shows it (a thumbnail and a box to remove it)."""
     row = media.kept_upload(session, photo, actor=actor) if photo else None
     return MediaOut.model_validate(row) if row is not None else None
 
