@@ -14,6 +14,7 @@ from townsquare import geo, taxonomy
 from townsquare.agencies.models import Agency
 from townsquare.errors import NotFound
 from townsquare.events import topics
+from townsquare.incidents import attachments
 from townsquare.incidents.index import FeedIndex, IndexItem
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import (
@@ -24,9 +25,8 @@ from townsquare.incidents.schemas import (
     Circle,
     FeedQuery,
     IncidentPublic,
+    MediaPublic,
 )
-from townsquare.media import public as public_media
-from townsquare.media.schemas import MediaPublic
 from townsquare.posts.models import Post
 from townsquare.privacy.public import seal_address, seal_point, seal_text
 
@@ -90,7 +90,7 @@ def publish_all(session: Session, incidents: Sequence[Incident]) -> list[Inciden
     """Public forms of several incidents, in the given order."""
     names = _agency_names(session, incidents)
     links = _corroborations(session, incidents)
-    media = public_media.of_incidents(session, [i.id for i in incidents if i.origin == "resident"])
+    media = attachments.of_incidents(session, [i.id for i in incidents if i.origin == "resident"])
     return [
         to_public(
             i, names.get(i.agency_id) if i.agency_id else None, links.get(i.id), media.get(i.id)

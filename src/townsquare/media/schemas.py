@@ -25,19 +25,3 @@ class MediaOut(BaseModel):
     duration_s: float | None
     blurred_regions: int = Field(description="faces and plates blurred (per frame, at most)")
     created_at: datetime
-
-
-class MediaPublic(BaseModel):
-    """The blurred, metadata-free copy of a photo or clip on an approved post, as anyone sees it.
-
-    Its URL names the copy by the hash of its bytes: no media id, post or author.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: Literal["photo", "clip"]
-    url: str = Field(description="path of the public copy on this site")
-    content_type: str = Field(description="image/jpeg or video/mp4")
-    width: int
-    height: int
-    duration_s: float | None = Field(default=None, description="a clip's length in seconds")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from townsquare.media.schemas import MediaPublic
+from townsquare.incidents.schemas import MediaPublic
 from townsquare.privacy.types import CoarsePoint, ScrubbedText
 
 
