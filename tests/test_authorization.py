@@ -160,6 +160,7 @@ MATRIX: dict[str, Row] = {
     "GET /api/v1/media/{media_id}/original": OWNER,
     "GET /api/v1/media/{media_id}/info": OWNER,
     "GET /api/v1/media/{media_id}/review": MODERATOR,
+    "GET /api/v1/media/public/{name}": PUBLIC,  # the blurred copy on the published post
     # agencies: the registry is public; operators write it; each agency its own
     "GET /api/v1/agencies": PUBLIC,
     "GET /api/v1/agencies/{slug}": PUBLIC,
@@ -412,6 +413,12 @@ def _post(world: World, *, decide: str | None, media: list[int] | None = None) -
         answer = world.people["moderator"].post(url, json={"reason": "checked by the test"})
         assert answer.status_code == 200, answer.text
     return post_id
+
+
+def _public_media(world: World) -> str:
+    """The public URL of the published post's photo, as its public form gives it."""
+    shown = TestClient(world.app).get(f"/api/v1/posts/{world.objects['post']}/public")
+    return str(shown.json()["media"][0]["url"])
 
 
 def _subscription(world: World) -> tuple[int, str]:
@@ -720,6 +727,7 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/media/{media_id}/review": lambda w, r: _send(
         w, r, "GET", f"/api/v1/media/{w.objects['media']}/review"
     ),
+    "GET /api/v1/media/public/{name}": lambda w, r: _send(w, r, "GET", _public_media(w)),
     "GET /api/v1/agencies/{slug}": lambda w, r: _send(w, r, "GET", "/api/v1/agencies/agency-a"),
     "POST /api/v1/agencies": lambda w, r: _send(
         w,

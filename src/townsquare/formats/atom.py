@@ -58,6 +58,11 @@ def atom_feed(
             f"{incident.agency or incident.provenance}."
         )
         _text(entry, "summary", summary.strip(), type="text")
+        for media in incident.media:  # a resident's photos and clips, blurred, as approved
+            etree.SubElement(
+                entry, f"{{{ATOM}}}link", rel="enclosure", type=media.content_type,
+                href=base_url + media.url,
+            )  # fmt: skip
         point = etree.SubElement(entry, f"{{{GEORSS}}}point")
         point.text = f"{incident.lat} {incident.lon}"  # GeoRSS order is "lat lon"
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8")

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -28,6 +28,22 @@ PROVENANCE = {
     "resident": "resident, unverified",
 }
 CORROBORATED = "resident, corroborated by dispatch"
+
+
+class MediaPublic(BaseModel):
+    """The blurred, metadata-free copy of a photo or clip on an approved post, as anyone sees it.
+
+    Its URL names the copy by the hash of its bytes: no media id, post or author.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["photo", "clip"]
+    url: str = Field(description="path of the public copy on this site")
+    content_type: str = Field(description="image/jpeg or video/mp4")
+    width: int
+    height: int
+    duration_s: float | None = Field(default=None, description="a clip's length in seconds")
 
 
 class IncidentPublic(BaseModel):
@@ -57,6 +73,8 @@ class IncidentPublic(BaseModel):
     alert_reasons: list[str]
     corroborated_by: int | None = None
     """A resident post's public dispatch incident within 300 m and 30 min, if any."""
+    media: list[MediaPublic] = Field(default_factory=list)
+    """A resident post's photos and clips (blurred copies), once a moderator approved it."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

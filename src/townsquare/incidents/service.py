@@ -14,6 +14,7 @@ from townsquare import geo, taxonomy
 from townsquare.agencies.models import Agency
 from townsquare.errors import NotFound
 from townsquare.events import topics
+from townsquare.incidents import attachments
 from townsquare.incidents.index import FeedIndex, IndexItem
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import (
@@ -24,6 +25,7 @@ from townsquare.incidents.schemas import (
     Circle,
     FeedQuery,
     IncidentPublic,
+    MediaPublic,
 )
 from townsquare.posts.models import Post
 from townsquare.privacy.public import seal_address, seal_point, seal_text
@@ -32,7 +34,10 @@ SQL_BATCH = 200
 
 
 def to_public(
-    incident: Incident, agency_name: str | None, corroborated_by: int | None = None
+    incident: Incident,
+    agency_name: str | None,
+    corroborated_by: int | None = None,
+    media: list[MediaPublic] | None = None,
 ) -> IncidentPublic:
     """The public form of a stored incident: the one way out of the store."""
     return IncidentPublic(
@@ -56,6 +61,7 @@ def to_public(
         alertable=incident.alertable,
         alert_reasons=list(incident.alertable_reasons),
         corroborated_by=corroborated_by,
+        media=media or [],
     )
 
 
@@ -84,8 +90,11 @@ def publish_all(session: Session, incidents: Sequence[Incident]) -> list[Inciden
     """Public forms of several incidents, in the given order."""
     names = _agency_names(session, incidents)
     links = _corroborations(session, incidents)
+    media = attachments.of_incidents(session, [i.id for i in incidents if i.origin == "resident"])
     return [
-        to_public(i, names.get(i.agency_id) if i.agency_id else None, links.get(i.id))
+        to_public(
+            i, names.get(i.agency_id) if i.agency_id else None, links.get(i.id), media.get(i.id)
+        )
         for i in incidents
     ]
 

@@ -34,7 +34,9 @@ class Media(Base):
         String(64), comment="SHA-256 of the original blob: private; null once expired"
     )
     public_key: Mapped[str | None] = mapped_column(
-        String(64), comment="SHA-256 of the derivative; null until it is made"
+        String(64),
+        index=True,
+        comment="SHA-256 of the derivative; null until it is made",
     )
     public_type: Mapped[str | None] = mapped_column(String(64))
     width: Mapped[int] = mapped_column(Integer)

@@ -205,6 +205,15 @@ def discard_unattached(
     return True
 
 
+def kept_upload(session: Session, media_id: int, *, actor: Actor) -> Media | None:
+    """The caller's upload that no post took yet (a refused draft's photo), else None."""
+    row = session.get(Media, media_id)
+    if row is None or row.owner_id != actor.account_id:
+        return None
+    used = session.scalar(select(PostMedia.post_id).where(PostMedia.media_id == media_id).limit(1))
+    return row if used is None else None
+
+
 def kinds_of(session: Session, ids: Collection[int]) -> dict[int, str]:
     """Per media id, what to show: `photo` or `clip` once made, else `processing` or `failed`
     (a clip's) or `photo processing` or `photo failed`.

@@ -1,5 +1,6 @@
 """Media API routes: upload a photo or clip, read its derivative or (owner only) its original;
-moderators read the derivative of media on posts they review."""
+moderators read the derivative of media on posts they review; anyone reads the derivative of
+media on an approved post, by the hash of its bytes."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter
 from townsquare.http.blobs import blob_response
 from townsquare.http.deps import DB, Config, CurrentActor
-from townsquare.media import intake, service
+from townsquare.media import intake, public, service
 from townsquare.media.schemas import MediaOut
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
@@ -64,6 +65,31 @@ async def upload(request: Request, actor: CurrentActor, session: DB, settings: C
         return await run_in_threadpool(store)
     finally:
         await form.close()
+
+
+PUBLIC_BODY = {
+    200: {
+        "description": "The blurred, metadata-free copy",
+        "content": {
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "video/mp4": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+PUBLIC_CACHE = {"Cache-Control": "public, max-age=60"}
+"""Short: a removed post's media must stop being shown soon by caches too."""
+
+
+# Declared before the routes of one media id, whose paths have as many segments.
+@router.get(
+    "/public/{name}",
+    summary="The public copy of a photo or clip on an approved post (anyone)",
+    responses=PUBLIC_BODY,  # type: ignore[arg-type]
+)
+def public_copy(name: str, session: DB, settings: Config) -> Response:
+    """`name` is `<sha256>.jpg` or `.mp4` as the post or incident gives it; 404 once the post
+    is no longer public (edited, rejected, removed, deleted). Originals are never here."""
+    return blob_response(public.read_public(session, settings, name), PUBLIC_CACHE)
 
 
 @router.get("/{media_id}/info", summary="An upload's state and size (owner)")

@@ -65,7 +65,9 @@ class Post(Base):
     appeals: Mapped[int] = mapped_column(Integer, default=0)
     appeal_text: Mapped[str | None] = mapped_column(Text)
     incident_id: Mapped[int | None] = mapped_column(
-        ForeignKey("incident.id", ondelete="SET NULL"), comment="its public form once published"
+        ForeignKey("incident.id", ondelete="SET NULL"),
+        index=True,  # a feed page finds its resident incidents' posts (media, corroboration)
+        comment="its public form once published",
     )
     corroborated_by: Mapped[int | None] = mapped_column(
         ForeignKey("incident.id", ondelete="SET NULL"),
@@ -91,6 +93,6 @@ class PostMedia(Base):
         ForeignKey("post.id", ondelete="CASCADE"), primary_key=True
     )
     media_id: Mapped[int] = mapped_column(
-        ForeignKey("media.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("media.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     position: Mapped[int] = mapped_column(Integer, default=0)

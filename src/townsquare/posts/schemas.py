@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from townsquare.incidents.schemas import MediaPublic
 from townsquare.privacy.types import CoarsePoint, ScrubbedText
 
 
@@ -80,6 +81,9 @@ class PostPublic(BaseModel):
     provenance: str
     corroborated_by: int | None
     fyi: bool
+    media: list[MediaPublic] = Field(
+        default_factory=list, description="its photos and clips, blurred and without metadata"
+    )
 
 
 class Reason(BaseModel):

@@ -17,6 +17,7 @@ from townsquare.events.outbox import announce
 from townsquare.incidents import publish as writer
 from townsquare.incidents.models import Incident
 from townsquare.incidents.nearby import nearby
+from townsquare.media import public as public_media
 from townsquare.media.models import Media
 from townsquare.posts import guidelines
 from townsquare.posts.models import Post, PostMedia
@@ -291,9 +292,15 @@ def hide(session: Session, post: Post, why: str, now: datetime) -> None:
 
 
 def get_public(session: Session, post_id: int) -> PostPublic:
-    """A published post as anyone may see it; other states are as if absent."""
+    """A published post as anyone may see it; other states are as if absent.
+
+    A closed post is shown only if its incident is public: one closed while it was pending
+    (never approved, or edited since) is absent too.
+    """
     post = session.get(Post, post_id)
-    if post is None or post.state not in ("published", "closed"):
+    incident = session.get(Incident, post.incident_id) if post and post.incident_id else None
+    shown = incident is not None and incident.visibility == "public"
+    if post is None or post.state not in ("published", "closed") or not shown:
         raise NotFound(f"post {post_id} not found")
     policy = default_policy()
     corroborated = post.corroborated_by is not None
@@ -308,4 +315,5 @@ def get_public(session: Session, post_id: int) -> PostPublic:
         provenance="resident, corroborated by dispatch" if corroborated else "resident, unverified",
         corroborated_by=post.corroborated_by,
         fyi=post.fyi,
+        media=public_media.of_post(session, post.id),
     )

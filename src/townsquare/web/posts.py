@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from townsquare.errors import (
 from townsquare.http.deps import DB, Config
 from townsquare.media import intake
 from townsquare.media import service as media
+from townsquare.media.schemas import MediaOut
 from townsquare.posts import lifecycle
 from townsquare.posts import service as posts
 from townsquare.posts.schemas import PostEdit, PostIn, PostOwn
@@ -64,19 +66,32 @@ DONE = {
 # ---- a new post -----------------------------------------------------------------------------
 
 
-async def _post_form(request: Request) -> tuple[drafts.PostForm, UploadFile | None]:
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What the new-post form sent besides its fields: a chosen file, a kept upload's id, and
+    whether the resident ticked "remove" on the kept upload (deleted as the form is sent)."""
+
+    upload: UploadFile | None
+    kept: int | None
+    remove: bool
+
+
+async def _post_form(request: Request) -> tuple[drafts.PostForm, Sent]:
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     descriptors = [d for d in form.getlist("descriptor") if isinstance(d, str)]
     photo = form.get("photo")
     upload = photo if isinstance(photo, UploadFile) and photo.filename else None
-    return drafts.PostForm.from_form(values, descriptors), upload
+    kept = values.get("kept_media", "")
+    sent = Sent(upload, int(kept) if kept.isdigit() else None, bool(values.get("remove_photo")))
+    return drafts.PostForm.from_form(values, descriptors), sent
 
 
 def _new_post_page(
     request: Request, actor: Actor, form: drafts.PostForm, status: int = 200, **context: Any
 ) -> Response:
     prompts = context.pop("prompts", None)
+    kept = context.pop("kept", None)
     return page(
         request,
         "posts/post_new.html",
@@ -85,6 +100,7 @@ def _new_post_page(
         form=form,
         prompts=prompts,
         drafts=drafts,
+        kept=kept,
         **context,
     )
 
@@ -107,30 +123,52 @@ async def check_draft(request: Request, actor: PageActor) -> Response:
 def _store_photo(
     session: Session, settings: Settings, upload: UploadFile, actor: Actor, now: datetime
 ) -> int:
-    # Blocking (typing, blurring, a clip's frames): run in a worker thread.
+    # Blocking (typing, a clip's probe, storing): run in a worker thread.
     with intake.receive(upload.file, settings) as received:
         return media.upload_media(session, settings, received, actor=actor, now=now)
+
+
+async def _photo_of(
+    session: Session, settings: Settings, sent: Sent, actor: Actor, now: datetime
+) -> int | None:
+    """The draft's photo: a newly chosen file replaces the one kept from a refused draft."""
+    chosen = sent.kept if not sent.remove else None
+    kept = media.kept_upload(session, chosen, actor=actor) if chosen else None
+    if sent.upload is None:
+        return kept.id if kept is not None else None
+    photo = await asyncio.to_thread(_store_photo, session, settings, sent.upload, actor, now)
+    if kept is not None:
+        media.discard_unattached(session, settings, kept.id, actor=actor)
+    return photo
+
+
+def _kept_view(session: Session, photo: int | None, actor: Actor) -> MediaOut | None:
+    """The kept upload as the form shows it (a thumbnail and a box to remove it)."""
+    row = media.kept_upload(session, photo, actor=actor) if photo else None
+    return MediaOut.model_validate(row) if row is not None else None
 
 
 async def _submit(
     session: Session,
     settings: Settings,
     draft: PostIn,
-    upload: UploadFile | None,
+    photo: int | None,
     actor: Actor,
     now: datetime,
 ) -> PostOwn:
-    """Store the photo, then queue the post; a photo whose post is refused is deleted again."""
+    """Queue the post with its photo. A photo whose post is refused for the author's account
+    (unconfirmed, over the hourly limit) is deleted again; a guideline refusal keeps it for the
+    corrected draft."""
     secret = server_secret(settings)
-    if upload is None:
-        return posts.submit_post(session, settings, secret, draft, actor=actor, now=now)
-    photo = await asyncio.to_thread(_store_photo, session, settings, upload, actor, now)
+    with_photo = draft.model_copy(update={"media_ids": [photo] if photo else []})
     try:
-        with_photo = draft.model_copy(update={"media_ids": [photo]})
         return posts.submit_post(session, settings, secret, with_photo, actor=actor, now=now)
+    except GuidelineRefusal:
+        raise
     except Exception:
         session.rollback()  # the refused post's rows go before its photo is deleted
-        media.discard_unattached(session, settings, photo, actor=actor)
+        if photo is not None:
+            media.discard_unattached(session, settings, photo, actor=actor)
         raise
 
 
@@ -138,25 +176,39 @@ async def _submit(
 async def submit_post(
     request: Request, session: DB, settings: Config, actor: PageActor
 ) -> Response:
-    """Check, upload the photo, queue the post for moderation; refusals shown in the form."""
-    form, upload = await _post_form(request)
+    """Check, upload the photo, queue the post for moderation; refusals shown in the form.
+
+    A draft refused by the guidelines keeps its photo: the upload's id rides in the form, shown
+    as a thumbnail the resident may remove, so the photo need not be chosen again.
+    """
+    form, sent = await _post_form(request)
     now = utcnow()
-    found = drafts.evaluate(form, now=now)
     center = settings.map_center
-    if found.refused or found.draft is None:
-        return _new_post_page(request, actor, form, 422, prompts=found.prompts, center=center)
+    if sent.remove and sent.kept is not None:
+        media.discard_unattached(session, settings, sent.kept, actor=actor)
+    photo = None if sent.remove else sent.kept  # until a new file replaces it
 
     def refused(exc: Refused) -> Response:
+        kept = _kept_view(session, photo, actor)
         if isinstance(exc, GuidelineRefusal):
             prompts = [drafts.Prompt("refusal", c.code, c.reason) for c in exc.checks]
-            return _new_post_page(request, actor, form, 422, prompts=prompts, center=center)
+            return _new_post_page(
+                request, actor, form, 422, prompts=prompts, center=center, kept=kept
+            )
         return _new_post_page(
-            request, actor, form, status_of(exc), error=sentence(exc), center=center
+            request, actor, form, status_of(exc), error=sentence(exc), center=center, kept=kept
         )
 
     errors = (GuidelineRefusal, InvalidParameter, PayloadTooLarge, Forbidden, TooManyRequests)
     with refusal_shown(session, refused, *errors):
-        made = await _submit(session, settings, found.draft, upload, actor, now)
+        photo = await _photo_of(session, settings, sent, actor, now)
+        found = drafts.evaluate(form, now=now)
+        if found.refused or found.draft is None:
+            kept = _kept_view(session, photo, actor)
+            return _new_post_page(
+                request, actor, form, 422, prompts=found.prompts, center=center, kept=kept
+            )
+        made = await _submit(session, settings, found.draft, photo, actor, now)
     return see_other(f"/posts/mine?sent={made.id}")
 
 
