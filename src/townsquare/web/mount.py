@@ -16,13 +16,30 @@ from townsquare.web import (
     footage,
     kit,
     moderation,
+    operator,
+    operator_agencies,
+    operator_roles,
     places,
     posts,
     weekly,
 )
 
 HERE = Path(__file__).parent
-ROUTERS = (alerts, accounts, posts, moderation, desk, agency, footage, weekly, places, feed)
+ROUTERS = (
+    alerts,
+    accounts,
+    posts,
+    moderation,
+    desk,
+    agency,
+    footage,
+    weekly,
+    places,
+    operator,
+    operator_agencies,
+    operator_roles,
+    feed,
+)
 """The page modules, each with its `router`, in the order their routes are tried."""
 
 
