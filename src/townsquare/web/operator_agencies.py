@@ -13,8 +13,9 @@ import json
 from typing import Any
 
 from fastapi import Request
-from fastapi.datastructures import FormData, UploadFile
+from fastapi.datastructures import FormData
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from townsquare.agencies import jurisdiction, service
 from townsquare.agencies.schemas import AgencyIn
