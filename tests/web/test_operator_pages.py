@@ -167,7 +167,7 @@ def test_grant_and_revoke_roles_by_email_audited(
     assert done.status_code == 303
     page = operator.client.get(done.headers["location"])
     shown = words(page.text)
-    assert "Granted the moderator (curator: moderation queue and desk) role to" in shown
+    assert "Granted the moderator (curator) role to bo@example.org" in shown
     staff = re.search(r'<li class="card" data-staff="bo@example.org">.*?</ul>', page.text, re.S)
     assert staff
     assert 'data-role="moderator"' in staff.group(0)

@@ -33,7 +33,7 @@ from townsquare.web.operator import OperatorPage
 
 router = page_router()
 LABELS = {
-    "moderator": "moderator (curator: moderation queue and desk)",
+    "moderator": "moderator (curator)",
     "operator": "operator",
     "agency_officer": "agency officer",
     "agency_admin": "agency admin",
