@@ -228,9 +228,7 @@ def test_operator_runs_the_service_from_pages(
     card = page.locator("li[data-source='metro-cad']")
     expect(card.locator("[data-state]")).to_have_text("failing")
     expect(card.locator("[data-last-error]")).to_contain_text("HTTP 503 Service Unavailable")
-    expect(card.locator("[data-counts]")).to_have_text(
-        "1 normalized, 0 withheld, 2 quarantined"
-    )
+    expect(card.locator("[data-counts]")).to_have_text("1 normalized, 0 withheld, 2 quarantined")
     shots(page, artifacts, "sources")
     card.get_by_role("link", name="quarantined records").click()
     expect(page.locator("[data-quarantined]")).to_have_count(2)
