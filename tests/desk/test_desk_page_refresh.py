@@ -144,3 +144,16 @@ def test_gate_reasons_are_said_once(curator: Person, factory: sessionmaker[Sessi
     assert alerted.status_code == 200, alerted.text
     item = curator.client.get("/desk").text
     assert '<li data-gate-alert="yes">alerted by curation: smoke over a school</li>' in item
+
+
+def test_a_place_search_link_filters_around_the_place(
+    curator: Person, factory: sessionmaker[Session]
+) -> None:
+    here = add(factory)
+    add(factory, lat=HOME[0] + 0.05)  # about 5.5 km away
+    page = curator.client.get("/desk").text
+    assert 'name="to" form="place-form" value="/desk"' in page  # without JavaScript: /places
+    lat, lon = HOME
+    linked = curator.client.get(f"/desk?lat={lat:.5f}&lon={lon:.5f}")  # no radius: 2 km
+    assert shown(linked.text) == [here]
+    assert "within 2000 m of" in linked.text

@@ -48,6 +48,8 @@ from townsquare.web.kit import (
 router = page_router()
 FIELDS = ("title", "summary", "category", "severity", "status", "into")
 QUALITY_DAYS = 30
+DEFAULT_RADIUS_M = 2000.0
+"""The circle around a place that came without a radius (a place search's link)."""
 DONE = {
     "rewrite": "Rewritten",
     "categorize": "Category and severity changed",
@@ -82,12 +84,19 @@ def _number(request: Request, name: str, low: float, high: float) -> float | Non
 
 
 def filters_of(request: Request) -> Filters:
-    """The desk's filters from the page's query; a field that does not parse filters nothing."""
+    """The desk's filters from the page's query; a field that does not parse filters nothing.
+
+    A place without a radius (the link of a place search) is the circle of `DEFAULT_RADIUS_M`.
+    """
+    lat, lon = _number(request, "lat", -90, 90), _number(request, "lon", -180, 180)
+    radius_m = _number(request, "radius_m", 1, 200_000)
+    if lat is not None and lon is not None and radius_m is None:
+        radius_m = DEFAULT_RADIUS_M
     return Filters(
         source=request.query_params.get("source", "").strip()[:64],
-        lat=_number(request, "lat", -90, 90),
-        lon=_number(request, "lon", -180, 180),
-        radius_m=_number(request, "radius_m", 1, 200_000),
+        lat=lat,
+        lon=lon,
+        radius_m=radius_m,
         south=_number(request, "south", -90, 90),
         west=_number(request, "west", -180, 180),
         north=_number(request, "north", -90, 90),
