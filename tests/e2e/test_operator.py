@@ -212,6 +212,14 @@ def test_operator_runs_the_service_from_pages(
     expect(page.get_by_role("status")).to_contain_text("Verified Harbor Police (harbor-police).")
     harbor = page.locator("tr[data-agency='harbor-police'] [data-status]")
     expect(harbor).to_contain_text("verified")
+    # A verified agency's page shows its area on the map, with no form.
+    page.locator("tr[data-agency='harbor-police']").get_by_role("link", name="View").click()
+    expect(
+        page.locator("#agency-map path.leaflet-interactive, #agency-map path")
+    ).not_to_have_count(0)
+    expect(page.get_by_role("button", name="Verify Harbor Police")).to_have_count(0)
+    shots(page, artifacts, "agency_verified")
+    page.go_back()
 
     # Roles: the resident becomes a curator.
     page.get_by_role("link", name="Roles").first.click()

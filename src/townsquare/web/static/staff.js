@@ -90,9 +90,9 @@
     });
   }
 
+  /* The agency's area shown dashed; with a field to write to, a polygon drawn on top. */
   function initPolygon(element) {
-    var field = document.querySelector(element.dataset.field);
-    if (!field) return;
+    var field = element.dataset.field ? document.querySelector(element.dataset.field) : null;
     var map = window.TownsquareBasemap.create(element, { scrollWheelZoom: false });
     var shown = null;
     if (element.dataset.jurisdiction) {
@@ -103,6 +103,11 @@
     }
     startView(map, element, shown);
     resizeOnOpen(map, element);
+    if (!field) {
+      // Only shown, not drawn on: keep the whole area in view when the window changes size.
+      map.on("resize", function () { startView(map, element, shown); });
+      return;
+    }
     var tools = element.parentNode.querySelector("[data-polygon-tools]");
     var hint = element.parentNode.querySelector("[data-polygon-hint]");
     var vertices = [];
