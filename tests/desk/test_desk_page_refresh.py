@@ -157,3 +157,41 @@ def test_a_place_search_link_filters_around_the_place(
     linked = curator.client.get(f"/desk?lat={lat:.5f}&lon={lon:.5f}")  # no radius: 2 km
     assert shown(linked.text) == [here]
     assert "within 2000 m of" in linked.text
+
+
+def test_an_action_keeps_the_filters(curator: Person, factory: sessionmaker[Session]) -> None:
+    here = add(factory)
+    add(factory, lat=HOME[0] + 0.05)
+    from_source(factory, here, "north-cad")
+    page = curator.client.get("/desk?source=north-cad").text
+    url = f"/desk/incidents/{here}/rewrite?source=north-cad"
+    assert f'action="{url}"' in page
+    done = curator.client.post(
+        url,
+        data={"csrf_token": curator.csrf, "reason": "plain words", "title": "Garage fire"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    back = f"/desk?done=rewrite&item={here}&source=north-cad#item-{here}"
+    assert done.headers["location"] == back
+    assert shown(curator.client.get(done.headers["location"]).text) == [here]
+
+
+def test_the_api_queue_takes_the_same_filters(
+    curator: Person, factory: sessionmaker[Session]
+) -> None:
+    here = add(factory)
+    far = add(factory, lat=HOME[0] + 0.05)
+    from_source(factory, far, "north-cad")
+    lat, lon = HOME
+
+    def ids(**params: object) -> list[int]:
+        answer = curator.client.get(f"{DESK}/queue", params=params)
+        assert answer.status_code == 200, answer.text
+        return [i["id"] for i in answer.json()]
+
+    assert ids() == [far, here]
+    assert ids(source="north-cad") == [far]
+    assert ids(lat=lat, lon=lon, radius_m=1000) == [here]
+    assert ids(south=lat + 0.01, west=lon - 0.01, north=lat + 0.1, east=lon + 0.01) == [far]
+    assert curator.client.get(f"{DESK}/queue", params={"radius_m": -1}).status_code == 422

@@ -233,6 +233,7 @@ async def desk_changes(
         waited=waited,
         gate_line=service.gate_line,
         fingerprint=service.fingerprint,
+        filters=filters,
     )
     response.headers["ETag"] = etag
     return response
@@ -268,4 +269,5 @@ async def desk_act(
         actions.act(session, incident_id, action, body, actor=actor, now=utcnow())
     into = body.into if action in ("merge", "link") else None
     query = f"done={action}&item={incident_id}" + (f"&into={into}" if into else "")
-    return see_other(f"/desk?{query}#item-{into or incident_id}")
+    kept = filters_of(request).query()  # the filters travel in the form's URL
+    return see_other(f"/desk?{query}{'&' + kept if kept else ''}#item-{into or incident_id}")
