@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
-from townsquare.accounts import grants
+from townsquare.accounts import grants, security
 from townsquare.accounts.models import PRIVILEGED, ROLES, Account
 from townsquare.agencies import service as agencies
 from townsquare.agencies.models import Agency
@@ -104,5 +104,5 @@ async def change_role(request: Request, change: str, session: DB, actor: Operato
             grants.grant_role(session, email, role, actor_id=actor.account_id, agency=agency)
         else:
             grants.revoke_role(session, email, role, actor_id=actor.account_id)
-    query = urlencode({"done": change, "role": role, "email": email})
+    query = urlencode({"done": change, "role": role, "email": security.normal_email(email)})
     return see_other(f"/operator/roles?{query}#staff")
