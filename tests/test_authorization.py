@@ -250,6 +250,17 @@ MATRIX: dict[str, Row] = {
     "GET /desk/fragments/queue": MODERATOR,
     "GET /desk/fragments/quality": MODERATOR,
     "POST /desk/incidents/{incident_id}/{action}": MODERATOR,
+    "GET /desk/fragments/changes": MODERATOR,
+    # the operator's pages
+    "GET /operator": OPERATOR,
+    "GET /operator/agencies": OPERATOR,
+    "GET /operator/agencies/{slug}": OPERATOR,
+    "POST /operator/agencies/{slug}/verify": OPERATOR,
+    "GET /operator/roles": OPERATOR,
+    "POST /operator/roles/{change}": {**only(), "operator": REFUSED},  # a role not held: 409
+    "GET /operator/sources": OPERATOR,
+    "GET /operator/sources/{slug}/quarantine": OPERATOR,
+    "GET /operator/audit": OPERATOR,
     # footage pages: the portal is the officers'; inbox, cameras and access log one's own
     "GET /agency": OFFICERS,
     "POST /agency/requests": OFFICERS,
@@ -949,6 +960,20 @@ CALLS: dict[str, Call] = {
     "POST /agency/requests": lambda w, r: _send(
         w, r, "POST", "/agency/requests", data=_page_request(r)
     ),
+    "GET /operator/agencies/{slug}": lambda w, r: _send(w, r, "GET", "/operator/agencies/agency-a"),
+    "POST /operator/agencies/{slug}/verify": lambda w, r: _send(
+        w, r, "POST", "/operator/agencies/agency-a/verify", data={}
+    ),
+    "POST /operator/roles/{change}": lambda w, r: _send(
+        w,
+        r,
+        "POST",
+        "/operator/roles/revoke",
+        data={"email": "owner@example.org", "role": "operator"},
+    ),
+    "GET /operator/sources/{slug}/quarantine": lambda w, r: _send(
+        w, r, "GET", "/operator/sources/agency-a-cad/quarantine"
+    ),
     "POST /footage/requests/{request_id}/decline": lambda w, r: _send(
         w, r, "POST", f"/footage/requests/{w.objects['request']}/decline"
     ),
@@ -1011,6 +1036,7 @@ def _staff_reads(world: World, posts: list[int]) -> list[tuple[str, str]]:
         "/desk",
         "/desk/fragments/queue",
         "/desk/fragments/quality",
+        "/desk/fragments/changes",
         "/api/v1/desk/queue",
         "/api/v1/desk/quality",
         "/api/v1/incidents?lat=47.61&lon=-122.34&radius_m=5000",

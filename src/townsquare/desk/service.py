@@ -6,10 +6,14 @@ already holds who, what, why and when, hash-chained, so a second table would onl
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
-from sqlalchemy import String, cast, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare import geo
@@ -18,6 +22,7 @@ from townsquare.agencies.models import Agency
 from townsquare.audit import AuditEntry
 from townsquare.desk.schemas import Corroboration, DeskDecision, DeskItem, Gate
 from townsquare.errors import Forbidden, NotFound
+from townsquare.feedback.models import Feedback
 from townsquare.feedback.schemas import Marks
 from townsquare.feedback.service import marks
 from townsquare.incidents.models import Incident
@@ -31,6 +36,82 @@ from townsquare.privacy.public import seal_text
 
 ORIGINS = ("dispatch", "resident", "agency")
 MERGED = "merged into"
+VERDICTS = ("not alerted", "alertable", "withheld")
+"""Words the gate starts its stored reasons with; the desk says the verdict once, before them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which part of the queue a curator works: one source, and an area (a circle around a
+    place, or a box drawn on the map). Empty fields filter nothing."""
+
+    source: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: float | None = None
+    south: float | None = None
+    west: float | None = None
+    north: float | None = None
+    east: float | None = None
+
+    @property
+    def circle(self) -> tuple[float, float, float] | None:
+        """(lat, lon, radius_m) when the area is a circle around a point, else None."""
+        if self.lat is None or self.lon is None or self.radius_m is None:
+            return None
+        return (self.lat, self.lon, self.radius_m)
+
+    @property
+    def box(self) -> tuple[float, float, float, float] | None:
+        """(south, west, north, east) of the area: the box drawn, else the circle's bounding
+        box; None for no area."""
+        south, west, north, east = self.south, self.west, self.north, self.east
+        if south is not None and west is not None and north is not None and east is not None:
+            return (south, west, north, east)
+        if self.circle is None:
+            return None
+        lat, lon, radius_m = self.circle
+        dlat = radius_m / 111_320  # metres in a degree of latitude
+        dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+        return (lat - dlat, lon - dlon, lat + dlat, lon + dlon)
+
+    @property
+    def drawn(self) -> bool:
+        """True when the area is a box drawn (it wins over a circle)."""
+        return None not in (self.south, self.west, self.north, self.east)
+
+    @property
+    def active(self) -> bool:
+        """True when any filter narrows the queue."""
+        return bool(self.source) or self.box is not None
+
+    def query(self) -> str:
+        """The filters as a URL query ('' when none), for links and the refresh."""
+        pairs = [(k, getattr(self, k)) for k in self.__slots__]
+        return urlencode([(k, v) for k, v in pairs if v not in (None, "")])
+
+    def keeps(self, row: Incident) -> bool:
+        """True when the incident's public point lies in the area (the SQL took the box)."""
+        if self.circle is None or self.drawn:
+            return True
+        lat, lon, radius_m = self.circle
+        return geo.haversine_m(lat, lon, row.lat, row.lon) <= radius_m
+
+
+def gate_line(verdict: str, reasons: Sequence[str]) -> str:
+    """The gate's verdict said once, then its reasons: 'not alerted: 3 h old; severity 2 is
+    below 3'. Stored reasons start with their own verdict ('not alerted: 3 h old'), so the
+    verdict is taken off each one rather than said twice."""
+    parts = []
+    for reason in reasons:
+        for word in (verdict, *VERDICTS):
+            if reason.startswith(f"{word}: "):
+                reason = reason[len(word) + 2 :]
+                break
+        parts.append(reason)
+    if parts and parts[0].startswith(f"{verdict} "):
+        return "; ".join(parts)  # 'alerted by curation: …' says its verdict in its own words
+    return f"{verdict}: {'; '.join(parts)}" if parts else verdict
 
 
 def moderator(actor: Actor) -> None:
@@ -201,20 +282,85 @@ def items(session: Session, rows: Sequence[Incident], now: datetime) -> list[Des
     return out
 
 
-def queue(session: Session, *, actor: Actor, now: datetime, limit: int = 50) -> list[DeskItem]:
-    """Items entering the feed, public or withheld: undecided first, newest first in each."""
-    moderator(actor)
-    rows = list(
-        session.scalars(
-            select(Incident)
-            .where(Incident.visibility.in_(("public", "withheld")), Incident.status == "active")
-            .order_by(Incident.published_at.desc(), Incident.id.desc())
-            .limit(limit * 4)
-        )
+def queue_rows(session: Session, filters: Filters, limit: int) -> list[Incident]:
+    """The incidents of the queue in its order: waiting first, newest first in each."""
+    query = select(Incident).where(
+        Incident.visibility.in_(("public", "withheld")), Incident.status == "active"
     )
+    if filters.source:
+        query = query.join(Source, Source.id == Incident.source_id).where(
+            Source.slug == filters.source
+        )
+    box = filters.box
+    if box is not None:
+        south, west, north, east = box
+        query = query.where(Incident.lat.between(south, north), Incident.lon.between(west, east))
+    query = query.order_by(Incident.published_at.desc(), Incident.id.desc()).limit(limit * 4)
+    rows = [row for row in session.scalars(query) if filters.keeps(row)]
     decided = _decisions(session, [r.id for r in rows])
     rows.sort(key=lambda r: r.id in decided)  # stable: waiting items first, newest first
-    return items(session, rows[:limit], now)
+    return rows[:limit]
+
+
+def queue(
+    session: Session,
+    *,
+    actor: Actor,
+    now: datetime,
+    limit: int = 50,
+    filters: Filters | None = None,
+) -> list[DeskItem]:
+    """Items entering the feed, public or withheld: undecided first, newest first in each."""
+    moderator(actor)
+    return items(session, queue_rows(session, filters or Filters(), limit), now)
+
+
+def sources(session: Session) -> list[tuple[str, str]]:
+    """(slug, name) of every feed source, by name: the desk's source filter offers them."""
+    return [(s.slug, s.name) for s in session.scalars(select(Source).order_by(Source.name))]
+
+
+def fingerprint(item: DeskItem) -> str:
+    """A short hash of what the desk shows of an item (not its waiting time, which the page
+    counts itself): equal fingerprints, nothing to send again."""
+    shown = item.model_dump_json(exclude={"waited_s"})
+    return hashlib.sha256(shown.encode()).hexdigest()[:12]
+
+
+def stamp(session: Session, rows: Sequence[Incident], filters: Filters) -> str:
+    """A version of the queue, cheap to compute: it changes when an item enters, leaves or
+    changes, a curator acts, a reader marks an alert, or any incident arrives (an item's
+    nearby list). The same stamp twice: the curator already has the queue (HTTP 304)."""
+    newest = session.execute(
+        select(
+            func.max(Incident.id),
+            select(func.max(AuditEntry.id)).scalar_subquery(),
+            select(func.max(Feedback.updated_at)).scalar_subquery(),
+        )
+    ).one()
+    basis = [filters.query(), [(r.id, r.updated_at.isoformat()) for r in rows], list(newest)]
+    return hashlib.sha256(repr(basis).encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What a curator's open desk lacks: the queue's order, and the items it does not hold as
+    they are now (new or changed)."""
+
+    order: list[int]
+    changed: list[DeskItem]
+    fingerprints: dict[int, str]
+
+
+def changes(
+    session: Session, rows: Sequence[Incident], have: dict[int, str], *, now: datetime
+) -> Changes:
+    """The queue's order and only the items of `rows` (from `queue_rows`) whose fingerprint
+    differs from `have` (id → the fingerprint the page holds)."""
+    shown = items(session, rows, now)
+    prints = {i.id: fingerprint(i) for i in shown}
+    changed = [i for i in shown if have.get(i.id) != prints[i.id]]
+    return Changes([i.id for i in shown], changed, prints)
 
 
 def item(session: Session, incident_id: int, *, actor: Actor, now: datetime) -> DeskItem:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from townsquare.db import utcnow
 from townsquare.desk import actions, service
 from townsquare.desk.schemas import DeskAction, DeskItem
+from townsquare.desk.service import Filters
 from townsquare.feedback import service as feedback
 from townsquare.feedback.schemas import Quality
 from townsquare.http.deps import DB, CurrentActor
@@ -18,10 +19,25 @@ router = APIRouter(prefix="/api/v1/desk", tags=["desk"])
 
 @router.get("/queue", summary="Items entering the feed, with the gate's decision")
 def queue(
-    actor: CurrentActor, session: DB, limit: int = Query(default=50, ge=1, le=200)
+    actor: CurrentActor,
+    session: DB,
+    limit: int = Query(default=50, ge=1, le=200),
+    source: str = Query(default="", max_length=64, description="one source's slug"),
+    lat: float | None = Query(default=None, ge=-90, le=90),
+    lon: float | None = Query(default=None, ge=-180, le=180),
+    radius_m: float | None = Query(default=None, gt=0, le=200_000),
+    south: float | None = Query(default=None, ge=-90, le=90),
+    west: float | None = Query(default=None, ge=-180, le=180),
+    north: float | None = Query(default=None, ge=-90, le=90),
+    east: float | None = Query(default=None, ge=-180, le=180),
 ) -> list[DeskItem]:
-    """Waiting items first, newest first; each with reasons, provenance and nearby items."""
-    return service.queue(session, actor=actor, now=utcnow(), limit=limit)
+    """Waiting items first, newest first; each with reasons, provenance and nearby items.
+
+    Narrowed to one source, and to a circle (lat, lon, radius_m) or a box (south, west,
+    north, east; it wins over a circle) on the items' public points.
+    """
+    filters = Filters(source, lat, lon, radius_m, south, west, north, east)
+    return service.queue(session, actor=actor, now=utcnow(), limit=limit, filters=filters)
 
 
 @router.get("/quality", summary="Alerts marked by readers, and time to decision")

@@ -169,3 +169,32 @@ def unknown_types(session: Session, slug: str) -> list[tuple[str, int]]:
         .order_by(func.count().desc(), SourceRecord.original_type)
     )
     return [(call_type, n) for call_type, n in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """One record a source delivered that could not be normalized: where, and why."""
+
+    position: str
+    external_id: str | None
+    received_at: datetime
+    field: str | None
+    error: str
+
+
+def quarantined(session: Session, slug: str, limit: int = 100) -> list[Quarantined]:
+    """A source's quarantined records, newest first, with the field and error of each (never
+    the payload, which may name people)."""
+    source = session.scalar(select(Source).where(Source.slug == slug))
+    if source is None:
+        raise NotFound(f"source {slug!r} not found")
+    rows = session.scalars(
+        select(RawRecord)
+        .where(RawRecord.source_id == source.id, RawRecord.outcome == "quarantined")
+        .order_by(RawRecord.received_at.desc(), RawRecord.id.desc())
+        .limit(limit)
+    )
+    return [
+        Quarantined(r.position, r.external_id, r.received_at, r.error_field, r.error or "")
+        for r in rows
+    ]

@@ -17,6 +17,9 @@ from townsquare.web import (
     footage,
     kit,
     moderation,
+    operator,
+    operator_agencies,
+    operator_roles,
     outbox,
     places,
     posts,
@@ -36,6 +39,9 @@ ROUTERS = (
     footage,
     weekly,
     places,
+    operator,
+    operator_agencies,
+    operator_roles,
     feed,
 )
 """The page modules, each with its `router`, in the order their routes are tried."""

@@ -17,7 +17,7 @@ from townsquare.places.views import find
 from townsquare.web.kit import page_router, render
 
 router = page_router()
-DESTINATIONS = ("/", "/alerts", "/weekly", "/posts/new", "/cameras", "/agency")
+DESTINATIONS = ("/", "/alerts", "/weekly", "/posts/new", "/cameras", "/agency", "/desk")
 PLACE_PARAMS = ("lat", "lon", "radius_m")
 
 

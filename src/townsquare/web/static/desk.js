@@ -1,5 +1,6 @@
-/* The curation desk: the queue kept current (polled every 5 s, never while a form is open or
- * being typed in), and a keyboard: j/k select, a/r/m/w/c/x open the item's form with its first
+/* The curation desk: the queue kept current (every 5 s it asks for what changed, sending the
+ * fingerprints of the items it holds and the ETag of its last answer: 304 when nothing did;
+ * never while a form is open or being typed in), and a keyboard: j/k select, a/r/m/w/c/x open the item's form with its first
  * field focused, Enter submits, Esc closes, ? shows the shortcuts. Forms work without it. */
 (function () {
   "use strict";
@@ -120,23 +121,77 @@
     return Boolean(openDetails()) || (typing(active) && queue() && queue().contains(active));
   }
 
+  var etag = null;
+
+  /* The items the page holds, for the server to leave out: "id.fingerprint,…". */
+  function held() {
+    return items().map(function (el) { return el.dataset.item + "." + el.dataset.fp; }).join(",");
+  }
+
+  /* Put the changed items in, take out the ones that left, and follow the queue's order. */
+  function apply(box, html) {
+    var parsed = new DOMParser().parseFromString(html, "text/html");
+    var changes = parsed.querySelector("[data-desk-changes]");
+    if (!changes) return 0;
+    var fresh = {};
+    changes.querySelectorAll("[data-item]").forEach(function (el) { fresh[el.dataset.item] = el; });
+    var order = changes.dataset.order ? changes.dataset.order.split(",") : [];
+    var list = box.querySelector("ol.desk-list");
+    var empty = box.querySelector(".empty");
+    if (!list) return 0;
+    var kept = {};
+    items().forEach(function (el) { kept[el.dataset.item] = el; });
+    order.forEach(function (id) {
+      var el = fresh[id] ? document.importNode(fresh[id], true) : kept[id];
+      if (el) list.appendChild(el);  // appending an element already there moves it
+      if (fresh[id] && kept[id] && kept[id] !== el) kept[id].remove();
+      delete kept[id];
+    });
+    Object.keys(kept).forEach(function (id) { kept[id].remove(); });
+    if (empty) empty.hidden = order.length > 0;
+    return Object.keys(fresh).length;
+  }
+
+  /* The waiting time of each undecided item, counted here between changes. */
+  function tick() {
+    document.querySelectorAll("[data-waiting-since]").forEach(function (el) {
+      var seconds = Math.max(0, Math.floor((Date.now() - Date.parse(el.dataset.waitingSince)) / 1000));
+      var minutes = Math.floor(seconds / 60);
+      var text = seconds < 60 ? seconds + " s" : minutes < 60 ? minutes + " min"
+        : Math.floor(minutes / 60) + " h " + (minutes % 60) + " min";
+      el.textContent = "waiting " + text;
+    });
+  }
+
   function poll() {
     var box = queue();
     if (!box || busy() || document.hidden) return;
-    fetch(box.dataset.poll, { credentials: "same-origin", headers: { "X-Desk-Poll": "1" } })
+    var url = box.dataset.poll + (box.dataset.poll.indexOf("?") < 0 ? "?" : "&") +
+      "have=" + encodeURIComponent(held());
+    var headers = { "X-Desk-Poll": "1" };
+    if (etag) headers["If-None-Match"] = etag;
+    fetch(url, { credentials: "same-origin", cache: "no-store", headers: headers })
       .then(function (response) {
         // A redirect means the session ended (sign-in page): never put that in the queue.
-        if (!response.ok || response.redirected) throw new Error("status " + response.status);
+        if (response.redirected || (!response.ok && response.status !== 304)) {
+          throw new Error("status " + response.status);
+        }
+        if (response.status === 304) return null;
+        etag = response.headers.get("ETag");
         return response.text();
       })
       .then(function (html) {
-        if (busy()) return;
+        tick();
+        if (html === null || busy()) return;
         var hadFocus = document.activeElement && itemOf(document.activeElement);
-        box.innerHTML = html;
+        var changed = apply(box, html);
         var again = current();
         if (again) select(again, Boolean(hadFocus));
         var live = document.querySelector("[data-desk-live]");
-        if (live) live.textContent = "Queue updated " + new Date().toLocaleTimeString() + ".";
+        if (live && changed) {
+          live.textContent = changed + (changed === 1 ? " item" : " items") + " updated " +
+            new Date().toLocaleTimeString() + ".";
+        }
       })
       .catch(function () {
         var live = document.querySelector("[data-desk-live]");

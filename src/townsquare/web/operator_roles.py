@@ -1,0 +1,108 @@
+"""The operator's roles page: who holds a staff role, and granting or revoking one by e-mail.
+
+Each change is `accounts.grants` (one audited action, as from the CLI); a privileged role
+applies once its holder signs in with two-factor. Refusals (no such account, an agency role
+without its agency) are shown on the page in words.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy import String, cast, or_, select
+from sqlalchemy.orm import Session
+
+from townsquare.accounts import grants, security
+from townsquare.accounts.models import PRIVILEGED, ROLES, Account
+from townsquare.agencies import service as agencies
+from townsquare.agencies.models import Agency
+from townsquare.http.deps import DB
+from townsquare.web.kit import (
+    Refused,
+    page,
+    page_router,
+    refusal_shown,
+    see_other,
+    sentence,
+    status_of,
+    text,
+)
+from townsquare.web.operator import OperatorPage
+
+router = page_router()
+LABELS = {
+    "moderator": "moderator (curator)",
+    "operator": "operator",
+    "agency_officer": "agency officer",
+    "agency_admin": "agency admin",
+    "resident": "resident",
+}
+DONE = {"grant": "Granted", "revoke": "Revoked"}
+
+
+def staff(session: Session) -> list[tuple[Account, str]]:
+    """Accounts holding a privileged role, by e-mail, with their agency's name ('' if none)."""
+    holds = [cast(Account.roles, String).like(f'%"{role}"%') for role in sorted(PRIVILEGED)]
+    rows = session.execute(
+        select(Account, Agency.name)
+        .outerjoin(Agency, Agency.id == Account.agency_id)
+        .where(or_(*holds))
+        .order_by(Account.email)
+    )
+    return [(account, name or "") for account, name in rows]
+
+
+def _page(
+    request: Request, session: DB, actor: OperatorPage, status: int = 200, **extra: object
+) -> Response:
+    return page(
+        request,
+        "operator/roles.html",
+        status,
+        actor=actor,
+        staff=staff(session),
+        roles=[r for r in ROLES if r != "resident"],
+        labels=LABELS,
+        agencies=agencies.list_agencies(session),
+        **extra,
+    )
+
+
+@router.get("/operator/roles")
+async def roles_page(
+    request: Request,
+    session: DB,
+    actor: OperatorPage,
+    done: str = "",
+    role: str = "",
+    email: str = "",
+) -> Response:
+    """Staff accounts and their roles, the grant form, a revoke button per role."""
+    note = None
+    if done in DONE and role in LABELS and email:
+        note = f"{DONE[done]} the {LABELS[role]} role {'to' if done == 'grant' else 'from'} {email}"
+    return _page(request, session, actor, note=note)
+
+
+@router.post("/operator/roles/{change}")
+async def change_role(request: Request, change: str, session: DB, actor: OperatorPage) -> Response:
+    """Grant or revoke one role of the account with this e-mail; audited by `grants`."""
+    form = await request.form()
+    email, role = text(form, "email").strip()[:320], text(form, "role").strip()
+    agency = text(form, "agency").strip() or None
+    fields = {"email": email, "role": role, "agency": agency or ""}
+    if change not in DONE:
+        return _page(request, session, actor, 404, error="There is no such change.", fields=fields)
+
+    def refused(exc: Refused) -> Response:
+        return _page(request, session, actor, status_of(exc), error=sentence(exc), fields=fields)
+
+    with refusal_shown(session, refused):
+        if change == "grant":
+            grants.grant_role(session, email, role, actor_id=actor.account_id, agency=agency)
+        else:
+            grants.revoke_role(session, email, role, actor_id=actor.account_id)
+    query = urlencode({"done": change, "role": role, "email": security.normal_email(email)})
+    return see_other(f"/operator/roles?{query}#staff")
