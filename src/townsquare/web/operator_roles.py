@@ -1,8 +1,9 @@
 """The operator's roles page: who holds a staff role, and granting or revoking one by e-mail.
 
-Each change is `accounts.grants` (one audited action, as from the CLI); a privileged role
-applies once its holder signs in with two-factor. Refusals (no such account, an agency role
-without its agency) are shown on the page in words.
+Showing the list is a read of each staff member's address by the operator: audited, so it
+appears in that member's access log. Each change is `accounts.grants` (one audited action, as
+from the CLI); a privileged role applies once its holder signs in with two-factor. Refusals
+(no such account, an agency role without its agency) are shown on the page in words.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
+from townsquare import audit
 from townsquare.accounts import grants, security
 from townsquare.accounts.models import PRIVILEGED, ROLES, Account
 from townsquare.agencies import service as agencies
@@ -54,15 +56,33 @@ def staff(session: Session) -> list[tuple[Account, str]]:
     return [(account, name or "") for account, name in rows]
 
 
+def _shown(session: Session, actor_id: int, shown: list[tuple[Account, str]]) -> None:
+    """Each staff member whose address the page shows reads it in their access log."""
+    for account, _ in shown:
+        if account.id != actor_id:
+            audit.record(
+                session,
+                actor_id=actor_id,
+                action="account.email_read",
+                object_type="account",
+                object_id=account.id,
+                subject_id=account.id,
+                detail={"page": "operator roles"},
+            )
+    session.commit()
+
+
 def _page(
     request: Request, session: DB, actor: OperatorPage, status: int = 200, **extra: object
 ) -> Response:
+    shown = staff(session)
+    _shown(session, actor.account_id, shown)
     return page(
         request,
         "operator/roles.html",
         status,
         actor=actor,
-        staff=staff(session),
+        staff=shown,
         roles=[r for r in ROLES if r != "resident"],
         labels=LABELS,
         agencies=agencies.list_agencies(session),

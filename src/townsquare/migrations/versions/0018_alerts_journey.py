@@ -18,7 +18,7 @@ from alembic import op
 import townsquare.db
 
 revision: str = "0018_alerts_journey"
-down_revision: str | None = "0015_shared_media"
+down_revision: str | None = "0017_public_media"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

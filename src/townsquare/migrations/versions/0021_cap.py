@@ -17,7 +17,7 @@ from alembic import op
 import townsquare.db
 
 revision: str = "0021_cap"
-down_revision: str | None = "0015_shared_media"
+down_revision: str | None = "0018_alerts_journey"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
