@@ -50,3 +50,22 @@ def matches(code: str, wanted: str) -> bool:
 def is_known_filter(wanted: str) -> bool:
     """True if some category code equals or lies under `wanted`."""
     return any(matches(code, wanted) for code in categories())
+
+
+GROUP_LABELS = {  # a person's name for each group of categories
+    "fire": "Fire",
+    "rescue": "Rescue",
+    "safety": "Hazards",
+    "traffic": "Traffic",
+    "crime": "Crime",
+    "police": "Police",
+    "sensitive": "Sensitive",
+}
+
+
+def group_label(group: str) -> str:
+    """A person's name for a category group."""
+    if group in GROUP_LABELS:
+        return GROUP_LABELS[group]
+    category = categories().get(group)
+    return category.label if category else group.replace("_", " ").capitalize()

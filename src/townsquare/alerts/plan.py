@@ -11,7 +11,7 @@ from townsquare import taxonomy
 from townsquare.alerts.matching import ALWAYS_AT_ONCE
 from townsquare.alerts.schemas import AreaPlan, SubscriptionOut
 from townsquare.settings import Settings
-from townsquare.web.display import group_label
+from townsquare.taxonomy import group_label
 
 LEVELS = {1: "minor", 2: "low", 3: "moderate", 4: "severe", 5: "extreme"}
 

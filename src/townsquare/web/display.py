@@ -12,17 +12,9 @@ from datetime import datetime, timedelta
 from townsquare import geo, taxonomy
 from townsquare.db import utcnow
 from townsquare.incidents.schemas import Circle, IncidentPublic
+from townsquare.taxonomy import group_label
 
 RADIUS_CHOICES_M = (500, 1000, 2000, 5000, 10_000, 25_000)
-GROUP_LABELS = {
-    "fire": "Fire",
-    "rescue": "Rescue",
-    "safety": "Hazards",
-    "traffic": "Traffic",
-    "crime": "Crime",
-    "police": "Police",
-    "sensitive": "Sensitive",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,14 +119,6 @@ def filter_label(category: str) -> str:
         return "all categories"
     known = taxonomy.categories().get(category)
     return known.label if known else group_label(category)
-
-
-def group_label(group: str) -> str:
-    """A person's name for a category group."""
-    if group in GROUP_LABELS:
-        return GROUP_LABELS[group]
-    category = taxonomy.categories().get(group)
-    return category.label if category else group.replace("_", " ").capitalize()
 
 
 def radius_options(current: str, max_radius_m: float) -> list[Option]:

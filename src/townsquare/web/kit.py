@@ -26,7 +26,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from townsquare import __version__
+from townsquare import __version__, taxonomy
 from townsquare.accounts import signin
 from townsquare.accounts.schemas import Actor
 from townsquare.db import utcnow
@@ -297,7 +297,7 @@ def make_templates(directory: str) -> Jinja2Templates:
         when_text=when_text,
         age=display.relative_age,
         group=display.group_of,
-        group_label=display.group_label,
+        group_label=taxonomy.group_label,
         distance=display.distance_text,
         coordinates=display.coordinates_text,
         media_summary=display.media_summary,
