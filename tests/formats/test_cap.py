@@ -22,9 +22,9 @@ from townsquare import geo
 from townsquare.app import create_app
 from townsquare.db import transaction, utcnow
 from townsquare.formats.cap import HEADLINE_MAX, headline_of
-from townsquare.formats.capschema import ipaws_schema
 from townsquare.incidents.models import Incident
 from townsquare.ingest import service
+from townsquare.ingest.capschema import ipaws_schema
 from townsquare.ingest.config import bundled_mappings, load_source_config
 from townsquare.platform import Platform
 

@@ -2,7 +2,7 @@
 
 Google's profile (the public-alerts cap-library `GoogleProfile`) is code, not a schema: its
 errors and the recommendations consumers act on are checked here, each named as the profile
-names it. The XSDs (CAP 1.2, IPAWS profile) are checked with townsquare.formats.capschema.
+names it. The XSDs (CAP 1.2, IPAWS profile) are checked with townsquare.ingest.capschema.
 """
 
 from __future__ import annotations

@@ -27,8 +27,8 @@ from xml.etree.ElementTree import Element
 from lxml import etree
 
 from townsquare.errors import SourceError
-from townsquare.formats.capschema import schema_error
 from townsquare.ingest.cap_events import level
+from townsquare.ingest.capschema import schema_error
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import RawItem, record
 from townsquare.ingest.sources.capdoc import alerts_of, is_alert, read

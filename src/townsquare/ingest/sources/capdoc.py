@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element
 from lxml import etree
 
 from townsquare.errors import SourceError
-from townsquare.formats.capschema import CAP_12, VERSIONS, safe_parser
+from townsquare.ingest.capschema import CAP_12, VERSIONS, safe_parser
 from townsquare.ingest.sources.atom import entries
 from townsquare.ingest.sources.xmlfeed import name, parse_xml
 

@@ -1,4 +1,4 @@
-"""The CAP schemas shipped in the package (formats/schemas/, see its SOURCE.md), by namespace.
+"""The CAP schemas shipped in the package (ingest/cap_schemas/, see its SOURCE.md), by namespace.
 
 Incoming alerts are validated against the schema of their own CAP version (1.0, 1.1, 1.2),
 so an alert that breaks it is quarantined with the schema's own words instead of being read
@@ -31,7 +31,7 @@ def safe_parser() -> etree.XMLParser:
 
 
 def _load(file: str) -> etree.XMLSchema:
-    path = resources.files("townsquare").joinpath("formats", "schemas", file)
+    path = resources.files("townsquare").joinpath("ingest", "cap_schemas", file)
     return etree.XMLSchema(etree.fromstring(path.read_bytes(), safe_parser()))
 
 
