@@ -74,10 +74,8 @@ def test_a_cancel_with_an_info_closes_every_alert_it_references(
     second = tornado.replace("test-tornado-1", "test-tornado-b").replace("47.6", "47.5")
     (tmp_path / "a.xml").write_text(first.replace("2026-12-07T15:45", "2026-12-07T18:45"))
     (tmp_path / "b.xml").write_text(second.replace("2026-12-07T15:45", "2026-12-07T18:45"))
-    refs = " ".join(
-        f"w-nws.webmaster@noaa.gov,urn:oid:2.49.0.1.840.0.test-tornado-{x},2026-12-07T15:02:00-06:00"
-        for x in "ab"
-    )
+    sender, sent = "w-nws.webmaster@noaa.gov", "2026-12-07T15:02:00-06:00"
+    refs = " ".join(f"{sender},urn:oid:2.49.0.1.840.0.test-tornado-{x},{sent}" for x in "ab")
     cancel = (
         first.replace("test-tornado-a", "test-tornado-cancel")
         .replace("<msgType>Alert</msgType>", "<msgType>Cancel</msgType>")
