@@ -7,6 +7,7 @@ overwrite newer ones, and any order of delivery ends in the same state. Both bac
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from townsquare.incidents.models import Incident
 from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source_config
 from townsquare.ingest.models import RawRecord, Source, SourceRecord, SourceSnapshot
+from townsquare.ingest.sources.registry import adapter_for
 from townsquare.platform import Platform
 from townsquare.settings import Settings
 
@@ -272,3 +274,12 @@ def test_a_cleared_incident_leaves_the_feed_but_stays_readable(
         ids = {item["id"] for item in feed.json()["features"]}
         assert crash.id not in ids
         assert still.id in ids
+
+
+def test_a_call_from_a_feed_without_units_claims_none(factory: sessionmaker[Session]) -> None:
+    config = load_source_config(bundled_mappings()["seattle_fire_911"])
+    rows = itertools.islice(adapter_for(config.kind).fetch(config), 5)
+    service.ingest_items(factory, config, rows, now=datetime(2026, 12, 7, tzinfo=UTC))
+    with factory() as session:
+        summaries = set(session.scalars(select(Incident.summary)))
+    assert summaries == {f"Reported by {config.agency.name}."}

@@ -25,6 +25,8 @@ from townsquare.privacy import engine as privacy
 CANCEL_RESOLUTION = 5
 """A Cancel names the withdrawn incident's H3 resolution-5 district (cells ~8 km across)."""
 CANCEL_RADIUS_KM = 10.0
+RECENT = 5
+"""Raw records read back to find the newest with words of its own."""
 
 
 def cap_message(session: Session, incident_id: int, origin: Origin) -> bytes:
@@ -45,20 +47,23 @@ def _district(session: Session, incident_id: int) -> Area:
 
 def relayed_alert(session: Session, incident_id: int) -> Relayed | None:
     """The CAP alert's own words for an incident relayed from one, else None."""
-    row = session.execute(
+    rows = session.execute(
         select(RawRecord.payload, Source)
         .join(Source, Source.id == RawRecord.source_id)
         .where(RawRecord.incident_id == incident_id, RawRecord.outcome == "normalized")
         .order_by(RawRecord.received_at.desc(), RawRecord.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
+        .limit(RECENT)
+    ).all()
+    # A Cancel with no info (no event) closed the incident without words of its own.
+    worded = [(json.loads(payload), source) for payload, source in rows]
+    found = next(((p, s) for p, s in worded if p.get("event")), None)
+    if found is None:
         return None
-    payload, source = row
+    said: dict[str, object] = found[0]
+    source: Source = found[1]
     push = source.config.get("push") or {}
     if not reads_cap(source.kind, push.get("format") if isinstance(push, dict) else None):
         return None
-    said = json.loads(payload)
     rules = policy_of(source).policy
 
     def text(key: str) -> str:

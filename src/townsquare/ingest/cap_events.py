@@ -34,6 +34,34 @@ def event_categories() -> dict[str, str]:
     return events
 
 
+CAP_SUMMARY = ("headline", "description")
+"""The columns a CAP alert's public summary is made of, unless its source names others."""
+SUFFIXES = (" warning", " watch", " advisory", " statement")
+"""A trailing word the table's base event may be sent with ("Bushfire Advisory")."""
+
+
+def event_key(event: str) -> str:
+    """An event name as compared: case-folded, runs of whitespace as one space."""
+    return " ".join(event.split()).casefold()
+
+
+def folded(categories: dict[str, str]) -> dict[str, str]:
+    """The table keyed by `event_key`, for `category_of` (built once per source)."""
+    return {event_key(name): code for name, code in categories.items()}
+
+
+def category_of(table: dict[str, str], event: str) -> str | None:
+    """The code of a CAP `event` however it is cased or spaced ("SEVERE  THUNDERSTORM") in a
+    `folded` table; a name it lacks ending in Warning/Watch/Advisory/Statement takes its
+    base event's ("Bushfire Advisory": "Bushfire")."""
+    key = event_key(event)
+    found = table.get(key)
+    if found is None:
+        base = next((key.removesuffix(s) for s in SUFFIXES if key.endswith(s)), None)
+        found = table.get(base) if base else None
+    return found
+
+
 def level(urgency: str, severity: str, certainty: str) -> int | None:
     """Our severity for CAP's three values; None when the sender said nothing usable."""
     said = (severity.strip().casefold(), urgency.strip().casefold(), certainty.strip().casefold())

@@ -145,6 +145,9 @@ class FieldsConfig(_Model):
     the category's severity."""
     missing: list[str] = Field(default_factory=list)
     """Cell values that mean "no value" besides the empty string (e.g. "null")."""
+    summary: list[str] = Field(default_factory=list)
+    """Columns with the record's own text (CAP: headline, description), joined as the
+    incident's public summary after the privacy scrub; none: the summary counts units."""
 
     @field_validator("occurred_at", mode="before")
     @classmethod
@@ -178,6 +181,7 @@ class FieldsConfig(_Model):
         ]
         found = {spec.column for spec in specs if spec is not None}
         found.update(self.id_from_content)
+        found.update(self.summary)
         if self.external_id is not None:
             found.update(self.external_id.columns)
         return found

@@ -59,6 +59,8 @@ class Version:
     """The record's own severity (a CAP alert's), else None: the category's."""
     expires_at: datetime | None = None
     """When the record stops being current (CAP expires): closed then by `close_expired`."""
+    summary: str | None = None
+    """The record's own public text (a CAP alert's headline and description), else None."""
 
     @property
     def digest(self) -> str:
@@ -74,6 +76,8 @@ class Version:
         ]
         if self.severity is not None or self.expires_at is not None:  # older hashes unchanged
             parts += [str(self.severity), self.expires_at.isoformat() if self.expires_at else ""]
+        if self.summary is not None:
+            parts.append(self.summary)
         return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -165,6 +169,35 @@ def close_missing(
     rules = policy_for(config)
     for incident in state.incidents.values():
         _refresh(state, incident, rules, now=taken_at, replay=False, outcome=outcome)
+    _announce(session, state)
+    return outcome
+
+
+def close_referenced(
+    session: Session,
+    source: Source,
+    config: SourceConfig,
+    external_ids: Sequence[str],
+    *,
+    at: datetime,
+    now: datetime,
+) -> Outcome:
+    """Close the source's records of these ids at `at` (a CAP Cancel's time) unless closed
+    before it; the outcome lists the incidents of every record found, closed or not."""
+    found = session.scalars(
+        select(SourceRecord).where(
+            SourceRecord.source_id == source.id, SourceRecord.external_id.in_(external_ids)
+        )
+    ).all()
+    for link in found:
+        if link.closed_at is None or link.closed_at > at:
+            link.closed_at = max(at, link.occurred_at)
+    state = _members_of(session, {link.incident_id for link in found})
+    state.agency = config.agency.name
+    outcome = Outcome(incidents=list(state.incidents.values()))
+    rules = policy_for(config)
+    for incident in state.incidents.values():
+        _refresh(state, incident, rules, now=now, replay=False, outcome=outcome)
     _announce(session, state)
     return outcome
 
@@ -343,6 +376,7 @@ def _copy(link: SourceRecord, version: Version, *, occurred_at: datetime) -> Non
     link.closed_at = version.cleared_at
     link.severity = version.severity
     link.expires_at = version.expires_at
+    link.summary = version.summary
 
 
 def _mark_seen(
@@ -419,7 +453,7 @@ def _public_form(agency: str, links: Sequence[SourceRecord]) -> publish.PublicFo
         category=primary.category,
         original_type=primary.original_type,
         title=primary.original_type,
-        summary=_summary(agency, links),
+        summary=primary.summary or _summary(agency, links),
         address_block=primary.address_block,
         point=geo.Point(primary.lat, primary.lon),
         occurred_at=occurred_at,
@@ -427,7 +461,7 @@ def _public_form(agency: str, links: Sequence[SourceRecord]) -> publish.PublicFo
         severity=primary.severity,
         unit_count=len(links),
         unmapped=tuple(link.original_type for link in links if not link.mapped),
-        text_from_fields=True,
+        text_from_fields=primary.summary is None,
     )
 
 
@@ -444,7 +478,10 @@ def _standing(rules: Policy, form: publish.PublicForm, now: datetime) -> publish
 
 
 def _summary(agency: str, links: Sequence[SourceRecord]) -> str:
-    units = len(links)
+    """Counts units only where the source names them: a record without one claims none."""
+    units = len({link.unit for link in links if link.unit})
+    if not units:
+        return f"Reported by {agency}."
     noun = "unit" if units == 1 else "units"
     return f"{agency} dispatched {units} {noun}."
 

@@ -125,6 +125,9 @@ class SourceRecord(Base):
     expires_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), comment="closed at this time once it passes (CAP expires)"
     )
+    summary: Mapped[str | None] = mapped_column(
+        Text, comment="the record's own public text (CAP headline, description), scrubbed"
+    )
 
 
 class SourceSnapshot(Base):

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from townsquare.errors import TownsquareError
 from townsquare.geo import Point
-from townsquare.ingest.cap_events import default_categories
+from townsquare.ingest.cap_events import CAP_SUMMARY, category_of, default_categories, folded
 from townsquare.ingest.config import PairSpec, SourceConfig, TimeSpec
 from townsquare.ingest.sources.base import RawItem
 
@@ -32,7 +32,10 @@ MAX_CALL_TYPE_LENGTH = 200
 MAX_UNIT_LENGTH = 64
 """The stored columns' sizes: a longer value is quarantined with its field named, not cut, and
 never left to fail the whole batch on a database that enforces lengths (PostgreSQL)."""
+MAX_SUMMARY_LENGTH = 5000
+"""A record's own text longer than this is cut at a word (an agency update's limit)."""
 _PAIR = re.compile(r"^\(?\s*([^,()\s]+)\s*,\s*([^,()\s]+)\s*\)?$")
+_BLANK_LINE = re.compile(r"\n\s*\n")
 _HOUR_24 = re.compile(r"(?<=[T\s])24(?=:)")
 _CLOCK = re.compile(r"(?:^|[T\s])(\d{1,2}):(\d{2})")
 
@@ -87,6 +90,8 @@ class NormalizedRecord:
     """The record's own severity 1..5 ([fields] severity), else the category's."""
     expires_at: datetime | None = None
     """When the record stops being current ([lifecycle] expires), if the source says."""
+    summary: str | None = None
+    """The record's own text ([fields] summary), NOT yet redacted; None: it has none."""
 
     @property
     def key(self) -> str:
@@ -168,6 +173,9 @@ class Plan:
         self.missing = frozenset({"", *(m.strip() for m in fields.missing)})
         self.call_type = fields.call_type.column
         self.categories = {**default_categories(config), **config.categories}
+        cap = default_categories(config)  # CAP event names match however cased or spaced
+        self.folded = folded(self.categories) if cap else None
+        self.summary = fields.summary or (list(CAP_SUMMARY) if cap else [])
         self.severity = fields.severity.column if fields.severity else None
         self.quarantine_unmapped = config.unmapped == "quarantine"
         self.times = [_TimeColumn(spec, config.time_zone) for spec in fields.occurred_at]
@@ -222,6 +230,8 @@ class Plan:
             self.call_type, self.need(payload, self.call_type), MAX_CALL_TYPE_LENGTH
         )
         code = self.categories.get(call_type)
+        if code is None and self.folded is not None:
+            code = category_of(self.folded, call_type)
         if code is None and self.quarantine_unmapped:
             raise NormalizeError(self.call_type, f"call type {call_type!r} is not mapped")
         occurred_at = self._occurred_at(payload)
@@ -242,7 +252,19 @@ class Plan:
             scene=self._scene(payload) if self.scene else None,
             severity=self._severity(payload) if self.severity else None,
             expires_at=self._lifecycle_time(payload, self.expires) if self.expires else None,
+            summary=self._summary(payload) if self.summary else None,
         )
+
+    def _summary(self, payload: dict[str, str]) -> str | None:
+        """The summary cells joined, a cell another already holds said once, cut at a word."""
+        parts: list[str] = []
+        for cell in (_paragraphs(self.get(payload, column) or "") for column in self.summary):
+            if cell and not any(cell in part for part in parts):
+                parts = [part for part in parts if part not in cell] + [cell]
+        text = "\n\n".join(parts)
+        if len(text) > MAX_SUMMARY_LENGTH:
+            text = text[: MAX_SUMMARY_LENGTH - 1].rsplit(" ", 1)[0] + "\u2026"
+        return text or None
 
     def _severity(self, payload: dict[str, str]) -> int | None:
         value = self.get(payload, self.severity or "")
@@ -320,6 +342,11 @@ class Plan:
         if 0 < abs(lat) <= 90 and abs(lon) <= 180 and (bbox is None or _inside(lat, lon, bbox)):
             return Point(lat, lon)  # the usual case, before the checks that explain faults
         return _checked_point(lat, lon, lat_field, lon_field, bbox)
+
+
+def _paragraphs(text: str) -> str:
+    """Paragraphs kept, the line breaks and indents of pretty-printed XML inside them not."""
+    return "\n\n".join(" ".join(p.split()) for p in _BLANK_LINE.split(text) if p.strip())
 
 
 # --- point ---------------------------------------------------------------------------------

@@ -49,6 +49,10 @@ class LifecycleConfig(_Model):
     """Columns that name a scene: records of different calls with the same values within
     `scene_minutes` of each other are one incident (several agencies on one scene)."""
     scene_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refers: str | None = None
+    """Column listing (space-separated) the ids of earlier records a closing record (`status`)
+    closes too, at its version time, even when it cannot be read itself (CAP: the identifiers
+    of a Cancel's `references`; a Cancel with no `info` has no event and no area)."""
 
     @model_validator(mode="after")
     def _coherent(self) -> LifecycleConfig:
@@ -58,7 +62,8 @@ class LifecycleConfig(_Model):
 
     def columns(self) -> set[str]:
         """Every payload column the lifecycle reads."""
-        found = {c for c in (self.version, self.cleared_at, self.expires, self.status) if c}
+        named = (self.version, self.cleared_at, self.expires, self.status, self.refers)
+        found = {c for c in named if c}
         return found | set(self.scene)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from townsquare.agencies.models import Agency
 from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError
-from townsquare.ingest import lifecycle
+from townsquare.ingest import lifecycle, refers
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
@@ -290,6 +290,7 @@ def store_items(
     }
     again = retime is not None or snapshot_at is not None
     todo: list[tuple[RawRecord, NormalizedRecord, bool]] = []
+    closings: list[tuple[RawRecord, refers.Closing, NormalizeError | None]] = []
     for item, digest in pending:
         report.received += 1
         raw = known.get(digest)
@@ -309,9 +310,14 @@ def store_items(
             )
             session.add(raw)
             known[digest] = raw
+        closing = refers.closing_of(item, config, retime)
         try:
             record = normalize(item, config)
         except NormalizeError as exc:
+            if closing is not None:  # a Cancel with no info still closes what it references
+                closings.append((raw, closing, None if seen else exc))
+                report.unchanged += int(seen)
+                continue
             if not seen:
                 raw.outcome, raw.error_field, raw.error = "quarantined", exc.field, str(exc)
                 report.quarantined += 1
@@ -322,6 +328,8 @@ def store_items(
                 report.unchanged += 1
             continue
         todo.append((raw, _retimed(record, retime) if retime else record, seen))
+        if closing is not None:
+            closings.append((raw, closing, None))
     rules = policy_for(config)
     versions = [_public_version(record, rules, now) for _, record, _ in todo]
     outcome = lifecycle.apply_versions(
@@ -347,6 +355,16 @@ def store_items(
         setattr(report, change, getattr(report, change) + 1)
     report.withheld += outcome.withheld
     report.closed += outcome.closed
+    for raw, closing, fault in closings:
+        closed, field_at_fault = refers.settle(
+            session, source, config, raw, closing, fault, now=now
+        )
+        report.closed += closed
+        if field_at_fault is not None:
+            report.quarantined += 1
+            report.quarantined_by_field[field_at_fault] += 1
+        elif fault is not None:
+            report.updated += 1
 
 
 def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
@@ -383,6 +401,7 @@ def _public_version(
         seen_at=received_at,
         severity=record.severity,
         expires_at=record.expires_at,
+        summary=privacy.public_text(record.summary, rules) if record.summary else None,
     )
 
 

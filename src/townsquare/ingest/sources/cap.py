@@ -6,13 +6,15 @@ entry: "identifier", "sender", "sent", "msgType", "status", "references", "event
 "contact", "web", "areaDesc", "effective", "onset", "expires", "senderName", "same" (its
 SAME event code), "point"
 ("lat, lon": a circle's centre or a polygon's mean vertex), "incident": the identifier of
-the alert this one acts on, and "level": our severity 1..5 from urgency, severity and
-certainty (cap_events.level; empty when they say nothing usable).
+the alert this one acts on (the earliest sent of its `references`), "refers": the
+identifiers of all its references, and "level": our severity 1..5 from urgency, severity
+and certainty (cap_events.level; empty when they say nothing usable).
 
-An Update or a Cancel names the first alert in its `references`, so with `external_id =
-"incident"`, `[lifecycle] version = "sent"`, `expires = "expires"` and `status = "msgType"`,
-`closed_values = ["Cancel"]` it updates or closes that incident, and an alert past its
-`expires` is closed at that time. Every whole alert is checked against its CAP version's
+With `external_id = "incident"`, `[lifecycle] version = "sent"`, `refers = "refers"`,
+`expires = "expires"` and `status = "msgType"`, `closed_values = ["Cancel"]`, an Update
+updates the incident of the alert it references and a Cancel closes the incidents of all the
+alerts it references at its `sent` (ingest/refers.py), with or without an `info`; an alert
+past its `expires` is closed at that time. Every whole alert is checked against its CAP version's
 schema first: one that breaks it is quarantined with the schema's message and line, naming
 the alert. A signature (ds:Signature) is accepted and not checked.
 """
@@ -20,6 +22,7 @@ the alert. A signature (ds:Signature) is accepted and not checked.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import partial
 from typing import ClassVar
 from xml.etree.ElementTree import Element
@@ -165,12 +168,30 @@ def _levelled(found: dict[str, str]) -> dict[str, str]:
 
 
 def _acting_on(found: dict[str, str]) -> dict[str, str]:
-    # references: "sender,identifier,sent sender,identifier,sent ..." - the first is the
-    # original alert, which an Update or a Cancel acts on.
-    target = found.get("identifier", "")
+    # references: "sender,identifier,sent sender,identifier,sent ..." - an Update or a Cancel
+    # acts on all of them; the earliest sent is the original alert, which names the incident.
+    target, refers = found.get("identifier", ""), ""
     if found.get("msgType") in {"Update", "Cancel"} and found.get("references"):
-        first = found["references"].split()[0].split(",")
-        if len(first) >= 2 and first[1]:
-            target = first[1]
+        earlier = [_reference(triple) for triple in found["references"].split()]
+        named = [(sent, ident) for sent, ident in earlier if ident]
+        if named:
+            target = min(named, key=lambda pair: _instant(pair[0]))[1]  # ties: the first
+            refers = " ".join(dict.fromkeys(ident for _, ident in named))
     found["incident"] = target
+    found["refers"] = refers
     return found
+
+
+def _reference(triple: str) -> tuple[str, str]:
+    """(sent, identifier) of one "sender,identifier,sent" reference ("" where absent)."""
+    parts = triple.split(",")
+    return (parts[2] if len(parts) > 2 else "", parts[1] if len(parts) > 1 else "")
+
+
+def _instant(sent: str) -> datetime:
+    """A reference's sent time; one that does not parse sorts last, in the order given."""
+    try:
+        moment = datetime.fromisoformat(sent)
+    except ValueError:
+        return datetime.max.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -5,7 +5,7 @@ certainty on our 1..5 scale); null keeps the category's. `source_record.expires_
 `expires`; housekeeping closes the record once it has passed.
 
 Revision ID: 0021_cap
-Revises: 0015_shared_media
+Revises: 0018_alerts_journey
 Create Date: 2026-12-08 00:00:00.000000
 """
 
