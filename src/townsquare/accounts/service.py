@@ -22,6 +22,7 @@ from townsquare.errors import (
     Conflict,
     InvalidParameter,
 )
+from townsquare.i18n import gettext as _
 from townsquare.settings import Settings
 
 LINK_LIFETIME = {"verify": timedelta(days=2), "reset": timedelta(hours=1)}
@@ -67,7 +68,9 @@ def sign_up(
     )
     session.commit()
     url = f"{settings.site_url()}/verify?token={token}"
-    message = mail.plain(address, "Confirm your Townsquare address", f"Confirm: {url}\n")
+    message = mail.plain(
+        address, _("Confirm your Townsquare address"), _("Confirm: %(url)s") % {"url": url} + "\n"
+    )
     mail.send(settings, message, purpose="account")
     return account.id
 
@@ -109,7 +112,11 @@ def request_password_reset(
     token = _link(session, account.id, "reset", now)
     session.commit()
     url = f"{settings.site_url()}/reset?token={token}"
-    message = mail.plain(account.email, "Reset your Townsquare password", f"Reset: {url}\n")
+    message = mail.plain(
+        account.email,
+        _("Reset your Townsquare password"),
+        _("Reset: %(url)s") % {"url": url} + "\n",
+    )
     mail.send(settings, message, purpose="account")
 
 

@@ -11,17 +11,19 @@ from datetime import datetime, timedelta
 
 from townsquare import geo, taxonomy
 from townsquare.db import utcnow
+from townsquare.i18n import N_
+from townsquare.i18n import gettext as _
 from townsquare.incidents.schemas import Circle, IncidentPublic
 
 RADIUS_CHOICES_M = (500, 1000, 2000, 5000, 10_000, 25_000)
 GROUP_LABELS = {
-    "fire": "Fire",
-    "rescue": "Rescue",
-    "safety": "Hazards",
-    "traffic": "Traffic",
-    "crime": "Crime",
-    "police": "Police",
-    "sensitive": "Sensitive",
+    "fire": N_("Fire"),
+    "rescue": N_("Rescue"),
+    "safety": N_("Hazards"),
+    "traffic": N_("Traffic"),
+    "crime": N_("Crime"),
+    "police": N_("Police"),
+    "sensitive": N_("Sensitive"),
 }
 
 
@@ -71,13 +73,13 @@ ICON_OF_GROUP = {
     "animal": "hazard",
 }
 ICON_LABELS = {
-    "fire": "Fire & rescue",
-    "medical": "Medical",
-    "police": "Police & crime",
-    "traffic": "Traffic",
-    "hazard": "Hazards",
-    "resident": "Resident post",
-    "other": "Other",
+    "fire": N_("Fire & rescue"),
+    "medical": N_("Medical"),
+    "police": N_("Police & crime"),
+    "traffic": N_("Traffic"),
+    "hazard": N_("Hazards"),
+    "resident": N_("Resident post"),
+    "other": N_("Other"),
 }
 
 
@@ -100,7 +102,11 @@ def category_options(current: str, counts: Mapping[str, int]) -> list[OptionGrou
     found: list[OptionGroup] = []
     for group in sorted(present, key=lambda g: (-sum(present[g].values()), group_label(g))):
         codes = present[group]
-        options = [Option(group, f"All {group_label(group).lower()} ({sum(codes.values())})")]
+        label = _("All %(group)s (%(count)s)") % {
+            "group": group_label(group).lower(),
+            "count": sum(codes.values()),
+        }
+        options = [Option(group, label)]
         options += [
             Option(code, f"{label_of(code)} ({n})")
             for code, n in sorted(codes.items(), key=lambda item: (-item[1], item[0]))
@@ -111,30 +117,30 @@ def category_options(current: str, counts: Mapping[str, int]) -> list[OptionGrou
     known = {o.value for g in found for o in g.options}
     if current and current not in known:
         missing = Option(current, f"{filter_label(current)} (0)")
-        found.insert(0, OptionGroup("Current filter", (missing,)))
+        found.insert(0, OptionGroup(_("Current filter"), (missing,)))
     return found
 
 
 def label_of(code: str) -> str:
     """A category code's label, or the code itself when the taxonomy does not know it."""
     known = taxonomy.categories().get(code)
-    return known.label if known else code
+    return _(known.label) if known else code
 
 
 def filter_label(category: str) -> str:
     """The category filter in words: 'all categories', a group, or a category's label."""
     if not category:
-        return "all categories"
+        return _("all categories")
     known = taxonomy.categories().get(category)
-    return known.label if known else group_label(category)
+    return _(known.label) if known else group_label(category)
 
 
 def group_label(group: str) -> str:
     """A person's name for a category group."""
     if group in GROUP_LABELS:
-        return GROUP_LABELS[group]
+        return _(GROUP_LABELS[group])
     category = taxonomy.categories().get(group)
-    return category.label if category else group.replace("_", " ").capitalize()
+    return _(category.label) if category else group.replace("_", " ").capitalize()
 
 
 def radius_options(current: str, max_radius_m: float) -> list[Option]:
@@ -161,20 +167,21 @@ def distance_from(area: Circle | None, incident: IncidentPublic) -> str:
     if area is None:
         return ""
     metres = geo.haversine_m(area.center.lat, area.center.lon, incident.lat, incident.lon)
-    return f"{distance_text(round(metres, -2) if metres >= 100 else 100)} away"
+    shown = distance_text(round(metres, -2) if metres >= 100 else 100)
+    return _("%(distance)s away") % {"distance": shown}
 
 
 def relative_age(moment: datetime, now: datetime | None = None) -> str:
     """How long ago, as a person says it: 'just now', '12 min ago', '3 h ago', '4 days ago'."""
     age = (now or utcnow()) - moment
     if age < timedelta(minutes=1):
-        return "just now"
+        return _("just now")
     minutes = int(age.total_seconds() // 60)
     if minutes < 60:
-        return f"{minutes} min ago"
+        return _("%(num)d min ago") % {"num": minutes}
     if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return f"{minutes // (24 * 60)} days ago"
+        return _("%(num)d h ago") % {"num": minutes // 60}
+    return _("%(num)d days ago") % {"num": minutes // (24 * 60)}
 
 
 def coordinates_text(lat: float, lon: float) -> str:

@@ -18,11 +18,12 @@ from townsquare.web import (
     moderation,
     places,
     posts,
+    site,
     weekly,
 )
 
 HERE = Path(__file__).parent
-ROUTERS = (alerts, accounts, posts, moderation, desk, agency, footage, weekly, places, feed)
+ROUTERS = (alerts, accounts, posts, moderation, desk, agency, footage, weekly, places, site, feed)
 """The page modules, each with its `router`, in the order their routes are tried."""
 
 
@@ -30,6 +31,7 @@ def mount(app: FastAPI) -> None:
     """Add the page routes, their templates and the static files to `app`."""
     kit.install(app, str(HERE / "templates"))
     app.state.web_templates.env.globals["place_query"] = places.place_query
+    app.state.problem_page = site.problem_page
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
