@@ -33,7 +33,10 @@ def fill(lang: str, table: dict[object, object]) -> int:
         if not message.id:
             continue
         if message.id in table:
-            message.string = table[message.id]  # type: ignore[assignment]
+            text = table[message.id]
+            if isinstance(text, tuple):  # every plural form the language has, the last repeated
+                text = text + (text[-1],) * (catalog.num_plurals - len(text))
+            message.string = text  # type: ignore[assignment]
             message.flags.discard("fuzzy")
         elif not message.string:
             missing += 1

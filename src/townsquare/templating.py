@@ -27,10 +27,11 @@ PATTERNS: dict[Style, str] = {
     "time": "h:mm a z",
     "date": "d MMM y",
 }
-# The same in Spanish, on a 24-hour clock: "7 dic, 16:52 PST".
+# The same in Spanish, on a 24-hour clock: "7 dic, 16:52 PST" (the zone's abbreviation is
+# added as the zone itself says it: CLDR has none for PST in Spanish, only "-0800").
 PATTERNS_24H: dict[Style, str] = {
-    "datetime": "d MMM, H:mm z",
-    "time": "H:mm z",
+    "datetime": "d MMM, H:mm",
+    "time": "H:mm",
     "date": "d MMM y",
 }
 
@@ -60,7 +61,10 @@ def local_text(moment: datetime, zone: str, style: Style = "datetime") -> str:
     pattern = patterns[style]
     if style == "datetime" and moment.astimezone(tz).year != datetime.now(tz).year:
         pattern = pattern.replace("d MMM,", "d MMM y,")
-    return format_datetime(moment, pattern, tzinfo=tz, locale=locale)
+    shown = format_datetime(moment, pattern, tzinfo=tz, locale=locale)
+    if patterns is PATTERNS_24H and style != "date":
+        shown = f"{shown} {moment.astimezone(tz).tzname()}"
+    return shown
 
 
 def time_tag(moment: datetime, zone: str, style: Style = "datetime") -> Markup:

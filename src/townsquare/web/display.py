@@ -205,3 +205,24 @@ def media_summary(ids: Sequence[int], kinds: Mapping[int, str] | None) -> str:
     """What a post carries, by kind and state: '1 photo, 2 clips being blurred'."""
     counts = Counter((kinds or {}).get(m, "photo") for m in ids)
     return ", ".join(f"{n} {MEDIA_LABELS[kind][n > 1]}" for kind, n in counts.items())
+
+
+def share_text(incident: IncidentPublic) -> str:
+    """What a shared incident link says: category, hundred block, rounded point, time; only
+    fields of the public incident (no exact address, no name)."""
+    where = incident.address_block or coordinates_text(incident.lat, incident.lon)
+    return _("%(category)s near %(where)s (%(point)s, to about 100 m).") % {
+        "category": label_of(incident.category),
+        "where": where,
+        "point": coordinates_text(incident.lat, incident.lon),
+    }
+
+
+def feed_share_text(area: Circle | None) -> str:
+    """What a shared feed link says: the place and radius of the list."""
+    if area is None:
+        return _("Public safety calls near a place, newest first.")
+    return _("Public safety calls within %(radius)s of %(point)s, newest first.") % {
+        "radius": distance_text(area.radius_m),
+        "point": coordinates_text(area.center.lat, area.center.lon),
+    }

@@ -15,8 +15,8 @@ from townsquare.web.kit import local_path, page_router, render
 
 router = page_router()
 LANGUAGE_COOKIE_AGE_S = 365 * 24 * 3600
-THEME = "#0f5c4c"
-BACKGROUND = "#f7f5f0"
+THEME = "#0f1b2d"
+BACKGROUND = "#f3f5f8"
 
 
 @router.get("/language")
