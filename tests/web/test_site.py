@@ -37,7 +37,8 @@ def page(body: str) -> html.HtmlElement:
 def meta(root: html.HtmlElement, name: str) -> str:
     """The content of a `<meta property|name=...>`."""
     found = root.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content')
-    assert isinstance(found, list) and found, name
+    assert isinstance(found, list)
+    assert found, name
     return str(found[0])
 
 
@@ -57,7 +58,8 @@ def test_the_feed_speaks_spanish_to_a_spanish_browser(client: TestClient, seeded
 def test_the_incident_page_speaks_spanish(client: TestClient, seeded: Seeded) -> None:
     response = client.get(f"/incidents/{seeded.ids['fire']}", headers=SPANISH)
     text = page(response.text).text_content()
-    assert "Tipo de llamada" in text and "Última actualización" in text
+    assert "Tipo de llamada" in text
+    assert "Última actualización" in text
     assert "hace 30 min" in text
     for sentence in ENGLISH_SENTENCES:
         assert sentence not in text, sentence
@@ -147,7 +149,8 @@ def test_the_manifest_and_icons_install_the_site(client: TestClient) -> None:
     response = client.get("/manifest.webmanifest")
     assert response.headers["content-type"].startswith("application/manifest+json")
     manifest = response.json()
-    assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+    assert manifest["start_url"] == "/"
+    assert manifest["display"] == "standalone"
     purposes = set()
     for icon in manifest["icons"]:
         served = client.get(icon["src"])
@@ -171,7 +174,8 @@ def test_search_finds_incidents_by_public_words(
     assert found.status_code == 200
     ids = {f["id"] for f in found.json()["features"]}
     if words == "pine":
-        assert seeded.ids["fire"] in ids and seeded.ids["collision"] in ids  # every block
+        assert seeded.ids["fire"] in ids
+        assert seeded.ids["collision"] in ids
     if "fire" in words.lower():
         assert ids == {seeded.ids["fire"]}
 
