@@ -79,8 +79,9 @@ def test_the_switch_keeps_the_choice_over_the_browser_language(client: TestClien
     assert page(again.text).get("lang") == "en"
     assert "Safety incidents nearby" in again.text
     client.cookies.clear()
-    links = page(client.get("/", headers=SPANISH).text).xpath('//nav[@class="language-switch"]//a')
+    links = page(client.get("/", headers=SPANISH).text).xpath("//a[@data-language]")
     assert [a.get("lang") for a in links] == ["en"]
+    assert links[0].text_content() == "English"
 
 
 def test_the_switch_never_leads_to_another_site(client: TestClient) -> None:
