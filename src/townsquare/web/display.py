@@ -226,3 +226,24 @@ def feed_share_text(area: Circle | None) -> str:
         "radius": distance_text(area.radius_m),
         "point": coordinates_text(area.center.lat, area.center.lon),
     }
+
+
+STATE_LABELS = {"active": N_("Active"), "closed": N_("Closed")}
+PROVENANCE_LABELS = {
+    "dispatch-confirmed": N_("dispatch-confirmed"),
+    "agency": N_("agency"),
+    "resident, unverified": N_("resident, unverified"),
+    "resident, corroborated by dispatch": N_("resident, corroborated by dispatch"),
+}
+
+
+def state_label(status: str) -> str:
+    """An incident's status in words of the reader's language: 'Active', 'Closed'."""
+    label = STATE_LABELS.get(status)
+    return _(label) if label else status.capitalize()
+
+
+def provenance_label(provenance: str) -> str:
+    """Where an incident comes from, in the reader's language."""
+    label = PROVENANCE_LABELS.get(provenance)
+    return _(label) if label else provenance
