@@ -199,3 +199,10 @@ def test_the_feed_page_searches_without_javascript(client: TestClient, seeded: S
     fragment = client.get("/fragments/incidents", params=PLACE | {"q": "alarm"})
     assert f'data-incident="{seeded.ids["alarm"]}"' in fragment.text
     assert "q=alarm" in fragment.headers["HX-Push-Url"]
+
+
+def test_the_map_of_a_search_marks_only_its_matches(client: TestClient, seeded: Seeded) -> None:
+    points = client.get("/fragments/map-points", params=PLACE | {"q": "alarm"}).json()["points"]
+    assert [p["id"] for p in points] == [seeded.ids["alarm"]]
+    fragment = client.get("/fragments/incidents", params=PLACE | {"q": "alarm"})
+    assert 'data-q="alarm"' in fragment.text  # what the map's script asks for

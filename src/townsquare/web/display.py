@@ -247,3 +247,30 @@ def provenance_label(provenance: str) -> str:
     """Where an incident comes from, in the reader's language."""
     label = PROVENANCE_LABELS.get(provenance)
     return _(label) if label else provenance
+
+
+SCRIPT_TEXT = (
+    N_("just now"),
+    N_("{n} min ago"),
+    N_("{n} h ago"),
+    N_("{n} days ago"),
+    N_("The map shows the newest {n} incidents: zoom or filter to see the rest."),
+    N_("The server could not be reached. Check your connection and try again."),
+    N_("Something went wrong on our side. Please try again in a moment."),
+    N_("New incidents above: search again to see them."),
+    N_("{n} incidents here: zoom in"),
+    N_("{n} incidents here"),
+    N_("{n} place found; use up and down to choose."),
+    N_("{n} places found; use up and down to choose."),
+    N_("No place found."),
+    N_("Place search is not available right now."),
+    N_("Finding where you are…"),
+    N_("Showing where you are."),
+    N_("Your browser did not give a position."),
+)
+"""The sentences the pages' scripts write, given to them in the page's language."""
+
+
+def script_text() -> dict[str, str]:
+    """The scripts' sentences in the reader's language, by their English (for base.html)."""
+    return {text: _(text) for text in SCRIPT_TEXT}

@@ -27,7 +27,7 @@ from townsquare.http.feed import feed_query, run_feed
 from townsquare.i18n import N_
 from townsquare.i18n import gettext as _
 from townsquare.incidents import mapping, service
-from townsquare.incidents.schemas import Circle, IncidentPublic, encode_cursor
+from townsquare.incidents.schemas import Circle, FeedQuery, IncidentPublic, encode_cursor
 from townsquare.web import display
 from townsquare.web.kit import (
     Refused,
@@ -221,9 +221,12 @@ def map_points(request: Request) -> Response:
     except InvalidParameter as exc:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
     with platform.factory() as session:
-        points, more = mapping.map_points(
-            session, query.area, category=query.category, closed_since=utcnow() - CLOSED_SHOWN
-        )
+        if query.text:  # the list's matches, so map and list agree
+            points, more = searched_points(platform, replace(query, limit=mapping.MAP_LIMIT))
+        else:
+            points, more = mapping.map_points(
+                session, query.area, category=query.category, closed_since=utcnow() - CLOSED_SHOWN
+            )
     body = {
         "more": more,
         "points": [
@@ -242,6 +245,26 @@ def map_points(request: Request) -> Response:
         ],
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def searched_points(platform: Runtime, query: FeedQuery) -> tuple[list[mapping.MapPoint], bool]:
+    """The map's markers of a search: the incidents the list would show, up to the limit."""
+    found = run_feed(platform, query)
+    points = [
+        mapping.MapPoint(
+            id=i.id,
+            lat=i.lat,
+            lon=i.lon,
+            category=i.category,
+            title=i.title,
+            status=i.status,
+            severity=i.severity,
+            occurred_at=i.occurred_at,
+            resident=i.origin == "resident",
+        )
+        for i in found
+    ]
+    return points, len(found) == query.limit
 
 
 @router.get("/incidents/{incident_id}")
