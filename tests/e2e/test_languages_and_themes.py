@@ -13,8 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.support.browsing import axe_violations, overflow_px
+from tests.support.browsing import axe_violations, drawn_tiles, overflow_px
 from tests.support.e2e import LiveServer
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +28,16 @@ def incident(live_server: LiveServer) -> int:
     """An incident of the sample feed near downtown Seattle."""
     found = httpx.get(f"{live_server.url}/api/v1/incidents", params=SEATTLE)
     return int(found.json()["features"][0]["id"])
+
+
+def streets_drawn(page: Page) -> None:
+    """Wait until the map shows streets (most of its tiles drawn), for a shot worth looking at."""
+    tiles = page.locator(".basemap-tiles canvas")
+    wait_for(
+        lambda: drawn_tiles(page) >= max(1, tiles.count() * 2 // 3),
+        timeout=30,
+        what="the map's streets drawn",
+    )
 
 
 def context_of(browser: Browser, size: str, locale: str, scheme: str) -> BrowserContext:
@@ -100,11 +111,13 @@ def test_the_feed_in_each_theme_and_language_is_clean_and_fits(
         expect(page.locator("#results li[data-incident]").first).to_be_visible()
         expect(page.locator("#results[data-mapped]")).to_have_count(1)
         lang = locale[:2]
+        streets_drawn(page)
         page.screenshot(path=str(artifacts / f"feed-{lang}-{scheme}-{size}.png"))
         assert overflow_px(page) == 0
         assert axe_violations(page) == []
         page.goto(f"{live_server.url}/incidents/{incident}")
         expect(page.locator("html")).to_have_attribute("lang", lang)
+        streets_drawn(page)
         page.screenshot(path=str(artifacts / f"incident-{lang}-{scheme}-{size}.png"))
         assert overflow_px(page) == 0
         assert axe_violations(page) == []
