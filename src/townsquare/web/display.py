@@ -274,3 +274,26 @@ SCRIPT_TEXT = (
 def script_text() -> dict[str, str]:
     """The scripts' sentences in the reader's language, by their English (for base.html)."""
     return {text: _(text) for text in SCRIPT_TEXT}
+
+
+CODE_TEXT = (
+    N_("this browser (push)"),
+    N_("e-mail"),
+    N_("a webhook URL"),
+    N_("more than usual"),
+    N_("about usual"),
+    N_("fewer than usual"),
+    N_("no history yet"),
+    N_("All categories"),
+    N_(
+        "Only public incidents are counted: withheld and removed calls never are, "
+        "and agency footage requests are not incidents."
+    ),
+)
+"""Words other modules write in English (channel names, the weekly comparison, which the API
+also answers with): shown through `text_of` in the reader's language."""
+
+
+def text_of(english: str) -> str:
+    """A sentence another module wrote in English, in the reader's language when known."""
+    return _(english)

@@ -53,7 +53,7 @@ def subject(sub: Subscription, summary: WeeklySummary) -> str:
         "This week in %(place)s: %(num)d public incidents, %(comparison)s",
         total.this_week,
     )
-    return text % {"place": place, "num": total.this_week, "comparison": total.comparison}
+    return text % {"place": place, "num": total.this_week, "comparison": _(total.comparison)}
 
 
 def _line(row: CategoryWeek) -> str:
@@ -62,7 +62,7 @@ def _line(row: CategoryWeek) -> str:
         "max": row.usual.max,
         "mean": row.usual.mean,
     }
-    return f"- {row.label}: {row.this_week} ({usual}): {row.comparison}"
+    return f"- {_(row.label)}: {row.this_week} ({usual}): {_(row.comparison)}"
 
 
 def plain_text(
@@ -81,7 +81,7 @@ def plain_text(
         *(_line(row) for row in summary.categories),
         _line(summary.total),
         "",
-        summary.note,
+        _(summary.note),
         "",
         _("On the map: %(url)s") % {"url": page_url(settings, summary)},
         "",
