@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from tests.support.translating import TEMPLATES, catalog, source_messages, unwrapped
 from townsquare import i18n
+from townsquare.alerts import optin
+from townsquare.settings import Settings
 from townsquare.templating import local_text
 from townsquare.web import display
 
@@ -89,3 +92,15 @@ def test_text_built_in_code_and_dates_follow_the_language() -> None:
         assert "dic" in local_text(moment, "America/Los_Angeles", "date")
     assert display.label_of("fire.structure") == "Structure fire"
     assert local_text(moment, "America/Los_Angeles", "time") == "4:52 AM PST"
+
+
+def test_a_mail_composed_for_a_spanish_visitor_is_in_spanish(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    with i18n.speaking("es"):
+        mail = optin.confirmation_mail(settings, "vecina@example.org", "token")
+    assert mail["Subject"] == "Confirme las alertas de una zona vigilada en Townsquare"
+    body = mail.get_content()
+    assert "abra este enlace y pulse Confirmar" in body
+    assert "/alerts/confirm" in body
+    english = optin.confirmation_mail(settings, "neighbour@example.org", "token")
+    assert english["Subject"] == "Confirm alerts for a watch area on Townsquare"
