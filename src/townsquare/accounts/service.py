@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import audit, mail
+from townsquare import audit, i18n, mail
 from townsquare.accounts import security, signin
 from townsquare.accounts.models import (
     Account,
@@ -54,6 +54,7 @@ def sign_up(
         display_name=name.strip(),
         roles=["resident"],
         totp_enabled=False,
+        language=i18n.current(),
         created_at=now,
     )
     session.add(account)

@@ -23,7 +23,7 @@ from townsquare.errors import NotFound, TooManyRequests
 from townsquare.footage import area, rules
 from townsquare.footage.models import Camera, FootageRequest, Notice
 from townsquare.footage.schemas import AgencyPage, AreaOut, FileRequest, RequestPublic
-from townsquare.i18n import N_
+from townsquare.i18n import N_, speaking
 from townsquare.i18n import gettext as _
 from townsquare.incidents import publish
 from townsquare.incidents.models import Incident
@@ -216,18 +216,20 @@ def mail_notices(
         notice = session.get_one(Notice, notice_id)
         account = session.get_one(Account, notice.account_id)
         camera = session.get_one(Camera, notice.camera_ids[0])
-        body = _(MAIL_BODY).format(
-            agency=agency.name,
-            camera=camera.name,
-            start=f"{row.window_start:%Y-%m-%d %H:%M}",
-            end=f"{row.window_end:%Y-%m-%d %H:%M}",
-            case=row.case_number,
-            reason=row.reason,
-            expires=f"{row.expires_at:%Y-%m-%d %H:%M}",
-            site=settings.site_url(),
-        )
+        with speaking(account.language or "en"):  # the resident's, not the agency's
+            subject = _(MAIL_SUBJECT)
+            body = _(MAIL_BODY).format(
+                agency=agency.name,
+                camera=camera.name,
+                start=f"{row.window_start:%Y-%m-%d %H:%M}",
+                end=f"{row.window_end:%Y-%m-%d %H:%M}",
+                case=row.case_number,
+                reason=row.reason,
+                expires=f"{row.expires_at:%Y-%m-%d %H:%M}",
+                site=settings.site_url(),
+            )
         try:
-            mail.send(settings, mail.plain(account.email, _(MAIL_SUBJECT), body), purpose="account")
+            mail.send(settings, mail.plain(account.email, subject, body), purpose="account")
         except mail.SEND_ERRORS:
             log.exception("footage request mail failed", extra={"request": row.id})
             continue

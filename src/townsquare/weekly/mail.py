@@ -6,7 +6,7 @@ from email.message import EmailMessage
 from urllib.parse import urlencode
 
 from townsquare.alerts.models import Subscription
-from townsquare.i18n import N_, ngettext
+from townsquare.i18n import N_, ngettext, speaking
 from townsquare.i18n import gettext as _
 from townsquare.mail import message_id
 from townsquare.settings import Settings
@@ -91,10 +91,10 @@ def plain_text(
     return "\n".join(lines)
 
 
-def compose(
+def _compose(
     settings: Settings, sub: Subscription, summary: WeeklySummary, *, unsubscribe: str
 ) -> EmailMessage:
-    """The message without its recipient: From, Subject, text and HTML parts."""
+    """`compose` in the language being spoken."""
     mail = EmailMessage()
     mail["From"] = settings.smtp_from
     mail["Subject"] = subject(sub, summary)
@@ -112,3 +112,12 @@ def compose(
     )
     mail.add_alternative(html, subtype="html")
     return mail
+
+
+def compose(
+    settings: Settings, sub: Subscription, summary: WeeklySummary, *, unsubscribe: str
+) -> EmailMessage:
+    """The message without its recipient: From, Subject, text and HTML parts, in the
+    language the subscriber used when subscribing."""
+    with speaking(sub.language or "en"):
+        return _compose(settings, sub, summary, unsubscribe=unsubscribe)
