@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.support.browsing import axe_violations, drawn_tiles, overflow_px
+from tests.support.browsing import axe_violations, drawn_tiles, overflow_px, plant_session
 from tests.support.e2e import LiveServer
 from tests.support.waiting import wait_for
 
@@ -123,5 +123,39 @@ def test_the_feed_in_each_theme_and_language_is_clean_and_fits(
         assert axe_violations(page) == []
         page.goto(f"{live_server.url}/no-such-page")
         assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+DARK_WALK = (
+    "/sign-in",
+    "/sign-up",
+    "/transparency",
+    "/alerts",
+    "/weekly",
+    "/posts/new",
+    "/posts/mine",
+    "/account",
+    "/account/access-log",
+    "/cameras",
+    "/footage",
+)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "es-ES"])
+def test_every_resident_page_keeps_its_contrast_in_dark_mode(
+    browser: Browser, live_server: LiveServer, locale: str
+) -> None:
+    cookie = plant_session(live_server.database_url, f"dark-{locale}@example.org", ["resident"])
+    context = context_of(browser, "phone", locale, "dark")
+    context.add_cookies([{"name": "ts_session", "value": cookie, "url": live_server.url}])
+    page = context.new_page()
+    try:
+        for path in DARK_WALK:
+            page.goto(f"{live_server.url}{path}")
+            expect(page.locator("html")).to_have_attribute("lang", locale[:2])
+            assert page.url.endswith(path), f"{path} sent us to {page.url}"
+            assert axe_violations(page) == [], path
+            assert overflow_px(page) == 0, path
     finally:
         context.close()
