@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.translating import TEMPLATES, catalog, source_messages, unwrapped
 from townsquare import i18n
-from townsquare.alerts import optin
+from townsquare.alerts import optin, render
 from townsquare.settings import Settings
 from townsquare.templating import local_text
 from townsquare.web import display
@@ -104,3 +104,17 @@ def test_a_mail_composed_for_a_spanish_visitor_is_in_spanish(tmp_path: Path) -> 
     assert "/alerts/confirm" in body
     english = optin.confirmation_mail(settings, "neighbour@example.org", "token")
     assert english["Subject"] == "Confirm alerts for a watch area on Townsquare"
+
+
+def test_an_alert_mail_speaks_the_language_its_subscriber_subscribed_in() -> None:
+    body = {
+        "type": "cancel",
+        "subscription": {"id": 1, "name": "Casa", "language": "es"},
+        "incident": {"id": 7},
+        "reason": "The alert was withdrawn; the incident is no longer in the public feed.",
+    }
+    with i18n.speaking(render.language_of(body)):
+        assert render.headline(body) == "Cancelada: incidente 7 en “Casa”"
+        assert "La alerta se retiró" in render.plain_text(body, "https://x.test/leave")
+    assert render.headline(body) == "Cancelled: incident 7 in “Casa”"
+    assert render.language_of({"type": "alert"}) == "en"  # bodies queued before
