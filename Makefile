@@ -60,3 +60,14 @@ bench: install
 
 clean:
 	rm -rf $(VENV) node_modules var src/townsquare/web/static/vendor
+
+# The translations: extract every wrapped string, merge into each catalog, compile the .mo files.
+# After `make messages`, translate the new entries of src/townsquare/locale/*/LC_MESSAGES/messages.po.
+LOCALES := src/townsquare/locale
+.PHONY: messages
+messages:
+	PYTHONPATH=src $(BIN)/pybabel extract -F babel.cfg --no-location --sort-output \
+	  --project=Townsquare --copyright-holder="Townsquare contributors" \
+	  -k _ -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k N_ -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-wrap
+	$(BIN)/pybabel compile -d $(LOCALES) --statistics

@@ -275,6 +275,8 @@ MATRIX: dict[str, Row] = {
     "POST /cameras/{camera_id}/delete": OWNER,
     "GET /account/access-log": SIGNED_IN,
     "GET /transparency": PUBLIC,
+    "GET /language": PUBLIC,
+    "GET /manifest.webmanifest": PUBLIC,
 }
 
 

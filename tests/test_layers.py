@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
         frozenset(
             {"", "settings", "db", "errors", "geo", "shapes", "taxonomy", "audit", "events"}
             | {"mail", "templating", "logs", "commands", "plugins", "places", "deployment"}
-            | {"sealing", "setting_files"}
+            | {"sealing", "setting_files", "i18n"}
         ),
     ),
     ("tables", frozenset()),

@@ -35,6 +35,7 @@ from townsquare.http.caching import FeedCaching
 from townsquare.http.compress import Compression
 from townsquare.http.cors import PublicCors
 from townsquare.http.headers import SecurityHeaders
+from townsquare.http.language import Language
 from townsquare.http.limits import BodyLimit
 from townsquare.http.metrics import Metrics
 from townsquare.http.origin import PublicOrigin
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     platform.alerts.observe_match = _fence_observer(metrics, tracing)
     # Innermost first. Up to AccessLog none copies the scope, so it sees the matched route.
     app.add_middleware(FeedCaching)  # hashes the body the route made: inside compression
+    app.add_middleware(Language)  # the language pages, mails and errors are written in
     app.add_middleware(Compression)
     app.add_middleware(PublicCors)
     app.add_middleware(SecurityHeaders, settings=platform.settings)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from townsquare.i18n import N_
+
 
 @dataclass(frozen=True, slots=True)
 class Category:
@@ -52,19 +54,19 @@ def is_known_filter(wanted: str) -> bool:
     return any(matches(code, wanted) for code in categories())
 
 
-GROUP_LABELS = {  # a person's name for each group of categories
-    "fire": "Fire",
-    "rescue": "Rescue",
-    "safety": "Hazards",
-    "traffic": "Traffic",
-    "crime": "Crime",
-    "police": "Police",
-    "sensitive": "Sensitive",
+GROUP_LABELS = {  # a person's name for each group of categories (translated where shown)
+    "fire": N_("Fire"),
+    "rescue": N_("Rescue"),
+    "safety": N_("Hazards"),
+    "traffic": N_("Traffic"),
+    "crime": N_("Crime"),
+    "police": N_("Police"),
+    "sensitive": N_("Sensitive"),
 }
 
 
 def group_label(group: str) -> str:
-    """A person's name for a category group."""
+    """A person's name for a category group, in English (`web.display` translates it)."""
     if group in GROUP_LABELS:
         return GROUP_LABELS[group]
     category = categories().get(group)

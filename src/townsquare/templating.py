@@ -17,12 +17,21 @@ from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from townsquare import i18n
+
 MAIL_TEMPLATES = Path(__file__).parent / "mail_templates"
 Style = Literal["datetime", "time", "date"]
 # CLDR patterns, the zone named: "7 Dec, 4:52 AM PST", "4:52 AM PST", "7 Dec 2026".
 PATTERNS: dict[Style, str] = {
     "datetime": "d MMM, h:mm a z",
     "time": "h:mm a z",
+    "date": "d MMM y",
+}
+# The same in Spanish, on a 24-hour clock: "7 dic, 16:52 PST" (the zone's abbreviation is
+# added as the zone itself says it: CLDR has none for PST in Spanish, only "-0800").
+PATTERNS_24H: dict[Style, str] = {
+    "datetime": "d MMM, H:mm",
+    "time": "H:mm",
     "date": "d MMM y",
 }
 
@@ -47,10 +56,15 @@ def local_text(moment: datetime, zone: str, style: Style = "datetime") -> str:
     A moment of another year than now (in that zone) carries its year.
     """
     tz = zone_of(zone)
-    pattern = PATTERNS[style]
+    locale = i18n.babel_locale()
+    patterns = PATTERNS if locale == "en_US" else PATTERNS_24H
+    pattern = patterns[style]
     if style == "datetime" and moment.astimezone(tz).year != datetime.now(tz).year:
-        pattern = "d MMM y, h:mm a z"
-    return format_datetime(moment, pattern, tzinfo=tz, locale="en_US")
+        pattern = pattern.replace("d MMM,", "d MMM y,")
+    shown = format_datetime(moment, pattern, tzinfo=tz, locale=locale)
+    if patterns is PATTERNS_24H and style != "date":
+        shown = f"{shown} {moment.astimezone(tz).tzname()}"
+    return shown
 
 
 def time_tag(moment: datetime, zone: str, style: Style = "datetime") -> Markup:
@@ -60,10 +74,21 @@ def time_tag(moment: datetime, zone: str, style: Style = "datetime") -> Markup:
     return Markup('<time datetime="{}" data-local="{}">{}</time>').format(iso, style, shown)
 
 
+def install_i18n(env: Environment) -> None:
+    """`{% trans %}` and `_()` in `env`'s templates, in the language being spoken when rendered."""
+    env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True  # as `babel.cfg` extracts them
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
+    env.globals["current_language"] = i18n.current
+
+
 @cache
 def mail_environment() -> Environment:
     """The mail templates, HTML autoescaped (built on first use, never at import)."""
     env = Environment(loader=FileSystemLoader(MAIL_TEMPLATES), autoescape=select_autoescape())
+    install_i18n(env)
     env.filters["utc_iso"] = utc_iso
     env.filters["local_text"] = local_text
     return env

@@ -28,6 +28,7 @@ from tests.support.weekly import (
     subscribe,
     week_ago,
 )
+from townsquare import i18n
 from townsquare.alerts.models import Channel
 from townsquare.cli import app
 from townsquare.db import transaction, utcnow
@@ -222,3 +223,22 @@ def test_two_runs_at_once_send_each_mail_once(
         )
     assert sum(r.sent for r in runs) == 6
     assert sorted(received(box)) == [f"r{n}@example.org" for n in range(6)]
+
+
+def test_a_subscriber_who_subscribed_in_spanish_gets_the_digest_in_spanish(
+    factory: sessionmaker[Session], mailbox: tuple[Mailbox, int], tmp_path: Path
+) -> None:
+    box, port = mailbox
+    planted_week(factory)
+    with i18n.speaking("es"):  # as when the alerts page's request came in Spanish
+        subscribe(factory, HOME, [{"kind": "email", "address": "casa@example.org"}])
+    subscribe(factory, FAR, [{"kind": "email", "address": "far@example.org"}])
+    send_weekly(factory, mail_settings(tmp_path, port), end=END, now=utcnow())
+    mails = received(box)
+    home = mails["casa@example.org"]
+    assert home["Subject"] == "Esta semana en “Home”: 3 incidentes públicos, más de lo habitual"
+    text, html = parts(home)
+    assert "- Robo con allanamiento: 3 (normalmente 0–0, media 0.0): más de lo habitual" in text
+    assert "<td>Robo con allanamiento</td>" in html
+    assert '<html lang="es">' in html
+    assert mails["far@example.org"]["Subject"].startswith("This week in")

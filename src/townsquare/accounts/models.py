@@ -42,6 +42,9 @@ class Account(Base):
     )
     home_lat: Mapped[float | None] = mapped_column(Float, comment="private home point")
     home_lon: Mapped[float | None] = mapped_column(Float, comment="private home point")
+    language: Mapped[str | None] = mapped_column(
+        String(8), comment="language of the mail sent later ('en', 'es'); none: English"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from townsquare import audit, mail
+from townsquare import audit, i18n, mail
 from townsquare.accounts import security, signin
 from townsquare.accounts.models import (
     Account,
@@ -23,6 +23,7 @@ from townsquare.errors import (
     InvalidParameter,
     NotFound,
 )
+from townsquare.i18n import gettext as _
 from townsquare.settings import Settings
 
 LINK_LIFETIME = {"verify": timedelta(days=2), "reset": timedelta(hours=1)}
@@ -54,6 +55,7 @@ def sign_up(
         display_name=name.strip(),
         roles=["resident"],
         totp_enabled=False,
+        language=i18n.current(),
         created_at=now,
     )
     session.add(account)
@@ -68,7 +70,9 @@ def sign_up(
     )
     session.commit()
     url = f"{settings.site_url()}/verify?token={token}"
-    message = mail.plain(address, "Confirm your Townsquare address", f"Confirm: {url}\n")
+    message = mail.plain(
+        address, _("Confirm your Townsquare address"), _("Confirm: %(url)s") % {"url": url} + "\n"
+    )
     mail.send(settings, message, purpose="account")
     return account.id
 
@@ -151,7 +155,11 @@ def request_password_reset(
     token = _link(session, account.id, "reset", now)
     session.commit()
     url = f"{settings.site_url()}/reset?token={token}"
-    message = mail.plain(account.email, "Reset your Townsquare password", f"Reset: {url}\n")
+    message = mail.plain(
+        account.email,
+        _("Reset your Townsquare password"),
+        _("Reset: %(url)s") % {"url": url} + "\n",
+    )
     mail.send(settings, message, purpose="account")
 
 

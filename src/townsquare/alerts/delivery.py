@@ -208,7 +208,11 @@ def _digest(
                 status="queued",
                 body={
                     "type": "digest",
-                    "subscription": {"id": sub.id, "name": sub.name},
+                    "subscription": {
+                        "id": sub.id,
+                        "name": sub.name,
+                        "language": sub.language or "en",
+                    },
                     "items": items,
                 },
                 attempts=0,

@@ -119,7 +119,7 @@ def message(
     site = settings.site_url()
     return {
         "type": kind,
-        "subscription": {"id": sub.id, "name": sub.name},
+        "subscription": {"id": sub.id, "name": sub.name, "language": sub.language or "en"},
         "incident": shown if shown is not None else feature(publish_all(session, [incident])[0]),
         "url": f"{site}/incidents/{incident.id}",
         "cap": f"{site}/feeds/cap/{incident.id}.xml",
@@ -131,7 +131,7 @@ def cancel_message(incident_id: int, sub: Subscription, settings: Settings) -> d
     """The body of a cancellation: the id only, the incident is no longer public."""
     return {
         "type": "cancel",
-        "subscription": {"id": sub.id, "name": sub.name},
+        "subscription": {"id": sub.id, "name": sub.name, "language": sub.language or "en"},
         "incident": {"id": incident_id},
         "reason": "The alert was withdrawn; the incident is no longer in the public feed.",
         "url": f"{settings.site_url()}/incidents/{incident_id}",

@@ -63,6 +63,9 @@ class Subscription(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local, or none")
     quiet_end: Mapped[str | None] = mapped_column(String(5), comment="HH:MM local, or none")
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    language: Mapped[str | None] = mapped_column(
+        String(8), comment="language of the mail sent later ('en', 'es'); none: English"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

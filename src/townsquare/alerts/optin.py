@@ -34,6 +34,7 @@ from townsquare.alerts.schemas import SubscriptionIn
 from townsquare.db import transaction
 from townsquare.events import topics
 from townsquare.events.outbox import announce
+from townsquare.i18n import gettext as _
 from townsquare.mail import message_id
 from townsquare.settings import Settings
 
@@ -73,18 +74,19 @@ def confirmation_mail(settings: Settings, address: str, token: str) -> EmailMess
     mail = EmailMessage()
     mail["From"] = settings.smtp_from
     mail["To"] = address
-    mail["Subject"] = "Confirm alerts for a watch area on Townsquare"
+    mail["Subject"] = _("Confirm alerts for a watch area on Townsquare")
     mail["Message-ID"] = message_id(settings, "confirm")
     hours = int(CONFIRM_LIFETIME.total_seconds() // 3600)
-    mail.set_content(
+    body = _(
         "Someone asked Townsquare to send alerts about a watch area to this address.\n\n"
         "To start receiving them, open this link and press Confirm:\n"
-        f"{confirm_url(settings, token)}\n\n"
-        f"The link works for {hours} hours. If you did not ask for this, ignore this mail: "
+        "%(url)s\n\n"
+        "The link works for %(hours)s hours. If you did not ask for this, ignore this mail: "
         "nothing more will be sent, and the address is forgotten when the link expires.\n\n"
         "Once confirmed, every alert mail ends with a link that stops the alerts with one "
         "click, from any device.\n"
     )
+    mail.set_content(body % {"url": confirm_url(settings, token), "hours": hours})
     return mail
 
 

@@ -19,6 +19,7 @@ from h3.api import basic_int as h3i
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare import i18n
 from townsquare.alerts import cells, optin
 from townsquare.alerts.channels.registry import channel_for
 from townsquare.alerts.index import GeofenceIndex, PolygonArea, cover
@@ -115,6 +116,7 @@ def create_subscription(
                 quiet_start=quiet.start if quiet else None,
                 quiet_end=quiet.end if quiet else None,
                 time_zone=quiet.time_zone if quiet else "UTC",
+                language=i18n.current(),
                 created_at=now,
                 updated_at=now,
             )

@@ -23,6 +23,8 @@ from townsquare.errors import NotFound, TooManyRequests
 from townsquare.footage import area, rules
 from townsquare.footage.models import Camera, FootageRequest, Notice
 from townsquare.footage.schemas import AgencyPage, AreaOut, FileRequest, RequestPublic
+from townsquare.i18n import N_, speaking
+from townsquare.i18n import gettext as _
 from townsquare.incidents import publish
 from townsquare.incidents.models import Incident
 from townsquare.privacy.engine import public_text
@@ -33,8 +35,8 @@ log = logging.getLogger(__name__)
 CATEGORY = "agency.footage_request"
 RATE_WINDOW = timedelta(days=1)
 NOT_ALERTED = "not alerted: footage requests reach camera owners by e-mail"
-MAIL_SUBJECT = "An agency asks for camera footage near you"
-MAIL_BODY = """{agency} asks residents with cameras in an area that includes your camera
+MAIL_SUBJECT = N_("An agency asks for camera footage near you")
+MAIL_BODY = N_("""{agency} asks residents with cameras in an area that includes your camera
 "{camera}" for recordings from {start} to {end} (UTC).
 
 Case {case}: {reason}
@@ -44,7 +46,7 @@ asked, nor whether you answer; it sees only how many residents were asked and ho
 were shared. You may revoke a share at any time. The request is open until {expires} (UTC).
 
 Your requests: {site}/footage
-"""
+""")
 
 
 def _area_out(row: FootageRequest) -> AreaOut:
@@ -214,18 +216,20 @@ def mail_notices(
         notice = session.get_one(Notice, notice_id)
         account = session.get_one(Account, notice.account_id)
         camera = session.get_one(Camera, notice.camera_ids[0])
-        body = MAIL_BODY.format(
-            agency=agency.name,
-            camera=camera.name,
-            start=f"{row.window_start:%Y-%m-%d %H:%M}",
-            end=f"{row.window_end:%Y-%m-%d %H:%M}",
-            case=row.case_number,
-            reason=row.reason,
-            expires=f"{row.expires_at:%Y-%m-%d %H:%M}",
-            site=settings.site_url(),
-        )
+        with speaking(account.language or "en"):  # the resident's, not the agency's
+            subject = _(MAIL_SUBJECT)
+            body = _(MAIL_BODY).format(
+                agency=agency.name,
+                camera=camera.name,
+                start=f"{row.window_start:%Y-%m-%d %H:%M}",
+                end=f"{row.window_end:%Y-%m-%d %H:%M}",
+                case=row.case_number,
+                reason=row.reason,
+                expires=f"{row.expires_at:%Y-%m-%d %H:%M}",
+                site=settings.site_url(),
+            )
         try:
-            mail.send(settings, mail.plain(account.email, MAIL_SUBJECT, body), purpose="account")
+            mail.send(settings, mail.plain(account.email, subject, body), purpose="account")
         except mail.SEND_ERRORS:
             log.exception("footage request mail failed", extra={"request": row.id})
             continue

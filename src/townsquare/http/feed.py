@@ -15,7 +15,7 @@ from fastapi import Depends, Query, Request
 from townsquare.http.caching import http_date
 from townsquare.http.deps import Runtime, platform_of
 from townsquare.http.tracing import traced
-from townsquare.incidents import service
+from townsquare.incidents import search, service
 from townsquare.incidents.schemas import (
     FeedQuery,
     IncidentPublic,
@@ -23,6 +23,7 @@ from townsquare.incidents.schemas import (
     parse_area,
     parse_category,
     parse_limit,
+    parse_text,
     parse_time,
 )
 
@@ -47,6 +48,7 @@ def feed_query(platform: Runtime, params: Mapping[str, str | None]) -> FeedQuery
         since=parse_time("since", params.get("since")),
         until=parse_time("until", params.get("until")),
         before=decode_cursor(cursor) if cursor else None,
+        text=parse_text(params.get("q")),
     )
 
 
@@ -60,10 +62,13 @@ def area_params(
     since: Param = None,
     until: Param = None,
     limit: Param = None,
+    q: Annotated[
+        str | None, Query(description="Words the public title, hundred block or category holds")
+    ] = None,
 ) -> FeedQuery:
     """The newest incidents of an area (the first page; Atom and the CAP index have no other)."""
     params = {"lat": lat, "lon": lon, "radius_m": radius_m, "bbox": bbox, "category": category}
-    params |= {"since": since, "until": until, "limit": limit}
+    params |= {"since": since, "until": until, "limit": limit, "q": q}
     return feed_query(platform_of(request), params)
 
 
@@ -98,7 +103,10 @@ def last_modified(incidents: Sequence[IncidentPublic]) -> dict[str, str]:
 def run_feed(platform: Runtime, query: FeedQuery) -> list[IncidentPublic]:
     """One page of the feed, through the index under its lock."""
     with traced("feed query") as span, platform.factory() as session, platform.index_lock:
-        page = service.query_feed(session, platform.index, query)
+        if query.text:
+            page = search.search_feed(session, platform.index, query)
+        else:
+            page = service.query_feed(session, platform.index, query)
         if span is not None:
             span.set_attribute("townsquare.feed.items", len(page))
         return page

@@ -24,6 +24,9 @@ from townsquare.settings import Settings
 PROBLEM = "application/problem+json"
 TYPES_PATH = "/api/v1/problems"
 """Where each problem `type` is described, on the public URL (the type is a real page)."""
+PAGED = frozenset({404, 405, 410, 500, 502, 507})
+"""Errors a browser sees as the site's own page: the rest keep the page of the route or the
+form that explains them (a refused form shows itself again with the reason)."""
 OUT_OF_RANGE = "22003"
 """SQLSTATE numeric_value_out_of_range."""
 
@@ -73,8 +76,20 @@ def describe_problem(slug: str, request: Request) -> ProblemType:
     )
 
 
-def problem(request: Request, exc: TownsquareError) -> JSONResponse:
-    """RFC 9457 problem details for any platform error."""
+def page_for(request: Request, status: int) -> Response | None:
+    """The site's HTML page for `status` when a browser asked for a page (the web part set
+    `app.state.problem_page`); None for the API and programs, which get problem+json."""
+    make = getattr(request.app.state, "problem_page", None)
+    if make is None:
+        return None
+    shown: Response | None = make(request, status)
+    return shown
+
+
+def problem(request: Request, exc: TownsquareError) -> Response:
+    """RFC 9457 problem details for any platform error (a page, for a browser)."""
+    if exc.status in PAGED and (shown := page_for(request, exc.status)) is not None:
+        return shown
     body: dict[str, object] = {
         "type": type_url(request, exc.type_slug),
         "title": exc.title,
@@ -90,7 +105,7 @@ def problem(request: Request, exc: TownsquareError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, media_type=PROBLEM, headers=headers)
 
 
-def validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+def validation_problem(request: Request, exc: RequestValidationError) -> Response:
     """The first thing wrong with a request's parameters or body, as an invalid parameter."""
     first = exc.errors()[0] if exc.errors() else {"loc": ("request",), "msg": "invalid"}
     if first.get("type") == "json_invalid":  # its last "loc" is a character position
@@ -104,12 +119,14 @@ async def unreadable_body(request: Request, exc: Exception) -> Response:
     """Starlette's and FastAPI's 400 for a body they could not parse, as problem+json
     naming the body; any other HTTP error keeps FastAPI's own answer."""
     assert isinstance(exc, HTTPException)
+    if exc.status_code in PAGED and (shown := page_for(request, exc.status_code)) is not None:
+        return shown
     if exc.status_code != 400:
         return await http_exception_handler(request, exc)
     return problem(request, InvalidBody("body", str(exc.detail)))
 
 
-def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+def out_of_range(request: Request, exc: Exception) -> Response:
     """An id past the store's integer range names nothing: 404, not a server error.
 
     SQLite cannot bind an integer past 2^63 (OverflowError); PostgreSQL refuses one past its
@@ -120,7 +137,7 @@ def out_of_range(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, NotFound("nothing has this id: it is past the store's range"))
 
 
-def disk_full(request: Request, exc: Exception) -> JSONResponse:
+def disk_full(request: Request, exc: Exception) -> Response:
     """A write the disk had no room for: 507, saying nothing was kept; else a server error."""
     if not out_of_space(exc):
         raise exc
@@ -128,6 +145,12 @@ def disk_full(request: Request, exc: Exception) -> JSONResponse:
         "the server's storage is full: nothing of this request was kept; retry later"
     )
     return problem(request, full)
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    """Anything unforeseen: the site's error page for a browser, else a 500 problem; the
+    exception itself still reaches the log."""
+    return page_for(request, 500) or problem(request, TownsquareError("an unexpected error"))
 
 
 def install(app: FastAPI) -> None:
@@ -140,3 +163,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DataError, out_of_range)
     app.add_exception_handler(OSError, disk_full)
     app.add_exception_handler(OperationalError, disk_full)
+    app.add_exception_handler(Exception, server_error)

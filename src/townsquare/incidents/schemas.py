@@ -131,6 +131,8 @@ class FeedQuery:
     since: datetime | None = None
     until: datetime | None = None
     before: tuple[float, int] | None = None
+    text: str | None = None
+    """Words every result's public title, block or category holds (`incidents.search`)."""
 
 
 def encode_cursor(occurred_at: datetime, incident_id: int) -> str:
@@ -208,6 +210,17 @@ def parse_category(value: str | None) -> str | None:
     if not taxonomy.is_known_filter(value):
         raise InvalidParameter("category", f"{value!r} is not a category code or prefix")
     return value
+
+
+MAX_SEARCH_CHARS = 100
+
+
+def parse_text(value: str | None) -> str | None:
+    """Search words: None for none, refused when longer than `MAX_SEARCH_CHARS`."""
+    words = " ".join((value or "").split())
+    if len(words) > MAX_SEARCH_CHARS:
+        raise InvalidParameter("q", f"at most {MAX_SEARCH_CHARS} characters")
+    return words or None
 
 
 def parse_limit(value: str | None, maximum: int, default: int = 50) -> int:

@@ -15,8 +15,7 @@ from pydantic import ValidationError
 from townsquare import taxonomy
 from townsquare.posts import guidelines
 from townsquare.posts.schemas import PersonIn, PostIn
-from townsquare.taxonomy import group_label
-from townsquare.web.display import Option, OptionGroup
+from townsquare.web.display import Option, OptionGroup, group_label
 
 DESCRIPTOR_FIELDS = 4
 MAX_TZ_OFFSET_MIN = 14 * 60

@@ -24,8 +24,10 @@ from townsquare.feedback.schemas import VERDICTS
 from townsquare.feedback.views import reader
 from townsquare.http.deps import DB, Config, Runtime, optional_actor, platform_of
 from townsquare.http.feed import feed_query, run_feed
+from townsquare.i18n import N_
+from townsquare.i18n import gettext as _
 from townsquare.incidents import mapping, service
-from townsquare.incidents.schemas import Circle, IncidentPublic, encode_cursor
+from townsquare.incidents.schemas import Circle, FeedQuery, IncidentPublic, encode_cursor
 from townsquare.web import display
 from townsquare.web.kit import (
     Refused,
@@ -43,11 +45,12 @@ DEFAULT_RADIUS_M = 2000.0
 CLOSED_SHOWN = timedelta(hours=24)  # a closed call stays on the map, hollow, this long
 MAX_ID_DIGITS = 18  # larger ids cannot exist in a signed 64-bit column
 FIELD_LABELS = {
-    "lat": "Latitude",
-    "lon": "Longitude",
-    "radius_m": "Radius",
-    "category": "Category",
-    "cursor": "The link to older incidents",
+    "lat": N_("Latitude"),
+    "lon": N_("Longitude"),
+    "radius_m": N_("Radius"),
+    "category": N_("Category"),
+    "cursor": N_("The link to older incidents"),
+    "q": N_("Search words"),
 }
 
 
@@ -60,6 +63,7 @@ class FeedParams:
     radius_m: str
     category: str = ""
     cursor: str = ""
+    q: str = ""
 
     @classmethod
     def from_query(cls, query: Mapping[str, str], center: tuple[float, float]) -> FeedParams:
@@ -73,6 +77,7 @@ class FeedParams:
             radius_m=query.get("radius_m", "").strip() or f"{DEFAULT_RADIUS_M:g}",
             category=query.get("category", "").strip(),
             cursor=query.get("cursor", "").strip(),
+            q=" ".join(query.get("q", "").split()),
         )
 
     def feed_params(self, limit: int) -> dict[str, str | None]:
@@ -83,6 +88,7 @@ class FeedParams:
             "radius_m": self.radius_m,
             "category": self.category or None,
             "cursor": self.cursor or None,
+            "q": self.q or None,
             "limit": str(limit),
         }
 
@@ -94,6 +100,7 @@ class FeedParams:
             ("lon", values.lon),
             ("radius_m", values.radius_m),
             ("category", values.category),
+            ("q", values.q),
             ("cursor", values.cursor),
         ]
         return urlencode([(k, v) for k, v in pairs if v])
@@ -133,7 +140,8 @@ class FeedPage:
             return ""
         name = self.error.parameter
         text = self.error.detail.removeprefix(f"{name}: ")
-        return f"{FIELD_LABELS.get(name, name)}: {text}."
+        label = FIELD_LABELS.get(name)
+        return f"{_(label) if label else name}: {text}."
 
     @property
     def next_url(self) -> str | None:
@@ -213,9 +221,12 @@ def map_points(request: Request) -> Response:
     except InvalidParameter as exc:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
     with platform.factory() as session:
-        points, more = mapping.map_points(
-            session, query.area, category=query.category, closed_since=utcnow() - CLOSED_SHOWN
-        )
+        if query.text:  # the list's matches, so map and list agree
+            points, more = searched_points(platform, replace(query, limit=mapping.MAP_LIMIT))
+        else:
+            points, more = mapping.map_points(
+                session, query.area, category=query.category, closed_since=utcnow() - CLOSED_SHOWN
+            )
     body = {
         "more": more,
         "points": [
@@ -234,6 +245,26 @@ def map_points(request: Request) -> Response:
         ],
     }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+def searched_points(platform: Runtime, query: FeedQuery) -> tuple[list[mapping.MapPoint], bool]:
+    """The map's markers of a search: the incidents the list would show, up to the limit."""
+    found = run_feed(platform, query)
+    points = [
+        mapping.MapPoint(
+            id=i.id,
+            lat=i.lat,
+            lon=i.lon,
+            category=i.category,
+            title=i.title,
+            status=i.status,
+            severity=i.severity,
+            occurred_at=i.occurred_at,
+            resident=i.origin == "resident",
+        )
+        for i in found
+    ]
+    return points, len(found) == query.limit
 
 
 @router.get("/incidents/{incident_id}")

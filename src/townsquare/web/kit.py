@@ -26,7 +26,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from townsquare import __version__, taxonomy
+from townsquare import __version__, i18n
 from townsquare.accounts import signin
 from townsquare.accounts.schemas import Actor
 from townsquare.db import utcnow
@@ -39,7 +39,7 @@ from townsquare.http.deps import (
     current_actor,
     platform_of,
 )
-from townsquare.templating import Style, local_text, time_tag, utc_iso, zone_of
+from townsquare.templating import Style, install_i18n, local_text, time_tag, utc_iso, zone_of
 from townsquare.web import display
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -114,6 +114,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     """
     settings = platform_of(request).settings
     context.update(settings=settings, now=utcnow(), version=__version__, pages=display)
+    context.update(lang=i18n.current(), languages=i18n.LANGUAGES)
     templates: Jinja2Templates = request.app.state.web_templates
     headers = {
         "Content-Security-Policy": content_security_policy(settings.tile_url),
@@ -291,13 +292,14 @@ def when_text(context: Context, moment: datetime, style: Style = "datetime") -> 
 def make_templates(directory: str) -> Jinja2Templates:
     """The page templates with the formatting filters they use."""
     templates = Jinja2Templates(directory=directory)
+    install_i18n(templates.env)
     templates.env.filters.update(
         utc_iso=utc_iso,
         when=when,
         when_text=when_text,
         age=display.relative_age,
         group=display.group_of,
-        group_label=taxonomy.group_label,
+        group_label=display.group_label,
         distance=display.distance_text,
         coordinates=display.coordinates_text,
         media_summary=display.media_summary,

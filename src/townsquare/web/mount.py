@@ -23,6 +23,7 @@ from townsquare.web import (
     outbox,
     places,
     posts,
+    site,
     weekly,
 )
 
@@ -42,6 +43,7 @@ ROUTERS = (
     operator,
     operator_agencies,
     operator_roles,
+    site,
     feed,
 )
 """The page modules, each with its `router`, in the order their routes are tried."""
@@ -51,6 +53,7 @@ def mount(app: FastAPI) -> None:
     """Add the page routes, their templates and the static files to `app`."""
     kit.install(app, str(HERE / "templates"))
     app.state.web_templates.env.globals["place_query"] = places.place_query
+    app.state.problem_page = site.problem_page
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

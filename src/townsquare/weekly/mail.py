@@ -6,12 +6,14 @@ from email.message import EmailMessage
 from urllib.parse import urlencode
 
 from townsquare.alerts.models import Subscription
+from townsquare.i18n import N_, ngettext, speaking
+from townsquare.i18n import gettext as _
 from townsquare.mail import message_id
 from townsquare.settings import Settings
 from townsquare.templating import local_text, render_mail, utc_iso
 from townsquare.weekly.schemas import MAX_RADIUS_M, MIN_RADIUS_M, CategoryWeek, WeeklySummary
 
-FOOTER = "You get this because you subscribed to alerts for this area on Townsquare."
+FOOTER = N_("You get this because you subscribed to alerts for this area on Townsquare.")
 
 
 def page_url(settings: Settings, summary: WeeklySummary) -> str:
@@ -38,20 +40,29 @@ def zone_of(settings: Settings, sub: Subscription) -> str:
 def period(settings: Settings, sub: Subscription, summary: WeeklySummary) -> str:
     """'7 Dec, 8:00 AM PST to 14 Dec, 8:00 AM PST' in the area's zone."""
     zone = zone_of(settings, sub)
-    return f"{local_text(summary.start, zone)} to {local_text(summary.end, zone)}"
+    start, end = local_text(summary.start, zone), local_text(summary.end, zone)
+    return _("%(start)s to %(end)s") % {"start": start, "end": end}
 
 
 def subject(sub: Subscription, summary: WeeklySummary) -> str:
     """'This week in “Home”: 4 public incidents, about usual'."""
-    place = f"“{sub.name}”" if sub.name else "your watch area"
+    place = f"“{sub.name}”" if sub.name else _("your watch area")
     total = summary.total
-    noun = "incident" if total.this_week == 1 else "incidents"
-    return f"This week in {place}: {total.this_week} public {noun}, {total.comparison}"
+    text = ngettext(
+        "This week in %(place)s: %(num)d public incident, %(comparison)s",
+        "This week in %(place)s: %(num)d public incidents, %(comparison)s",
+        total.this_week,
+    )
+    return text % {"place": place, "num": total.this_week, "comparison": _(total.comparison)}
 
 
 def _line(row: CategoryWeek) -> str:
-    usual = f"usually {row.usual.min}–{row.usual.max}, mean {row.usual.mean}"
-    return f"- {row.label}: {row.this_week} ({usual}): {row.comparison}"
+    usual = _("usually %(min)s–%(max)s, mean %(mean)s") % {
+        "min": row.usual.min,
+        "max": row.usual.max,
+        "mean": row.usual.mean,
+    }
+    return f"- {_(row.label)}: {row.this_week} ({usual}): {_(row.comparison)}"
 
 
 def plain_text(
@@ -61,25 +72,29 @@ def plain_text(
     lines = [
         subject(sub, summary),
         "",
-        f"The 7 days from {period(settings, sub, summary)}, next to the same "
-        f"7 days of each of the {summary.baseline_weeks} weeks before.",
+        _(
+            "The 7 days from %(period)s, next to the same 7 days of each of the "
+            "%(baseline_weeks)s weeks before."
+        )
+        % {"period": period(settings, sub, summary), "baseline_weeks": summary.baseline_weeks},
         "",
         *(_line(row) for row in summary.categories),
         _line(summary.total),
         "",
-        summary.note,
+        _(summary.note),
         "",
-        f"On the map: {page_url(settings, summary)}",
+        _("On the map: %(url)s") % {"url": page_url(settings, summary)},
         "",
-        f"{FOOTER} Stop these mails with one click: {unsubscribe}",
+        _("%(footer)s Stop these mails with one click: %(url)s")
+        % {"footer": _(FOOTER), "url": unsubscribe},
     ]
     return "\n".join(lines)
 
 
-def compose(
+def _compose(
     settings: Settings, sub: Subscription, summary: WeeklySummary, *, unsubscribe: str
 ) -> EmailMessage:
-    """The message without its recipient: From, Subject, text and HTML parts."""
+    """`compose` in the language being spoken."""
     mail = EmailMessage()
     mail["From"] = settings.smtp_from
     mail["Subject"] = subject(sub, summary)
@@ -93,7 +108,16 @@ def compose(
         page_url=page_url(settings, summary),
         alerts_url=f"{settings.site_url()}/alerts",
         unsubscribe_url=unsubscribe,
-        footer=FOOTER,
+        footer=_(FOOTER),
     )
     mail.add_alternative(html, subtype="html")
     return mail
+
+
+def compose(
+    settings: Settings, sub: Subscription, summary: WeeklySummary, *, unsubscribe: str
+) -> EmailMessage:
+    """The message without its recipient: From, Subject, text and HTML parts, in the
+    language the subscriber used when subscribing."""
+    with speaking(sub.language or "en"):
+        return _compose(settings, sub, summary, unsubscribe=unsubscribe)

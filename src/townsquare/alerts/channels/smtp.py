@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field, field_validator
 from townsquare import mail as outbound
 from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored
 from townsquare.alerts.links import add_unsubscribe_headers, unsubscribe_url
-from townsquare.alerts.render import headline, plain_text
+from townsquare.alerts.render import headline, language_of, plain_text
+from townsquare.i18n import speaking
 from townsquare.settings import Settings
 
 PERMANENT_SMTP = range(500, 600)
@@ -72,14 +73,17 @@ class SmtpSender:
         mail = EmailMessage()
         mail["From"] = s.smtp_from
         mail["To"] = message.target["address"]
-        mail["Subject"] = headline(message.body)
+        with speaking(language_of(message.body)):
+            subject = headline(message.body)
+        mail["Subject"] = subject
         mail["Message-ID"] = outbound.message_id(s, f"delivery-{message.delivery_id}")
         mail["X-Townsquare-Delivery"] = str(message.delivery_id)
         leave = None
         if message.channel_id is not None:  # one click, from the link alone (RFC 8058)
             leave = unsubscribe_url(s, message.channel_id, str(message.target["address"]))
             add_unsubscribe_headers(mail, leave)
-        mail.set_content(plain_text(message.body, leave))
+        with speaking(language_of(message.body)):
+            mail.set_content(plain_text(message.body, leave))
         send_mail(self.settings, mail)
 
 

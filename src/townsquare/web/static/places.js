@@ -9,6 +9,17 @@
 (function () {
   "use strict";
 
+  /* The page's language: its words for this script's sentences (base.html, when not English). */
+  var TEXT = (function () {
+    var el = document.getElementById("script-text");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  })();
+  function tr(text, values) {
+    var shown = TEXT[text] || text;
+    Object.keys(values || {}).forEach(function (k) { shown = shown.split("{" + k + "}").join(values[k]); });
+    return shown;
+  }
+
   var maps = [];
   if (typeof L !== "undefined" && L.Map && L.Map.addInitHook) {
     L.Map.addInitHook(function () { maps.push(this); });
@@ -107,8 +118,8 @@
       input.setAttribute("aria-expanded", open ? "true" : "false");
       active = -1;
       status.textContent = open
-        ? places.length + (places.length === 1 ? " place" : " places") + " found; use up and down to choose."
-        : "No place found.";
+        ? tr(places.length === 1 ? "{n} place found; use up and down to choose." : "{n} places found; use up and down to choose.", { n: places.length })
+        : tr("No place found.");
     }
 
     function query(text, then) {
@@ -129,7 +140,7 @@
         .catch(function () {
           if (mine !== asked) return;
           close();
-          status.textContent = "Place search is not available right now.";
+          status.textContent = tr("Place search is not available right now.");
         });
     }
 
@@ -185,15 +196,15 @@
     if (nearMe && navigator.geolocation) {
       nearMe.hidden = false;
       nearMe.addEventListener("click", function () {
-        status.textContent = "Finding where you are…";
+        status.textContent = tr("Finding where you are…");
         navigator.geolocation.getCurrentPosition(function (position) {
           var lat = position.coords.latitude;
           var lon = position.coords.longitude;
-          status.textContent = "Showing where you are.";
+          status.textContent = tr("Showing where you are.");
           moveMap(mapFor(box), { lat: lat, lon: lon, zoom: 16 });
           fillForm(box, lat, lon);
         }, function () {
-          status.textContent = "Your browser did not give a position.";
+          status.textContent = tr("Your browser did not give a position.");
         }, { enableHighAccuracy: false, maximumAge: 60000, timeout: 15000 });
       });
     }

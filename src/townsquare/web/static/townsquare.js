@@ -8,6 +8,18 @@
 (function () {
   "use strict";
 
+  /* The page's language: its words for this script's sentences (base.html, when not English). */
+  var TEXT = (function () {
+    var el = document.getElementById("script-text");
+    try { return el ? JSON.parse(el.textContent) : {}; } catch (e) { return {}; }
+  })();
+  function tr(text, values) {
+    var shown = TEXT[text] || text;
+    Object.keys(values || {}).forEach(function (k) { shown = shown.split("{" + k + "}").join(values[k]); });
+    return shown;
+  }
+  var SPANISH = document.documentElement.lang === "es";
+
   var FALLBACK_COLOUR = "#6b7385";
 
   function categoryColour(element) {
@@ -54,8 +66,8 @@
   function nameClusters() {
     document.querySelectorAll(".map-marker--cluster").forEach(function (el) {
       if (el.getAttribute("aria-label")) return;
-      el.setAttribute("aria-label", el.textContent + " incidents here: zoom in");
-      el.setAttribute("title", el.textContent + " incidents here");
+      el.setAttribute("aria-label", tr("{n} incidents here: zoom in", { n: el.textContent }));
+      el.setAttribute("title", tr("{n} incidents here", { n: el.textContent }));
     });
   }
 
@@ -63,10 +75,10 @@
 
   function relativeAge(iso, now) {
     var minutes = Math.floor((now - Date.parse(iso)) / 60000);
-    if (!(minutes >= 1)) return "just now";
-    if (minutes < 60) return minutes + " min ago";
-    if (minutes < 48 * 60) return Math.floor(minutes / 60) + " h ago";
-    return Math.floor(minutes / (24 * 60)) + " days ago";
+    if (!(minutes >= 1)) return tr("just now");
+    if (minutes < 60) return tr("{n} min ago", { n: minutes });
+    if (minutes < 48 * 60) return tr("{n} h ago", { n: Math.floor(minutes / 60) });
+    return tr("{n} days ago", { n: Math.floor(minutes / (24 * 60)) });
   }
 
   function refreshAges() {
@@ -92,8 +104,9 @@
     var options = Object.assign({}, LOCAL_OPTIONS[style] || LOCAL_OPTIONS.datetime);
     if (zone) options.timeZone = zone;
     if (style === "datetime" && date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+    if (SPANISH) options.hourCycle = "h23";
     var parts = {};
-    new Intl.DateTimeFormat("en-US", options).formatToParts(date).forEach(function (part) {
+    new Intl.DateTimeFormat(SPANISH ? "es-ES" : "en-US", options).formatToParts(date).forEach(function (part) {
       parts[part.type] = part.value;
     });
     var day = parts.day ? parts.day + " " + parts.month + (parts.year ? " " + parts.year : "") : "";
@@ -255,6 +268,7 @@
         lat: box.dataset.lat, lon: box.dataset.lon, radius_m: box.dataset.radius,
         category: box.dataset.category || "",
       });
+      if (box.dataset.q) params.set("q", box.dataset.q);
       var key = params.toString();
       if (key === pointsKey) { box.dataset.mapped = String(Object.keys(byId).length); return; }
       if (key === pointsAsked) return;
@@ -267,7 +281,7 @@
           drawPoints(body.points);
           var more = document.getElementById("map-more");
           more.hidden = !body.more;
-          more.textContent = body.more ? "The map shows the newest " + body.points.length + " incidents: zoom or filter to see the rest." : "";
+          more.textContent = body.more ? tr("The map shows the newest {n} incidents: zoom or filter to see the rest.", { n: body.points.length }) : "";
           var shownBox = results();
           if (shownBox === box) shownBox.dataset.mapped = String(body.points.length);
         })
@@ -332,10 +346,10 @@
       if (head) head.after(notice); else box.prepend(notice);
     }
     document.body.addEventListener("htmx:sendError", function () {
-      showProblem("The server could not be reached. Check your connection and try again.");
+      showProblem(tr("The server could not be reached. Check your connection and try again."));
     });
     document.body.addEventListener("htmx:responseError", function () {
-      showProblem("Something went wrong on our side. Please try again in a moment.");
+      showProblem(tr("Something went wrong on our side. Please try again in a moment."));
     });
 
     /* Live updates: the stream of the area shown; any change reloads the first page of the
@@ -369,7 +383,7 @@
       ["incident.published", "incident.updated", "incident.removed"].forEach(function (name) {
         live.addEventListener(name, function (event) {
           if (readingOlder || new URLSearchParams(location.search).get("cursor")) {
-            status.textContent = "New incidents above: search again to see them.";
+            status.textContent = tr("New incidents above: search again to see them.");
             return;
           }
           var params = new URLSearchParams(new FormData(form));
