@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022_touches"
-down_revision: str | None = "0015_shared_media"
+down_revision: str | None = "0023_cap2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
