@@ -55,6 +55,8 @@ class Version:
     version_at: datetime
     cleared_at: datetime | None
     seen_at: datetime
+    precision: str = "coordinates"
+    """How the point is known (coordinates given, geocoded precision, or a declared area)."""
 
     @property
     def digest(self) -> str:
@@ -68,6 +70,8 @@ class Version:
             self.occurred_at.isoformat(),
             self.cleared_at.isoformat() if self.cleared_at else "",
         ]
+        if self.precision != "coordinates":  # digests of sources with coordinates unchanged
+            parts.append(self.precision)
         return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -310,6 +314,7 @@ def _copy(link: SourceRecord, version: Version, *, occurred_at: datetime) -> Non
     link.original_type = version.original_type
     link.address_block = version.address_block
     link.lat, link.lon = version.point.lat, version.point.lon
+    link.precision = version.precision
     link.occurred_at = occurred_at
     link.closed_at = version.cleared_at
 
@@ -360,6 +365,7 @@ def _refresh(
     outcome: Outcome,
 ) -> None:
     form = _public_form(state.agency, state.members[id(incident)])
+    incident.location_precision = combine(state.members[id(incident)])[0].precision
     created = id(incident) in state.created
     if publish.unchanged(incident, form) and not replay:
         return

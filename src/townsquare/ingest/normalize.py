@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 from townsquare.errors import TownsquareError
 from townsquare.geo import Point
-from townsquare.ingest.config import PairSpec, SourceConfig, TimeSpec
+from townsquare.ingest import parts
+from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.fields import FieldSpec, PairSpec, TimeSpec
 from townsquare.ingest.sources.base import RawItem
 
 UNMAPPED_CATEGORY = "other"
@@ -69,8 +71,8 @@ class NormalizedRecord:
     """Taxonomy code from the source's [categories] table."""
     address: str | None
     """As the source gives it, NOT yet redacted."""
-    point: Point
-    """Exact as given; coarsening happens later."""
+    point: Point | None
+    """Exact as given; coarsening happens later. None: to be placed from `address`."""
     occurred_at: datetime
     """Timezone-aware UTC."""
     unit: str | None
@@ -82,6 +84,11 @@ class NormalizedRecord:
     """When the call was cleared, if this record says it is closed."""
     scene: str | None = None
     """The [lifecycle] scene columns joined: records of one scene merge into one incident."""
+    precision: str = "coordinates"
+    """How the point is known: coordinates given, or the geocoder's precision, or "area"."""
+    occurred_later: datetime | None = None
+    """The second reading of a local time that happens twice (clocks went back), when the
+    mapping lets the feed decide (`ambiguous = "infer"`): see ingest.ambiguity."""
 
     @property
     def key(self) -> str:
@@ -122,13 +129,14 @@ def plan_for(config: SourceConfig) -> Plan:
 class _TimeColumn:
     """One `occurred_at` column: its spec, its zone, and the strings already parsed."""
 
-    __slots__ = ("cache", "column", "epoch_divisor", "spec", "zone")
+    __slots__ = ("cache", "column", "epoch_divisor", "infer", "spec", "zone")
 
     def __init__(self, spec: TimeSpec, default_zone: str) -> None:
         self.spec = spec
-        self.column = spec.column
+        self.column = spec.key
         self.zone = ZoneInfo(spec.time_zone or default_zone)
         self.cache: dict[str, datetime] = {}
+        self.infer = spec.ambiguous == "infer"
         # Epoch times are rarely repeated, so they skip the cache: one division, one call.
         only = spec.formats[0] if len(spec.formats) == 1 and spec.offset == "use" else None
         self.epoch_divisor = {"epoch_s": 1, "epoch_ms": 1000}.get(only or "")
@@ -148,6 +156,27 @@ class _TimeColumn:
             self.cache[value] = found
         return found
 
+    def later(self, value: str, found: datetime) -> datetime | None:
+        """The second reading of `value` if it is a local time that happens twice, else None."""
+        if not self.infer or self.epoch_divisor is not None:
+            return None
+        local = found.astimezone(self.zone)
+        if local.fold or _has_offset(value, self.spec):
+            return None
+        second = local.replace(tzinfo=None).replace(tzinfo=self.zone, fold=1)
+        return second.astimezone(UTC) if second.utcoffset() != local.utcoffset() else None
+
+
+def _has_offset(value: str, spec: TimeSpec) -> bool:
+    """True if the value's own UTC offset decided its instant (no wall-clock ambiguity)."""
+    if spec.offset == "ignore":
+        return False
+    for fmt in spec.formats:
+        parsed = _parse_one(value, fmt, spec)
+        if parsed is not None:
+            return parsed.tzinfo is not None
+    return False
+
 
 class Plan:
     """A source's mapping compiled once: columns, zones and rules looked up before any row.
@@ -161,12 +190,29 @@ class Plan:
         fields = config.fields
         self.config = config
         self.missing = frozenset({"", *(m.strip() for m in fields.missing)})
-        self.call_type = fields.call_type.column
+        specs: list[FieldSpec | None] = [
+            fields.external_id,
+            fields.call_type,
+            fields.address,
+            fields.unit,
+            fields.location,
+            fields.latitude,
+            fields.longitude,
+            *fields.occurred_at,
+        ]
+        self.derived = [
+            (spec.key, parts.reader(spec)) for spec in specs if spec is not None and spec.derived()
+        ]
+        self.why_missing = {
+            spec.key: parts.describe(spec) for spec in specs if spec is not None and spec.derived()
+        }
+        self.call_type = fields.call_type.key
         self.categories = config.categories
         self.quarantine_unmapped = config.unmapped == "quarantine"
         self.times = [_TimeColumn(spec, config.time_zone) for spec in fields.occurred_at]
-        self.address = fields.address.column if fields.address else None
-        self.unit = fields.unit.column if fields.unit else None
+        self.address = fields.address.key if fields.address else None
+        self.geocodes = fields.geocodes()
+        self.unit = fields.unit.key if fields.unit else None
         self.location = fields.location
         self.latitude = fields.latitude
         self.longitude = fields.longitude
@@ -181,15 +227,14 @@ class Plan:
         self.closed_values = {value.casefold() for value in rules.closed_values}
         self.scene = rules.scene
         self.closes = self.cleared is not None or self.status is not None
-        single = self.id_spec is not None and len(self.id_spec.columns) == 1
-        self.id_column = self.id_spec.columns[0] if self.id_spec and single else None
+        self.id_column = self.id_spec.key if self.id_spec else None
 
     @staticmethod
     def _lifecycle_column(column: str | None, first: TimeSpec, zone: str) -> _TimeColumn | None:
         # Lifecycle times are read with the first occurred_at column's formats and zone.
         if column is None:
             return None
-        return _TimeColumn(first.model_copy(update={"column": column}), zone)
+        return _TimeColumn(first.for_column(column), zone)
 
     def get(self, payload: dict[str, str], column: str) -> str | None:
         """The stripped cell, or None if absent or a missing marker."""
@@ -203,7 +248,7 @@ class Plan:
         """The stripped cell; NormalizeError "missing" names the column otherwise."""
         value = self.get(payload, column)
         if value is None:
-            raise NormalizeError(column, "missing")
+            raise NormalizeError(column, self.why_missing.get(column, "missing"))
         return value
 
     def normalize(self, item: RawItem) -> NormalizedRecord:
@@ -211,13 +256,21 @@ class Plan:
         if item.defect is not None:
             raise NormalizeError(item.defect_field or ROW_FIELD, item.defect)
         payload = item.payload
+        if self.derived:
+            payload = dict(payload)
+            for key, read in self.derived:
+                value = read(item.payload, self.missing)
+                if value is not None:
+                    payload[key] = value
+                else:
+                    payload.pop(key, None)
         call_type = _bounded(
             self.call_type, self.need(payload, self.call_type), MAX_CALL_TYPE_LENGTH
         )
         code = self.categories.get(call_type)
         if code is None and self.quarantine_unmapped:
             raise NormalizeError(self.call_type, f"call type {call_type!r} is not mapped")
-        occurred_at = self._occurred_at(payload)
+        occurred_at, later = self._occurred_at(payload)
         point = self._point(payload)
         return NormalizedRecord(
             external_id=self._external_id(payload),
@@ -233,16 +286,19 @@ class Plan:
             version_at=self._lifecycle_time(payload, self.version) if self.version else None,
             cleared_at=self._cleared_at(payload, occurred_at) if self.closes else None,
             scene=self._scene(payload) if self.scene else None,
+            occurred_later=later,
         )
 
-    def _occurred_at(self, payload: dict[str, str]) -> datetime:
+    def _occurred_at(self, payload: dict[str, str]) -> tuple[datetime, datetime | None]:
         for time in self.times:
             value = self.get(payload, time.column)
             if value is not None:
-                return time.parse(value)
+                found = time.parse(value)
+                return found, time.later(value, found)
         names = ", ".join(time.column for time in self.times)
         first = self.times[0].column
-        raise NormalizeError(first, "missing" if len(self.times) == 1 else f"{names}: all missing")
+        alone = self.why_missing.get(first, "missing")
+        raise NormalizeError(first, alone if len(self.times) == 1 else f"{names}: all missing")
 
     def _lifecycle_time(self, payload: dict[str, str], time: _TimeColumn | None) -> datetime | None:
         if time is None:
@@ -271,32 +327,29 @@ class Plan:
         return scene
 
     def _external_id(self, payload: dict[str, str]) -> str:
-        if self.id_column is not None:  # one id column, the usual case
+        if self.id_column is not None:
             found = self.get(payload, self.id_column)
-            if found is not None and len(found) <= MAX_ID_LENGTH:
-                return found
-        spec = self.id_spec
-        if spec is not None:
-            parts = [self.get(payload, column) for column in spec.columns]
-            if all(part is not None for part in parts):
-                found = spec.separator.join(p for p in parts if p is not None)
+            if found is not None:
                 if len(found) > MAX_ID_LENGTH:
                     # Some feeds use URLs as ids (CAP index entries): a stable digest stands in.
                     return "h:" + hashlib.sha256(found.encode("utf-8")).hexdigest()
                 return found
         if self.id_from_content:
             return content_id(payload, self.id_from_content)
-        assert spec is not None  # FieldsConfig requires an id column or content columns
-        raise NormalizeError(spec.columns[0], "missing, and no id_from_content columns to hash")
+        assert self.id_column is not None  # FieldsConfig requires an id or content columns
+        reason = self.why_missing.get(self.id_column, "missing")
+        raise NormalizeError(self.id_column, f"{reason}, and no id_from_content columns to hash")
 
-    def _point(self, payload: dict[str, str]) -> Point:
+    def _point(self, payload: dict[str, str]) -> Point | None:
+        if self.geocodes:
+            return None  # placed from the address by ingest.geocoding
         if self.location is not None:
-            lat, lon = _pair(self.need(payload, self.location.column), self.location)
-            lat_field = lon_field = self.location.column
+            lat, lon = _pair(self.need(payload, self.location.key), self.location)
+            lat_field = lon_field = self.location.key
         else:
             assert self.latitude is not None
             assert self.longitude is not None
-            lat_field, lon_field = self.latitude.column, self.longitude.column
+            lat_field, lon_field = self.latitude.key, self.longitude.key
             lat = _number(lat_field, self.need(payload, lat_field), self.latitude.scale)
             lon = _number(lon_field, self.need(payload, lon_field), self.longitude.scale)
         bbox = self.bbox
@@ -353,9 +406,9 @@ def _number(column: str, text: str, scale: float) -> float:
 def _pair(text: str, spec: PairSpec) -> tuple[float, float]:
     match = _PAIR.match(text)
     if match is None:
-        raise NormalizeError(spec.column, f"{text!r} is not a '(a, b)' coordinate pair")
-    first = _number(spec.column, match[1], spec.scale)
-    second = _number(spec.column, match[2], spec.scale)
+        raise NormalizeError(spec.key, f"{text!r} is not a '(a, b)' coordinate pair")
+    first = _number(spec.key, match[1], spec.scale)
+    second = _number(spec.key, match[2], spec.scale)
     return (first, second) if spec.order == "lat_lon" else (second, first)
 
 
@@ -371,7 +424,7 @@ def parse_time(value: str, spec: TimeSpec, zone: ZoneInfo) -> datetime:
         if parsed.tzinfo is not None and spec.offset == "use":
             return parsed.astimezone(UTC)
         return localize(parsed.replace(tzinfo=None), zone, spec)
-    raise NormalizeError(spec.column, _unparsed_reason(value, spec))
+    raise NormalizeError(spec.key, _unparsed_reason(value, spec))
 
 
 def _parse_one(value: str, fmt: str, spec: TimeSpec) -> datetime | None:
@@ -433,6 +486,6 @@ def localize(naive: datetime, zone: ZoneInfo, spec: TimeSpec) -> datetime:
         return earlier.astimezone(UTC)
     if spec.ambiguous == "reject":
         raise NormalizeError(
-            spec.column, f"{naive:%Y-%m-%d %H:%M} happens twice in {zone.key} (clocks went back)"
+            spec.key, f"{naive:%Y-%m-%d %H:%M} happens twice in {zone.key} (clocks went back)"
         )
-    return (earlier if spec.ambiguous == "earlier" else later).astimezone(UTC)
+    return (later if spec.ambiguous == "later" else earlier).astimezone(UTC)

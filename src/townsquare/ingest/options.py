@@ -46,6 +46,15 @@ class LifecycleConfig(_Model):
     """Columns that name a scene: records of different calls with the same values within
     `scene_minutes` of each other are one incident (several agencies on one scene)."""
     scene_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    snapshot_time: str | None = None
+    """Column with the time the snapshot was published (its latest value, read with the
+    `occurred_at` formats): calls missing from it are closed at that time. Without it, at
+    the time of the fetch."""
+    max_close_share: float = Field(default=0.5, gt=0, le=1)
+    """A snapshot that would close more than this share of the open calls at once is held
+    back as suspect (an empty or truncated answer); the next good snapshot proceeds."""
+    guard_from_open: int = Field(default=10, ge=1)
+    """The share is checked only when at least this many calls are open."""
 
     @model_validator(mode="after")
     def _coherent(self) -> LifecycleConfig:
@@ -55,7 +64,8 @@ class LifecycleConfig(_Model):
 
     def columns(self) -> set[str]:
         """Every payload column the lifecycle reads."""
-        found = {c for c in (self.version, self.cleared_at, self.status) if c is not None}
+        times = (self.version, self.cleared_at, self.status, self.snapshot_time)
+        found = {c for c in times if c is not None}
         return found | set(self.scene)
 
 

@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
@@ -22,14 +22,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from townsquare.agencies.models import Agency
 from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError
-from townsquare.ingest import lifecycle
+from townsquare.ingest import ambiguity, lifecycle, snapshots
 from townsquare.ingest.config import SourceConfig
-from townsquare.ingest.models import RawRecord, Source
+from townsquare.ingest.geocoding import Placer
+from townsquare.ingest.models import RawRecord, Source, SourceRecord
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
 from townsquare.ingest.policy import policy_for
 from townsquare.ingest.sources import http
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.places.service import Geocoder
 from townsquare.privacy import engine as privacy
 from townsquare.privacy.policy import Policy
 
@@ -60,6 +62,8 @@ class IngestReport:
     quarantined_by_field: Counter[str] = field(default_factory=Counter)
     unreadable: list[str] = field(default_factory=list)
     """"record: why" for the first records that could not be read at all (nested too deep)."""
+    suspect: str | None = None
+    """Why a snapshot was held back (it would close too many open calls); None: it was not."""
 
     def summary(self) -> str:
         """One line a person can read."""
@@ -70,6 +74,7 @@ class IngestReport:
             f"into existing incidents, {self.stale} older versions ignored, {self.closed} closed, "
             f"{self.withheld} withheld, {self.quarantined} quarantined"
             + (f" ({fields})" if fields else "")
+            + (f"; {self.suspect}" if self.suspect else "")
         )
 
 
@@ -149,9 +154,10 @@ def ingest(
     *,
     now: datetime | None = None,
     retime: Retime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> IngestReport:
     """Fetch a source and store what it holds; a failed fetch is recorded on the source."""
-    return ingest_items(factory, config, _fetch(config), now=now, retime=retime)
+    return ingest_items(factory, config, _fetch(config), now=now, retime=retime, geocoder=geocoder)
 
 
 def _fetch(config: SourceConfig) -> Iterator[RawItem]:
@@ -167,14 +173,21 @@ def ingest_items(
     *,
     now: datetime | None = None,
     retime: Retime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> IngestReport:
     """Store `items` batch by batch; a fault mid-way keeps every batch stored before it.
 
     A snapshot source ([lifecycle] snapshot) closes the calls missing from the items only
-    once all of them were read: an interrupted fetch closes nothing.
+    once all of them were read: an interrupted fetch closes nothing, and a snapshot that
+    would close too many open calls at once is held back as suspect (ingest.snapshots).
+    Calls are closed at the snapshot's own time when `lifecycle.snapshot_time` gives it.
     """
     moment = now or utcnow()
     snapshot = config.lifecycle.snapshot and retime is None
+    placer = Placer(config, geocoder)
+    if snapshot and config.lifecycle.snapshot_time:
+        items = list(items)  # the snapshot's time is known once every record is read
+        moment = snapshots.taken_at(config, items) or moment
     with transaction(factory) as session:
         source = ensure_source(session, config)
         source_id = source.id
@@ -193,6 +206,7 @@ def ingest_items(
                 retime=retime,
                 snapshot_at=moment if snapshot else None,
                 next_snapshot=following,
+                placer=placer,
             )
 
     chunk: list[RawItem] = []
@@ -212,10 +226,12 @@ def ingest_items(
     with transaction(factory) as session:
         source = session.get_one(Source, source_id)
         if snapshot:
-            closed = lifecycle.close_missing(
-                session, source, config, taken_at=moment, records=report.received
-            )
-            report.closed += closed.closed
+            report.suspect = snapshots.suspect(session, source, config, taken_at=moment)
+            if report.suspect is None:
+                closed = lifecycle.close_missing(
+                    session, source, config, taken_at=moment, records=report.received
+                )
+                report.closed += closed.closed
         source.last_success_at = utcnow()
         source.failures = 0
         source.circuit_open_until = None
@@ -224,7 +240,11 @@ def ingest_items(
 
 
 def poll(
-    factory: sessionmaker[Session], config: SourceConfig, *, now: datetime | None = None
+    factory: sessionmaker[Session],
+    config: SourceConfig,
+    *,
+    now: datetime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> IngestReport | None:
     """One conditional fetch (ETag / If-Modified-Since kept on the source); None: unchanged."""
     with transaction(factory) as session:
@@ -232,7 +252,7 @@ def poll(
         source_id, cursor = source.id, dict(source.cursor or {})
     try:
         with http.conditional(cursor):
-            report = ingest(factory, config, now=now)
+            report = ingest(factory, config, now=now, geocoder=geocoder)
     except http.NotModified:
         report = None
     with transaction(factory) as session:
@@ -273,6 +293,7 @@ def store_items(
     retime: Retime | None = None,
     snapshot_at: datetime | None = None,
     next_snapshot: datetime | None = None,
+    placer: Placer | None = None,
 ) -> None:
     """Keep each raw item and apply it; with `retime` already-seen items are re-applied (replay).
 
@@ -289,7 +310,7 @@ def store_items(
         )
     }
     again = retime is not None or snapshot_at is not None
-    todo: list[tuple[RawRecord, NormalizedRecord, bool]] = []
+    read: list[tuple[RawItem, RawRecord, bool, NormalizedRecord | NormalizeError]] = []
     for item, digest in pending:
         report.received += 1
         raw = known.get(digest)
@@ -310,14 +331,19 @@ def store_items(
             session.add(raw)
             known[digest] = raw
         try:
-            record = normalize(item, config)
+            read.append((item, raw, seen, normalize(item, config)))
         except NormalizeError as exc:
+            read.append((item, raw, seen, exc))
+    results = settle(
+        session, source, config, [r for *_, r in read], now=snapshot_at or now, placer=placer
+    )
+    todo: list[tuple[RawRecord, NormalizedRecord, bool]] = []
+    for (item, raw, seen, _), record in zip(read, results, strict=True):
+        if isinstance(record, NormalizeError):
             if not seen:
-                raw.outcome, raw.error_field, raw.error = "quarantined", exc.field, str(exc)
-                report.quarantined += 1
-                report.quarantined_by_field[exc.field] += 1
+                quarantine(raw, record, report)
                 if item.defect_field is not None and len(report.unreadable) < UNREADABLE_SHOWN:
-                    report.unreadable.append(f"{item.position}: {exc}")
+                    report.unreadable.append(f"{item.position}: {record}")
             else:
                 report.unchanged += 1
             continue
@@ -349,6 +375,46 @@ def store_items(
     report.closed += outcome.closed
 
 
+def quarantine(raw: RawRecord, error: NormalizeError, report: IngestReport) -> None:
+    """Mark a raw record quarantined with its field and reason, and count it."""
+    raw.outcome, raw.error_field, raw.error = "quarantined", error.field, str(error)
+    report.quarantined += 1
+    report.quarantined_by_field[error.field] += 1
+
+
+def settle(
+    session: Session | None,
+    source: Source | None,
+    config: SourceConfig,
+    found: Sequence[NormalizedRecord | NormalizeError],
+    *,
+    now: datetime,
+    placer: Placer | None,
+) -> list[NormalizedRecord | NormalizeError]:
+    """What the batch as a whole decides: ambiguous local times, then points from addresses."""
+    records = [r for r in found if isinstance(r, NormalizedRecord)]
+
+    def previous(external_id: str) -> datetime | None:
+        if session is None or source is None:
+            return None
+        found_at: datetime | None = session.scalar(
+            select(SourceRecord.occurred_at)
+            .where(SourceRecord.source_id == source.id, SourceRecord.external_id < external_id)
+            .order_by(SourceRecord.external_id.desc())
+            .limit(1)
+        )
+        return found_at
+
+    records = ambiguity.resolve(records, taken_at=now, previous=previous)
+    if any(r.point is None for r in records):
+        placer = placer or Placer(config, None)
+        placed: list[NormalizedRecord | NormalizeError] = placer.place(session, records, now=now)
+    else:
+        placed = list(records)
+    settled = iter(placed)
+    return [next(settled) if isinstance(r, NormalizedRecord) else r for r in found]
+
+
 def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
     def moved(moment: datetime | None) -> datetime | None:
         return None if moment is None else retime(moment)
@@ -366,6 +432,7 @@ def _public_version(
 ) -> lifecycle.Version:
     """The record as it may be public: the privacy stage runs here, before anything is kept."""
     text = privacy.public_text(record.original_type, rules)
+    assert record.point is not None  # placed by settle() before any version is made
     return lifecycle.Version(
         key=record.key,
         external_id=record.external_id,
@@ -376,6 +443,7 @@ def _public_version(
         original_type=text,
         address_block=privacy.public_address(record.address, rules),
         point=privacy.public_point(record.point, rules),
+        precision=record.precision,
         occurred_at=record.occurred_at,
         version_at=record.version_at or received_at,
         cleared_at=record.cleared_at,
