@@ -173,6 +173,13 @@ def _clear(factory: sessionmaker[Session]) -> None:
 def test_any_order_of_snapshots_ends_in_the_same_state(
     factory: sessionmaker[Session], layer: tuple[Layer, SourceConfig]
 ) -> None:
+    # The suspect-snapshot guard judges a snapshot by the calls open before it, which depends
+    # on the order by design; it is off here (tests/ingest/test_snapshot_guard.py covers it).
+    current, shipped = layer
+    config = shipped.model_copy(
+        update={"lifecycle": shipped.lifecycle.model_copy(update={"max_close_share": 1.0})}
+    )
+    layer = (current, config)
     _run(factory, layer, SNAPSHOTS)
     with factory() as session:
         expected = _state(session)

@@ -51,8 +51,9 @@ class LifecycleConfig(_Model):
     `occurred_at` formats): calls missing from it are closed at that time. Without it, at
     the time of the fetch."""
     max_close_share: float = Field(default=0.5, gt=0, le=1)
-    """A snapshot that would close more than this share of the open calls at once is held
-    back as suspect (an empty or truncated answer); the next good snapshot proceeds."""
+    """A snapshot that would close more than this share of the open calls at once, and holds
+    fewer records than the rest, is held back as suspect (an empty or truncated answer); the
+    next good snapshot proceeds."""
     guard_from_open: int = Field(default=10, ge=1)
     """The share is checked only when at least this many calls are open."""
 

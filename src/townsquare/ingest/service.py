@@ -192,6 +192,7 @@ def ingest_items(
         source = ensure_source(session, config)
         source_id = source.id
         following = lifecycle.next_snapshot_after(session, source, moment) if snapshot else None
+        open_before = snapshots.open_calls(session, source, moment) if snapshot else 0
     report = IngestReport(config.slug)
 
     def store(chunk: list[RawItem]) -> None:
@@ -225,13 +226,20 @@ def ingest_items(
         store(chunk)
     with transaction(factory) as session:
         source = session.get_one(Source, source_id)
-        if snapshot:
-            report.suspect = snapshots.suspect(session, source, config, taken_at=moment)
-            if report.suspect is None:
-                closed = lifecycle.close_missing(
-                    session, source, config, taken_at=moment, records=report.received
-                )
-                report.closed += closed.closed
+        if snapshot and following is None:  # an older snapshot arriving late is not judged
+            report.suspect = snapshots.suspect(
+                session,
+                source,
+                config,
+                taken_at=moment,
+                records=report.received,
+                open_before=open_before,
+            )
+        if snapshot and report.suspect is None:
+            closed = lifecycle.close_missing(
+                session, source, config, taken_at=moment, records=report.received
+            )
+            report.closed += closed.closed
         source.last_success_at = utcnow()
         source.failures = 0
         source.circuit_open_until = None

@@ -3,8 +3,9 @@
 An empty or truncated answer looks like a snapshot in which every call ended. Closing them
 all would be wrong and loud (every follower told the call is over), so a snapshot that would
 close more than `lifecycle.max_close_share` of the open calls at once (when at least
-`lifecycle.guard_from_open` are open) is held back: its records are stored, nothing is
-closed, and the source's health says why. The next snapshot that passes closes what is
+`lifecycle.guard_from_open` are open) while holding fewer records than the rest of them is
+held back: its records are stored, nothing is closed, and the source's health says why. (A
+busy hour that replaces most calls with as many new ones is a real snapshot.) The next snapshot that passes closes what is
 really gone, at its own time.
 """
 
@@ -44,8 +45,23 @@ def taken_at(config: SourceConfig, items: Sequence[RawItem]) -> datetime | None:
     return max(found, default=None)
 
 
+def open_calls(session: Session, source: Source, moment: datetime) -> int:
+    """How many records of the source are open at `moment` (counted before a snapshot)."""
+    still_open = or_(SourceRecord.closed_at.is_(None), SourceRecord.closed_at > moment)
+    found = session.scalar(
+        select(func.count()).where(SourceRecord.source_id == source.id, still_open)
+    )
+    return found or 0
+
+
 def suspect(
-    session: Session, source: Source, config: SourceConfig, *, taken_at: datetime
+    session: Session,
+    source: Source,
+    config: SourceConfig,
+    *,
+    taken_at: datetime,
+    records: int,
+    open_before: int,
 ) -> str | None:
     """Why the snapshot at `taken_at` must not close anything, or None if it may.
 
@@ -55,8 +71,7 @@ def suspect(
     rules = config.lifecycle
     still_open = or_(SourceRecord.closed_at.is_(None), SourceRecord.closed_at > taken_at)
     mine = SourceRecord.source_id == source.id
-    open_calls = session.scalar(select(func.count()).where(mine, still_open)) or 0
-    if open_calls < rules.guard_from_open:
+    if open_before < rules.guard_from_open:
         return None
     closing = (
         session.scalar(
@@ -64,11 +79,12 @@ def suspect(
         )
         or 0
     )
-    if closing <= rules.max_close_share * open_calls:
+    share = rules.max_close_share
+    if closing <= share * open_before or records >= (1 - share) * open_before:
         return None
     reason = (
-        f"{SUSPECT}: the snapshot of {taken_at.isoformat()} would close {closing} of "
-        f"{open_calls} open calls (more than {rules.max_close_share:.0%}); nothing was closed"
+        f"{SUSPECT}: the snapshot of {taken_at.isoformat()} holds {records} records and would "
+        f"close {closing} of {open_before} open calls (more than {rules.max_close_share:.0%}); nothing was closed"
     )
     source.last_error_at = utcnow()
     source.last_error = reason
