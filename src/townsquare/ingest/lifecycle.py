@@ -109,8 +109,13 @@ def apply_versions(
     replay: bool = False,
     next_snapshot: datetime | None = None,
     snapshot_at: datetime | None = None,
+    force: bool = False,
 ) -> Outcome:
-    """Merge `versions` into the source's records and incidents; announces what changed."""
+    """Merge `versions` into the source's records and incidents; announces what changed.
+
+    `force` (a reprocess): a version with other content replaces the stored one whatever
+    their order, keeping the record's open/closed state in a snapshot source.
+    """
     state = _load(session, source, versions)
     state.agency = config.agency.name
     outcome = Outcome()
@@ -123,7 +128,7 @@ def apply_versions(
                 link, incident, change = _attach(session, state, source, config, version)
             else:
                 incident = link.incident
-                change = _update(link, version, replay=replay)
+                change = _update(link, version, replay=replay, force=force)
             if snapshot_at is not None:
                 _mark_seen(link, version, snapshot_at, next_snapshot)
             if change != "unchanged" or snapshot_at is not None:
@@ -292,9 +297,16 @@ def _scene_incident(state: _State, version: Version, window: timedelta) -> Incid
     return min(near, key=lambda link: (link.occurred_at, link.record_key)).incident
 
 
-def _update(link: SourceRecord, version: Version, *, replay: bool) -> str:
+def _update(link: SourceRecord, version: Version, *, replay: bool, force: bool = False) -> str:
     """Apply a version to a known record if it is newer; 'updated', 'unchanged' or 'stale'."""
     link.seen_at = max(link.seen_at, version.seen_at)
+    if force:
+        if version.digest == link.version_hash:
+            return "unchanged"
+        closed_at = link.closed_at
+        _copy(link, version, occurred_at=version.occurred_at)
+        link.closed_at = version.cleared_at or closed_at
+        return "updated"
     if version.digest == link.version_hash and not replay:
         link.version_at = max(link.version_at, version.version_at)
         return "unchanged"

@@ -357,7 +357,7 @@ def store_items(
             continue
         todo.append((raw, _retimed(record, retime) if retime else record, seen))
     rules = policy_for(config)
-    versions = [_public_version(record, rules, now) for _, record, _ in todo]
+    versions = [public_version(record, rules, now) for _, record, _ in todo]
     outcome = lifecycle.apply_versions(
         session,
         source,
@@ -435,7 +435,7 @@ def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
     )
 
 
-def _public_version(
+def public_version(
     record: NormalizedRecord, rules: Policy, received_at: datetime
 ) -> lifecycle.Version:
     """The record as it may be public: the privacy stage runs here, before anything is kept."""

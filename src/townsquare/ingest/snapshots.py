@@ -4,9 +4,9 @@ An empty or truncated answer looks like a snapshot in which every call ended. Cl
 all would be wrong and loud (every follower told the call is over), so a snapshot that would
 close more than `lifecycle.max_close_share` of the open calls at once (when at least
 `lifecycle.guard_from_open` are open) while holding fewer records than the rest of them is
-held back: its records are stored, nothing is closed, and the source's health says why. (A
-busy hour that replaces most calls with as many new ones is a real snapshot.) The next snapshot that passes closes what is
-really gone, at its own time.
+held back: its records are stored, nothing is closed, and the source's health says why (a
+busy hour that replaces most calls with as many new ones is a real snapshot). The next
+snapshot that passes closes what is really gone, at its own time.
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def suspect(
         return None
     reason = (
         f"{SUSPECT}: the snapshot of {taken_at.isoformat()} holds {records} records and would "
-        f"close {closing} of {open_before} open calls (more than {rules.max_close_share:.0%}); nothing was closed"
+        f"close {closing} of {open_before} open calls (more than {rules.max_close_share:.0%}); "
+        "nothing was closed"
     )
     source.last_error_at = utcnow()
     source.last_error = reason
