@@ -111,7 +111,8 @@ class FieldSpec(_Model):
         if self.columns and self.separator.strip() == "":
             base = "+".join(self.columns)
         if self.pattern:
-            return f"{base}~{self.group or 'pattern'}"
+            named = next(iter(re.compile(self.pattern).groupindex), "match")
+            return f"{base}~{self.group or named}"
         if self.split:
             return f"{base}[{self.index}]"
         return base
