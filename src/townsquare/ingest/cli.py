@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError
 
 from townsquare.commands import configured, fail, sessions, store
@@ -55,8 +55,10 @@ def ready_store(settings: Settings) -> None:
         script = ScriptDirectory.from_config(
             runner.alembic_config(engine.url.render_as_string(hide_password=False))
         )
-        with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+        with engine.connect() as connection:  # read directly: alembic logs each context
+            current: set[str] = set()
+            if inspect(connection).has_table("alembic_version"):
+                current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
         if current == set(script.get_heads()):
             return
         if engine.dialect.name == "sqlite":
