@@ -64,8 +64,11 @@ def measure(config: SourceConfig, city: str, geocoder: LocalGeocoder) -> dict[st
     distances = []
     precisions: Counter[str] = Counter()
     for true, found in zip(truth, placed, strict=True):
-        if isinstance(found, NormalizeError) or found.point is None or true.point is None:
-            precisions["none"] += 1
+        if isinstance(found, NormalizeError):
+            only = found.reason.partition("(only the ")[2].partition(" was found")[0]
+            precisions[f"{only} refused" if only else "not found"] += 1
+            continue
+        if found.point is None or true.point is None:
             continue
         precisions[found.precision] += 1
         distances.append(
@@ -108,7 +111,10 @@ def main() -> None:
             if other is not None:
                 config = config.model_copy(update={"location": str(other.resolve())})
             rows.append((name, measure(config, city, geocoder)))
-    head = f"{'feed':8} {'records':>7} {'addresses':>9} {'placed':>7} {'median m':>9} {'p90 m':>8} {'s':>6}  precisions"
+    head = (
+        f"{'feed':8} {'records':>7} {'addresses':>9} {'placed':>7} {'median m':>9} "
+        f"{'p90 m':>8} {'s':>6}  precisions"
+    )
     print(head)
     print("-" * len(head))
     for name, row in rows:

@@ -103,7 +103,8 @@ def test_sf_blocks_are_placed_cached_and_never_asked_twice(
         reasons = list(
             session.scalars(select(RawRecord.error).where(RawRecord.outcome == "quarantined"))
         )
-        assert reasons and all(r and r.startswith("Address: no point: ") for r in reasons)
+        assert reasons
+        assert all(r and r.startswith("Address: no point: ") for r in reasons)
         assert any("only the street was found" in (r or "") for r in reasons)
         cached = session.scalar(select(func.count()).select_from(GeocodeCache))
     asked = geocoder.asked
@@ -194,7 +195,8 @@ def test_without_a_place_index_records_wait_in_quarantine_for_a_reprocess(
     with factory() as session:
         raw = session.scalars(select(RawRecord)).one()
         assert raw.outcome == "quarantined"
-        assert raw.error is not None and "the geocoder is unavailable" in raw.error
+        assert raw.error is not None
+        assert "the geocoder is unavailable" in raw.error
         assert session.scalar(select(func.count()).select_from(GeocodeCache)) == 0
     report = reprocess.reprocess(factory, source, geocoder=LocalGeocoder(place_index))
     assert (report.placed, report.still_quarantined) == (1, 0)

@@ -68,10 +68,12 @@ def test_a_fixed_mapping_releases_the_quarantine_once(
         after = _outcomes(session)
         assert after.get("quarantined", 0) == report.still_quarantined
         incidents = session.scalar(select(func.count()).select_from(Incident))
-        assert incidents is not None and incidents_before is not None
+        assert incidents is not None
+        assert incidents_before is not None
         assert incidents > incidents_before
         medical = session.scalars(select(Incident).where(Incident.category == "medical")).all()
-        assert medical and all(i.published_at == NOW for i in medical)  # when they arrived
+        assert medical
+        assert all(i.published_at == NOW for i in medical)
     # Running it again changes nothing.
     again = reprocess.reprocess(factory, fixed)
     assert (again.updated, again.placed, again.newly_quarantined) == (0, 0, 0)

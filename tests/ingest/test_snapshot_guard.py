@@ -63,7 +63,8 @@ def test_an_empty_snapshot_is_held_back_and_the_next_good_one_closes_at_its_own_
         _snapshot(range(1, 4), T1 + timedelta(minutes=3)),
         now=T1 + timedelta(minutes=3),
     )
-    assert truncated.suspect is not None and truncated.closed == 0
+    assert truncated.suspect is not None
+    assert truncated.closed == 0
     with factory() as session:
         assert _open(session) == 20
         [row] = [r for r in health.list_sources(session) if r.slug == source.slug]
