@@ -23,7 +23,7 @@ from townsquare.geo import haversine_m
 from townsquare.ingest.config import MAPPINGS_DIR, SourceConfig, load_source_config
 from townsquare.ingest.geocoding import Placer
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
-from townsquare.ingest.service import settle
+from townsquare.ingest.settle import settle
 from townsquare.ingest.sources.registry import adapter_for
 from townsquare.places import index
 from townsquare.places.cli import sample_cities

@@ -20,7 +20,8 @@ from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.geocoding import Placer
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
 from townsquare.ingest.policy import policy_for
-from townsquare.ingest.service import content_hash, settle
+from townsquare.ingest.service import content_hash
+from townsquare.ingest.settle import settle
 from townsquare.ingest.sources.base import RawItem
 from townsquare.places.service import Geocoder
 from townsquare.privacy import engine as privacy

@@ -27,7 +27,8 @@ from townsquare.ingest.geocoding import Placer
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
 from townsquare.ingest.policy import policy_for
-from townsquare.ingest.service import ensure_source, public_version, settle
+from townsquare.ingest.service import ensure_source, public_version
+from townsquare.ingest.settle import settle
 from townsquare.ingest.sources.base import RawItem
 from townsquare.places.service import Geocoder
 

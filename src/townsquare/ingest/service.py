@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from townsquare.agencies.models import Agency
 from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError
-from townsquare.ingest import ambiguity, lifecycle, snapshots
+from townsquare.ingest import lifecycle, snapshots
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.geocoding import Placer
-from townsquare.ingest.models import RawRecord, Source, SourceRecord
+from townsquare.ingest.models import RawRecord, Source
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
 from townsquare.ingest.policy import policy_for
+from townsquare.ingest.settle import settle
 from townsquare.ingest.sources import http
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.registry import adapter_for
@@ -388,39 +389,6 @@ def quarantine(raw: RawRecord, error: NormalizeError, report: IngestReport) -> N
     raw.outcome, raw.error_field, raw.error = "quarantined", error.field, str(error)
     report.quarantined += 1
     report.quarantined_by_field[error.field] += 1
-
-
-def settle(
-    session: Session | None,
-    source: Source | None,
-    config: SourceConfig,
-    found: Sequence[NormalizedRecord | NormalizeError],
-    *,
-    now: datetime,
-    placer: Placer | None,
-) -> list[NormalizedRecord | NormalizeError]:
-    """What the batch as a whole decides: ambiguous local times, then points from addresses."""
-    records = [r for r in found if isinstance(r, NormalizedRecord)]
-
-    def previous(external_id: str) -> datetime | None:
-        if session is None or source is None:
-            return None
-        found_at: datetime | None = session.scalar(
-            select(SourceRecord.occurred_at)
-            .where(SourceRecord.source_id == source.id, SourceRecord.external_id < external_id)
-            .order_by(SourceRecord.external_id.desc())
-            .limit(1)
-        )
-        return found_at
-
-    records = ambiguity.resolve(records, taken_at=now, previous=previous)
-    if any(r.point is None for r in records):
-        placer = placer or Placer(config, None)
-        placed: list[NormalizedRecord | NormalizeError] = placer.place(session, records, now=now)
-    else:
-        placed = list(records)
-    settled = iter(placed)
-    return [next(settled) if isinstance(r, NormalizedRecord) else r for r in found]
 
 
 def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
