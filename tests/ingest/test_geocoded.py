@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from tests.support.places import metres
+from townsquare.cli import app
 from townsquare.geo import Point
 from townsquare.incidents.models import Incident
-from townsquare.ingest import reprocess, service
+from townsquare.ingest import check, reprocess, service
 from townsquare.ingest.config import MAPPINGS_DIR, SourceConfig, load_source_config
 from townsquare.ingest.models import GeocodeCache, RawRecord, SourceRecord
 from townsquare.ingest.normalize import NormalizeError, normalize
@@ -204,3 +206,98 @@ def test_without_a_place_index_records_wait_in_quarantine_for_a_reprocess(
         incident = session.scalars(select(Incident)).one()
         assert incident.location_precision == "block"
         assert incident.published_at == NOW  # as of when the record arrived
+
+
+def test_check_geocodes_as_ingest_would_and_stores_nothing(
+    place_index: Path, tmp_path: Path
+) -> None:
+    shipped = load_source_config(MAPPINGS_DIR / "sf_fire_calls.toml")
+    source = stripped(shipped, tmp_path, "San Francisco")
+    items = adapter_for(source.kind).fetch(source)
+    report = check.check_items(
+        source, items, now=NOW, limit=50, geocoder=LocalGeocoder(place_index)
+    )
+    placed = [r for r in report.records if r.record is not None]
+    assert placed
+    assert {r.record.precision for r in placed if r.record} <= {"block", "intersection"}
+    assert all(r.point is not None for r in placed)
+    assert report.quarantined_by_field() == {"Address": report.count("quarantined")}
+
+
+PORTLAND_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Dispatched calls</title>
+  <entry>
+    <id>urn:call:PP26000101</id>
+    <title>ANIMAL PROBLEM - PRIORITY at 1800 block of NE 2nd Ave, Portland, Or</title>
+    <published>2026-11-28T09:58:00Z</published>
+    <updated>2026-11-28T10:00:00Z</updated>
+  </entry>
+  <entry>
+    <id>urn:call:PP26000102</id>
+    <title>HAZARD at NE 2nd Ave / NE Broadway, Portland, Or</title>
+    <published>2026-11-28T10:03:00Z</published>
+    <updated>2026-11-28T10:05:00Z</updated>
+  </entry>
+</feed>
+"""
+
+PORTLAND_MAPPING = """slug = "portland-calls"
+name = "Portland dispatched calls"
+kind = "atom"
+location = "calls.atom"
+bbox = [-122.9, 45.4, -122.4, 45.7]
+
+[agency]
+slug = "boec"
+name = "Portland Emergency Communications"
+time_zone = "America/Los_Angeles"
+
+[fields]
+external_id = "id"
+call_type = { column = "title", pattern = "^(?P<type>.+?)(?: - [A-Z]+)? at " }
+address = { column = "title", pattern = " at (?P<address>.+?)(?:, Portland.*)?$" }
+occurred_at = { column = "published", formats = ["iso8601"] }
+
+[geocode]
+city = "Portland"
+{accept}
+
+[categories]
+"ANIMAL PROBLEM" = "animal"
+"HAZARD" = "traffic.hazard"
+"""
+
+
+def test_an_atom_feed_without_points_is_onboarded_by_its_file_alone(
+    place_index: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "calls.atom").write_text(PORTLAND_FEED)
+    mapping = tmp_path / "portland.toml"
+    mapping.write_text(PORTLAND_MAPPING.replace("{accept}", ""))
+    env = {
+        "TOWNSQUARE_DATA_DIR": str(tmp_path / "data"),
+        "TOWNSQUARE_PLACES_INDEX": str(place_index),
+    }
+    runner = CliRunner()
+    first = runner.invoke(app, ["ingest", str(mapping)], env=env)
+    assert first.exit_code == 0, first.output
+    assert "2 received" in first.stdout
+    assert "1 new incidents" in first.stdout
+    assert "1 quarantined (title~address 1)" in first.stdout
+    # The operator accepts street precision for this feed, and reprocesses what is stored.
+    mapping.write_text(
+        PORTLAND_MAPPING.replace(
+            "{accept}", 'accept = ["address", "block", "intersection", "street"]'
+        )
+    )
+    fixed = runner.invoke(
+        app, ["sources", "reprocess", "portland-calls", "--config", str(mapping)], env=env
+    )
+    assert fixed.exit_code == 0, fixed.output
+    assert "1 newly placed, 0 still quarantined" in fixed.stdout
+    again = runner.invoke(
+        app, ["sources", "reprocess", "portland-calls", "--config", str(mapping)], env=env
+    )
+    assert "0 updated, 0 newly placed, 0 still quarantined" in again.stdout
+    assert "2 unchanged" in again.stdout
