@@ -22,7 +22,7 @@ from tests.support.feeds import SNAPSHOTS, FeedServer, arcgis_layer
 from townsquare.app import create_app
 from townsquare.events.outbox import OutboxEvent
 from townsquare.incidents.models import Incident
-from townsquare.ingest import service
+from townsquare.ingest import reprocess, service
 from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source_config
 from townsquare.ingest.models import RawRecord, Source, SourceRecord, SourceSnapshot
 from townsquare.platform import Platform
@@ -279,3 +279,16 @@ def test_a_cleared_incident_leaves_the_feed_but_stays_readable(
         ids = {item["id"] for item in feed.json()["features"]}
         assert crash.id not in ids
         assert still.id in ids
+
+
+def test_reprocessing_snapshots_keeps_every_open_and_closed_state(
+    factory: sessionmaker[Session], layer: tuple[Layer, SourceConfig]
+) -> None:
+    _run(factory, layer, SNAPSHOTS[:5])
+    with factory() as session:
+        before = _state(session)
+    report = reprocess.reprocess(factory, layer[1])
+    assert (report.updated, report.placed, report.newly_quarantined) == (0, 0, 0)
+    assert report.unchanged == report.records
+    with factory() as session:
+        assert _state(session) == before
