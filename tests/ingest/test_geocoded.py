@@ -4,6 +4,7 @@ placed by the geocoder from the bundled OpenStreetMap extracts."""
 from __future__ import annotations
 
 import csv
+import shutil
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from townsquare.ingest.config import MAPPINGS_DIR, SourceConfig, load_source_con
 from townsquare.ingest.models import GeocodeCache, RawRecord, SourceRecord
 from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.places import index
 from townsquare.places.local import LocalGeocoder
 from townsquare.places.service import Place
 
@@ -301,3 +303,26 @@ def test_an_atom_feed_without_points_is_onboarded_by_its_file_alone(
     )
     assert "0 updated, 0 newly placed, 0 still quarantined" in again.stdout
     assert "2 unchanged" in again.stdout
+
+
+def test_after_loading_address_points_regeocode_asks_again(
+    factory: sessionmaker[Session], place_index: Path, tmp_path: Path
+) -> None:
+    own_index = tmp_path / "places.sqlite"
+    shutil.copyfile(place_index, own_index)
+    shipped = load_source_config(MAPPINGS_DIR / "sf_fire_calls.toml")
+    source = stripped(shipped, tmp_path, "San Francisco")
+    source = source.model_copy(update={"location": str(_one_row(tmp_path, STREET_ONLY))})
+    service.ingest(factory, source, now=NOW, geocoder=LocalGeocoder(own_index))
+    points = [
+        {"LON": "-122.41602", "LAT": "37.75961", "NUMBER": "710", "STREET": "Capp Street"},
+        {"LON": "-122.41588", "LAT": "37.75780", "NUMBER": "798", "STREET": "Capp Street"},
+    ]
+    index.load_addresses(own_index, points, "San Francisco")
+    cached = reprocess.reprocess(factory, source, geocoder=LocalGeocoder(own_index))
+    assert cached.still_quarantined == 1  # the cached answer stands
+    fresh = reprocess.reprocess(factory, source, geocoder=LocalGeocoder(own_index), regeocode=True)
+    assert (fresh.placed, fresh.still_quarantined) == (1, 0)
+    with factory() as session:
+        incident = session.scalars(select(Incident)).one()
+        assert incident.location_precision == "block"

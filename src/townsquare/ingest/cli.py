@@ -263,6 +263,14 @@ def sources_reprocess(
             help="The fixed TOML file (default: the configuration last ingested).",
         ),
     ] = None,
+    regeocode: Annotated[
+        bool,
+        typer.Option(
+            "--regeocode",
+            help="Ask the geocoder again for addresses it could not place at an accepted "
+            "precision (after loading address points).",
+        ),
+    ] = False,
 ) -> None:
     """Re-normalize a source's stored raw records (quarantined ones too) after a mapping fix."""
     settings = configured()
@@ -276,7 +284,9 @@ def sources_reprocess(
                 source = _load(config)
                 if source.slug != name:
                     fail(f"{config} is the file of {source.slug!r}, not {name!r}", 2)
-            report = ingest_reprocess.reprocess(factory, source, geocoder=geocoder_for(settings))
+            report = ingest_reprocess.reprocess(
+                factory, source, geocoder=geocoder_for(settings), regeocode=regeocode
+            )
     except TownsquareError as exc:
         fail(exc)
     typer.echo(report.summary())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.db import transaction
@@ -24,7 +24,7 @@ from townsquare.errors import NotFound
 from townsquare.ingest import lifecycle
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.geocoding import Placer
-from townsquare.ingest.models import RawRecord, Source
+from townsquare.ingest.models import GeocodeCache, RawRecord, Source
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
 from townsquare.ingest.policy import policy_for
 from townsquare.ingest.service import ensure_source, public_version
@@ -68,12 +68,22 @@ def stored_config(session: Session, slug: str) -> SourceConfig:
 
 
 def reprocess(
-    factory: sessionmaker[Session], config: SourceConfig, *, geocoder: Geocoder | None = None
+    factory: sessionmaker[Session],
+    config: SourceConfig,
+    *,
+    geocoder: Geocoder | None = None,
+    regeocode: bool = False,
 ) -> ReprocessReport:
-    """Re-normalize every stored raw record of the source under `config` (one transaction)."""
+    """Re-normalize every stored raw record of the source under `config` (one transaction).
+
+    `regeocode`: forget the cached answers this mapping refuses (not found, or too coarse),
+    so addresses are asked again (after loading address points or a better extract).
+    """
     report = ReprocessReport(config.slug)
     placer = Placer(config, geocoder)
     with transaction(factory) as session:
+        if regeocode:
+            forget_refused(session, config)
         source = ensure_source(session, config)
         raws = list(
             session.scalars(
@@ -188,3 +198,11 @@ def _normalized(raw: RawRecord, config: SourceConfig) -> NormalizedRecord | Norm
         return normalize(RawItem(raw.position, payload), config)
     except NormalizeError as exc:
         return exc
+
+
+def forget_refused(session: Session, config: SourceConfig) -> None:
+    """Drop the cached geocoder answers of the mapping's city it would not publish."""
+    refused = or_(
+        GeocodeCache.precision.is_(None), GeocodeCache.precision.not_in(config.geocode.accept)
+    )
+    session.execute(delete(GeocodeCache).where(GeocodeCache.city == config.geocode.city, refused))
