@@ -131,8 +131,9 @@ class IdSpec(FieldSpec):
         return {"columns": data} if isinstance(data, list) else data
 
     def derived(self) -> bool:
-        """True unless the id is one column's cell."""
-        return len(self.columns) > 1 or bool(self.template or self.pattern or self.split)
+        """True if the id is cut from a cell or filled in a template (columns are joined by
+        the plan itself, the usual composite id, without copying the record)."""
+        return bool(self.template or self.pattern or self.split)
 
     @property
     def key(self) -> str:

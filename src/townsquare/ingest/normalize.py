@@ -129,53 +129,36 @@ def plan_for(config: SourceConfig) -> Plan:
 class _TimeColumn:
     """One `occurred_at` column: its spec, its zone, and the strings already parsed."""
 
-    __slots__ = ("cache", "column", "epoch_divisor", "infer", "spec", "zone")
+    __slots__ = ("cache", "column", "epoch_divisor", "spec", "zone")
 
     def __init__(self, spec: TimeSpec, default_zone: str) -> None:
         self.spec = spec
         self.column = spec.key
         self.zone = ZoneInfo(spec.time_zone or default_zone)
-        self.cache: dict[str, datetime] = {}
-        self.infer = spec.ambiguous == "infer"
+        self.cache: dict[str, tuple[datetime, datetime | None]] = {}
         # Epoch times are rarely repeated, so they skip the cache: one division, one call.
         only = spec.formats[0] if len(spec.formats) == 1 and spec.offset == "use" else None
         self.epoch_divisor = {"epoch_s": 1, "epoch_ms": 1000}.get(only or "")
 
     def parse(self, value: str) -> datetime:
         """`value` as UTC; a string seen before is not parsed again (errors are not kept)."""
+        return self.readings(value)[0]
+
+    def readings(self, value: str) -> tuple[datetime, datetime | None]:
+        """`value` as UTC, and its second reading if it is a local time that happens twice
+        and the column lets the feed decide (`ambiguous = "infer"`)."""
         if self.epoch_divisor is not None:
             try:
-                return datetime.fromtimestamp(float(value) / self.epoch_divisor, UTC)
+                return datetime.fromtimestamp(float(value) / self.epoch_divisor, UTC), None
             except (ValueError, OverflowError, OSError):
-                return parse_time(value, self.spec, self.zone)  # raises, naming the column
+                return parse_readings(value, self.spec, self.zone)  # raises, naming the column
         found = self.cache.get(value)
         if found is None:
-            found = parse_time(value, self.spec, self.zone)
+            found = parse_readings(value, self.spec, self.zone)
             if len(self.cache) >= CACHE_SIZE:
                 self.cache.clear()
             self.cache[value] = found
         return found
-
-    def later(self, value: str, found: datetime) -> datetime | None:
-        """The second reading of `value` if it is a local time that happens twice, else None."""
-        if not self.infer or self.epoch_divisor is not None:
-            return None
-        local = found.astimezone(self.zone)
-        if local.fold or _has_offset(value, self.spec):
-            return None
-        second = local.replace(tzinfo=None).replace(tzinfo=self.zone, fold=1)
-        return second.astimezone(UTC) if second.utcoffset() != local.utcoffset() else None
-
-
-def _has_offset(value: str, spec: TimeSpec) -> bool:
-    """True if the value's own UTC offset decided its instant (no wall-clock ambiguity)."""
-    if spec.offset == "ignore":
-        return False
-    for fmt in spec.formats:
-        parsed = _parse_one(value, fmt, spec)
-        if parsed is not None:
-            return parsed.tzinfo is not None
-    return False
 
 
 class Plan:
@@ -228,6 +211,9 @@ class Plan:
         self.scene = rules.scene
         self.closes = self.cleared is not None or self.status is not None
         self.id_column = self.id_spec.key if self.id_spec else None
+        spec = self.id_spec
+        joined = spec is not None and len(spec.columns) > 1 and not spec.derived()
+        self.id_joined = spec if joined else None
 
     @staticmethod
     def _lifecycle_column(column: str | None, first: TimeSpec, zone: str) -> _TimeColumn | None:
@@ -293,8 +279,7 @@ class Plan:
         for time in self.times:
             value = self.get(payload, time.column)
             if value is not None:
-                found = time.parse(value)
-                return found, time.later(value, found)
+                return time.readings(value)
         names = ", ".join(time.column for time in self.times)
         first = self.times[0].column
         alone = self.why_missing.get(first, "missing")
@@ -327,13 +312,21 @@ class Plan:
         return scene
 
     def _external_id(self, payload: dict[str, str]) -> str:
-        if self.id_column is not None:
+        if self.id_joined is not None:
+            spec = self.id_joined
+            parts = [self.get(payload, column) for column in spec.columns]
+            found: str | None = None
+            if all(part is not None for part in parts):
+                found = spec.separator.join(p for p in parts if p is not None)
+        elif self.id_column is not None:
             found = self.get(payload, self.id_column)
-            if found is not None:
-                if len(found) > MAX_ID_LENGTH:
-                    # Some feeds use URLs as ids (CAP index entries): a stable digest stands in.
-                    return "h:" + hashlib.sha256(found.encode("utf-8")).hexdigest()
-                return found
+        else:
+            found = None
+        if found is not None:
+            if len(found) > MAX_ID_LENGTH:
+                # Some feeds use URLs as ids (CAP index entries): a stable digest stands in.
+                return "h:" + hashlib.sha256(found.encode("utf-8")).hexdigest()
+            return found
         if self.id_from_content:
             return content_id(payload, self.id_from_content)
         assert self.id_column is not None  # FieldsConfig requires an id or content columns
@@ -417,13 +410,19 @@ def _pair(text: str, spec: PairSpec) -> tuple[float, float]:
 
 def parse_time(value: str, spec: TimeSpec, zone: ZoneInfo) -> datetime:
     """`value` (already stripped) read by the first matching format of `spec`, as UTC."""
+    return parse_readings(value, spec, zone)[0]
+
+
+def parse_readings(value: str, spec: TimeSpec, zone: ZoneInfo) -> tuple[datetime, datetime | None]:
+    """As `parse_time`, with the second reading of a wall time that happens twice when
+    `spec.ambiguous` is "infer" (None otherwise)."""
     for fmt in spec.formats:
         parsed = _parse_one(value, fmt, spec)
         if parsed is None:
             continue
         if parsed.tzinfo is not None and spec.offset == "use":
-            return parsed.astimezone(UTC)
-        return localize(parsed.replace(tzinfo=None), zone, spec)
+            return parsed.astimezone(UTC), None
+        return _localize_both(parsed.replace(tzinfo=None), zone, spec)
     raise NormalizeError(spec.key, _unparsed_reason(value, spec))
 
 
@@ -476,16 +475,24 @@ def _unparsed_reason(value: str, spec: TimeSpec) -> str:
 
 def localize(naive: datetime, zone: ZoneInfo, spec: TimeSpec) -> datetime:
     """A wall-clock time in `zone` as UTC, resolving DST overlaps and gaps per `spec`."""
+    return _localize_both(naive, zone, spec)[0]
+
+
+def _localize_both(
+    naive: datetime, zone: ZoneInfo, spec: TimeSpec
+) -> tuple[datetime, datetime | None]:
     earlier = naive.replace(tzinfo=zone, fold=0)
     later = naive.replace(tzinfo=zone, fold=1)
     if earlier.utcoffset() == later.utcoffset():
-        return earlier.astimezone(UTC)
+        return earlier.astimezone(UTC), None
     if earlier.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         # In a spring-forward gap: fold=0 reads it with the offset before the change,
         # which lands the same length of time after the gap (02:30 -> 03:30).
-        return earlier.astimezone(UTC)
+        return earlier.astimezone(UTC), None
+    if spec.ambiguous == "infer":  # the batch decides (ingest.ambiguity)
+        return earlier.astimezone(UTC), later.astimezone(UTC)
     if spec.ambiguous == "reject":
         raise NormalizeError(
             spec.key, f"{naive:%Y-%m-%d %H:%M} happens twice in {zone.key} (clocks went back)"
         )
-    return (later if spec.ambiguous == "later" else earlier).astimezone(UTC)
+    return (later if spec.ambiguous == "later" else earlier).astimezone(UTC), None
