@@ -225,6 +225,7 @@ def _record_json(checked: CheckedRecord) -> dict[str, Any]:
         "point": None
         if checked.point is None
         else {"lat": checked.point.lat, "lon": checked.point.lon},
+        "precision": record.precision if record else None,
         "status": None if record is None else ("closed" if record.cleared_at else "active"),
         "closed_at": utc_text(record.cleared_at) if record else None,
         "withheld": [{"rule": w.rule, "reason": w.reason} for w in checked.withheld],
