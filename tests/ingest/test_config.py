@@ -159,7 +159,7 @@ def test_occurred_at_accepts_one_table_or_a_list(tmp_path: Path) -> None:
     config = load_source_config(_write(tmp_path, MINIMAL))
     assert isinstance(config, SourceConfig)
     assert [s.column for s in config.fields.occurred_at] == ["when"]
-    assert config.fields.occurred_at[0].ambiguous == "earlier"
+    assert config.fields.occurred_at[0].ambiguous == "infer"
 
 
 # --- a third-party kind with options of its own, registered the way entry points are --------

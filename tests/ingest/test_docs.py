@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,3 +62,37 @@ def test_the_reference_nature_codes_map_onto_the_taxonomy() -> None:
     assert {"fire.structure", "medical", "traffic.collision"} <= codes
     assert codes <= set(taxonomy.categories())
     assert {"ME", "TC", "SF", "FA"} <= set(table["fire_ems"])
+
+
+BASE: dict[str, Any] = {
+    "slug": "docs-example",
+    "name": "An example of the guide",
+    "kind": "csv",
+    "location": "https://data.example.gov/calls.csv",
+    "agency": {"slug": "docs", "name": "Docs Fire", "time_zone": "America/Chicago"},
+    "fields": {
+        "external_id": "ID",
+        "call_type": "TYPE",
+        "latitude": "LAT",
+        "longitude": "LON",
+        "occurred_at": {"column": "WHEN", "formats": ["iso8601"]},
+    },
+    "categories": {"Structure Fire": "fire.structure"},
+}
+
+
+def test_every_toml_example_of_the_guide_is_a_valid_source_file() -> None:
+    blocks = re.findall(r"```toml\n(.*?)```", GUIDE.read_text(), flags=re.S)
+    checked = 0
+    for block in blocks:
+        data = tomllib.loads(block)
+        if "options" in data:
+            continue  # the third-party kind's table: tests/ingest/test_config.py registers it
+        if "slug" not in data:
+            fields = {**BASE["fields"], **data.get("fields", {})}
+            if "geocode" in data:  # placed from the address: no coordinate columns
+                fields = {k: v for k, v in fields.items() if k not in {"latitude", "longitude"}}
+            data = {**BASE, **data, "fields": fields}
+        SourceConfig.model_validate(data)
+        checked += 1
+    assert checked >= 8

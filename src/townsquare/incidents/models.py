@@ -62,6 +62,11 @@ class Incident(Base):
     )
     lat: Mapped[float] = mapped_column(Float, comment="public point, already coarsened")
     lon: Mapped[float] = mapped_column(Float, comment="public point, already coarsened")
+    location_precision: Mapped[str | None] = mapped_column(
+        String(16),
+        comment="how the exact point was known: coordinates, address, block, intersection, "
+        "street, area (a declared fallback); none: not a feed's",
+    )
     h3_r5: Mapped[int] = mapped_column(BigInteger)
     h3_r7: Mapped[int] = mapped_column(BigInteger)
     h3_r9: Mapped[int] = mapped_column(BigInteger)

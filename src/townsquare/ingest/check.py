@@ -17,10 +17,13 @@ from typing import Any
 
 from townsquare import geo, taxonomy
 from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.geocoding import Placer
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
 from townsquare.ingest.policy import policy_for
 from townsquare.ingest.service import content_hash
+from townsquare.ingest.settle import settle
 from townsquare.ingest.sources.base import RawItem
+from townsquare.places.service import Geocoder
 from townsquare.privacy import engine as privacy
 from townsquare.privacy.gate import DELAYED
 from townsquare.privacy.policy import Policy
@@ -101,9 +104,11 @@ def check_items(
     now: datetime,
     limit: int | None = None,
     location: str | None = None,
+    geocoder: Geocoder | None = None,
 ) -> CheckReport:
     """Check at most `limit` items of `config`'s source as ingesting them at `now` would."""
     rules = policy_for(config)
+    placer = Placer(config, geocoder)
     report = CheckReport(config.slug, config.name, config.kind, location or config.location, limit)
     first_seen: dict[str, str] = {}
     for item in items:
@@ -117,16 +122,26 @@ def check_items(
             report.records.append(CheckedRecord(item.position, "duplicate", reason=reason))
             continue
         first_seen[digest] = item.position
-        report.records.append(check_one(item, config, rules, now))
+        report.records.append(check_one(item, config, rules, now, placer))
     return report
 
 
-def check_one(item: RawItem, config: SourceConfig, rules: Policy, now: datetime) -> CheckedRecord:
-    """One item through normalize, the privacy stage and the publication gate."""
+def check_one(
+    item: RawItem,
+    config: SourceConfig,
+    rules: Policy,
+    now: datetime,
+    placer: Placer | None = None,
+) -> CheckedRecord:
+    """One item through normalize, placing, the privacy stage and the publication gate."""
     try:
-        record = normalize(item, config)
+        found: NormalizedRecord | NormalizeError = normalize(item, config)
     except NormalizeError as exc:
-        return CheckedRecord(item.position, "quarantined", field=exc.field, reason=exc.reason)
+        found = exc
+    [record] = settle(None, None, config, [found], now=now, placer=placer)
+    if isinstance(record, NormalizeError):
+        return CheckedRecord(item.position, "quarantined", field=record.field, reason=record.reason)
+    assert record.point is not None
     category = taxonomy.get(record.category)
     title = privacy.public_text(record.original_type, rules)
     decision = privacy.decide(rules, category, title, record.occurred_at, now, category.severity)
@@ -210,6 +225,7 @@ def _record_json(checked: CheckedRecord) -> dict[str, Any]:
         "point": None
         if checked.point is None
         else {"lat": checked.point.lat, "lon": checked.point.lon},
+        "precision": record.precision if record else None,
         "status": None if record is None else ("closed" if record.cleared_at else "active"),
         "closed_at": utc_text(record.cleared_at) if record else None,
         "withheld": [{"rule": w.rule, "reason": w.reason} for w in checked.withheld],

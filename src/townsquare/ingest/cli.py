@@ -9,18 +9,24 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import OperationalError
 
 from townsquare.commands import configured, fail, sessions, store
-from townsquare.db import transaction, utcnow
+from townsquare.db import make_engine, transaction, utcnow
 from townsquare.errors import TownsquareError, out_of_space
 from townsquare.ingest import check as ingest_check
 from townsquare.ingest import health as ingest_health
+from townsquare.ingest import reprocess as ingest_reprocess
 from townsquare.ingest import service as ingest_service
 from townsquare.ingest.config import SourceConfig, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.scheduler import Scheduler, stored_configs
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.migrations import runner
+from townsquare.places.service import geocoder_for
+from townsquare.settings import Settings
 
 sources_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 ConfigArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Source TOML file.")]
@@ -38,13 +44,39 @@ def _cause(exc: BaseException) -> str:
     return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
 
+def ready_store(settings: Settings) -> None:
+    """Bring the embedded SQLite store to the latest schema; a PostgreSQL one must be already.
+
+    A fresh SQLite file is created and migrated here, so `ingest` works on first use; a
+    PostgreSQL schema is upgraded only by the operator (`townsquare db upgrade`).
+    """
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        script = ScriptDirectory.from_config(
+            runner.alembic_config(engine.url.render_as_string(hide_password=False))
+        )
+        with engine.connect() as connection:  # read directly: alembic logs each context
+            current: set[str] = set()
+            if inspect(connection).has_table("alembic_version"):
+                current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+        if current == set(script.get_heads()):
+            return
+        if engine.dialect.name == "sqlite":
+            runner.upgrade(engine)
+            return
+        fail("the database schema is not at the latest revision: run `townsquare db upgrade` first")
+    finally:
+        engine.dispose()
+
+
 def ingest(config: ConfigArg) -> None:
     """Fetch a source once and store what it holds (again: nothing new is created)."""
     settings = configured()
     source = _load(config)
+    ready_store(settings)
     try:
         with store(settings) as factory:  # its connections close even when it fails
-            report = ingest_service.ingest(factory, source)
+            report = ingest_service.ingest(factory, source, geocoder=geocoder_for(settings))
     except TownsquareError as exc:
         fail(exc)
     except (OSError, OperationalError) as exc:
@@ -89,8 +121,11 @@ def replay(
         fail("no record of this source has a usable time")
     now = utcnow()
     retime = compress_to_now(max(times), now, speed)
+    ready_store(settings)
     factory = sessions(settings)
-    report = ingest_service.ingest(factory, source, now=now, retime=retime)
+    report = ingest_service.ingest(
+        factory, source, now=now, retime=retime, geocoder=geocoder_for(settings)
+    )
     span = (max(times) - min(times)) / speed
     typer.echo(report.summary())
     typer.echo(f"replayed onto the last {span / timedelta(hours=1):.1f} h")
@@ -149,6 +184,7 @@ def sources_add(config: ConfigArg) -> None:
     """Register a source without fetching it (push sources receive records this way)."""
     settings = configured()
     source = _load(config)
+    ready_store(settings)
     factory = sessions(settings)
     with transaction(factory) as session:
         ingest_service.ensure_source(session, source)
@@ -171,12 +207,14 @@ def sources_check(
     source = _load(config)
     if file is not None:
         source = source.model_copy(update={"location": str(file.resolve())})
+    geocoder = geocoder_for(configured()) if source.fields.geocodes() else None
     try:
         report = ingest_check.check_items(
             source,
             adapter_for(source.kind).fetch(source),
             now=utcnow(),
             limit=limit or None,
+            geocoder=geocoder,
         )
     except TownsquareError as exc:
         fail(exc)
@@ -196,12 +234,13 @@ def sources_run(
 ) -> None:
     """Poll sources at their intervals until interrupted (a worker beside `serve`)."""
     settings = configured()
+    ready_store(settings)
     factory = sessions(settings)
     chosen = [_load(path) for path in configs] if configs else stored_configs(factory)
     if not chosen:
         typer.echo("no source to poll: give CONFIG.toml files or set poll_interval_s")
         raise typer.Exit(1)
-    scheduler = Scheduler(factory, chosen)
+    scheduler = Scheduler(factory, chosen, geocoder=geocoder_for(settings))
     stop = threading.Event()
     typer.echo(f"polling {len(chosen)} sources; Ctrl-C stops")
     try:
@@ -210,3 +249,44 @@ def sources_run(
         stop.set()
     finally:
         scheduler.close()
+
+
+@sources_app.command("reprocess")
+def sources_reprocess(
+    name: Annotated[str, typer.Argument(help="The source's slug.")],
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            exists=True,
+            dir_okay=False,
+            help="The fixed TOML file (default: the configuration last ingested).",
+        ),
+    ] = None,
+    regeocode: Annotated[
+        bool,
+        typer.Option(
+            "--regeocode",
+            help="Ask the geocoder again for addresses it could not place at an accepted "
+            "precision (after loading address points).",
+        ),
+    ] = False,
+) -> None:
+    """Re-normalize a source's stored raw records (quarantined ones too) after a mapping fix."""
+    settings = configured()
+    ready_store(settings)
+    try:
+        with store(settings) as factory:
+            if config is None:
+                with factory() as session:
+                    source = ingest_reprocess.stored_config(session, name)
+            else:
+                source = _load(config)
+                if source.slug != name:
+                    fail(f"{config} is the file of {source.slug!r}, not {name!r}", 2)
+            report = ingest_reprocess.reprocess(
+                factory, source, geocoder=geocoder_for(settings), regeocode=regeocode
+            )
+    except TownsquareError as exc:
+        fail(exc)
+    typer.echo(report.summary())

@@ -11,11 +11,9 @@ need scaling (integer micro-degrees) say `scale`; epoch times use the formats `e
 from __future__ import annotations
 
 import tomllib
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -30,101 +28,39 @@ from pydantic import (
 
 from townsquare import geo, taxonomy
 from townsquare.errors import ConfigError
+from townsquare.ingest.fields import (
+    CoordinateSpec,
+    FieldSpec,
+    GeocodeConfig,
+    IdSpec,
+    PairSpec,
+    TimeSpec,
+    zone_name,
+)
 from townsquare.ingest.options import HttpOptions, LifecycleConfig, PushOptions
 from townsquare.ingest.sources.registry import known_kinds, options_of
 
-SPECIAL_TIME_FORMATS = ("epoch_s", "epoch_ms", "iso8601")
-"""Time formats that are not strptime patterns."""
 MAPPINGS_DIR = Path(__file__).parent / "mappings"
 LEGACY_KIND_TABLES = ("csv", "arcgis", "socrata", "json_", "feed")
 """The kind tables every stored configuration held before each kind declared its own."""
 OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
-def _zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown IANA time zone {value!r}") from None
-    return value
+_zone = zone_name
+__all__ = [
+    "CoordinateSpec",
+    "FieldSpec",
+    "FieldsConfig",
+    "GeocodeConfig",
+    "IdSpec",
+    "PairSpec",
+    "SourceConfig",
+    "TimeSpec",
+]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class FieldSpec(_Model):
-    """One value of the record: the payload key (column) it is read from."""
-
-    column: str = Field(min_length=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        return {"column": data} if isinstance(data, str) else data
-
-
-class IdSpec(_Model):
-    """The source's own record id: one column, or several joined (composite ids)."""
-
-    columns: list[str] = Field(min_length=1)
-    separator: str = ":"
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        if isinstance(data, str):
-            return {"columns": [data]}
-        if isinstance(data, list):
-            return {"columns": data}
-        return data
-
-
-class CoordinateSpec(FieldSpec):
-    """A latitude or longitude column; `scale` turns integers into degrees (1e-6: micro-degrees)."""
-
-    scale: float = 1.0
-
-
-class PairSpec(FieldSpec):
-    """A column holding both coordinates as "(a, b)"; `order` says which comes first."""
-
-    order: Literal["lat_lon", "lon_lat"] = "lat_lon"
-    scale: float = 1.0
-
-
-class TimeSpec(FieldSpec):
-    """A time column and how to read it; `occurred_at` lists one or more, tried in order."""
-
-    formats: list[str] = Field(min_length=1)
-    offset: Literal["use", "ignore"] = "use"
-    """A parsed UTC offset is used as given, or ignored (the wall clock is `time_zone` time)."""
-    ambiguous: Literal["earlier", "later", "reject"] = "earlier"
-    """A local time that occurs twice (clocks went back) is read as its first or second
-    occurrence, or rejected. A local time that does not exist (clocks went forward) is read
-    with the offset in force before the change, i.e. moved forward by the gap (02:30 -> 03:30)."""
-    hour_24: Literal["reject", "next_day", "noon"] = "reject"
-    """Hour 24: an error; 00 of the next day (ISO 8601 end-of-day reading); or 12 of the
-    same day (an exporter that wrote noon as 24)."""
-    twelve_pm_means_midnight_before: date | None = None
-    """For an exporter that wrote 00:xx as "12:xx PM": before this date, 12 PM is 00."""
-    time_zone: str | None = None
-    """Zone of naive values of this column; default the source's `time_zone`."""
-
-    @field_validator("formats")
-    @classmethod
-    def _known_formats(cls, value: list[str]) -> list[str]:
-        for fmt in value:
-            if fmt not in SPECIAL_TIME_FORMATS and "%" not in fmt:
-                raise ValueError(
-                    f"{fmt!r} is neither a strptime pattern nor one of {SPECIAL_TIME_FORMATS}"
-                )
-        return value
-
-    @field_validator("time_zone")
-    @classmethod
-    def _valid_zone(cls, value: str | None) -> str | None:
-        return None if value is None else _zone(value)
 
 
 class FieldsConfig(_Model):
@@ -152,6 +88,12 @@ class FieldsConfig(_Model):
     @field_validator("occurred_at", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            raise ValueError(
+                "a list here is of time tables tried in order; to join a date and a time "
+                "column write occurred_at = { columns = [...], formats = [...] } or "
+                'template = "{DATE} {TIME}"'
+            )
         return [value] if isinstance(value, str | dict) else value
 
     @model_validator(mode="after")
@@ -159,8 +101,11 @@ class FieldsConfig(_Model):
         separate = (self.latitude is not None, self.longitude is not None)
         if separate == (True, True) and self.location is not None:
             raise ValueError("give either latitude + longitude or location, not both")
-        if separate == (False, False) and self.location is None:
-            raise ValueError("give latitude + longitude, or location (a '(lat, lon)' column)")
+        if separate == (False, False) and self.location is None and self.address is None:
+            raise ValueError(
+                "give latitude + longitude, location (a '(lat, lon)' column), or an address "
+                "to geocode"
+            )
         if separate in {(True, False), (False, True)}:
             raise ValueError("latitude and longitude go together")
         if self.external_id is None and not self.id_from_content:
@@ -179,12 +124,16 @@ class FieldsConfig(_Model):
             self.severity,
             *self.occurred_at,
         ]
-        found = {spec.column for spec in specs if spec is not None}
+        found = {column for spec in specs if spec is not None for column in spec.sources()}
         found.update(self.id_from_content)
         found.update(self.summary)
         if self.external_id is not None:
-            found.update(self.external_id.columns)
+            found.update(self.external_id.sources())
         return found
+
+    def geocodes(self) -> bool:
+        """True if records are placed from their address: no coordinate column is mapped."""
+        return self.location is None and self.latitude is None
 
 
 class AgencyConfig(_Model):
@@ -235,6 +184,8 @@ class SourceConfig(_Model):
     http: HttpOptions = HttpOptions()
     lifecycle: LifecycleConfig = LifecycleConfig()
     push: PushOptions | None = None
+    geocode: GeocodeConfig = GeocodeConfig()
+    """How records without coordinates are placed from `fields.address`."""
     """Present: the source accepts POSTed records (kind "push" accepts nothing else)."""
     policy: dict[str, Any] | None = None
     """The `[policy]` table: tightens the privacy policy (read by townsquare.privacy)."""

@@ -61,6 +61,8 @@ class Version:
     """When the record stops being current (CAP expires): closed then by `close_expired`."""
     summary: str | None = None
     """The record's own public text (a CAP alert's headline and description), else None."""
+    precision: str = "coordinates"
+    """How the point is known (coordinates given, geocoded precision, or a declared area)."""
 
     @property
     def digest(self) -> str:
@@ -78,6 +80,8 @@ class Version:
             parts += [str(self.severity), self.expires_at.isoformat() if self.expires_at else ""]
         if self.summary is not None:
             parts.append(self.summary)
+        if self.precision != "coordinates":  # digests of sources with coordinates unchanged
+            parts.append(self.precision)
         return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -115,8 +119,13 @@ def apply_versions(
     replay: bool = False,
     next_snapshot: datetime | None = None,
     snapshot_at: datetime | None = None,
+    force: bool = False,
 ) -> Outcome:
-    """Merge `versions` into the source's records and incidents; announces what changed."""
+    """Merge `versions` into the source's records and incidents; announces what changed.
+
+    `force` (a reprocess): a version with other content replaces the stored one whatever
+    their order, keeping the record's open/closed state in a snapshot source.
+    """
     state = _load(session, source, versions)
     state.agency = config.agency.name
     outcome = Outcome()
@@ -129,7 +138,7 @@ def apply_versions(
                 link, incident, change = _attach(session, state, source, config, version)
             else:
                 incident = link.incident
-                change = _update(link, version, replay=replay)
+                change = _update(link, version, replay=replay, force=force)
             if snapshot_at is not None:
                 _mark_seen(link, version, snapshot_at, next_snapshot)
             if change != "unchanged" or snapshot_at is not None:
@@ -350,9 +359,16 @@ def _scene_incident(state: _State, version: Version, window: timedelta) -> Incid
     return min(near, key=lambda link: (link.occurred_at, link.record_key)).incident
 
 
-def _update(link: SourceRecord, version: Version, *, replay: bool) -> str:
+def _update(link: SourceRecord, version: Version, *, replay: bool, force: bool = False) -> str:
     """Apply a version to a known record if it is newer; 'updated', 'unchanged' or 'stale'."""
     link.seen_at = max(link.seen_at, version.seen_at)
+    if force:
+        if version.digest == link.version_hash:
+            return "unchanged"
+        closed_at = link.closed_at
+        _copy(link, version, occurred_at=version.occurred_at)
+        link.closed_at = version.cleared_at or closed_at
+        return "updated"
     if version.digest == link.version_hash and not replay:
         link.version_at = max(link.version_at, version.version_at)
         return "unchanged"
@@ -372,6 +388,7 @@ def _copy(link: SourceRecord, version: Version, *, occurred_at: datetime) -> Non
     link.original_type = version.original_type
     link.address_block = version.address_block
     link.lat, link.lon = version.point.lat, version.point.lon
+    link.precision = version.precision
     link.occurred_at = occurred_at
     link.closed_at = version.cleared_at
     link.severity = version.severity
@@ -425,6 +442,7 @@ def _refresh(
     outcome: Outcome,
 ) -> None:
     form = _public_form(state.agency, state.members[id(incident)])
+    incident.location_precision = combine(state.members[id(incident)])[0].precision
     created = id(incident) in state.created
     if publish.unchanged(incident, form) and not replay:
         return

@@ -118,6 +118,9 @@ class SourceRecord(Base):
     address_block: Mapped[str | None] = mapped_column(String(300), comment="public form")
     lat: Mapped[float] = mapped_column(Float, comment="public point")
     lon: Mapped[float] = mapped_column(Float, comment="public point")
+    precision: Mapped[str | None] = mapped_column(
+        String(16), comment="how the point is known: coordinates, geocoder precision, area"
+    )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     severity: Mapped[int | None] = mapped_column(
         Integer, comment="the record's own severity 1..5 (CAP alerts); null: the category's"
@@ -152,3 +155,25 @@ class PushReceipt(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
     signature: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class GeocodeCache(Base):
+    """An address the geocoder was asked about, and its answer: a re-run asks again never."""
+
+    __tablename__ = "geocode_cache"
+    __table_args__ = (
+        UniqueConstraint("city", "address_key"),
+        CheckConstraint("(lat IS NULL) = (precision IS NULL)", name="point_has_precision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city: Mapped[str] = mapped_column(String(100), comment="the geocode.city hint, or ''")
+    address_key: Mapped[str] = mapped_column(
+        String(300), comment="the address, upper case, spaces collapsed (may hold a house number)"
+    )
+    lat: Mapped[float | None] = mapped_column(Float, comment="exact; none: not found")
+    lon: Mapped[float | None] = mapped_column(Float)
+    precision: Mapped[str | None] = mapped_column(
+        String(16), comment="address, block, intersection, street or place"
+    )
+    looked_up_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 
 from townsquare.errors import TownsquareError
 from townsquare.geo import Point
+from townsquare.ingest import parts
 from townsquare.ingest.cap_events import CAP_SUMMARY, category_of, default_categories, folded
-from townsquare.ingest.config import PairSpec, SourceConfig, TimeSpec
+from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.fields import FieldSpec, PairSpec, TimeSpec
 from townsquare.ingest.sources.base import RawItem
 
 UNMAPPED_CATEGORY = "other"
@@ -73,8 +75,8 @@ class NormalizedRecord:
     """Taxonomy code from the source's [categories] table."""
     address: str | None
     """As the source gives it, NOT yet redacted."""
-    point: Point
-    """Exact as given; coarsening happens later."""
+    point: Point | None
+    """Exact as given; coarsening happens later. None: to be placed from `address`."""
     occurred_at: datetime
     """Timezone-aware UTC."""
     unit: str | None
@@ -92,6 +94,11 @@ class NormalizedRecord:
     """When the record stops being current ([lifecycle] expires), if the source says."""
     summary: str | None = None
     """The record's own text ([fields] summary), NOT yet redacted; None: it has none."""
+    precision: str = "coordinates"
+    """How the point is known: coordinates given, or the geocoder's precision, or "area"."""
+    occurred_later: datetime | None = None
+    """The second reading of a local time that happens twice (clocks went back), when the
+    mapping lets the feed decide (`ambiguous = "infer"`): see ingest.ambiguity."""
 
     @property
     def key(self) -> str:
@@ -136,23 +143,28 @@ class _TimeColumn:
 
     def __init__(self, spec: TimeSpec, default_zone: str) -> None:
         self.spec = spec
-        self.column = spec.column
+        self.column = spec.key
         self.zone = ZoneInfo(spec.time_zone or default_zone)
-        self.cache: dict[str, datetime] = {}
+        self.cache: dict[str, tuple[datetime, datetime | None]] = {}
         # Epoch times are rarely repeated, so they skip the cache: one division, one call.
         only = spec.formats[0] if len(spec.formats) == 1 and spec.offset == "use" else None
         self.epoch_divisor = {"epoch_s": 1, "epoch_ms": 1000}.get(only or "")
 
     def parse(self, value: str) -> datetime:
         """`value` as UTC; a string seen before is not parsed again (errors are not kept)."""
+        return self.readings(value)[0]
+
+    def readings(self, value: str) -> tuple[datetime, datetime | None]:
+        """`value` as UTC, and its second reading if it is a local time that happens twice
+        and the column lets the feed decide (`ambiguous = "infer"`)."""
         if self.epoch_divisor is not None:
             try:
-                return datetime.fromtimestamp(float(value) / self.epoch_divisor, UTC)
+                return datetime.fromtimestamp(float(value) / self.epoch_divisor, UTC), None
             except (ValueError, OverflowError, OSError):
-                return parse_time(value, self.spec, self.zone)  # raises, naming the column
+                return parse_readings(value, self.spec, self.zone)  # raises, naming the column
         found = self.cache.get(value)
         if found is None:
-            found = parse_time(value, self.spec, self.zone)
+            found = parse_readings(value, self.spec, self.zone)
             if len(self.cache) >= CACHE_SIZE:
                 self.cache.clear()
             self.cache[value] = found
@@ -171,16 +183,34 @@ class Plan:
         fields = config.fields
         self.config = config
         self.missing = frozenset({"", *(m.strip() for m in fields.missing)})
-        self.call_type = fields.call_type.column
+        specs: list[FieldSpec | None] = [
+            fields.external_id,
+            fields.call_type,
+            fields.address,
+            fields.unit,
+            fields.location,
+            fields.latitude,
+            fields.longitude,
+            fields.severity,
+            *fields.occurred_at,
+        ]
+        self.derived = [
+            (spec.key, parts.reader(spec)) for spec in specs if spec is not None and spec.derived()
+        ]
+        self.why_missing = {
+            spec.key: parts.describe(spec) for spec in specs if spec is not None and spec.derived()
+        }
+        self.call_type = fields.call_type.key
         self.categories = {**default_categories(config), **config.categories}
         cap = default_categories(config)  # CAP event names match however cased or spaced
         self.folded = folded(self.categories) if cap else None
         self.summary = fields.summary or (list(CAP_SUMMARY) if cap else [])
-        self.severity = fields.severity.column if fields.severity else None
+        self.severity = fields.severity.key if fields.severity else None
         self.quarantine_unmapped = config.unmapped == "quarantine"
         self.times = [_TimeColumn(spec, config.time_zone) for spec in fields.occurred_at]
-        self.address = fields.address.column if fields.address else None
-        self.unit = fields.unit.column if fields.unit else None
+        self.address = fields.address.key if fields.address else None
+        self.geocodes = fields.geocodes()
+        self.unit = fields.unit.key if fields.unit else None
         self.location = fields.location
         self.latitude = fields.latitude
         self.longitude = fields.longitude
@@ -196,15 +226,17 @@ class Plan:
         self.closed_values = {value.casefold() for value in rules.closed_values}
         self.scene = rules.scene
         self.closes = self.cleared is not None or self.status is not None
-        single = self.id_spec is not None and len(self.id_spec.columns) == 1
-        self.id_column = self.id_spec.columns[0] if self.id_spec and single else None
+        self.id_column = self.id_spec.key if self.id_spec else None
+        spec = self.id_spec
+        joined = spec is not None and len(spec.columns) > 1 and not spec.derived()
+        self.id_joined = spec if joined else None
 
     @staticmethod
     def _lifecycle_column(column: str | None, first: TimeSpec, zone: str) -> _TimeColumn | None:
         # Lifecycle times are read with the first occurred_at column's formats and zone.
         if column is None:
             return None
-        return _TimeColumn(first.model_copy(update={"column": column}), zone)
+        return _TimeColumn(first.for_column(column), zone)
 
     def get(self, payload: dict[str, str], column: str) -> str | None:
         """The stripped cell, or None if absent or a missing marker."""
@@ -218,7 +250,7 @@ class Plan:
         """The stripped cell; NormalizeError "missing" names the column otherwise."""
         value = self.get(payload, column)
         if value is None:
-            raise NormalizeError(column, "missing")
+            raise NormalizeError(column, self.why_missing.get(column, "missing"))
         return value
 
     def normalize(self, item: RawItem) -> NormalizedRecord:
@@ -226,6 +258,14 @@ class Plan:
         if item.defect is not None:
             raise NormalizeError(item.defect_field or ROW_FIELD, item.defect)
         payload = item.payload
+        if self.derived:
+            payload = dict(payload)
+            for key, read in self.derived:
+                value = read(item.payload, self.missing)
+                if value is not None:
+                    payload[key] = value
+                else:
+                    payload.pop(key, None)
         call_type = _bounded(
             self.call_type, self.need(payload, self.call_type), MAX_CALL_TYPE_LENGTH
         )
@@ -234,7 +274,7 @@ class Plan:
             code = category_of(self.folded, call_type)
         if code is None and self.quarantine_unmapped:
             raise NormalizeError(self.call_type, f"call type {call_type!r} is not mapped")
-        occurred_at = self._occurred_at(payload)
+        occurred_at, later = self._occurred_at(payload)
         point = self._point(payload)
         return NormalizedRecord(
             external_id=self._external_id(payload),
@@ -253,15 +293,16 @@ class Plan:
             severity=self._severity(payload) if self.severity else None,
             expires_at=self._lifecycle_time(payload, self.expires) if self.expires else None,
             summary=self._summary(payload) if self.summary else None,
+            occurred_later=later,
         )
 
     def _summary(self, payload: dict[str, str]) -> str | None:
         """The summary cells joined, a cell another already holds said once, cut at a word."""
-        parts: list[str] = []
+        kept: list[str] = []
         for cell in (_paragraphs(self.get(payload, column) or "") for column in self.summary):
-            if cell and not any(cell in part for part in parts):
-                parts = [part for part in parts if part not in cell] + [cell]
-        text = "\n\n".join(parts)
+            if cell and not any(cell in part for part in kept):
+                kept = [part for part in kept if part not in cell] + [cell]
+        text = "\n\n".join(kept)
         if len(text) > MAX_SUMMARY_LENGTH:
             text = text[: MAX_SUMMARY_LENGTH - 1].rsplit(" ", 1)[0] + "\u2026"
         return text or None
@@ -274,14 +315,15 @@ class Plan:
             raise NormalizeError(self.severity or "", f"severity {value!r} is not 1..5")
         return int(value)
 
-    def _occurred_at(self, payload: dict[str, str]) -> datetime:
+    def _occurred_at(self, payload: dict[str, str]) -> tuple[datetime, datetime | None]:
         for time in self.times:
             value = self.get(payload, time.column)
             if value is not None:
-                return time.parse(value)
+                return time.readings(value)
         names = ", ".join(time.column for time in self.times)
         first = self.times[0].column
-        raise NormalizeError(first, "missing" if len(self.times) == 1 else f"{names}: all missing")
+        alone = self.why_missing.get(first, "missing")
+        raise NormalizeError(first, alone if len(self.times) == 1 else f"{names}: all missing")
 
     def _lifecycle_time(self, payload: dict[str, str], time: _TimeColumn | None) -> datetime | None:
         if time is None:
@@ -310,32 +352,37 @@ class Plan:
         return scene
 
     def _external_id(self, payload: dict[str, str]) -> str:
-        if self.id_column is not None:  # one id column, the usual case
-            found = self.get(payload, self.id_column)
-            if found is not None and len(found) <= MAX_ID_LENGTH:
-                return found
-        spec = self.id_spec
-        if spec is not None:
+        if self.id_joined is not None:
+            spec = self.id_joined
             parts = [self.get(payload, column) for column in spec.columns]
+            found: str | None = None
             if all(part is not None for part in parts):
                 found = spec.separator.join(p for p in parts if p is not None)
-                if len(found) > MAX_ID_LENGTH:
-                    # Some feeds use URLs as ids (CAP index entries): a stable digest stands in.
-                    return "h:" + hashlib.sha256(found.encode("utf-8")).hexdigest()
-                return found
+        elif self.id_column is not None:
+            found = self.get(payload, self.id_column)
+        else:
+            found = None
+        if found is not None:
+            if len(found) > MAX_ID_LENGTH:
+                # Some feeds use URLs as ids (CAP index entries): a stable digest stands in.
+                return "h:" + hashlib.sha256(found.encode("utf-8")).hexdigest()
+            return found
         if self.id_from_content:
             return content_id(payload, self.id_from_content)
-        assert spec is not None  # FieldsConfig requires an id column or content columns
-        raise NormalizeError(spec.columns[0], "missing, and no id_from_content columns to hash")
+        assert self.id_column is not None  # FieldsConfig requires an id or content columns
+        reason = self.why_missing.get(self.id_column, "missing")
+        raise NormalizeError(self.id_column, f"{reason}, and no id_from_content columns to hash")
 
-    def _point(self, payload: dict[str, str]) -> Point:
+    def _point(self, payload: dict[str, str]) -> Point | None:
+        if self.geocodes:
+            return None  # placed from the address by ingest.geocoding
         if self.location is not None:
-            lat, lon = _pair(self.need(payload, self.location.column), self.location)
-            lat_field = lon_field = self.location.column
+            lat, lon = _pair(self.need(payload, self.location.key), self.location)
+            lat_field = lon_field = self.location.key
         else:
             assert self.latitude is not None
             assert self.longitude is not None
-            lat_field, lon_field = self.latitude.column, self.longitude.column
+            lat_field, lon_field = self.latitude.key, self.longitude.key
             lat = _number(lat_field, self.need(payload, lat_field), self.latitude.scale)
             lon = _number(lon_field, self.need(payload, lon_field), self.longitude.scale)
         bbox = self.bbox
@@ -397,9 +444,9 @@ def _number(column: str, text: str, scale: float) -> float:
 def _pair(text: str, spec: PairSpec) -> tuple[float, float]:
     match = _PAIR.match(text)
     if match is None:
-        raise NormalizeError(spec.column, f"{text!r} is not a '(a, b)' coordinate pair")
-    first = _number(spec.column, match[1], spec.scale)
-    second = _number(spec.column, match[2], spec.scale)
+        raise NormalizeError(spec.key, f"{text!r} is not a '(a, b)' coordinate pair")
+    first = _number(spec.key, match[1], spec.scale)
+    second = _number(spec.key, match[2], spec.scale)
     return (first, second) if spec.order == "lat_lon" else (second, first)
 
 
@@ -408,14 +455,20 @@ def _pair(text: str, spec: PairSpec) -> tuple[float, float]:
 
 def parse_time(value: str, spec: TimeSpec, zone: ZoneInfo) -> datetime:
     """`value` (already stripped) read by the first matching format of `spec`, as UTC."""
+    return parse_readings(value, spec, zone)[0]
+
+
+def parse_readings(value: str, spec: TimeSpec, zone: ZoneInfo) -> tuple[datetime, datetime | None]:
+    """As `parse_time`, with the second reading of a wall time that happens twice when
+    `spec.ambiguous` is "infer" (None otherwise)."""
     for fmt in spec.formats:
         parsed = _parse_one(value, fmt, spec)
         if parsed is None:
             continue
         if parsed.tzinfo is not None and spec.offset == "use":
-            return parsed.astimezone(UTC)
-        return localize(parsed.replace(tzinfo=None), zone, spec)
-    raise NormalizeError(spec.column, _unparsed_reason(value, spec))
+            return parsed.astimezone(UTC), None
+        return _localize_both(parsed.replace(tzinfo=None), zone, spec)
+    raise NormalizeError(spec.key, _unparsed_reason(value, spec))
 
 
 def _parse_one(value: str, fmt: str, spec: TimeSpec) -> datetime | None:
@@ -467,16 +520,24 @@ def _unparsed_reason(value: str, spec: TimeSpec) -> str:
 
 def localize(naive: datetime, zone: ZoneInfo, spec: TimeSpec) -> datetime:
     """A wall-clock time in `zone` as UTC, resolving DST overlaps and gaps per `spec`."""
+    return _localize_both(naive, zone, spec)[0]
+
+
+def _localize_both(
+    naive: datetime, zone: ZoneInfo, spec: TimeSpec
+) -> tuple[datetime, datetime | None]:
     earlier = naive.replace(tzinfo=zone, fold=0)
     later = naive.replace(tzinfo=zone, fold=1)
     if earlier.utcoffset() == later.utcoffset():
-        return earlier.astimezone(UTC)
+        return earlier.astimezone(UTC), None
     if earlier.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         # In a spring-forward gap: fold=0 reads it with the offset before the change,
         # which lands the same length of time after the gap (02:30 -> 03:30).
-        return earlier.astimezone(UTC)
+        return earlier.astimezone(UTC), None
+    if spec.ambiguous == "infer":  # the batch decides (ingest.ambiguity)
+        return earlier.astimezone(UTC), later.astimezone(UTC)
     if spec.ambiguous == "reject":
         raise NormalizeError(
-            spec.column, f"{naive:%Y-%m-%d %H:%M} happens twice in {zone.key} (clocks went back)"
+            spec.key, f"{naive:%Y-%m-%d %H:%M} happens twice in {zone.key} (clocks went back)"
         )
-    return (earlier if spec.ambiguous == "earlier" else later).astimezone(UTC)
+    return (later if spec.ambiguous == "later" else earlier).astimezone(UTC), None

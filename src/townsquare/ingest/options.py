@@ -53,6 +53,16 @@ class LifecycleConfig(_Model):
     """Column listing (space-separated) the ids of earlier records a closing record (`status`)
     closes too, at its version time, even when it cannot be read itself (CAP: the identifiers
     of a Cancel's `references`; a Cancel with no `info` has no event and no area)."""
+    snapshot_time: str | None = None
+    """Column with the time the snapshot was published (its latest value, read with the
+    `occurred_at` formats): calls missing from it are closed at that time. Without it, at
+    the time of the fetch."""
+    max_close_share: float = Field(default=0.5, gt=0, le=1)
+    """A snapshot that would close more than this share of the open calls at once, and holds
+    fewer records than the rest, is held back as suspect (an empty or truncated answer); the
+    next good snapshot proceeds."""
+    guard_from_open: int = Field(default=10, ge=1)
+    """The share is checked only when at least this many calls are open."""
 
     @model_validator(mode="after")
     def _coherent(self) -> LifecycleConfig:
@@ -63,7 +73,7 @@ class LifecycleConfig(_Model):
     def columns(self) -> set[str]:
         """Every payload column the lifecycle reads."""
         named = (self.version, self.cleared_at, self.expires, self.status, self.refers)
-        found = {c for c in named if c}
+        found = {c for c in (*named, self.snapshot_time) if c}
         return found | set(self.scene)
 
 

@@ -36,6 +36,7 @@ from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import PushReceipt, Source
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.places.service import Geocoder
 
 KEY_HEADER = "x-townsquare-key"
 TIMESTAMP_HEADER = "x-townsquare-timestamp"
@@ -87,6 +88,7 @@ def receive(
     headers: Mapping[str, str],
     *,
     now: datetime,
+    geocoder: Geocoder | None = None,
 ) -> service.IngestReport:
     """Check a pushed body's credentials and freshness, then ingest its records."""
     options = config.push
@@ -123,7 +125,8 @@ def receive(
     if not callable(getattr(parser, "parse", None)):
         raise SourceError(f"records of kind {config.kind!r} cannot be pushed")
     reader: BodyParser = parser  # type: ignore[assignment]
-    return service.ingest_items(factory, config, _readable(reader, config, body), now=now)
+    items = _readable(reader, config, body)
+    return service.ingest_items(factory, config, items, now=now, geocoder=geocoder)
 
 
 def _readable(reader: BodyParser, config: SourceConfig, body: bytes) -> Iterator[RawItem]:

@@ -27,6 +27,7 @@ from townsquare.errors import TownsquareError
 from townsquare.ingest import service
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import Source
+from townsquare.places.service import Geocoder
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class Scheduler:
     configs: list[SourceConfig]
     clock: Clock = utcnow
     rng: random.Random = field(default_factory=random.Random)
+    geocoder: Geocoder | None = None
+    """Places records of sources that give addresses but no coordinates."""
     _slots: dict[str, _Slot] = field(init=False, default_factory=dict)
     _pool: ThreadPoolExecutor = field(init=False)
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
@@ -114,7 +117,7 @@ class Scheduler:
         interval = float(config.poll_interval_s or DEFAULT_INTERVAL_S)
         slot.polls += 1
         try:
-            service.poll(self.factory, config, now=self.clock())
+            service.poll(self.factory, config, now=self.clock(), geocoder=self.geocoder)
         except (TownsquareError, OSError) as exc:
             self._failed(slot, interval, exc)
             return

@@ -22,14 +22,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from townsquare.agencies.models import Agency
 from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError
-from townsquare.ingest import lifecycle, refers
+from townsquare.ingest import lifecycle, refers, snapshots
 from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.geocoding import Placer
 from townsquare.ingest.models import RawRecord, Source
 from townsquare.ingest.normalize import NormalizedRecord, NormalizeError, normalize
 from townsquare.ingest.policy import policy_for
+from townsquare.ingest.settle import settle
 from townsquare.ingest.sources import http
 from townsquare.ingest.sources.base import RawItem
 from townsquare.ingest.sources.registry import adapter_for
+from townsquare.places.service import Geocoder
 from townsquare.privacy import engine as privacy
 from townsquare.privacy.policy import Policy
 
@@ -60,6 +63,8 @@ class IngestReport:
     quarantined_by_field: Counter[str] = field(default_factory=Counter)
     unreadable: list[str] = field(default_factory=list)
     """"record: why" for the first records that could not be read at all (nested too deep)."""
+    suspect: str | None = None
+    """Why a snapshot was held back (it would close too many open calls); None: it was not."""
 
     def summary(self) -> str:
         """One line a person can read."""
@@ -70,6 +75,7 @@ class IngestReport:
             f"into existing incidents, {self.stale} older versions ignored, {self.closed} closed, "
             f"{self.withheld} withheld, {self.quarantined} quarantined"
             + (f" ({fields})" if fields else "")
+            + (f"; {self.suspect}" if self.suspect else "")
         )
 
 
@@ -149,9 +155,10 @@ def ingest(
     *,
     now: datetime | None = None,
     retime: Retime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> IngestReport:
     """Fetch a source and store what it holds; a failed fetch is recorded on the source."""
-    return ingest_items(factory, config, _fetch(config), now=now, retime=retime)
+    return ingest_items(factory, config, _fetch(config), now=now, retime=retime, geocoder=geocoder)
 
 
 def _fetch(config: SourceConfig) -> Iterator[RawItem]:
@@ -167,18 +174,26 @@ def ingest_items(
     *,
     now: datetime | None = None,
     retime: Retime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> IngestReport:
     """Store `items` batch by batch; a fault mid-way keeps every batch stored before it.
 
     A snapshot source ([lifecycle] snapshot) closes the calls missing from the items only
-    once all of them were read: an interrupted fetch closes nothing.
+    once all of them were read: an interrupted fetch closes nothing, and a snapshot that
+    would close too many open calls at once is held back as suspect (ingest.snapshots).
+    Calls are closed at the snapshot's own time when `lifecycle.snapshot_time` gives it.
     """
     moment = now or utcnow()
     snapshot = config.lifecycle.snapshot and retime is None
+    placer = Placer(config, geocoder)
+    if snapshot and config.lifecycle.snapshot_time:
+        items = list(items)  # the snapshot's time is known once every record is read
+        moment = snapshots.taken_at(config, items) or moment
     with transaction(factory) as session:
         source = ensure_source(session, config)
         source_id = source.id
         following = lifecycle.next_snapshot_after(session, source, moment) if snapshot else None
+        open_before = snapshots.open_calls(session, source, moment) if snapshot else 0
     report = IngestReport(config.slug)
 
     def store(chunk: list[RawItem]) -> None:
@@ -193,6 +208,7 @@ def ingest_items(
                 retime=retime,
                 snapshot_at=moment if snapshot else None,
                 next_snapshot=following,
+                placer=placer,
             )
 
     chunk: list[RawItem] = []
@@ -211,7 +227,16 @@ def ingest_items(
         store(chunk)
     with transaction(factory) as session:
         source = session.get_one(Source, source_id)
-        if snapshot:
+        if snapshot and following is None:  # an older snapshot arriving late is not judged
+            report.suspect = snapshots.suspect(
+                session,
+                source,
+                config,
+                taken_at=moment,
+                records=report.received,
+                open_before=open_before,
+            )
+        if snapshot and report.suspect is None:
             closed = lifecycle.close_missing(
                 session, source, config, taken_at=moment, records=report.received
             )
@@ -224,7 +249,11 @@ def ingest_items(
 
 
 def poll(
-    factory: sessionmaker[Session], config: SourceConfig, *, now: datetime | None = None
+    factory: sessionmaker[Session],
+    config: SourceConfig,
+    *,
+    now: datetime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> IngestReport | None:
     """One conditional fetch (ETag / If-Modified-Since kept on the source); None: unchanged."""
     with transaction(factory) as session:
@@ -232,7 +261,7 @@ def poll(
         source_id, cursor = source.id, dict(source.cursor or {})
     try:
         with http.conditional(cursor):
-            report = ingest(factory, config, now=now)
+            report = ingest(factory, config, now=now, geocoder=geocoder)
     except http.NotModified:
         report = None
     with transaction(factory) as session:
@@ -273,6 +302,7 @@ def store_items(
     retime: Retime | None = None,
     snapshot_at: datetime | None = None,
     next_snapshot: datetime | None = None,
+    placer: Placer | None = None,
 ) -> None:
     """Keep each raw item and apply it; with `retime` already-seen items are re-applied (replay).
 
@@ -289,7 +319,9 @@ def store_items(
         )
     }
     again = retime is not None or snapshot_at is not None
-    todo: list[tuple[RawRecord, NormalizedRecord, bool]] = []
+    read: list[
+        tuple[RawItem, RawRecord, bool, NormalizedRecord | NormalizeError, refers.Closing | None]
+    ] = []
     closings: list[tuple[RawRecord, refers.Closing, NormalizeError | None]] = []
     for item, digest in pending:
         report.received += 1
@@ -312,18 +344,27 @@ def store_items(
             known[digest] = raw
         closing = refers.closing_of(item, config, retime)
         try:
-            record = normalize(item, config)
+            read.append((item, raw, seen, normalize(item, config), closing))
         except NormalizeError as exc:
             if closing is not None:  # a Cancel with no info still closes what it references
                 closings.append((raw, closing, None if seen else exc))
                 report.unchanged += int(seen)
                 continue
+            read.append((item, raw, seen, exc, None))
+    results = settle(
+        session, source, config, [r[3] for r in read], now=snapshot_at or now, placer=placer
+    )
+    todo: list[tuple[RawRecord, NormalizedRecord, bool]] = []
+    for (item, raw, seen, _, closing), record in zip(read, results, strict=True):
+        if isinstance(record, NormalizeError):
+            if closing is not None:  # placed nowhere, but it still closes what it references
+                closings.append((raw, closing, None if seen else record))
+                report.unchanged += int(seen)
+                continue
             if not seen:
-                raw.outcome, raw.error_field, raw.error = "quarantined", exc.field, str(exc)
-                report.quarantined += 1
-                report.quarantined_by_field[exc.field] += 1
+                quarantine(raw, record, report)
                 if item.defect_field is not None and len(report.unreadable) < UNREADABLE_SHOWN:
-                    report.unreadable.append(f"{item.position}: {exc}")
+                    report.unreadable.append(f"{item.position}: {record}")
             else:
                 report.unchanged += 1
             continue
@@ -331,7 +372,7 @@ def store_items(
         if closing is not None:
             closings.append((raw, closing, None))
     rules = policy_for(config)
-    versions = [_public_version(record, rules, now) for _, record, _ in todo]
+    versions = [public_version(record, rules, now) for _, record, _ in todo]
     outcome = lifecycle.apply_versions(
         session,
         source,
@@ -367,6 +408,13 @@ def store_items(
             report.updated += 1
 
 
+def quarantine(raw: RawRecord, error: NormalizeError, report: IngestReport) -> None:
+    """Mark a raw record quarantined with its field and reason, and count it."""
+    raw.outcome, raw.error_field, raw.error = "quarantined", error.field, str(error)
+    report.quarantined += 1
+    report.quarantined_by_field[error.field] += 1
+
+
 def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
     def moved(moment: datetime | None) -> datetime | None:
         return None if moment is None else retime(moment)
@@ -380,11 +428,12 @@ def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
     )
 
 
-def _public_version(
+def public_version(
     record: NormalizedRecord, rules: Policy, received_at: datetime
 ) -> lifecycle.Version:
     """The record as it may be public: the privacy stage runs here, before anything is kept."""
     text = privacy.public_text(record.original_type, rules)
+    assert record.point is not None  # placed by settle() before any version is made
     return lifecycle.Version(
         key=record.key,
         external_id=record.external_id,
@@ -395,6 +444,7 @@ def _public_version(
         original_type=text,
         address_block=privacy.public_address(record.address, rules),
         point=privacy.public_point(record.point, rules),
+        precision=record.precision,
         occurred_at=record.occurred_at,
         version_at=record.version_at or received_at,
         cleared_at=record.cleared_at or _expired(record, received_at),

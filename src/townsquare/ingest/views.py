@@ -12,6 +12,7 @@ from townsquare.db import utcnow
 from townsquare.http.deps import DB, optional_actor, platform_of
 from townsquare.ingest import health, pushed
 from townsquare.ingest.schemas import SourceDetail, SourcePublic
+from townsquare.places.views import geocoder_of
 
 router = APIRouter()
 
@@ -41,8 +42,9 @@ async def push_records(request: Request, slug: str) -> dict[str, Any]:
         if len(body) > limit:  # stop reading: the limit bounds memory, not just the answer
             raise pushed.PushTooLarge(f"body larger than {limit} bytes")
     headers = {k.lower(): v for k, v in request.headers.items()}
+    geocoder = geocoder_of(request) if config.fields.geocodes() else None
     report = await run_in_threadpool(
-        pushed.receive, factory, config, bytes(body), headers, now=utcnow()
+        pushed.receive, factory, config, bytes(body), headers, now=utcnow(), geocoder=geocoder
     )
     return {
         "received": report.received,
