@@ -1,7 +1,7 @@
 """A day of national 911 volume, compressed, through two real nodes on PostgreSQL and NATS.
 
     .venv/bin/python bench/national.py [--compress 720] [--share 0.01] [--subs 100000]
-        [--streams 200] [--hours 0-23] [--postgres URL] [--nats URL]
+        [--streams 200] [--hours 0-23] [--tick 0.25] [--postgres URL] [--nats URL]
 
 The day: 240 M calls a year (657,534 a day, 7.6/s mean) spread over 48 metros in four time
 zones by population, each metro following the diurnal curve of `local_weight` (trough at
@@ -11,14 +11,15 @@ hour in 3600/C real seconds; `--share S` keeps that fraction of the records (the
 rate is 7.6 x C x S records/s on average). Each metro is its own agency and feed.
 
 Two `townsquare serve` nodes share a new database `townsquare_bench_national` (dropped at
-the end) and a NATS JetStream stream of their own. Before they start: `--subs` watch areas
-(disks of res-8 H3 cells, 0.5-4 km across, placed like the population) are copied into the
-store; once they run, five probe areas per metro (10 km, a webhook to a local receiver, every
-severity at once) is made through the API. `--streams` SSE clients per node watch 20 km
-around a metro, and one per node watches the whole country and notes each incident's arrival.
-Records go through `ingest.service.ingest_items` in this process (a `townsquare ingest`
-worker beside the nodes), open loop: a record is due at its place in the day whatever
-happened before, and each tick ingests everything due, one call per metro.
+the end) and a NATS JetStream stream of their own. Before they start, `--subs` watch areas
+(disks of res-8 H3 cells 1-4 rings wide, radius ~1.4-4 km, placed like the population) are
+copied into the store. Once they run, five probe areas per metro (10 km, a webhook to a
+local receiver, every severity at once) are made through the API; `--streams` SSE clients
+per node watch 20 km around a metro, and one per node watches the whole country and notes
+each incident's arrival. Records go through `ingest.service.ingest_items` in this process
+(a `townsquare ingest` worker beside the nodes), open loop: a record is due at its place in
+the day whatever happened before, and each round (`--tick` real seconds) ingests everything
+due, one call per metro.
 
 Per simulated hour (UTC): offered records/s (real, and the national rate it stands for),
 due -> commit p50/p99, commit -> SSE on each node p50/p99 (every event crosses NATS: the
@@ -200,7 +201,7 @@ def fresh_database(server_url: str) -> Iterator[str]:
 
 
 def copy_subscriptions(engine: Engine, n: int, rng: np.random.Generator) -> int:
-    """`n` watch areas (res-8 disks placed like the population) copied in; cells stored."""
+    """`n` watch areas (res-8 disks placed like the population) copied in; how many cells."""
     pops = np.array([m[4] for m in METROS])
     metro = rng.choice(len(METROS), n, p=pops / pops.sum())
     sigma = 15_000 / 111_320
