@@ -28,6 +28,7 @@ from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source
 from townsquare.ingest.models import RawRecord, Source, SourceRecord, SourceSnapshot
 from townsquare.ingest.sources.registry import adapter_for
 from townsquare.platform import Platform
+from townsquare.privacy.public import seal_text
 from townsquare.settings import Settings
 
 
@@ -289,7 +290,9 @@ def test_a_call_from_a_feed_without_units_claims_none(factory: sessionmaker[Sess
     service.ingest_items(factory, config, rows, now=datetime(2026, 12, 7, tzinfo=UTC))
     with factory() as session:
         summaries = set(session.scalars(select(Incident.summary)))
-    assert summaries == {f"Reported by {config.agency.name}."}
+    assert summaries == {f"Dispatched by {config.agency.name}."}
+    # and the public text keeps the agency's name (the scrub must not read it as a person)
+    assert seal_text(summaries.pop()) == f"Dispatched by {config.agency.name}."
 
 
 def test_reprocessing_snapshots_keeps_every_open_and_closed_state(

@@ -499,7 +499,7 @@ def _summary(agency: str, links: Sequence[SourceRecord]) -> str:
     """Counts units only where the source names them: a record without one claims none."""
     units = len({link.unit for link in links if link.unit})
     if not units:
-        return f"Reported by {agency}."
+        return f"Dispatched by {agency}."  # not "reported by": the scrub reads a person there
     noun = "unit" if units == 1 else "units"
     return f"{agency} dispatched {units} {noun}."
 
