@@ -326,3 +326,34 @@ def test_after_loading_address_points_regeocode_asks_again(
     with factory() as session:
         incident = session.scalars(select(Incident)).one()
         assert incident.location_precision == "block"
+
+
+def test_rows_without_coordinates_in_a_feed_with_them_are_placed_when_geocode_is_given(
+    factory: sessionmaker[Session], place_index: Path, tmp_path: Path
+) -> None:
+    shipped = load_source_config(MAPPINGS_DIR / "seattle_fire_911.toml")
+    with open(shipped.location, newline="", encoding="utf-8-sig") as src:
+        rows = list(csv.DictReader(src))[:60]
+    blanked = {row["Incident Number"] for row in rows[::3] if "/" in row["Address"]}
+    for row in rows:
+        if row["Incident Number"] in blanked:
+            row["Latitude"] = row["Longitude"] = ""  # the feed's own gaps
+    path = tmp_path / "gaps.csv"
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    gaps = shipped.model_copy(update={"location": str(path)})
+    # without a [geocode] table such rows are quarantined for their missing latitude
+    plain = service.ingest(factory, gaps, now=NOW, geocoder=LocalGeocoder(place_index))
+    assert plain.quarantined_by_field["Latitude"] >= len(blanked) > 3
+    rules = shipped.geocode.model_copy(update={"city": "Seattle"})
+    given = shipped.model_validate(
+        shipped.model_dump() | {"location": str(path), "geocode": rules.model_dump()}
+    )
+    assert "geocode" in given.model_fields_set
+    report = reprocess.reprocess(factory, given, geocoder=LocalGeocoder(place_index))
+    with factory() as session:
+        precisions = {link.precision for link in session.scalars(select(SourceRecord))}
+    assert {"intersection", "coordinates"} <= precisions
+    assert report.placed >= len(blanked) // 2

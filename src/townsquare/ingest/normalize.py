@@ -210,6 +210,8 @@ class Plan:
         self.times = [_TimeColumn(spec, config.time_zone) for spec in fields.occurred_at]
         self.address = fields.address.key if fields.address else None
         self.geocodes = fields.geocodes()
+        # with coordinates mapped, a [geocode] table places the rows that come without them
+        self.geocode_missing = "geocode" in config.model_fields_set and fields.address is not None
         self.unit = fields.unit.key if fields.unit else None
         self.location = fields.location
         self.latitude = fields.latitude
@@ -376,6 +378,8 @@ class Plan:
     def _point(self, payload: dict[str, str]) -> Point | None:
         if self.geocodes:
             return None  # placed from the address by ingest.geocoding
+        if self.geocode_missing and self._no_coordinates(payload):
+            return None  # this row alone is placed from its address
         if self.location is not None:
             lat, lon = _pair(self.need(payload, self.location.key), self.location)
             lat_field = lon_field = self.location.key
@@ -389,6 +393,19 @@ class Plan:
         if 0 < abs(lat) <= 90 and abs(lon) <= 180 and (bbox is None or _inside(lat, lon, bbox)):
             return Point(lat, lon)  # the usual case, before the checks that explain faults
         return _checked_point(lat, lon, lat_field, lon_field, bbox)
+
+    def _no_coordinates(self, payload: dict[str, str]) -> bool:
+        """True if the row's coordinate cells are empty (or the 0, 0 placeholder)."""
+        if self.location is not None:
+            cells = [self.get(payload, self.location.key)]
+        else:
+            assert self.latitude is not None
+            assert self.longitude is not None
+            cells = [self.get(payload, self.latitude.key), self.get(payload, self.longitude.key)]
+        if any(cell is None for cell in cells):
+            return True
+        numbers = "".join(c or "" for c in cells).replace(",", "").replace(" ", "").replace(".", "")
+        return set(numbers) <= {"0", "-", "+"}
 
 
 def _paragraphs(text: str) -> str:
