@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -29,6 +30,8 @@ Param = Annotated[str | None, Query()]
 RETRY_MS = 3000
 SEEN_MAX = 2048
 MAX_EVENT_ID = 2**63 - 1
+PROCESS_HEADER = "X-Townsquare-Process"
+"""Names the serving process (its id): with `serve --workers N`, which worker holds a stream."""
 
 
 def _after(value: str | None) -> int | None:
@@ -91,10 +94,6 @@ async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> Asy
         hub.remove(client)
 
 
-class SlowReader(Exception):
-    """The client did not take one write within the send timeout."""
-
-
 class BoundedStream(StreamingResponse):
     """An event stream holding one of its address's slots until its connection ends, and
     ended when its client takes longer than `send_timeout_s` to take one write."""
@@ -105,31 +104,46 @@ class BoundedStream(StreamingResponse):
         super().__init__(
             content,
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+                PROCESS_HEADER: str(os.getpid()),  # which worker of a node holds the stream
+            },
         )
         self.hub, self.address, self.send_timeout_s = hub, address, send_timeout_s
         hub.open_from[address] += 1
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Stream, each write bounded in time; the slot is given back however it ends."""
+        """Stream, each write bounded in time; the slot is given back however it ends.
+
+        The bound is the hub's watchdog, not a timeout per write: `asyncio.wait_for` made a
+        task per write, for every client of every event.
+        """
+        hub, task = self.hub, asyncio.current_task()
+        assert task is not None  # an ASGI app runs in a task
+        clock = asyncio.get_running_loop().time
 
         async def timed(message: Message) -> None:
-            try:
-                await asyncio.wait_for(send(message), self.send_timeout_s)
-            except TimeoutError:
-                raise SlowReader from None
+            hub.writing_since(self, clock(), task)
+            await send(message)
+            hub.written(self)
 
         try:
             await super().__call__(scope, receive, timed)
-        except SlowReader:  # the server ends the connection (the response is incomplete)
+        except asyncio.CancelledError:
+            if self not in hub.stalled:
+                raise
+            task.uncancel()  # the server ends the connection (the response is incomplete)
             log.info("live stream closed: its client took no write in %s s", self.send_timeout_s)
         finally:
+            hub.written(self)
+            hub.stalled.discard(self)
             closing: Any = getattr(self.body_iterator, "aclose", None)
             if closing is not None:
                 await closing()  # the stream leaves the hub now, not when collected
-            self.hub.open_from[self.address] -= 1
-            if self.hub.open_from[self.address] <= 0:
-                del self.hub.open_from[self.address]
+            hub.open_from[self.address] -= 1
+            if hub.open_from[self.address] <= 0:
+                del hub.open_from[self.address]
 
 
 @router.get(
