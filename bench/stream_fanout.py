@@ -1,7 +1,8 @@
 """Live-stream fan-out: time until every one of N SSE connections has a new incident,
 with 1 and with 2 worker processes, in the same run.
 
-    .venv/bin/python bench/stream_fanout.py --postgres postgresql+psycopg://postgres@127.0.0.1/postgres \
+    .venv/bin/python bench/stream_fanout.py \
+        --postgres postgresql+psycopg://postgres@127.0.0.1/postgres \
         --nats nats://127.0.0.1:4222 [--clients 5000] [--events 20] [--workers 1,2]
 
 For each worker count: a real `townsquare serve --workers W` on a fresh PostgreSQL database
@@ -35,12 +36,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
-from alerts_server import HOME, Ingester, fresh_database, free_port, percentile
+from alerts_server import HOME, Ingester, free_port, fresh_database, percentile
 
 from townsquare.db import make_engine
 from townsquare.migrations import runner
 
 EVENT = b"event: incident.published"
+SERVE = [sys.executable, "-m", "townsquare.cli", "serve"]
 PATH = f"/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
 
 
@@ -139,8 +141,7 @@ def serving(folder: Path, url: str, nats: str, workers: int) -> Iterator[int]:
     log_path = folder / f"server-{workers}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)]
-            + ["--workers", str(workers)],
+            [*SERVE, "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -170,7 +171,10 @@ def _ready(port: int) -> bool:
 
 def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
     """One configuration: serve, connect the clients, ingest `events` records one by one."""
-    with fresh_database(folder, args.postgres) as url, serving(folder, url, args.nats, workers) as port:
+    with (
+        fresh_database(folder, args.postgres) as url,
+        serving(folder, url, args.nats, workers) as port,
+    ):
         context = mp.get_context("spawn")
         shares = [args.clients // args.client_processes] * args.client_processes
         shares[0] += args.clients - sum(shares)
