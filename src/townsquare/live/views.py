@@ -23,6 +23,7 @@ from townsquare.errors import InvalidParameter, TooManyRequests
 from townsquare.http.deps import Client, platform_of
 from townsquare.incidents.schemas import BBox, Circle, parse_area
 from townsquare.live.hub import DROPPED, KEEPALIVE, LiveEvent, StreamHub
+from townsquare.live.rawsend import RAW_SEND
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -111,6 +112,7 @@ class BoundedStream(StreamingResponse):
             },
         )
         self.hub, self.address, self.send_timeout_s = hub, address, send_timeout_s
+        self.frame_send: Send | None = None
         hub.open_from[address] += 1
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -123,13 +125,18 @@ class BoundedStream(StreamingResponse):
         assert task is not None  # an ASGI app runs in a task
         clock = asyncio.get_running_loop().time
 
-        async def timed(message: Message) -> None:
-            hub.writing_since(self, clock(), task)
-            await send(message)
-            hub.written(self)
+        def bounded(inner: Send) -> Send:
+            async def timed(message: Message) -> None:
+                hub.writing_since(self, clock(), task)
+                await inner(message)
+                hub.written(self)
 
+            return timed
+
+        raw = scope.get(RAW_SEND)
+        self.frame_send = bounded(raw) if raw is not None else None
         try:
-            await super().__call__(scope, receive, timed)
+            await super().__call__(scope, receive, bounded(send))
         except asyncio.CancelledError:
             if self not in hub.stalled:
                 raise
@@ -144,6 +151,21 @@ class BoundedStream(StreamingResponse):
             hub.open_from[self.address] -= 1
             if hub.open_from[self.address] <= 0:
                 del hub.open_from[self.address]
+
+    async def stream_response(self, send: Send) -> None:
+        """The start and first frame through the middlewares, the next frames straight to the
+        server when `RawSend` gave its `send` (`townsquare.live.rawsend`)."""
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        frames = self.body_iterator.__aiter__()
+        first = await anext(frames, None)
+        if first is not None:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+            direct = self.frame_send or send
+            async for frame in frames:
+                await direct({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @router.get(
