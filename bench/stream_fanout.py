@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from townsquare.db import make_engine
 from townsquare.migrations import runner
 
 EVENT = b"event: incident.published"
+IDLE_S = 3.0
 SERVE = [sys.executable, "-m", "townsquare.cli", "serve"]
 PATH = f"/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
 
@@ -52,15 +54,20 @@ def now() -> float:
 
 
 async def _listen(
-    port: int, gate: asyncio.Semaphore, ready: list[int], arrivals: list[list[float]]
+    port: int,
+    gate: asyncio.Semaphore,
+    ready: list[int],
+    arrivals: list[list[float]],
+    holders: Counter[str],
 ) -> None:
     """One SSE connection: connect (a few hundred at a time), then note each published event."""
     async with gate:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         request = f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
         writer.write(request.encode())
-        while not (await reader.readline()).startswith(b"event: ready"):
-            pass
+        while not (line := await reader.readline()).startswith(b"event: ready"):
+            if line.lower().startswith(b"x-townsquare-process:"):
+                holders[line.partition(b":")[2].strip().decode()] += 1
     ready[0] += 1
     seen, tail = 0, b""
     while chunk := await reader.read(65536):  # one read per event, not one per line
@@ -76,12 +83,14 @@ async def _listen(
 
 async def _clients(port: int, count: int, pipe: Connection) -> None:
     """`count` connections; tells the parent when all are ready, then each event's arrivals."""
-    ready, arrivals = [0], []
+    ready, arrivals, holders = [0], [], Counter[str]()
     gate = asyncio.Semaphore(100)
-    tasks = [asyncio.create_task(_listen(port, gate, ready, arrivals)) for _ in range(count)]
+    tasks = [
+        asyncio.create_task(_listen(port, gate, ready, arrivals, holders)) for _ in range(count)
+    ]
     while ready[0] < count:
         await asyncio.sleep(0.05)
-    pipe.send("ready")
+    pipe.send(dict(holders))
     reported = 0
     while True:
         if pipe.poll():
@@ -116,11 +125,17 @@ class Result:
     half: list[float]
     load_before: float
     load_after: float
+    streams_per_worker: list[int]
+    server_cpu_s: float
+    """CPU seconds of the server's processes (parent and workers) per event, less what the
+    idle server burns in the same time."""
+    clients_cpu_s: float
 
 
 @contextmanager
-def serving(folder: Path, url: str, nats: str, workers: int) -> Iterator[int]:
-    """`townsquare serve --workers W` on PostgreSQL and a NATS stream of its own; its port."""
+def serving(folder: Path, url: str, nats: str, workers: int) -> Iterator[tuple[int, int]]:
+    """`townsquare serve --workers W` on PostgreSQL and a NATS stream of its own; its port
+    and process id."""
     engine = make_engine(url)
     runner.upgrade(engine)
     engine.dispose()
@@ -152,7 +167,7 @@ def serving(folder: Path, url: str, nats: str, workers: int) -> Iterator[int]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server not ready: {log_path.read_text()[-2000:]}")
             time.sleep(0.2)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         try:
@@ -160,6 +175,19 @@ def serving(folder: Path, url: str, nats: str, workers: int) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and of its children, from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total + sum(cpu_s(int(child)) for child in children)
 
 
 def _ready(port: int) -> bool:
@@ -173,7 +201,7 @@ def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
     """One configuration: serve, connect the clients, ingest `events` records one by one."""
     with (
         fresh_database(folder, args.postgres) as url,
-        serving(folder, url, args.nats, workers) as port,
+        serving(folder, url, args.nats, workers) as (port, server),
     ):
         context = mp.get_context("spawn")
         shares = [args.clients // args.client_processes] * args.client_processes
@@ -185,11 +213,18 @@ def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
             process.start()
             pipes.append(mine)
             processes.append(process)
+        holders: Counter[str] = Counter()
         for pipe in pipes:
-            if not pipe.poll(300) or pipe.recv() != "ready":
+            if not pipe.poll(300):
                 raise RuntimeError("the clients did not connect within 300 s")
+            holders.update(pipe.recv())
         ingester = Ingester(url)
         load_before = os.getloadavg()[0]
+        idle = cpu_s(server)  # what the idle server burns (relay polls, keep-alives) is not
+        time.sleep(IDLE_S)  # the events' cost: measured, then taken off
+        idle_rate = (cpu_s(server) - idle) / IDLE_S
+        started = time.monotonic()
+        server_cpu, clients_cpu = cpu_s(server), sum(cpu_s(p.pid or 0) for p in processes)
         last, half = [], []
         try:
             for n in range(args.events):
@@ -204,6 +239,8 @@ def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
                 last.append(got[-1] - committed)
                 half.append(got[len(got) // 2] - committed)
                 time.sleep(0.3)
+            server_cpu = cpu_s(server) - server_cpu - idle_rate * (time.monotonic() - started)
+            clients_cpu = sum(cpu_s(p.pid or 0) for p in processes) - clients_cpu
         finally:
             load_after = os.getloadavg()[0]
             ingester.close()
@@ -213,7 +250,17 @@ def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
                 process.join(timeout=30)
                 if process.is_alive():
                     process.kill()
-    return Result(workers, last, half, load_before, load_after)
+    shares = sorted(holders.values(), reverse=True)
+    return Result(
+        workers,
+        last,
+        half,
+        load_before,
+        load_after,
+        shares,
+        server_cpu / args.events,
+        clients_cpu / args.events,
+    )
 
 
 def main() -> None:
@@ -236,11 +283,19 @@ def main() -> None:
         f"{args.clients:,} SSE connections from {args.client_processes} client processes, "
         f"{args.events} events, {os.cpu_count()} cores; aim: all have it p99 <= 50 ms"
     )
-    print("| workers | commit -> all have it, p50 / p99 | commit -> half, p50 / p99 | load 1 min |")
-    print("| --- | --- | --- | --- |")
+    print(
+        "| workers | streams per worker | commit -> all have it, p50 / p99 "
+        "| commit -> half, p50 / p99 | server CPU per event | clients' CPU per event "
+        "| load 1 min |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         load = f"{r.load_before:.2f} -> {r.load_after:.2f}"
-        print(f"| {r.workers} | {_ms(r.last)} | {_ms(r.half)} | {load} |")
+        shares = " + ".join(f"{n:,}" for n in r.streams_per_worker)
+        print(
+            f"| {r.workers} | {shares} | {_ms(r.last)} | {_ms(r.half)} "
+            f"| {r.server_cpu_s * 1e3:,.0f} ms | {r.clients_cpu_s * 1e3:,.0f} ms | {load} |"
+        )
 
 
 def _ms(values: list[float]) -> str:
