@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -62,6 +63,8 @@ class LiveEvent:
 DROPPED = LiveEvent(-1, "dropped", None, None, "")
 KEEPALIVE = LiveEvent(-2, "keepalive", None, None, "")
 """Put on an idle client's queue by the ticker: the stream sends a comment line."""
+FLUSH = LiveEvent(-3, "flush", None, None, "")
+"""Put on a client's queue when a direct write had to wait: the stream's task finishes it."""
 
 
 def covers(area: Circle | BBox, lat: float | None, lon: float | None) -> bool:
@@ -85,6 +88,9 @@ class StreamClient:
     pending: deque[LiveEvent] = field(default_factory=deque)
     waiter: asyncio.Future[None] | None = None
     busy: bool = False
+    write: Callable[[LiveEvent], None] | None = None
+    """Set while the stream idles past its backlog: sends an event at once, on the loop
+    (`townsquare.live.direct`)."""
 
     def put(self, event: LiveEvent) -> bool:
         """Queue one event (on the loop); False if `QUEUE_MAX` are waiting already."""
@@ -169,7 +175,10 @@ class StreamHub:
             if covers(area, lat, lon):
                 for client in group:
                     client.busy = True
-                    if not client.put(event):
+                    write = client.write
+                    if write is not None and client.waiter is not None and not client.pending:
+                        write(event)  # parked: no task to wake
+                    elif not client.put(event):
                         slow.append(client)
         for client in slow:
             self._drop(client)

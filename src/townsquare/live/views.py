@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections import deque
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -22,14 +21,14 @@ from starlette.types import Message, Receive, Scope, Send
 from townsquare.errors import InvalidParameter, TooManyRequests
 from townsquare.http.deps import Client, platform_of
 from townsquare.incidents.schemas import BBox, Circle, parse_area
-from townsquare.live.hub import DROPPED, KEEPALIVE, LiveEvent, StreamHub
+from townsquare.live.direct import DirectWriter
+from townsquare.live.hub import DROPPED, FLUSH, KEEPALIVE, LiveEvent, StreamHub
 from townsquare.live.rawsend import RAW_SEND
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 Param = Annotated[str | None, Query()]
 RETRY_MS = 3000
-SEEN_MAX = 2048
 MAX_EVENT_ID = 2**63 - 1
 PROCESS_HEADER = "X-Townsquare-Process"
 """Names the serving process (its id): with `serve --workers N`, which worker holds a stream."""
@@ -48,26 +47,10 @@ def _after(value: str | None) -> int | None:
     return after
 
 
-class Seen:
-    """The ids of the last `SEEN_MAX` events sent, for a constant-time "sent already?"."""
-
-    def __init__(self) -> None:
-        self.order: deque[int] = deque()
-        self.ids: set[int] = set()
-
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self.ids
-
-    def add(self, event_id: int) -> None:
-        """Remember one id, forgetting the oldest beyond `SEEN_MAX`."""
-        self.order.append(event_id)
-        self.ids.add(event_id)
-        if len(self.order) > SEEN_MAX:
-            self.ids.discard(self.order.popleft())
-
-
-async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> AsyncIterator[bytes]:
-    seen = Seen()
+async def _events(
+    hub: StreamHub, area: Circle | BBox, after: int | None, direct: DirectWriter
+) -> AsyncIterator[bytes]:
+    seen = direct.seen
     client = hub.add(area)  # before reading the backlog, so nothing falls in between
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
@@ -81,7 +64,12 @@ async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> Asy
             yield b": resumed\n\n"
         get = client.get
         while True:
+            if not client.pending:
+                direct.arm(client)  # idle: the hub writes to this stream itself
             event = await get()  # idle: the hub's ticker queues KEEPALIVE
+            if event is FLUSH:
+                await direct.finish()
+                continue
             if event is KEEPALIVE:
                 yield b": keepalive\n\n"
                 continue
@@ -92,6 +80,7 @@ async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> Asy
             seen.add(event.id)
             yield event.frame
     finally:
+        client.write = None
         hub.remove(client)
 
 
@@ -100,7 +89,12 @@ class BoundedStream(StreamingResponse):
     ended when its client takes longer than `send_timeout_s` to take one write."""
 
     def __init__(
-        self, content: AsyncIterator[bytes], hub: StreamHub, address: str, send_timeout_s: float
+        self,
+        content: AsyncIterator[bytes],
+        hub: StreamHub,
+        address: str,
+        send_timeout_s: float,
+        direct: DirectWriter,
     ) -> None:
         super().__init__(
             content,
@@ -113,6 +107,7 @@ class BoundedStream(StreamingResponse):
         )
         self.hub, self.address, self.send_timeout_s = hub, address, send_timeout_s
         self.frame_send: Send | None = None
+        self.direct = direct
         hub.open_from[address] += 1
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -135,6 +130,15 @@ class BoundedStream(StreamingResponse):
 
         raw = scope.get(RAW_SEND)
         self.frame_send = bounded(raw) if raw is not None else None
+        self.direct.send = raw
+
+        def watch(writing: bool) -> None:
+            if writing:
+                hub.writing_since(self, clock(), task)
+            else:
+                hub.written(self)
+
+        self.direct.watch = watch
         try:
             await super().__call__(scope, receive, bounded(send))
         except asyncio.CancelledError:
@@ -193,5 +197,6 @@ async def stream(
         raise TooManyRequests(
             f"{settings.stream_max_per_address} live streams are open from this address already"
         )
-    events = _events(platform.hub, area, after)
-    return BoundedStream(events, platform.hub, address, settings.stream_send_timeout_s)
+    direct = DirectWriter()
+    events = _events(platform.hub, area, after, direct)
+    return BoundedStream(events, platform.hub, address, settings.stream_send_timeout_s, direct)
