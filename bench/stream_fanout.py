@@ -11,9 +11,11 @@ and its own NATS stream (several workers need both), N concurrent
 own (`--client-processes`, raw asyncio sockets on uvloop: lighter than an HTTP client), then
 one dispatch record at a time ingested through the ingest service in this process. For each
 event: the time from the ingest call's return (its commit, and the little after it) until the
-last connection has it, and until half have it (a fast event can beat the return). Times are CLOCK_MONOTONIC, one clock for every process of the machine. The load
-average (1 min) is read before and after each run: the machine is shared, and the clients'
-own reading is part of the figure. Not run by the test suite.
+last connection has it, and until half have it (a fast event can beat the return). Times are
+CLOCK_MONOTONIC, one clock for every process of the machine. The load average (1 min) is
+read before and after each run, and the CPU the server and the clients spent per event: the
+machine is shared, and the clients' own reading is part of the figure. Not run by the test
+suite.
 """
 
 from __future__ import annotations
