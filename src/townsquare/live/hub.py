@@ -1,7 +1,8 @@
-"""Live-stream fan-out: one store read per event per process, then a queue per client.
+"""Live-stream fan-out: one store read per event per process, then one write per client.
 
 Bus handlers run in threads; the hub hands each event to the server's event loop once,
-and the loop puts it on the queue of every client whose area holds the incident. The event
+and the loop writes it to every idle client whose area holds the incident at once
+(`townsquare.live.direct`), or puts it on the queue of a client whose task is busy. The event
 is framed and encoded once (every client sends the same bytes); clients are grouped by area,
 so the area test is made once per distinct area and a group outside it costs nothing; idle
 clients get their keep-alive comment from one ticker of the hub rather than each from a
