@@ -43,6 +43,7 @@ from townsquare.http.proxy import ClientAddress
 from townsquare.http.tracing import Traces, Tracing
 from townsquare.incidents.views import router as incidents_router
 from townsquare.ingest.views import router as ingest_router
+from townsquare.live.rawsend import RawSend
 from townsquare.live.views import router as stream_router
 from townsquare.media.jobs import process_pending
 from townsquare.media.service import store_of
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_middleware(PublicOrigin, settings=platform.settings)
     app.add_middleware(BodyLimit, settings=platform.settings)  # counts every byte
     app.add_middleware(ClientAddress, settings=platform.settings)  # outermost: who is asking
+    app.add_middleware(RawSend)  # the server's send, for live streams' frames
     problems.install(app)
     openapi.install(app, platform.settings)
     app.include_router(incidents_router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,12 +11,13 @@ from townsquare.accounts.cli import users_app
 from townsquare.alerts.cli import keys_app
 from townsquare.commands import configured, fail
 from townsquare.db import make_engine
-from townsquare.deployment import ConfigurationError
+from townsquare.deployment import ConfigurationError, check_shared, several_nodes
 from townsquare.housekeeping.cli import audit_app, retention_app
 from townsquare.ingest.cli import ingest, replay, sources_app
 from townsquare.media.cli import media_app
 from townsquare.migrations import runner
 from townsquare.places.cli import places_app
+from townsquare.settings import Settings
 from townsquare.tiles.cli import tiles_app
 from townsquare.weekly.cli import weekly_app
 
@@ -56,10 +57,45 @@ def main(
     """Townsquare: a privacy-first neighborhood safety feed."""
 
 
+def serving_app() -> Any:
+    """The app of one worker process of `serve --workers N` (uvicorn calls it in each)."""
+    from townsquare.app import create_app
+
+    return create_app(configured())
+
+
+def workers_refused(settings: Settings, workers: int) -> str | None:
+    """Why this configuration cannot run `workers` processes, in one line; None if it can.
+
+    Workers of one node are nodes to each other: every process must see every event (NATS,
+    not the in-process bus) and claim shared work with row locks (PostgreSQL, not SQLite).
+    """
+    if workers <= 1:
+        return None
+    if not several_nodes(settings):
+        return (
+            f"--workers {workers}: each worker needs every event, and the in-process bus "
+            "reaches one process only; set TOWNSQUARE_BUS_URL=nats://host:4222 (NATS JetStream) "
+            "or serve with --workers 1"
+        )
+    if settings.resolved_database_url().startswith("sqlite"):
+        return (
+            f"--workers {workers}: workers claim alerts and jobs with row locks SQLite does not "
+            "have; set TOWNSQUARE_DATABASE_URL=postgresql+psycopg://… or serve with --workers 1"
+        )
+    return None
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (TOWNSQUARE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (TOWNSQUARE_PORT).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes on the one port (more than 1 needs NATS and PostgreSQL)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the web pages, the API and the feeds."""
     import uvicorn
@@ -67,12 +103,20 @@ def serve(
     from townsquare.app import create_app
 
     settings = configured()
+    served: Any = "townsquare.cli:serving_app"
     try:
-        served = create_app(settings)
+        if refused := workers_refused(settings, workers):
+            raise ConfigurationError(refused)
+        if workers == 1:
+            served = create_app(settings)
+        else:
+            check_shared(settings)  # each worker would stop on it: say it once, here
     except ConfigurationError as exc:
         fail(exc)
     uvicorn.run(
         served,
+        factory=workers > 1,
+        workers=workers,
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,

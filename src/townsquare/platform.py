@@ -53,7 +53,7 @@ class Platform:
     def __post_init__(self) -> None:
         # An engine given already bound (a test's store) keeps its key.
         sealing.bind(self.engine, sealing.server_secret(self.settings), replace=False)
-        self.hub = StreamHub(self.factory)
+        self.hub = StreamHub(self.factory, self.settings.stream_send_timeout_s)
         self.alerts = AlertEngine(self.settings, self.factory)
 
     @classmethod

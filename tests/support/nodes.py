@@ -51,11 +51,15 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 @contextmanager
 def nodes(
-    envs: list[dict[str, str]], logs: list[Path], command: list[str] | None = None
+    envs: list[dict[str, str]],
+    logs: list[Path],
+    command: list[str] | None = None,
+    serve_args: tuple[str, ...] = (),
 ) -> Iterator[list[str]]:
     """`townsquare serve` processes started together; yields their base URLs once ready.
 
-    `command` is how `townsquare` is run: by default this interpreter's module.
+    `command` is how `townsquare` is run: by default this interpreter's module; `serve_args`
+    are added to `serve` (`--workers 2`).
     """
     program = command or [sys.executable, "-m", "townsquare.cli"]
     started: list[tuple[subprocess.Popen[bytes], str, Path]] = []
@@ -64,7 +68,7 @@ def nodes(
             port = free_port()
             with log.open("w") as out:
                 process = subprocess.Popen(
-                    [*program, "serve", "--port", str(port)],
+                    [*program, "serve", "--port", str(port), *serve_args],
                     env={**os.environ, **env},
                     stdout=out,
                     stderr=subprocess.STDOUT,

@@ -32,6 +32,8 @@ class Stream:
 
     def __init__(self) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
+        self.headers = httpx.Headers()
+        """The response's headers."""
 
     def next(self, name: str | None = None, timeout: float = 15.0) -> Event:
         """The next event (named `name`, skipping others); fails after `timeout` of silence."""
@@ -84,6 +86,7 @@ def open_stream(url: str, headers: dict[str, str] | None = None) -> Iterator[Str
         response.read()
         client.close()
         raise AssertionError(f"stream answered {response.status_code}: {response.text}")
+    stream.headers = response.headers
 
     def read() -> None:
         with contextlib.suppress(httpx.HTTPError, RuntimeError):  # closed by the test

@@ -1,20 +1,26 @@
-"""Live-stream fan-out: one store read per event per process, then a queue per client.
+"""Live-stream fan-out: one store read per event per process, then one write per client.
 
 Bus handlers run in threads; the hub hands each event to the server's event loop once,
-and the loop puts it on the queue of every client whose area holds the incident. The event
-is framed and encoded once (every client sends the same bytes), the area test is made once
-per distinct area, and idle clients get their keep-alive comment from one ticker of the
-hub rather than each from a timer of its own (a timeout per wait cost a task per event per
-client). A client too slow to keep up is dropped; the browser reconnects with
-Last-Event-ID and resumes from the outbox, which every node shares.
+and the loop writes it to every idle client whose area holds the incident at once
+(`townsquare.live.direct`), or puts it on the queue of a client whose task is busy. The event
+is framed and encoded once (every client sends the same bytes); clients are grouped by area,
+so the area test is made once per distinct area and a group outside it costs nothing; idle
+clients get their keep-alive comment from one ticker of the hub rather than each from a
+timer of its own (a timeout per wait cost a task per event per client), and the same ticker
+closes streams stuck in one write too long (a timeout per write cost a task per event per
+client too). A client too slow to keep up is dropped; the browser reconnects with
+Last-Event-ID and resumes from the outbox, which every node shares. Each worker process of
+a node is a hub of its own, fed by the bus like another node's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -58,6 +64,8 @@ class LiveEvent:
 DROPPED = LiveEvent(-1, "dropped", None, None, "")
 KEEPALIVE = LiveEvent(-2, "keepalive", None, None, "")
 """Put on an idle client's queue by the ticker: the stream sends a comment line."""
+FLUSH = LiveEvent(-3, "flush", None, None, "")
+"""Put on a client's queue when a direct write had to wait: the stream's task finishes it."""
 
 
 def covers(area: Circle | BBox, lat: float | None, lon: float | None) -> bool:
@@ -81,6 +89,9 @@ class StreamClient:
     pending: deque[LiveEvent] = field(default_factory=deque)
     waiter: asyncio.Future[None] | None = None
     busy: bool = False
+    write: Callable[[LiveEvent], None] | None = None
+    """Set while the stream idles past its backlog: sends an event at once, on the loop
+    (`townsquare.live.direct`)."""
 
     def put(self, event: LiveEvent) -> bool:
         """Queue one event (on the loop); False if `QUEUE_MAX` are waiting already."""
@@ -123,9 +134,15 @@ def live_events(session: Session, events: list[tuple[int, str, int]]) -> list[Li
 class StreamHub:
     """The clients of this process and the one path events take to them."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], send_timeout_s: float = 30.0) -> None:
         self.factory = factory
+        self.send_timeout_s = send_timeout_s
         self.clients: set[StreamClient] = set()
+        self.areas: dict[Circle | BBox, set[StreamClient]] = {}
+        """The clients by area: the area test is made once per area, not once per client."""
+        self.writing: dict[object, tuple[float, asyncio.Task[Any]]] = {}
+        """Streams in the middle of a write: since when (loop time), and the task to cancel."""
+        self.stalled: set[object] = set()
         self.open_from: Counter[str] = Counter()
         """Streams open per client address (held from the answer until the connection ends)."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -153,21 +170,29 @@ class StreamHub:
     def dispatch(self, event: LiveEvent) -> None:
         """On the loop: queue the event for every client whose area holds it."""
         event.frame  # noqa: B018  # encoded here, once, not by the first client to send it
-        inside: dict[Circle | BBox, bool] = {}
-        for client in list(self.clients):
-            area = client.area
-            hit = inside.get(area)
-            if hit is None:
-                hit = inside[area] = covers(area, event.lat, event.lon)
-            if hit:
-                client.busy = True
-                self._put(client, event)
+        lat, lon = event.lat, event.lon
+        slow = []
+        for area, group in self.areas.items():
+            if covers(area, lat, lon):
+                for client in group:
+                    client.busy = True
+                    write = client.write
+                    if write is not None and client.waiter is not None and not client.pending:
+                        write(event)  # parked: no task to wake
+                    elif not client.put(event):
+                        slow.append(client)
+        for client in slow:
+            self._drop(client)
 
     def _put(self, client: StreamClient, event: LiveEvent) -> None:
-        if not client.put(event):  # too slow: drop it, and tell it so once it reads
-            self.clients.discard(client)
-            client.pending.clear()
-            client.put(DROPPED)
+        if not client.put(event):
+            self._drop(client)
+
+    def _drop(self, client: StreamClient) -> None:
+        """Too slow: forget it, and tell it so once it reads (it reconnects and resumes)."""
+        self.remove(client)
+        client.pending.clear()
+        client.put(DROPPED)
 
     def tick(self) -> None:
         """On the loop: a keep-alive to every client that got nothing since the last tick."""
@@ -178,22 +203,50 @@ class StreamHub:
                 self._put(client, KEEPALIVE)
 
     async def keep_alive(self, every_s: float, stop: asyncio.Event) -> None:
-        """Tick every `every_s` until `stop` (a lifespan job of the server)."""
+        """Tick every `every_s`, and look for stuck writes twice per send timeout, until
+        `stop` (a lifespan job of the server)."""
+        loop = asyncio.get_running_loop()
+        wake_s = min(every_s, self.send_timeout_s / 2)
+        next_tick = loop.time() + every_s
         while not stop.is_set():
-            try:
-                await asyncio.wait_for(stop.wait(), every_s)
-            except TimeoutError:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wake_s)
+            self.close_stalled(loop.time())
+            if loop.time() >= next_tick:
                 self.tick()
+                next_tick = loop.time() + every_s
+
+    def writing_since(self, stream: object, since: float, task: asyncio.Task[Any]) -> None:
+        """On the loop: `stream` started a write at `since` in `task` (cancelled if stuck)."""
+        self.writing[stream] = (since, task)
+
+    def written(self, stream: object) -> None:
+        """On the loop: `stream`'s write is done."""
+        self.writing.pop(stream, None)
+
+    def close_stalled(self, now: float) -> None:
+        """Cancel every stream whose write has waited longer than the send timeout."""
+        for stream, (since, task) in list(self.writing.items()):
+            if now - since > self.send_timeout_s:
+                del self.writing[stream]
+                self.stalled.add(stream)
+                task.cancel()
 
     def add(self, area: Circle | BBox) -> StreamClient:
         """Register a client (before reading its backlog, so nothing falls in between)."""
         client = StreamClient(area)
         self.clients.add(client)
+        self.areas.setdefault(area, set()).add(client)
         return client
 
     def remove(self, client: StreamClient) -> None:
         """Forget a client."""
         self.clients.discard(client)
+        group = self.areas.get(client.area)
+        if group is not None:
+            group.discard(client)
+            if not group:
+                del self.areas[client.area]
 
     def backlog(self, after_id: int, area: Circle | BBox) -> list[LiveEvent]:
         """Events after `after_id` in the client's area, from the shared outbox."""

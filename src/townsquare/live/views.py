@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+import os
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -21,14 +21,17 @@ from starlette.types import Message, Receive, Scope, Send
 from townsquare.errors import InvalidParameter, TooManyRequests
 from townsquare.http.deps import Client, platform_of
 from townsquare.incidents.schemas import BBox, Circle, parse_area
-from townsquare.live.hub import DROPPED, KEEPALIVE, LiveEvent, StreamHub
+from townsquare.live.direct import DirectWriter
+from townsquare.live.hub import DROPPED, FLUSH, KEEPALIVE, LiveEvent, StreamHub
+from townsquare.live.rawsend import RAW_SEND
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 Param = Annotated[str | None, Query()]
 RETRY_MS = 3000
-SEEN_MAX = 2048
 MAX_EVENT_ID = 2**63 - 1
+PROCESS_HEADER = "X-Townsquare-Process"
+"""Names the serving process (its id): with `serve --workers N`, which worker holds a stream."""
 
 
 def _after(value: str | None) -> int | None:
@@ -44,26 +47,10 @@ def _after(value: str | None) -> int | None:
     return after
 
 
-class Seen:
-    """The ids of the last `SEEN_MAX` events sent, for a constant-time "sent already?"."""
-
-    def __init__(self) -> None:
-        self.order: deque[int] = deque()
-        self.ids: set[int] = set()
-
-    def __contains__(self, event_id: object) -> bool:
-        return event_id in self.ids
-
-    def add(self, event_id: int) -> None:
-        """Remember one id, forgetting the oldest beyond `SEEN_MAX`."""
-        self.order.append(event_id)
-        self.ids.add(event_id)
-        if len(self.order) > SEEN_MAX:
-            self.ids.discard(self.order.popleft())
-
-
-async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> AsyncIterator[bytes]:
-    seen = Seen()
+async def _events(
+    hub: StreamHub, area: Circle | BBox, after: int | None, direct: DirectWriter
+) -> AsyncIterator[bytes]:
+    seen = direct.seen
     client = hub.add(area)  # before reading the backlog, so nothing falls in between
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
@@ -77,7 +64,12 @@ async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> Asy
             yield b": resumed\n\n"
         get = client.get
         while True:
+            if not client.pending:
+                direct.arm(client)  # idle: the hub writes to this stream itself
             event = await get()  # idle: the hub's ticker queues KEEPALIVE
+            if event is FLUSH:
+                await direct.finish()
+                continue
             if event is KEEPALIVE:
                 yield b": keepalive\n\n"
                 continue
@@ -88,11 +80,8 @@ async def _events(hub: StreamHub, area: Circle | BBox, after: int | None) -> Asy
             seen.add(event.id)
             yield event.frame
     finally:
+        client.write = None
         hub.remove(client)
-
-
-class SlowReader(Exception):
-    """The client did not take one write within the send timeout."""
 
 
 class BoundedStream(StreamingResponse):
@@ -100,36 +89,87 @@ class BoundedStream(StreamingResponse):
     ended when its client takes longer than `send_timeout_s` to take one write."""
 
     def __init__(
-        self, content: AsyncIterator[bytes], hub: StreamHub, address: str, send_timeout_s: float
+        self,
+        content: AsyncIterator[bytes],
+        hub: StreamHub,
+        address: str,
+        send_timeout_s: float,
+        direct: DirectWriter,
     ) -> None:
         super().__init__(
             content,
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+                PROCESS_HEADER: str(os.getpid()),  # which worker of a node holds the stream
+            },
         )
         self.hub, self.address, self.send_timeout_s = hub, address, send_timeout_s
+        self.frame_send: Send | None = None
+        self.direct = direct
         hub.open_from[address] += 1
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Stream, each write bounded in time; the slot is given back however it ends."""
+        """Stream, each write bounded in time; the slot is given back however it ends.
 
-        async def timed(message: Message) -> None:
-            try:
-                await asyncio.wait_for(send(message), self.send_timeout_s)
-            except TimeoutError:
-                raise SlowReader from None
+        The bound is the hub's watchdog, not a timeout per write: `asyncio.wait_for` made a
+        task per write, for every client of every event.
+        """
+        hub, task = self.hub, asyncio.current_task()
+        assert task is not None  # an ASGI app runs in a task
+        clock = asyncio.get_running_loop().time
 
+        def bounded(inner: Send) -> Send:
+            async def timed(message: Message) -> None:
+                hub.writing_since(self, clock(), task)
+                await inner(message)
+                hub.written(self)
+
+            return timed
+
+        raw = scope.get(RAW_SEND)
+        self.frame_send = bounded(raw) if raw is not None else None
+        self.direct.send = raw
+
+        def watch(writing: bool) -> None:
+            if writing:
+                hub.writing_since(self, clock(), task)
+            else:
+                hub.written(self)
+
+        self.direct.watch = watch
         try:
-            await super().__call__(scope, receive, timed)
-        except SlowReader:  # the server ends the connection (the response is incomplete)
+            await super().__call__(scope, receive, bounded(send))
+        except asyncio.CancelledError:
+            if self not in hub.stalled:
+                raise
+            task.uncancel()  # the server ends the connection (the response is incomplete)
             log.info("live stream closed: its client took no write in %s s", self.send_timeout_s)
         finally:
+            hub.written(self)
+            hub.stalled.discard(self)
             closing: Any = getattr(self.body_iterator, "aclose", None)
             if closing is not None:
                 await closing()  # the stream leaves the hub now, not when collected
-            self.hub.open_from[self.address] -= 1
-            if self.hub.open_from[self.address] <= 0:
-                del self.hub.open_from[self.address]
+            hub.open_from[self.address] -= 1
+            if hub.open_from[self.address] <= 0:
+                del hub.open_from[self.address]
+
+    async def stream_response(self, send: Send) -> None:
+        """The start and first frame through the middlewares, the next frames straight to the
+        server when `RawSend` gave its `send` (`townsquare.live.rawsend`)."""
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        frames = self.body_iterator.__aiter__()
+        first = await anext(frames, None)
+        if first is not None:
+            await send({"type": "http.response.body", "body": first, "more_body": True})
+            direct = self.frame_send or send
+            async for frame in frames:
+                await direct({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @router.get(
@@ -157,5 +197,6 @@ async def stream(
         raise TooManyRequests(
             f"{settings.stream_max_per_address} live streams are open from this address already"
         )
-    events = _events(platform.hub, area, after)
-    return BoundedStream(events, platform.hub, address, settings.stream_send_timeout_s)
+    direct = DirectWriter()
+    events = _events(platform.hub, area, after, direct)
+    return BoundedStream(events, platform.hub, address, settings.stream_send_timeout_s, direct)
