@@ -20,6 +20,8 @@ from townsquare.accounts import security, signin, throttle
 from townsquare.accounts.models import Account, AccountSession, ApiToken
 from townsquare.accounts.schemas import Actor
 from townsquare.errors import Conflict, Forbidden, InvalidParameter
+from townsquare.i18n import N_
+from townsquare.i18n import gettext as _
 from townsquare.settings import Settings
 
 EMAIL_CHANGE_LIFETIME = timedelta(days=1)
@@ -38,7 +40,7 @@ def _password_again(
     if not security.check_password(account.password_hash, password):
         throttle.failed(session, settings, account.email, client, now)
         session.commit()  # the failure counts even though the action is refused
-        raise Forbidden("your current password is not right")
+        raise Forbidden(N_("your current password is not right"))
 
 
 def _notify(settings: Settings, to: str, subject: str, body: str) -> None:
@@ -59,7 +61,7 @@ def change_password(
     unused reset link ends (this session stays signed in)."""
     account = session.get_one(Account, actor.account_id)
     if not security.MIN_PASSWORD <= len(new) <= 200:
-        raise InvalidParameter("password", "choose a new password of at least 10 characters")
+        raise InvalidParameter("password", N_("choose a new password of at least 10 characters"))
     _password_again(session, settings, account, current, client, now)
     account.password_hash = security.hash_password(new)
     for row in session.scalars(
@@ -87,10 +89,12 @@ def change_password(
     _notify(
         settings,
         account.email,
-        "Your Townsquare password was changed",
-        "The password of your Townsquare account was just changed, and every other session "
-        "signed out.\nIf you did not do this, ask for a reset link at "
-        f"{settings.site_url()}/forgot-password\n",
+        _("Your Townsquare password was changed"),
+        _(
+            "The password of your Townsquare account was just changed, and every other session "
+            "signed out.\nIf you did not do this, ask for a reset link at %(url)s\n"
+        )
+        % {"url": f"{settings.site_url()}/forgot-password"},
     )
 
 
@@ -123,7 +127,7 @@ def request_email_change(
     account = session.get_one(Account, actor.account_id)
     new = security.normal_email(new_email)
     if new == account.email:
-        raise InvalidParameter("email", "this is already your address")
+        raise InvalidParameter("email", N_("this is already your address"))
     _password_again(session, settings, account, password, client, now)
     audit.record_row(
         session,
@@ -137,9 +141,11 @@ def request_email_change(
         _notify(
             settings,
             new,
-            "Your Townsquare address",
-            "Someone asked to move another Townsquare account to this address, which already "
-            "has an account. Nothing changed.\n",
+            _("Your Townsquare address"),
+            _(
+                "Someone asked to move another Townsquare account to this address, which "
+                "already has an account. Nothing changed.\n"
+            ),
         )
         return
     token = _change_token(settings, account, new, now)
@@ -147,17 +153,20 @@ def request_email_change(
     _notify(
         settings,
         new,
-        "Confirm your new Townsquare address",
-        f"Open this link to make this your Townsquare address: {url}\n"
-        "The link works for one day, once. If you did not ask for this, ignore it.\n",
+        _("Confirm your new Townsquare address"),
+        _(
+            "Open this link to make this your Townsquare address: %(url)s\n"
+            "The link works for one day, once. If you did not ask for this, ignore it.\n"
+        )
+        % {"url": url},
     )
 
 
 def confirm_email_change(session: Session, settings: Settings, token: str, *, now: datetime) -> str:
     """Move the link's account to its new address (confirmed by the opening); the old
     address is told. Returns the new address; InvalidParameter for a bad, used or old link."""
-    payload, _, mac = token.partition(".")
-    refused = InvalidParameter("token", "this link is unknown, used or expired")
+    payload, _sep, mac = token.partition(".")
+    refused = InvalidParameter("token", N_("this link is unknown, used or expired"))
     try:
         body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         account_id, new, expires = int(body["a"]), str(body["n"]), int(body["e"])
@@ -171,7 +180,7 @@ def confirm_email_change(session: Session, settings: Settings, token: str, *, no
     ):
         raise refused
     if session.scalar(select(Account.id).where(Account.email == new)) is not None:
-        raise Conflict("another account took this address meanwhile")
+        raise Conflict(N_("another account took this address meanwhile"))
     old = account.email
     account.email = new
     account.email_verified_at = now
@@ -183,9 +192,11 @@ def confirm_email_change(session: Session, settings: Settings, token: str, *, no
     _notify(
         settings,
         old,
-        "Your Townsquare address was changed",
-        "Your Townsquare account now uses another e-mail address; this one no longer signs "
-        "in.\nIf you did not do this, contact the site's operator.\n",
+        _("Your Townsquare address was changed"),
+        _(
+            "Your Townsquare account now uses another e-mail address; this one no longer signs "
+            "in.\nIf you did not do this, contact the site's operator.\n"
+        ),
     )
     return new
 

@@ -32,6 +32,8 @@ from townsquare.errors import (
 from townsquare.housekeeping import rights
 from townsquare.http.deps import DB, SESSION_COOKIE, Client, Config
 from townsquare.http.ratelimit import count, retry_later
+from townsquare.i18n import N_
+from townsquare.i18n import gettext as _
 from townsquare.web.accounts import anonymous_page
 from townsquare.web.kit import (
     PageActor,
@@ -49,13 +51,17 @@ from townsquare.web.kit import (
 router = page_router()
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 DONE = {
-    "on": "Two-factor sign-in is on. Each sign-in now asks for a code from your app.",
-    "off": "Two-factor sign-in is off.",
-    "password": "Your password is changed. Every other session and API token of your account "
-    "has ended; this one stays signed in.",
-    "email": "We sent a link to your new address. Your address changes when you open it; "
-    "until then, keep signing in with the current one.",
-    "verify": "We sent a new link to confirm your address. It works for two days.",
+    "on": N_("Two-factor sign-in is on. Each sign-in now asks for a code from your app."),
+    "off": N_("Two-factor sign-in is off."),
+    "password": N_(
+        "Your password is changed. Every other session and API token of your account "
+        "has ended; this one stays signed in."
+    ),
+    "email": N_(
+        "We sent a link to your new address. Your address changes when you open it; "
+        "until then, keep signing in with the current one."
+    ),
+    "verify": N_("We sent a new link to confirm your address. It works for two days."),
 }
 """What the page says after each form is done, by `?done=`."""
 
@@ -100,7 +106,7 @@ def _account_page(
         setup=setup,
         needs_totp=me.needs_totp,
         error=error,
-        done=DONE.get(done, ""),
+        done=_(DONE[done]) if done in DONE else "",
         done_key=done if done in DONE else "",
         problem=problem,
         values=values or {},
@@ -114,11 +120,16 @@ async def account_page(request: Request, session: DB, actor: PageActor, done: st
     return _account_page(request, session, actor, done=done or totp)
 
 
+def _said(detail: str) -> str:
+    """A service's words in the page's language when the catalog has them (`N_` marks them)."""
+    return _(detail) if detail else detail
+
+
 def _in_words(exc: Refused) -> str:
     if isinstance(exc, InvalidParameter):  # the field is named by where the words stand
-        return as_sentence(exc.detail.removeprefix(f"{exc.parameter}: "))
-    if isinstance(exc, TownsquareError):
-        return as_sentence(exc.detail.removeprefix("code: "))
+        return as_sentence(_said(exc.detail.removeprefix(f"{exc.parameter}: ")))
+    if isinstance(exc, TownsquareError):  # a rule the catalog knows is said in the page's language
+        return as_sentence(_said(exc.detail.removeprefix("code: ")))
     return sentence(exc)
 
 
@@ -159,7 +170,7 @@ async def change_password(
     form = await request.form()
     current, new = text(form, "current_password")[:200], text(form, "new_password")[:201]
     if not current:
-        return _missing(request, session, actor, "password", "Enter your current password.")
+        return _missing(request, session, actor, "password", _("Enter your current password."))
     show = _form_refused(request, session, actor, "password", {})
     with refusal_shown(session, show, InvalidParameter, Forbidden, TooManyRequests):
         selfservice.change_password(
@@ -177,10 +188,10 @@ async def change_email(
     new, password = text(form, "new_email").strip()[:320], text(form, "password")[:200]
     values = {"new_email": new}
     if not re.match(EMAIL_PATTERN, new):
-        words = "Enter the new address like name@example.org."
+        words = _("Enter the new address like name@example.org.")
         return _account_page(request, session, actor, 422, problem=("email", words), values=values)
     if not password:
-        words = "Enter your current password to change the address."
+        words = _("Enter your current password to change the address.")
         return _account_page(request, session, actor, 422, problem=("email", words), values=values)
     show = _form_refused(request, session, actor, "email", values)
     with refusal_shown(session, show, InvalidParameter, Forbidden, TooManyRequests):
@@ -212,8 +223,8 @@ async def email_change(request: Request, session: DB, settings: Config) -> Respo
         return retry_later(shown, exc)
     except (InvalidParameter, Conflict) as exc:
         session.rollback()
-        words = exc.detail.removeprefix("token: ")
-        error = as_sentence(words) + " Ask for a new link on your account page."
+        words = _said(exc.detail.removeprefix("token: "))
+        error = as_sentence(words) + " " + _("Ask for a new link on your account page.")
         status = 400 if isinstance(exc, InvalidParameter) else exc.status  # as /verify says
         return anonymous_page(
             request, "accounts/email_confirm.html", status, token="", done="", error=error
@@ -241,10 +252,10 @@ async def delete_account(
     form = await request.form()
     password = text(form, "password")[:200]
     if text(form, "confirm") != "yes":
-        words = "Tick the box to confirm that you want your account and data deleted."
+        words = _("Tick the box to confirm that you want your account and data deleted.")
         return _missing(request, session, actor, "delete", words)
     if not password:
-        return _missing(request, session, actor, "delete", "Enter your password to delete it.")
+        return _missing(request, session, actor, "delete", _("Enter your password to delete it."))
     show = _form_refused(request, session, actor, "delete", {})
     with refusal_shown(session, show, Forbidden, TooManyRequests):
         rights.delete_account(

@@ -39,6 +39,8 @@ from townsquare.http.deps import (
     set_session_cookie,
 )
 from townsquare.http.ratelimit import count, retry_later
+from townsquare.i18n import N_
+from townsquare.i18n import gettext as _
 from townsquare.settings import Settings
 from townsquare.web.kit import (
     PageActor,
@@ -105,9 +107,9 @@ async def sign_up(request: Request, session: DB, settings: Config) -> Response:
     except ValidationError as exc:
         name = str(exc.errors()[0]["loc"][-1])
         message = {
-            "email": "Enter an e-mail address like name@example.org.",
-            "password": "Choose a password of at least 10 characters.",
-        }.get(name, "Check the form.")
+            "email": _("Enter an e-mail address like name@example.org."),
+            "password": _("Choose a password of at least 10 characters."),
+        }.get(name, _("Check the form."))
         return anonymous_page(
             request, "accounts/sign_up.html", 422, values=values, error=(name, message)
         )
@@ -134,7 +136,7 @@ async def resend_link(request: Request, session: DB, settings: Config) -> Respon
     if not form_token_ok(request, form):
         return anonymous_page(request, "refused.html", 403)
     if "@" not in email:
-        error = ("email", "Enter the e-mail address you signed up with.")
+        error = ("email", _("Enter the e-mail address you signed up with."))
         return anonymous_page(
             request, "accounts/sign_up_sent.html", 422, email=email, resent=False, error=error
         )
@@ -174,7 +176,7 @@ async def verify(request: Request, session: DB) -> Response:
         )
         return retry_later(shown, exc)
     except InvalidParameter:
-        error = "This link is unknown, used or expired. Sign in to ask for a new one."
+        error = _("This link is unknown, used or expired. Sign in to ask for a new one.")
         return anonymous_page(
             request, "accounts/verify.html", 400, token="", done=False, error=error
         )
@@ -185,9 +187,9 @@ async def verify(request: Request, session: DB) -> Response:
 
 
 WHY_SIGN_IN = (
-    ("/posts/new", "Sign in to report what you saw."),
-    ("/posts/mine", "Sign in to see your posts."),
-    ("/account", "Sign in to see your account."),
+    ("/posts/new", N_("Sign in to report what you saw.")),
+    ("/posts/mine", N_("Sign in to see your posts.")),
+    ("/account", N_("Sign in to see your account.")),
 )
 """What the sign-in page says above its form, by the page it leads back to."""
 
@@ -195,9 +197,9 @@ WHY_SIGN_IN = (
 def sign_in_notice(target: str, signed_out: str) -> str:
     """Why the visitor is asked to sign in, in a sentence ('' when there is nothing to say)."""
     if signed_out == "everywhere":
-        return "You are signed out on every device. Sign in again here to go on."
+        return _("You are signed out on every device. Sign in again here to go on.")
     path = target.split("?", 1)[0]
-    return next((words for prefix, words in WHY_SIGN_IN if path == prefix), "")
+    return next((_(words) for prefix, words in WHY_SIGN_IN if path == prefix), "")
 
 
 @router.get("/sign-in")
@@ -266,7 +268,7 @@ async def sign_in(request: Request, session: DB, settings: Config, client: Clien
     except signin.SecondFactorRequired as exc:
         return _code_step(request, exc.pending, target)
     except Unauthorized:
-        return _password_step(request, 401, target, "Wrong e-mail or password.", email)
+        return _password_step(request, 401, target, _("Wrong e-mail or password."), email)
     except TooManyRequests as exc:
         return _password_step(request, 429, target, f"{exc.detail}.", email)
     return _signed_in(settings, opened.token, target)
@@ -285,10 +287,10 @@ async def sign_in_code(request: Request, session: DB, settings: Config, client: 
             session, settings, pending, code, client=client, now=utcnow()
         )
     except signin.PendingSignInInvalid:
-        error = "That sign-in expired or was already used. Enter your password again."
+        error = _("That sign-in expired or was already used. Enter your password again.")
         return _password_step(request, 401, target, error)
     except signin.SecondFactorRequired as exc:
-        error = "That code is not valid now; wait for the next one."
+        error = _("That code is not valid now; wait for the next one.")
         return _code_step(request, exc.pending, target, 401, error)
     except TooManyRequests as exc:
         return _password_step(request, 429, target, f"{exc.detail}.")
@@ -312,7 +314,7 @@ async def forgot(request: Request, session: DB, settings: Config) -> Response:
     if not form_token_ok(request, form):
         return anonymous_page(request, "refused.html", 403)
     if "@" not in email:
-        error = ("email", "Enter the e-mail address you signed up with.")
+        error = ("email", _("Enter the e-mail address you signed up with."))
         return anonymous_page(
             request, "accounts/forgot.html", 422, sent=False, email=email, error=error
         )
@@ -343,7 +345,7 @@ async def reset(request: Request, session: DB) -> Response:
     try:
         body = NewPassword(token=token, password=text(form, "password"))
     except ValidationError:
-        error = ("password", "Choose a password of at least 10 characters.")
+        error = ("password", _("Choose a password of at least 10 characters."))
         return anonymous_page(
             request, "accounts/reset.html", 422, token=token, done=False, error=error
         )

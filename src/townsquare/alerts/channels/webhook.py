@@ -36,6 +36,7 @@ import httpx
 from pydantic import BaseModel, Field, field_validator
 
 from townsquare.alerts.channels import Outgoing, Sender, SendError, Stored
+from townsquare.i18n import gettext as _
 from townsquare.settings import Settings
 
 RETRYABLE_4XX = {408, 425, 429}
@@ -124,20 +125,22 @@ def refusal(url: str, allow_private: bool) -> str | None:
     parts = urlsplit(url)
     host = parts.hostname
     if not host:
-        return "this URL names no server"
+        return _("this URL names no server")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return "this URL's port is not a number from 1 to 65535"
+        return _("this URL's port is not a number from 1 to 65535")
     try:
         pinned_address(host, port, allow_private)
     except SendError as exc:
         if exc.permanent:
-            return (
-                f"{host} is a private, loopback or otherwise non-public address; this server "
+            return _(
+                "{host} is a private, loopback or otherwise non-public address; this server "
                 "sends webhooks only to public addresses on the internet"
-            )
-        return f"the server cannot find {host} (its name does not resolve); check the URL"
+            ).format(host=host)
+        return _("the server cannot find {host} (its name does not resolve); check the URL").format(
+            host=host
+        )
     return None
 
 

@@ -6,6 +6,16 @@
 (function () {
   "use strict";
   var KEY = "townsquare.watch-areas";
+  /* The page's language: its words for this script's sentences (alerts.html, when not English). */
+  var TEXT = (function () {
+    var node = document.getElementById("alerts-text");
+    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
+  })();
+  function tr(text, values) {
+    var shown = TEXT[text] || text;
+    Object.keys(values || {}).forEach(function (k) { shown = shown.split("{" + k + "}").join(values[k]); });
+    return shown;
+  }
   var FIELD_OF = {
     lat: "w-lat", lon: "w-lon", radius_m: "w-radius", area: "w-lat", categories: "w-about",
     min_severity: "w-severity", urgent_severity: "w-urgent", kind: "w-channel",
@@ -13,15 +23,16 @@
     keys: "w-channel", p256dh: "w-channel", auth: "w-channel",
   };
   var FALLBACK = {
-    lat: "Type a latitude: a number from -90 to 90.",
-    lon: "Type a longitude: a number from -180 to 180.",
-    radius_m: "Pick a radius from the list.",
-    address: "Type the e-mail address the alerts should go to.",
-    url: "Type the webhook URL the alerts should be sent to (it starts with https://).",
+    lat: tr("Type a latitude: a number from -90 to 90."),
+    lon: tr("Type a longitude: a number from -180 to 180."),
+    radius_m: tr("Pick a radius from the list."),
+    address: tr("Type the e-mail address the alerts should go to."),
+    url: tr("Type the webhook URL the alerts should be sent to (it starts with https://)."),
   };
   var OUTCOME = {
-    queued: "on its way", retrying: "failed, retrying", sent: "sent", dead: "failed, given up",
-    held: "waiting for the digest", digested: "sent in a digest", withdrawn: "withdrawn",
+    queued: tr("on its way"), retrying: tr("failed, retrying"), sent: tr("sent"),
+    dead: tr("failed, given up"), held: tr("waiting for the digest"),
+    digested: tr("sent in a digest"), withdrawn: tr("withdrawn"),
   };
 
   function stored() {
@@ -48,9 +59,9 @@
     if (parameter && text.indexOf(parameter + ": ") === 0) text = text.slice(parameter.length + 2);
     text = text.replace(/^Value error, /, "");
     if (/^(Input should|String should|Field required|Extra inputs|List should)/.test(text)) {
-      text = FALLBACK[parameter] || "This value is not accepted; check it.";
+      text = FALLBACK[parameter] || tr("This value is not accepted; check it.");
     }
-    if (!text) text = "The area could not be saved. Try again.";
+    if (!text) text = tr("The area could not be saved. Try again.");
     text = text.charAt(0).toUpperCase() + text.slice(1);
     return /[.!?]$/.test(text) ? text : text + ".";
   }
@@ -90,21 +101,21 @@
   function pushChannel() {
     if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) {
       return Promise.reject(refusal("w-channel",
-        "This browser cannot receive push alerts. Pick e-mail or a webhook."));
+        tr("This browser cannot receive push alerts. Pick e-mail or a webhook.")));
     }
     return permission().then(function (answer) {
       if (answer === "denied") {
-        throw refusal("w-channel", "Notifications are blocked for this site in this browser. " +
-          "Allow them in the browser's site settings, or pick e-mail or a webhook.");
+        throw refusal("w-channel", tr("Notifications are blocked for this site in this browser. " +
+          "Allow them in the browser's site settings, or pick e-mail or a webhook."));
       }
       if (answer !== "granted") {
-        throw refusal("w-channel", "Townsquare may only send push alerts once you allow " +
-          "notifications. Press “Watch this area” again and answer Allow.");
+        throw refusal("w-channel", tr("Townsquare may only send push alerts once you allow " +
+          "notifications. Press “Watch this area” again and answer Allow."));
       }
       return fetch("/api/v1/push/key");
     }).then(function (r) {
-      if (!r.ok) throw refusal("w-channel", "The server could not give its push key just now. " +
-        "Try again in a moment, or pick e-mail or a webhook.");
+      if (!r.ok) throw refusal("w-channel", tr("The server could not give its push key just now. " +
+        "Try again in a moment, or pick e-mail or a webhook."));
       return r.json();
     }).then(function (key) {
       var wanted = urlBytes(key.public_key);
@@ -124,8 +135,8 @@
       return { kind: "webpush", endpoint: json.endpoint, keys: json.keys };
     }).catch(function (error) {
       if (error.field) throw error;
-      throw refusal("w-channel", "This browser could not subscribe to push alerts (" +
-        error.message + "). Pick e-mail or a webhook.");
+      throw refusal("w-channel", tr("This browser could not subscribe to push alerts ({error}). " +
+        "Pick e-mail or a webhook.", { error: error.message }));
     });
   }
 
@@ -140,10 +151,12 @@
   }
 
   function shapeLabel(shape) {
-    if (!shape || shape.type !== "circle") return "Watch area";
+    if (!shape || shape.type !== "circle") return tr("Watch area");
     var r = shape.radius_m;
-    return (r >= 1000 ? r / 1000 + " km" : r + " m") + " around " +
-      shape.lat.toFixed(4) + ", " + shape.lon.toFixed(4);
+    return tr("{radius} around {lat}, {lon}", {
+      radius: r >= 1000 ? r / 1000 + " km" : r + " m",
+      lat: shape.lat.toFixed(4), lon: shape.lon.toFixed(4),
+    });
   }
 
   function authorized(entry) { return { headers: { Authorization: "Bearer " + entry.token } }; }
@@ -152,7 +165,7 @@
     var slot = document.createDocumentFragment();
     if (!sub) return slot;
     var plan = el("ul", undefined, "watch-plan");
-    plan.setAttribute("aria-label", "What this area receives");
+    plan.setAttribute("aria-label", tr("What this area receives"));
     ["about", "now", "digest", "never", "quiet", "curated"].forEach(function (key) {
       if (sub.plan && sub.plan[key]) {
         var item = el("li", sub.plan[key]);
@@ -166,22 +179,22 @@
       labels[o.value] = o.textContent;
     });
     var to = sub.channels.map(function (c) { return labels[c.kind] || c.kind; }).join(", ");
-    slot.insertBefore(el("p", "Sends to " + to + ".", "watch-channels"), plan);
+    slot.insertBefore(el("p", tr("Sends to {to}.", { to: to }), "watch-channels"), plan);
     if (sub.channels.some(function (c) { return !c.confirmed; })) {
-      slot.appendChild(el("p", "Waiting for the address to confirm: nothing is sent before. " +
-        "Open the link in the mail we sent.", "notice watch-pending"));
+      slot.appendChild(el("p", tr("Waiting for the address to confirm: nothing is sent before. " +
+        "Open the link in the mail we sent."), "notice watch-pending"));
     }
     return slot;
   }
 
   function logOf(rows) {
-    if (!rows.length) return el("p", "Nothing sent yet.", "muted");
+    if (!rows.length) return el("p", tr("Nothing sent yet."), "muted");
     var frame = el("div", undefined, "table-scroll");
     var table = el("table", undefined, "delivery-log");
-    table.setAttribute("aria-label", "Delivery log");
+    table.setAttribute("aria-label", tr("Delivery log"));
     var head = table.createTHead().insertRow();
     ["When", "What", "Incident", "Channel", "Outcome"].forEach(function (h) {
-      var cell = el("th", h);
+      var cell = el("th", tr(h));
       cell.scope = "col";
       head.appendChild(cell);
     });
@@ -212,7 +225,7 @@
         box.appendChild(el("h3", entry.shape ? shapeLabel(entry.shape) : entry.label));
         box.appendChild(planOf(found[0]));
         box.appendChild(logOf(found[1]));
-        var remove = el("button", "Stop watching", "button button--quiet");
+        var remove = el("button", tr("Stop watching"), "button button--quiet");
         remove.type = "button";
         remove.addEventListener("click", function () {
           fetch(where, { method: "DELETE", headers: { Authorization: "Bearer " + entry.token } })
@@ -231,7 +244,7 @@
     var areas = stored();
     Promise.all(areas.map(areaBox)).then(function (boxes) {
       var fresh = document.createDocumentFragment();
-      if (!boxes.length) fresh.appendChild(el("p", "None yet in this browser.", "muted"));
+      if (!boxes.length) fresh.appendChild(el("p", tr("None yet in this browser."), "muted"));
       boxes.forEach(function (box) { fresh.appendChild(box); });
       list.textContent = "";
       list.appendChild(fresh);
@@ -273,7 +286,7 @@
     target.hidden = !field;
     form.querySelector("[data-push-hint]").hidden = form.elements.channel.value !== "webpush";
     var label = target.querySelector("label");
-    label.textContent = field === "address" ? "E-mail address" : field === "url" ? "Webhook URL" : "Address";
+    label.textContent = tr(field === "address" ? "E-mail address" : field === "url" ? "Webhook URL" : "Address");
     form.elements.target.type = field === "address" ? "email" : field === "url" ? "url" : "text";
     Array.prototype.forEach.call(target.querySelectorAll("[data-hint-address], [data-hint-url]"), function (hint) {
       var mine = hint.hasAttribute("data-hint-" + field);
@@ -292,7 +305,7 @@
       event.preventDefault();
       clearErrors(form);
       status.className = "notice";
-      status.textContent = "Saving…";
+      status.textContent = tr("Saving…");
       var kind = form.elements.channel.value;
       var shape;
       Promise.resolve().then(function () {
@@ -317,7 +330,7 @@
           if (r.ok) return body;
           var field = FIELD_OF[body.parameter];
           if (field === "w-target" && kind === "webpush") field = "w-channel";
-          if (r.status === 429) throw new Error("Too many new areas from this address in the last hour. Try again later.");
+          if (r.status === 429) throw new Error(tr("Too many new areas from this address in the last hour. Try again later."));
           throw field ? refusal(field, plain(body.parameter, body.detail)) : new Error(plain(body.parameter, body.detail));
         });
       }).then(function (body) {
@@ -328,15 +341,15 @@
         store(areas);
         var pending = s.channels.some(function (c) { return !c.confirmed; });
         status.className = "notice notice--ok";
-        status.textContent = "Watching " + shapeLabel(shape) + "." + (pending ?
-          " Check the mailbox: alerts start once the address confirms the link we sent." : "");
+        status.textContent = tr("Watching {area}.", { area: shapeLabel(shape) }) + (pending ?
+          " " + tr("Check the mailbox: alerts start once the address confirms the link we sent.") : "");
         render();
       }).catch(function (error) {
         status.className = "notice notice--error";
         if (error.field && showError(error.field, error.message)) {
-          status.textContent = "Not saved: see the message under the field.";
+          status.textContent = tr("Not saved: see the message under the field.");
         } else if (error instanceof TypeError) {
-          status.textContent = "The server could not be reached. Check the connection and try again.";
+          status.textContent = tr("The server could not be reached. Check the connection and try again.");
         } else {
           status.textContent = error.message;
         }
