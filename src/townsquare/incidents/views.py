@@ -19,6 +19,7 @@ from townsquare.http.feed import (
     FeedParams,
     encoded_page,
     feature_collection_bytes,
+    feed_query,
     last_modified,
     page_etag,
     public_url_of,
@@ -28,6 +29,14 @@ from townsquare.incidents import service
 from townsquare.incidents.schemas import FeedQuery, encode_cursor
 
 router = APIRouter()
+
+
+@router.get("/api/v1/incidents", include_in_schema=False)
+async def list_incidents_fast(request: Request) -> Response:
+    """The route that answers the feed: its parameters read directly, not one by one by the
+    framework (a third of a request's cost). `list_incidents` below, never reached, is the
+    same route as the API document declares it."""
+    return await list_incidents(request, feed_query(platform_of(request), request.query_params))
 
 
 @router.get(
