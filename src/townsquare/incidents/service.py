@@ -181,6 +181,8 @@ class Change:
     incident_id: int
     item: IndexItem | None
     public: IncidentPublic | None
+    corroborated: tuple[int, ...] = ()
+    """Resident incidents this one corroborates: their public form names it while it is public."""
 
 
 def read_event(
@@ -192,15 +194,21 @@ def read_event(
     incident_id = int(payload["id"])
     with factory() as session:
         incident = session.get(Incident, incident_id)
+        linked = session.scalars(
+            select(Post.incident_id).where(Post.corroborated_by == incident_id)
+        )
+        corroborated = tuple(i for i in linked if i is not None)
         if incident is None or not in_live_feed(incident):
-            return Change(incident_id, None, None)
-        return Change(incident_id, index_item(incident), publish_all(session, [incident])[0])
+            return Change(incident_id, None, None, corroborated)
+        public = publish_all(session, [incident])[0]
+        return Change(incident_id, index_item(incident), public, corroborated)
 
 
 def apply_change(index: FeedIndex, encoded: EncodedFeed | None, change: Change) -> None:
     """Bring the index and the encoded incidents to what the store said (under the lock)."""
     if encoded is not None:
-        encoded.forget(change.incident_id)
+        for incident_id in (change.incident_id, *change.corroborated):
+            encoded.forget(incident_id)
     if change.item is None or change.public is None:
         index.remove(change.incident_id)
         return
