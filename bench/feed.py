@@ -1,8 +1,11 @@
 """Feed benchmark: "newest 50 within 2 km" over 1,000,000 synthetic incidents.
 
 Prints one table: the in-memory index alone, the HTTP endpoint (a real `townsquare serve`
-process whose index is rebuilt from the store at start), and the SQL fallback (H3 cells IN
-(...) plus exact distance) on SQLite, all over the same data and the same query centres.
+process whose index is rebuilt from the store at start; the first request of each centre, which
+encodes its incidents, then the same again), and the SQL fallback (H3 cells IN (...) plus exact
+distance) on SQLite, all over the same data and the same query centres; then requests per
+second at 64 connections (the feed, /healthz, and a bare ASGI app as the ceiling) and the load
+average. `--before ../main/src` serves another source tree over the same store first.
 Run: `make bench` (or `.venv/bin/python bench/feed.py --n 200000` for a quicker look).
 """
 
@@ -18,8 +21,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import insert
@@ -27,6 +32,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).parent))
 
 from feed_index import synthetic_items
+from feed_load import throughput
 
 from townsquare import geo
 from townsquare.db import make_engine, make_sessionmaker
@@ -116,38 +122,86 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_http(url: str, points: list[tuple[float, float]]) -> tuple[list[float], float]:
-    """Latencies of the HTTP endpoint of a real server, and its start-up time to ready."""
+def _serve(
+    command: list[str], env: dict[str, str], port: int, ready_path: str
+) -> tuple[Any, float]:
+    """Start a server and wait until `ready_path` answers 200; the process and seconds taken."""
+    start = time.perf_counter()
+    server = subprocess.Popen(command, env=env, cwd=Path(__file__).parent)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        while True:
+            try:
+                if client.get(ready_path).status_code == 200:
+                    return server, time.perf_counter() - start
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise RuntimeError("server exited before it was ready")
+            time.sleep(0.1)
+
+
+def _latencies(port: int, paths: list[str]) -> list[float]:
+    samples = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        for path in paths:
+            t0 = time.perf_counter()
+            response = client.get(path)
+            samples.append(time.perf_counter() - t0)
+            response.raise_for_status()
+    return samples
+
+
+def feed_paths(points: list[tuple[float, float]]) -> list[str]:
+    """The feed request of each query centre."""
+    return [
+        f"/api/v1/incidents?lat={lat}&lon={lon}&radius_m={RADIUS_M}&limit={LIMIT}"
+        for lat, lon in points
+    ]
+
+
+def bench_http(
+    url: str, points: list[tuple[float, float]], src: str, seconds: float
+) -> HttpFigures:
+    """A real `townsquare serve` of the code in `src`: latencies one at a time (the first pass
+    over the centres, then again), requests per second at 64 connections, start-up time."""
     port = free_port()
     env = {**os.environ, "TOWNSQUARE_DATABASE_URL": url, "TOWNSQUARE_LOG_LEVEL": "WARNING"}
-    start = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)], env=env
-    )
-    base = f"http://127.0.0.1:{port}"
+    env["PYTHONPATH"] = src
+    command = [sys.executable, "-m", "townsquare.cli", "serve", "--port", str(port)]
+    server, ready = _serve(command, env, port, "/readyz")
     try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            while True:
-                try:
-                    if client.get("/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None:
-                    raise RuntimeError("server exited before it was ready")
-                time.sleep(0.1)
-            ready = time.perf_counter() - start
-            samples = []
-            for lat, lon in points:
-                params = {"lat": lat, "lon": lon, "radius_m": RADIUS_M, "limit": LIMIT}
-                t0 = time.perf_counter()
-                response = client.get("/api/v1/incidents", params=params)
-                samples.append(time.perf_counter() - t0)
-                response.raise_for_status()
-        return samples, ready
+        paths = feed_paths(points)
+        first = _latencies(port, paths)
+        again = _latencies(port, paths)
+        feed_rps = throughput(port, paths, seconds=seconds)
+        health_rps = throughput(port, ["/healthz"], seconds=seconds)
+        return HttpFigures(first, again, feed_rps, health_rps, ready)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def bench_raw(seconds: float) -> float:
+    """Requests per second of a bare ASGI app on uvicorn at 64 connections (the ceiling)."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "feed_load:raw_app", "--port", str(port)]
+    server, _ = _serve([*command, "--log-level", "warning"], dict(os.environ), port, "/")
+    try:
+        return throughput(port, ["/"], seconds=seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@dataclass
+class HttpFigures:
+    """What one server run measured."""
+
+    first: list[float]
+    again: list[float]
+    feed_rps: float
+    health_rps: float
+    ready_s: float
 
 
 def main() -> None:
@@ -157,7 +211,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2_000, help="index queries")
     parser.add_argument("--http-queries", type=int, default=500)
     parser.add_argument("--sql-queries", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=5.0, help="of each throughput run")
+    parser.add_argument(
+        "--before", metavar="SRC", help="also serve this source tree (e.g. main's src) as 'before'"
+    )
     args = parser.parse_args()
+    load_at_start = os.getloadavg()
 
     items = synthetic_items(args.n, seed=1)
     points = centres(items, args.queries, seed=2)
@@ -172,10 +231,9 @@ def main() -> None:
 
     index_samples = [timed(lambda p=p: one(*p), 1)[0] for p in points]  # type: ignore[misc]
 
-    rows: list[tuple[str, str]] = []
-    p50, p99, mean = percentiles(index_samples)
-    rows.append(("index alone", f"{p50:9.1f} {p99:9.1f} {mean:9.1f}"))
-
+    rows: list[tuple[str, str]] = [("index alone", _figures(index_samples))]
+    runs: dict[str, HttpFigures] = {}
+    src = str(Path(__file__).parent.parent / "src")
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         fill_s = fill_sqlite(url, items)
@@ -185,25 +243,40 @@ def main() -> None:
             for lat, lon in points[: args.sql_queries]:
                 query = FeedQuery(Circle(geo.Point(lat, lon), RADIUS_M), LIMIT)
                 sql_samples.append(timed(lambda q=query: service.query_sql(session, q), 1)[0])
-        http_samples, ready_s = bench_http(url, points[: args.http_queries])
+        if args.before:
+            runs["before"] = bench_http(url, points[: args.http_queries], args.before, args.seconds)
+        runs["this tree"] = bench_http(url, points[: args.http_queries], src, args.seconds)
+    raw_rps = bench_raw(args.seconds)
 
-    p50, p99, mean = percentiles(http_samples)
-    rows.append(("HTTP endpoint (index + store)", f"{p50:9.1f} {p99:9.1f} {mean:9.1f}"))
-    p50, p99, mean = percentiles(sql_samples)
-    rows.append(("SQL fallback on SQLite", f"{p50:9.1f} {p99:9.1f} {mean:9.1f}"))
+    for name, run in runs.items():
+        rows.append((f"HTTP {name}, first request", _figures(run.first)))
+        rows.append((f"HTTP {name}, again", _figures(run.again)))
+    rows.append(("SQL fallback on SQLite", _figures(sql_samples)))
 
     print(f"\nnewest {LIMIT} within {RADIUS_M} m, {args.n:,} incidents, 60x60 km, 30 days")
-    print(f"{'path':32} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
+    print(f"{'path':36} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
     for name, figures in rows:
-        print(f"{name:32} {figures}")
+        print(f"{name:36} {figures}")
+    print("\nrequests per second at 64 connections, one worker:")
+    for name, run in runs.items():
+        print(f"  {name:10} feed {run.feed_rps:8.0f}   /healthz {run.health_rps:8.0f}")
+    print(f"  raw ASGI app on uvicorn (fixed JSON): {raw_rps:8.0f}")
     print(
         f"\nindex rebuild from memory: {rebuild_s:.2f} s; average results per query: "
         f"{statistics.fmean(touched):.1f}"
     )
-    print(
-        f"SQLite fill: {fill_s:.1f} s; server start to /readyz (index rebuilt from SQLite): "
-        f"{ready_s:.1f} s"
-    )
+    ready = ", ".join(f"{name} {run.ready_s:.1f} s" for name, run in runs.items())
+    print(f"SQLite fill: {fill_s:.1f} s; server start to /readyz (index from SQLite): {ready}")
+    print(f"load average at start {_load(load_at_start)}, at end {_load(os.getloadavg())}")
+
+
+def _figures(samples: Sequence[float]) -> str:
+    p50, p99, mean = percentiles(samples)
+    return f"{p50:9.1f} {p99:9.1f} {mean:9.1f}"
+
+
+def _load(averages: tuple[float, float, float]) -> str:
+    return " ".join(f"{a:.2f}" for a in averages)
 
 
 if __name__ == "__main__":

@@ -224,7 +224,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         )
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # async: no thread-pool hop for a fixed answer
         return {"status": "ok"}
 
     @app.get(

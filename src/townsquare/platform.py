@@ -17,6 +17,7 @@ from townsquare.deployment import check_shared
 from townsquare.events.bus import Bus, MemoryBus
 from townsquare.events.outbox import relay
 from townsquare.incidents import service as incidents
+from townsquare.incidents.encoded import EncodedFeed
 from townsquare.incidents.index import FeedIndex
 from townsquare.live.hub import StreamHub
 from townsquare.settings import Settings
@@ -47,6 +48,7 @@ class Platform:
     bus: Bus = field(default_factory=MemoryBus)
     index: FeedIndex = field(default_factory=FeedIndex)
     index_lock: threading.RLock = field(default_factory=threading.RLock)
+    encoded: EncodedFeed = field(default_factory=EncodedFeed)
     hub: StreamHub = field(init=False)
     alerts: AlertEngine = field(init=False)
 
@@ -73,14 +75,17 @@ class Platform:
             index = incidents.load_index(session)
         with self.index_lock:
             self.index = index
+            self.encoded.clear()
         self.bus.subscribe(self._on_event)
         self.bus.subscribe(self.hub.on_event)
         self.alerts.start(self.bus)
         log.info("feed index built", extra={"incidents": len(index)})
 
     def _on_event(self, topic: str, payload: dict[str, Any]) -> None:
-        with self.index_lock:
-            incidents.apply_event(self.factory, self.index, topic, payload)
+        change = incidents.read_event(self.factory, topic, payload)  # the store, unlocked
+        if change is not None:
+            with self.index_lock:
+                incidents.apply_change(self.index, self.encoded, change)
 
     def relay_once(self) -> int:
         """Relay committed outbox events to the bus (and so to the index)."""

@@ -178,3 +178,29 @@ def test_an_approved_clip_is_public_with_its_size_and_length(
     served = anyone.get(shown["url"])
     assert served.status_code == 200
     assert served.headers["content-type"] == "video/mp4"
+
+
+def test_a_clip_ready_after_approval_reaches_the_feed(
+    app_client: TestClient,
+    mailbox: tuple[Mailbox, int],
+    factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    """The feed keeps incidents encoded: a derivative finished later still shows in it."""
+    ada = resident(app_client, mailbox[0], "ada@example.org")
+    mod = privileged(app_client, mailbox[0], factory, "mo@example.org", "moderator", utcnow())
+    clip = pattern_clip(tmp_path, "porch.mp4", 1.0).read_bytes()
+    post = submit(ada, media_ids=[upload(ada, "porch.mp4", clip, "video/mp4")]).json()
+    assert mod.post(f"/api/v1/moderation/posts/{post['id']}/approve", json={}).status_code == 200
+    anyone = TestClient(app_client.app)
+    area = {"lat": HOME[0], "lon": HOME[1], "radius_m": 5_000}
+
+    def media_in_feed() -> list[object]:
+        app_client.app.state.platform.relay_once()  # type: ignore[attr-defined]
+        features = anyone.get("/api/v1/incidents", params=area).json()["features"]
+        return [m for f in features for m in f["properties"]["media"]]
+
+    media_in_feed()  # encoded now, most likely while its clip is still processing
+    finish_clips(app_client)
+    (shown,) = wait_for(media_in_feed, what="the clip in the feed")
+    assert shown["kind"] == "clip"  # type: ignore[index]

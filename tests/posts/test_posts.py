@@ -12,6 +12,8 @@ from tests.support.posts import HOME, draft, submit
 from tests.support.residents import Mailbox, privileged, resident
 from townsquare import geo
 from townsquare.db import transaction, utcnow
+from townsquare.incidents import publish
+from townsquare.incidents.models import Incident
 
 
 def test_a_post_is_pending_and_its_author_sees_it_in_full(
@@ -146,6 +148,37 @@ def test_published_post_is_scrubbed_displaced_and_corroborated(
     lon, lat = feature["geometry"]["coordinates"]
     assert geo.haversine_m(HOME[0], HOME[1], lat, lon) > 1
     assert "555-0147" not in incident["summary"]
+
+
+def test_the_feed_stops_naming_a_corroborating_call_once_it_is_removed(
+    app_client: TestClient, mailbox: tuple[Mailbox, int], factory: sessionmaker[Session]
+) -> None:
+    box, _ = mailbox
+    now = utcnow()
+    with transaction(factory) as session:
+        dispatch = factories.incident(
+            session, lat=HOME[0] + 0.001, lon=HOME[1], occurred_at=now, category="crime.theft"
+        )
+    ada = resident(app_client, box, "ada@example.org")
+    moderator = privileged(app_client, box, factory, "mo@example.org", "moderator", now)
+    post = submit(ada, occurred_at=(now - timedelta(minutes=5)).isoformat()).json()
+    approved = moderator.post(f"/api/v1/moderation/posts/{post['id']}/approve", json={})
+    resident_id = approved.json()["incident_id"]
+    platform = app_client.app.state.platform  # type: ignore[attr-defined]
+    area = {"lat": HOME[0], "lon": HOME[1], "radius_m": 2_000}
+
+    def corroboration() -> object:
+        platform.relay_once()
+        features = app_client.get("/api/v1/incidents", params=area).json()["features"]
+        (mine,) = [f for f in features if f["id"] == resident_id]
+        return mine["properties"]["corroborated_by"]
+
+    assert corroboration() == dispatch.id
+    with transaction(factory) as session:
+        row = session.get(Incident, dispatch.id)
+        assert row is not None
+        publish.remove(session, row, "withdrawn by its agency", now=utcnow())
+    assert corroboration() is None
 
 
 def test_a_rejected_post_can_be_appealed_once(

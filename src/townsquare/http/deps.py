@@ -18,6 +18,7 @@ from townsquare.accounts.schemas import Actor
 from townsquare.alerts.runtime import AlertEngine
 from townsquare.db import utcnow
 from townsquare.errors import Forbidden, Unauthorized
+from townsquare.incidents.encoded import EncodedFeed
 from townsquare.incidents.index import FeedIndex
 from townsquare.live.hub import StreamHub
 from townsquare.settings import Settings
@@ -34,6 +35,7 @@ class Runtime(Protocol):
     factory: sessionmaker[Session]
     index: FeedIndex
     index_lock: threading.RLock
+    encoded: EncodedFeed
     hub: StreamHub
     alerts: AlertEngine
 

@@ -6,16 +6,19 @@ OpenAPI and validates them into a `FeedQuery` before the route runs.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from townsquare.http.caching import http_date
 from townsquare.http.deps import Runtime, platform_of
 from townsquare.http.tracing import traced
 from townsquare.incidents import search, service
+from townsquare.incidents.encoded import Encoded, dumps, encode
 from townsquare.incidents.schemas import (
     FeedQuery,
     IncidentPublic,
@@ -52,7 +55,7 @@ def feed_query(platform: Runtime, params: Mapping[str, str | None]) -> FeedQuery
     )
 
 
-def area_params(
+async def area_params(
     request: Request,
     lat: Param = None,
     lon: Param = None,
@@ -72,7 +75,7 @@ def area_params(
     return feed_query(platform_of(request), params)
 
 
-def paged_params(
+async def paged_params(
     query: Annotated[FeedQuery, Depends(area_params)], cursor: Param = None
 ) -> FeedQuery:
     """An area's feed from the cursor of a previous page."""
@@ -101,12 +104,75 @@ def last_modified(incidents: Sequence[IncidentPublic]) -> dict[str, str]:
 
 
 def run_feed(platform: Runtime, query: FeedQuery) -> list[IncidentPublic]:
-    """One page of the feed, through the index under its lock."""
-    with traced("feed query") as span, platform.factory() as session, platform.index_lock:
+    """One page of the feed, through the index under its lock (the store read outside it)."""
+    with traced("feed query") as span, platform.factory() as session:
         if query.text:
-            page = search.search_feed(session, platform.index, query)
+            with platform.index_lock:
+                page = search.search_feed(session, platform.index, query)
         else:
-            page = service.query_feed(session, platform.index, query)
+            with platform.index_lock:
+                ids = service.index_ids(platform.index, query)
+            page = service.live_public(session, ids)
         if span is not None:
             span.set_attribute("townsquare.feed.items", len(page))
         return page
+
+
+async def encoded_page(platform: Runtime, query: FeedQuery) -> list[Encoded]:
+    """One page of the feed (no `q=`) as encoded incidents: the lock for the index alone.
+
+    Incidents not yet encoded (the index was rebuilt with them) are read from the store once,
+    off the event loop, and kept unless an event came meanwhile.
+    """
+    with traced("feed query") as span:
+        with platform.index_lock:
+            ids = service.index_ids(platform.index, query)
+            found = [platform.encoded.get(i) for i in ids]
+            generation = platform.encoded.generation
+        if None in found:
+            found = await _fill(platform, ids, found, generation)
+        page = [e for e in found if e is not None]
+        if span is not None:
+            span.set_attribute("townsquare.feed.items", len(page))
+        return page
+
+
+async def _fill(
+    platform: Runtime, ids: list[int], found: list[Encoded | None], generation: int
+) -> list[Encoded | None]:
+    missing = [i for i, e in zip(ids, found, strict=True) if e is None]
+    fresh = await run_in_threadpool(_read_public, platform, missing)
+    with platform.index_lock:
+        platform.encoded.keep(fresh, generation)
+    filled = {i.id: encode(i) for i in fresh}
+    return [e if e is not None else filled.get(i) for i, e in zip(ids, found, strict=True)]
+
+
+def _read_public(platform: Runtime, ids: list[int]) -> list[IncidentPublic]:
+    with platform.factory() as session:
+        return service.live_public(session, ids)
+
+
+def page_etag(items: Sequence[Encoded], next_url: str | None) -> str:
+    """A weak ETag of a page: its incidents' digests and its next link."""
+    digest = hashlib.blake2b(b"".join(e.tag for e in items), digest_size=16)
+    digest.update((next_url or "").encode())
+    return f'W/"{digest.hexdigest()}"'
+
+
+def feature_collection_bytes(
+    items: Sequence[Encoded], next_cursor: str | None, next_url: str | None
+) -> bytes:
+    """The same bytes `formats.geojson.feature_collection` renders, from encoded incidents."""
+    links = [{"rel": "next", "href": next_url}] if next_url else []
+    return b"".join(
+        (
+            b'{"type":"FeatureCollection","features":[',
+            b",".join(e.body for e in items),
+            b'],"next_cursor":',
+            dumps(next_cursor),
+            b',"links":',
+            dumps(links),
+            b"}",
+        )
+    )

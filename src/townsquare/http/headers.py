@@ -7,7 +7,6 @@ once came over HTTPS never falls back to plain HTTP. Routes' own headers are kep
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from townsquare.settings import Settings
@@ -20,9 +19,10 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.headers = {"X-Content-Type-Options": "nosniff"}
+        headers = {b"x-content-type-options": b"nosniff"}
         if settings.site_url().startswith("https://"):
-            self.headers["Strict-Transport-Security"] = HSTS
+            headers[b"strict-transport-security"] = HSTS.encode()
+        self.headers = list(headers.items())  # encoded once, not per response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,9 +31,11 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self.headers.items():
-                    headers.setdefault(name, value)
+                raw = message.setdefault("headers", [])
+                present = {name.lower() for name, _ in raw}
+                missing = [(k, v) for k, v in self.headers if k not in present]
+                if missing:
+                    message["headers"] = [*raw, *missing]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -14,6 +14,8 @@ from collections.abc import Collection
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from townsquare.events import topics
+from townsquare.events.outbox import announce
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import MediaPublic
 from townsquare.media.models import Media
@@ -70,3 +72,12 @@ def of_incidents(session: Session, incident_ids: Collection[int]) -> dict[int, l
         if incident_id is not None:
             found.setdefault(incident_id, []).append(shown(row))
     return found
+
+
+def announce_ready(session: Session, media_id: int) -> None:
+    """Say `incident.updated` for each public incident a newly ready derivative now shows in,
+    in the caller's transaction, so every node re-encodes it (the feed keeps incidents encoded).
+    """
+    query = public_only(select(Post.incident_id, Media)).where(Media.id == media_id)
+    for incident_id in sorted({i for i, _ in session.execute(query) if i is not None}):
+        announce(session, topics.INCIDENT_UPDATED, {"id": incident_id})

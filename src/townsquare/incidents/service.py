@@ -15,6 +15,7 @@ from townsquare.agencies.models import Agency
 from townsquare.errors import NotFound
 from townsquare.events import topics
 from townsquare.incidents import attachments
+from townsquare.incidents.encoded import EncodedFeed
 from townsquare.incidents.index import FeedIndex, IndexItem
 from townsquare.incidents.models import Incident
 from townsquare.incidents.schemas import (
@@ -172,33 +173,80 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def apply_event(
-    factory: sessionmaker[Session], index: FeedIndex, topic: str, payload: dict[str, Any]
-) -> None:
-    """Keep the index current from one bus event; idempotent, so re-delivery is harmless."""
+@dataclass(frozen=True)
+class Change:
+    """What one bus event means for the feed: the incident's index entry and public form,
+    both None when it is no longer in the live feed."""
+
+    incident_id: int
+    item: IndexItem | None
+    public: IncidentPublic | None
+    corroborated: tuple[int, ...] = ()
+    """Resident incidents this one corroborates: their public form names it while it is public."""
+
+
+def read_event(
+    factory: sessionmaker[Session], topic: str, payload: dict[str, Any]
+) -> Change | None:
+    """Re-read the incident an event names (outside the index lock: it touches the store)."""
     if not topics.about_incident(topic):
-        return
+        return None
     incident_id = int(payload["id"])
     with factory() as session:
         incident = session.get(Incident, incident_id)
+        linked = session.scalars(
+            select(Post.incident_id).where(Post.corroborated_by == incident_id)
+        )
+        corroborated = tuple(i for i in linked if i is not None)
         if incident is None or not in_live_feed(incident):
-            index.remove(incident_id)
-        else:
-            index.upsert(index_item(incident))
+            return Change(incident_id, None, None, corroborated)
+        public = publish_all(session, [incident])[0]
+        return Change(incident_id, index_item(incident), public, corroborated)
+
+
+def apply_change(index: FeedIndex, encoded: EncodedFeed | None, change: Change) -> None:
+    """Bring the index and the encoded incidents to what the store said (under the lock)."""
+    if encoded is not None:
+        for incident_id in (change.incident_id, *change.corroborated):
+            encoded.forget(incident_id)
+    if change.item is None or change.public is None:
+        index.remove(change.incident_id)
+        return
+    index.upsert(change.item)
+    if encoded is not None:
+        encoded.keep([change.public])
+
+
+def apply_event(
+    factory: sessionmaker[Session],
+    index: FeedIndex,
+    topic: str,
+    payload: dict[str, Any],
+    encoded: EncodedFeed | None = None,
+) -> None:
+    """Keep the index current from one bus event; idempotent, so re-delivery is harmless."""
+    change = read_event(factory, topic, payload)
+    if change is not None:
+        apply_change(index, encoded, change)
+
+
+def live_public(session: Session, ids: Sequence[int]) -> list[IncidentPublic]:
+    """Public forms of the incidents `ids` names that are still live, in the given order."""
+    rows = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
+    # An item the index still holds but the store has since hidden is skipped, not shown.
+    return publish_all(session, [rows[i] for i in ids if i in rows and in_live_feed(rows[i])])
 
 
 def query_feed(session: Session, index: FeedIndex | None, query: FeedQuery) -> list[IncidentPublic]:
     """Newest-first page of public incidents matching `query` (index if given, else SQL)."""
-    ids = _query_index(index, query) if index is not None else None
+    ids = index_ids(index, query) if index is not None else None
     if ids is None:
         return publish_all(session, query_sql(session, query))
-    rows = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
-    # An item the index still holds but the store has since hidden is skipped, not shown.
-    found = [rows[i] for i in ids if i in rows and in_live_feed(rows[i])]
-    return publish_all(session, found)
+    return live_public(session, ids)
 
 
-def _query_index(index: FeedIndex, query: FeedQuery) -> list[int]:
+def index_ids(index: FeedIndex, query: FeedQuery) -> list[int]:
+    """Ids of the query's page from the index, newest first (callers hold its lock)."""
     since = query.since.timestamp() if query.since else None
     until = query.until.timestamp() if query.until else None
     if isinstance(query.area, Circle):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare.db import utcnow
 from townsquare.errors import InvalidParameter, PayloadTooLarge
+from townsquare.incidents import attachments
 from townsquare.media import clips, images
 from townsquare.media.intake import work_root
 from townsquare.media.models import Media
@@ -69,8 +70,11 @@ def _finish(session: Session, row: Media, claimed_at: datetime, **values: object
         .where(Media.id == row.id, Media.state == "processing", Media.claimed_at == claimed_at)
         .values(claimed_at=None, **values)
     )
+    kept = bool(done.rowcount == 1)  # type: ignore[attr-defined]
+    if kept and values.get("state") == "ready":  # a public incident may show it from now on
+        attachments.announce_ready(session, row.id)
     session.commit()
-    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+    return kept
 
 
 def process(

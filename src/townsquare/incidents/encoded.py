@@ -1,0 +1,82 @@
+"""Each live incident's public GeoJSON Feature, encoded once and kept beside the feed index.
+
+A feed page is then the index's ids looked up here and joined: no database row, no pydantic
+model, no coarsening per request. An entry is made when its incident is published or updated
+(from the same bus event that updates the index), or on first read for an incident the index
+was rebuilt with, and dropped on every event about its incident, so a page never serves bytes
+older than the index's own view. `generation` counts events: a fill read from the store
+before an event is not kept after it (the event may have changed what was read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from townsquare.formats.geojson import feature
+from townsquare.incidents.schemas import IncidentPublic
+
+_LIMIT = 1 << 21
+"""Entries kept at most (a few hundred bytes each); past it the store starts over."""
+
+
+class Encoded(NamedTuple):
+    """One incident's id, Feature as JSON bytes, their digest, its time and last change."""
+
+    id: int
+    body: bytes
+    tag: bytes
+    occurred_at: datetime
+    updated_at: datetime
+
+
+def dumps(value: object) -> bytes:
+    """JSON exactly as Starlette's JSONResponse renders it, so pages stay byte-identical."""
+    text = json.dumps(
+        value, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    )
+    return text.encode("utf-8")
+
+
+def encode(incident: IncidentPublic) -> Encoded:
+    """The stored form of one public incident."""
+    body = dumps(feature(incident))
+    tag = hashlib.blake2b(body, digest_size=8).digest()
+    return Encoded(incident.id, body, tag, incident.occurred_at, incident.updated_at)
+
+
+class EncodedFeed:
+    """id -> Encoded for incidents of the feed index; mutated under the index lock."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, Encoded] = {}
+        self.generation = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, incident_id: int) -> Encoded | None:
+        """The encoded incident, if kept."""
+        return self._items.get(incident_id)
+
+    def forget(self, incident_id: int) -> None:
+        """Drop an incident's bytes: it changed or left the feed."""
+        self.generation += 1
+        self._items.pop(incident_id, None)
+
+    def keep(self, incidents: Iterable[IncidentPublic], generation: int | None = None) -> None:
+        """Store incidents read from the store, unless an event came since `generation`."""
+        if generation is not None and generation != self.generation:
+            return
+        if len(self._items) >= _LIMIT:
+            self._items.clear()
+        for incident in incidents:
+            self._items[incident.id] = encode(incident)
+
+    def clear(self) -> None:
+        """Forget everything (the index was rebuilt)."""
+        self.generation += 1
+        self._items.clear()
