@@ -16,6 +16,7 @@ from townsquare.db import make_engine, make_sessionmaker
 from townsquare.deployment import check_shared
 from townsquare.events.bus import Bus, MemoryBus
 from townsquare.events.outbox import relay
+from townsquare.formats.geojson import feature
 from townsquare.incidents import service as incidents
 from townsquare.incidents.encoded import EncodedFeed
 from townsquare.incidents.index import FeedIndex
@@ -48,7 +49,7 @@ class Platform:
     bus: Bus = field(default_factory=MemoryBus)
     index: FeedIndex = field(default_factory=FeedIndex)
     index_lock: threading.RLock = field(default_factory=threading.RLock)
-    encoded: EncodedFeed = field(default_factory=EncodedFeed)
+    encoded: EncodedFeed = field(default_factory=lambda: EncodedFeed(feature))
     hub: StreamHub = field(init=False)
     alerts: AlertEngine = field(init=False)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare import audit
 from townsquare.accounts import security
 from townsquare.accounts.models import (
+    PRIVILEGED,
     ROLES,
     Account,
 )
@@ -19,6 +20,8 @@ from townsquare.errors import (
 )
 
 AGENCY_ROLES = ("agency_officer", "agency_admin")
+
+__all__ = ["ROLES", "StaffAccount", "grant_role", "revoke_role", "staff"]
 
 
 def grant_role(
@@ -84,3 +87,19 @@ def revoke_role(
         detail={"role": role} | ({"agency": agency} if agency else {}),
     )
     session.commit()
+
+
+StaffAccount = Account
+"""A staff member's account row, as the operator's roles page lists it."""
+
+
+def staff(session: Session) -> list[tuple[StaffAccount, str]]:
+    """Accounts holding a privileged role, by e-mail, with their agency's name ('' if none)."""
+    holds = [cast(Account.roles, String).like(f'%"{role}"%') for role in sorted(PRIVILEGED)]
+    rows = session.execute(
+        select(Account, Agency.name)
+        .outerjoin(Agency, Agency.id == Account.agency_id)
+        .where(or_(*holds))
+        .order_by(Account.email)
+    )
+    return [(account, name or "") for account, name in rows]

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from townsquare.incidents.schemas import IncidentPublic
+from townsquare.ingest.relayed import Relayed
 
 CAP = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM = "http://www.w3.org/2005/Atom"
@@ -109,19 +110,6 @@ def _head(origin: Origin, ident: str, sent: datetime, msg_type: str) -> etree._E
 
 def _first(origin: Origin, incident_id: int, published_at: datetime) -> str:
     return f"{origin.sender},{identifier(incident_id, published_at)},{cap_time(published_at)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Relayed:
-    """What a relayed CAP alert said itself (already scrubbed): kept instead of our wording."""
-
-    event: str = ""
-    headline: str = ""
-    description: str = ""
-    instruction: str = ""
-    same_code: str = ""
-    """Its SAME event code (e.g. "TOR"), if it gave one."""
-    expires: datetime | None = None
 
 
 def headline_of(text: str) -> str:

@@ -144,7 +144,7 @@ async def _fill(
     fresh = await run_in_threadpool(_read_public, platform, missing)
     with platform.index_lock:
         platform.encoded.keep(fresh, generation)
-    filled = {i.id: encode(i) for i in fresh}
+    filled = {i.id: encode(i, platform.encoded.feature) for i in fresh}
     return [e if e is not None else filled.get(i) for i, e in zip(ids, found, strict=True)]
 
 

@@ -6,17 +6,19 @@ model, no coarsening per request. An entry is made when its incident is publishe
 was rebuilt with, and dropped on every event about its incident, so a page never serves bytes
 older than the index's own view. `generation` counts events: a fill read from the store
 before an event is not kept after it (the event may have changed what was read).
+
+The Feature itself is the GeoJSON format's (`formats.geojson.feature`); the platform hands it
+in, since incidents sit below the formats in the layers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import NamedTuple
 
-from townsquare.formats.geojson import feature
 from townsquare.incidents.schemas import IncidentPublic
 
 _LIMIT = 1 << 21
@@ -41,7 +43,11 @@ def dumps(value: object) -> bytes:
     return text.encode("utf-8")
 
 
-def encode(incident: IncidentPublic) -> Encoded:
+Feature = Callable[[IncidentPublic], object]
+"""What an incident is in the feed's JSON (the GeoJSON Feature)."""
+
+
+def encode(incident: IncidentPublic, feature: Feature) -> Encoded:
     """The stored form of one public incident."""
     body = dumps(feature(incident))
     tag = hashlib.blake2b(body, digest_size=8).digest()
@@ -51,7 +57,8 @@ def encode(incident: IncidentPublic) -> Encoded:
 class EncodedFeed:
     """id -> Encoded for incidents of the feed index; mutated under the index lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, feature: Feature) -> None:
+        self.feature = feature
         self._items: dict[int, Encoded] = {}
         self.generation = 0
 
@@ -74,7 +81,7 @@ class EncodedFeed:
         if len(self._items) >= _LIMIT:
             self._items.clear()
         for incident in incidents:
-            self._items[incident.id] = encode(incident)
+            self._items[incident.id] = encode(incident, self.feature)
 
     def clear(self) -> None:
         """Forget everything (the index was rebuilt)."""

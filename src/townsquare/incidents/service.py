@@ -110,11 +110,14 @@ def get_public(session: Session, incident_id: int) -> IncidentPublic:
 
 @dataclass(frozen=True)
 class Removed:
-    """What may still be said of an incident taken out of the public feed: ids and times."""
+    """What may still be said of an incident taken out of the public feed: ids, times, and its
+    public point (a Cancel names only a district around it)."""
 
     id: int
     published_at: datetime
     removed_at: datetime
+    lat: float
+    lon: float
 
 
 def get_public_or_removed(session: Session, incident_id: int) -> IncidentPublic | Removed:
@@ -123,7 +126,9 @@ def get_public_or_removed(session: Session, incident_id: int) -> IncidentPublic 
     if incident is None or incident.visibility == "withheld":
         raise NotFound(f"incident {incident_id} not found")
     if incident.visibility == "removed":
-        return Removed(incident.id, incident.published_at, incident.updated_at)
+        return Removed(
+            incident.id, incident.published_at, incident.updated_at, incident.lat, incident.lon
+        )
     return publish_all(session, [incident])[0]
 
 

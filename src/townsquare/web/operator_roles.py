@@ -12,14 +12,11 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import Response
-from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare import audit
 from townsquare.accounts import grants, security
-from townsquare.accounts.models import PRIVILEGED, ROLES, Account
 from townsquare.agencies import service as agencies
-from townsquare.agencies.models import Agency
 from townsquare.http.deps import DB
 from townsquare.web.kit import (
     Refused,
@@ -44,19 +41,7 @@ LABELS = {
 DONE = {"grant": "Granted", "revoke": "Revoked"}
 
 
-def staff(session: Session) -> list[tuple[Account, str]]:
-    """Accounts holding a privileged role, by e-mail, with their agency's name ('' if none)."""
-    holds = [cast(Account.roles, String).like(f'%"{role}"%') for role in sorted(PRIVILEGED)]
-    rows = session.execute(
-        select(Account, Agency.name)
-        .outerjoin(Agency, Agency.id == Account.agency_id)
-        .where(or_(*holds))
-        .order_by(Account.email)
-    )
-    return [(account, name or "") for account, name in rows]
-
-
-def _shown(session: Session, actor_id: int, shown: list[tuple[Account, str]]) -> None:
+def _shown(session: Session, actor_id: int, shown: list[tuple[grants.StaffAccount, str]]) -> None:
     """Each staff member whose address the page shows reads it in their access log."""
     for account, _ in shown:
         if account.id != actor_id:
@@ -75,7 +60,7 @@ def _shown(session: Session, actor_id: int, shown: list[tuple[Account, str]]) ->
 def _page(
     request: Request, session: DB, actor: OperatorPage, status: int = 200, **extra: object
 ) -> Response:
-    shown = staff(session)
+    shown = grants.staff(session)
     _shown(session, actor.account_id, shown)
     return page(
         request,
@@ -83,7 +68,7 @@ def _page(
         status,
         actor=actor,
         staff=shown,
-        roles=[r for r in ROLES if r != "resident"],
+        roles=[r for r in grants.ROLES if r != "resident"],
         labels=LABELS,
         agencies=agencies.list_agencies(session),
         **extra,
