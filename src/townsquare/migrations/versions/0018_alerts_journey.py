@@ -46,4 +46,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("alert_vapid_key")
+    op.drop_table("alert_vapid_key", if_exists=True)  # SQLite keeps DDL of a failed downgrade

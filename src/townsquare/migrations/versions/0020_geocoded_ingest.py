@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import townsquare.db
+from townsquare.migrations.steps import drop_columns
 
 revision: str = "0020_geocoded_ingest"
 down_revision: str | None = "0022_touches"
@@ -73,6 +74,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_column("source_record", "precision")
-    op.drop_column("incident", "location_precision")
-    op.drop_table("geocode_cache")
+    drop_columns("source_record", "precision")
+    drop_columns("incident", "location_precision")
+    op.drop_table("geocode_cache", if_exists=True)

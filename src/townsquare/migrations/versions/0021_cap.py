@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import townsquare.db
+from townsquare.migrations.steps import drop_columns
 
 revision: str = "0021_cap"
 down_revision: str | None = "0018_alerts_journey"
@@ -43,6 +44,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("source_record") as batch:
-        batch.drop_column("expires_at")
-        batch.drop_column("severity")
+    drop_columns("source_record", "expires_at", "severity")

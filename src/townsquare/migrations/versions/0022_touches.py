@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from townsquare.migrations.steps import drop_columns
+
 revision: str = "0022_touches"
 down_revision: str | None = "0023_cap2"
 branch_labels: str | Sequence[str] | None = None
@@ -31,5 +33,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in TABLES:
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("language")
+        drop_columns(table, "language")

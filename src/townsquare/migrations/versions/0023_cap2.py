@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from townsquare.migrations.steps import drop_columns
+
 revision: str = "0023_cap2"
 down_revision: str | None = "0021_cap"
 branch_labels: str | Sequence[str] | None = None
@@ -33,5 +35,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("source_record") as batch:
-        batch.drop_column("summary")
+    drop_columns("source_record", "summary")
