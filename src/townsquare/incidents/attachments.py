@@ -1,7 +1,8 @@
 """The public media of resident incidents: their posts' blurred derivatives, once approved.
 
 A derivative is public only while a post it is attached to is approved (published, or closed
-after it was) and that post's incident is in the public feed: a post that is pending again
+after it was) and that post's incident, or the dispatch incident it was merged into, is in the
+public feed: a post that is pending again
 after an edit, rejected, removed or deleted takes its media out with it. Originals are never
 public. The URL is the hash of the derivative's bytes, so it names no media id, post or
 author; `media.public` serves it.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare.events import topics
@@ -31,10 +32,12 @@ def public_only(query: Select[int | None, Media]) -> Select[int | None, Media]:
     return (
         query.join(PostMedia, PostMedia.media_id == Media.id)
         .join(Post, Post.id == PostMedia.post_id)
-        .join(Incident, Incident.id == Post.incident_id)
         .where(
             Post.state.in_(APPROVED),
-            Incident.visibility == "public",
+            exists().where(
+                Incident.visibility == "public",
+                or_(Incident.id == Post.incident_id, Incident.id == Post.corroborated_by),
+            ),
             Media.state == "ready",
             Media.public_key.is_not(None),
             Media.public_type.in_(EXTENSIONS),

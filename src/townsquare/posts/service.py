@@ -295,11 +295,13 @@ def get_public(session: Session, post_id: int) -> PostPublic:
     """A published post as anyone may see it; other states are as if absent.
 
     A closed post is shown only if its incident is public: one closed while it was pending
-    (never approved, or edited since) is absent too.
+    (never approved, or edited since) is absent too. A post merged into a dispatch incident is
+    shown while that incident is public (its own incident was taken out of the feed).
     """
     post = session.get(Post, post_id)
-    incident = session.get(Incident, post.incident_id) if post and post.incident_id else None
-    shown = incident is not None and incident.visibility == "public"
+    homes = [post.incident_id, post.corroborated_by] if post else []
+    incidents = [session.get(Incident, i) for i in homes if i is not None]
+    shown = any(i is not None and i.visibility == "public" for i in incidents)
     if post is None or post.state not in ("published", "closed") or not shown:
         raise NotFound(f"post {post_id} not found")
     policy = default_policy()
