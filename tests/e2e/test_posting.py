@@ -191,7 +191,7 @@ def test_resident_posts_moderator_approves_feed_shows_it(
     expect(mod.locator("#two-factor")).to_contain_text("apply only once it is on")
     expect(mod.locator("nav.topnav").get_by_role("link", name="Moderation")).to_have_count(0)
     totp = enrol_two_factor(mod, artifacts)
-    mod.get_by_role("button", name="Sign out").click()
+    mod.get_by_role("button", name="Sign out", exact=True).click()
     mod.goto(f"{server.url}/moderation")
     sign_in_on_page(mod, MODERATOR)
     mod.get_by_label("Code", exact=True).fill(totp.at(utcnow(), counter_offset=1))
