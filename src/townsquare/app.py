@@ -154,6 +154,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             yield
         finally:
             stop.set()  # jobs finish their current run, so no thread holds a connection
+            platform.stop()
             await asyncio.gather(*tasks)
             await asyncio.to_thread(platform.bus.close)
             if tracing is not None:  # the spans still queued are sent

@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from townsquare import sealing
@@ -15,7 +15,7 @@ from townsquare.alerts.runtime import AlertEngine
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.deployment import check_shared
 from townsquare.events.bus import Bus, MemoryBus
-from townsquare.events.outbox import relay
+from townsquare.events.outbox import ANNOUNCED, relay
 from townsquare.formats.geojson import feature
 from townsquare.incidents import service as incidents
 from townsquare.incidents.encoded import EncodedFeed
@@ -52,6 +52,8 @@ class Platform:
     encoded: EncodedFeed = field(default_factory=lambda: EncodedFeed(feature))
     hub: StreamHub = field(init=False)
     alerts: AlertEngine = field(init=False)
+    relay_lock: threading.Lock = field(default_factory=threading.Lock)
+    relaying: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         # An engine given already bound (a test's store) keeps its key.
@@ -80,7 +82,26 @@ class Platform:
         self.bus.subscribe(self._on_event)
         self.bus.subscribe(self.hub.on_event)
         self.alerts.start(self.bus)
+        if isinstance(self.bus, MemoryBus):  # a broker may be down: never hold a request on it
+            event.listen(self.factory, "after_commit", self._relay_after_commit)
         log.info("feed index built", extra={"incidents": len(index)})
+
+    def stop(self) -> None:
+        """Stop relaying on commit (the bus is closed by the caller)."""
+        if event.contains(self.factory, "after_commit", self._relay_after_commit):
+            event.remove(self.factory, "after_commit", self._relay_after_commit)
+
+    def _relay_after_commit(self, session: Session) -> None:
+        """Relay at once what a request of this process just committed, so its own next read
+        (a removed incident, a deleted account's calls) already sees it. In-process bus only:
+        with a broker, nodes learn through it and the periodic relay rides out its outages."""
+        # a handler committing during a relay of this thread leaves its events to that relay
+        if not session.info.pop(ANNOUNCED, False) or getattr(self.relaying, "on", False):
+            return
+        try:
+            self.relay_once()
+        except Exception:
+            log.warning("relay after commit failed; the periodic relay sends it", exc_info=True)
 
     def _on_event(self, topic: str, payload: dict[str, Any]) -> None:
         change = incidents.read_event(self.factory, topic, payload)  # the store, unlocked
@@ -89,5 +110,11 @@ class Platform:
                 incidents.apply_change(self.index, self.encoded, change)
 
     def relay_once(self) -> int:
-        """Relay committed outbox events to the bus (and so to the index)."""
-        return relay(self.factory, self.bus)
+        """Relay committed outbox events to the bus (and so to the index), one relay at a time
+        in this process (SQLite has no SKIP LOCKED: two at once could send an event twice)."""
+        with self.relay_lock:
+            self.relaying.on = True
+            try:
+                return relay(self.factory, self.bus)
+            finally:
+                self.relaying.on = False

@@ -39,9 +39,14 @@ class OutboxEvent(Base):
     relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+ANNOUNCED = "townsquare.announced"
+"""Session.info key: this transaction queued events (a serving process relays on commit)."""
+
+
 def announce(session: Session, topic: str, payload: dict[str, Any]) -> None:
     """Queue an event in the caller's transaction; it is relayed only if that commits."""
     session.add(OutboxEvent(topic=topic, payload=payload, created_at=utcnow()))
+    session.info[ANNOUNCED] = True
 
 
 def relay(factory: sessionmaker[Session], bus: Bus, batch: int = 500) -> int:
