@@ -16,8 +16,10 @@ from typer.testing import CliRunner
 
 from tests.support.places import metres
 from townsquare.cli import app
+from townsquare.formats.geojson import feature
 from townsquare.geo import Point
 from townsquare.incidents.models import Incident
+from townsquare.incidents.service import publish_all
 from townsquare.ingest import check, reprocess, service
 from townsquare.ingest.config import MAPPINGS_DIR, SourceConfig, load_source_config
 from townsquare.ingest.models import GeocodeCache, RawRecord, SourceRecord
@@ -135,8 +137,12 @@ def test_seattle_intersections_are_placed_within_metres(
         assert len(corners) > 0.5 * len(links)
         assert {link.precision for link in links} <= {"intersection", "address", "block"}
         incidents = session.scalar(select(func.count()).select_from(Incident))
+        # the public form says how each point was known (never the exact point itself)
+        shown = publish_all(session, list(session.scalars(select(Incident))))
     assert report.created == incidents
     assert report.quarantined_by_field["Address"] == report.quarantined
+    assert {i.location_precision for i in shown} <= {"intersection", "address", "block"}
+    assert "location_precision" in feature(shown[0])["properties"]
 
 
 STREET_ONLY = "700 Block of CAPP ST"  # the SF sample extract has the street, no numbers on it

@@ -75,6 +75,10 @@ class IncidentPublic(BaseModel):
     """A resident post's public dispatch incident within 300 m and 30 min, if any."""
     media: list[MediaPublic] = Field(default_factory=list)
     """A resident post's photos and clips (blurred copies), once a moderator approved it."""
+    location_precision: str | None = None
+    """How the point was known before it was coarsened: `coordinates` (the feed gave them),
+    `address`, `block`, `intersection`, `street` or `place` (found by the geocoder from the
+    address), `area` (the mapping's declared fallback); none for a resident's post."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

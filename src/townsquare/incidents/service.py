@@ -63,6 +63,7 @@ def to_public(
         alert_reasons=list(incident.alertable_reasons),
         corroborated_by=corroborated_by,
         media=media or [],
+        location_precision=incident.location_precision,
     )
 
 
