@@ -45,6 +45,7 @@ from townsquare.alerts.cover import (
     resolution_of,
     unit_vectors,
 )
+from townsquare.alerts.kernel import match_table
 
 __all__ = [
     "CHILD_OFFSET_FACTOR",
@@ -65,6 +66,8 @@ CHUNK = 100_000
 """Circles covered per numpy pass when building (bounds the temporary arrays)."""
 MERGE_SHARE = 8
 """Cells added (or areas removed) since the table was made are merged past 1/this of it."""
+PLACE_RESOLUTION = 9
+"""Slots are ordered by a cell of each area, in H3 order, to this resolution (~0.1 km²)."""
 MERGE_FLOOR = 50_000
 """... and past this many, so that small indexes do not rebuild their table on every change."""
 _EMPTY = np.zeros(0, np.int64)
@@ -104,6 +107,13 @@ class _Table:
 
     def __len__(self) -> int:
         return len(self.inside) + len(self.edge)
+
+
+def _place_key(cells: Int64s) -> Int64s:
+    """A sort key putting cells of every resolution in H3's spatial order, to `PLACE_RESOLUTION`:
+    the resolution field cleared and the digits below it zeroed."""
+    shift = 3 * (LOOKUP_RESOLUTION - np.minimum(resolution_of(cells), PLACE_RESOLUTION))
+    return cells & ~np.int64(0xF << 52) & ~((np.int64(1) << shift) - 1)
 
 
 def _runs(cells: Int64s, of_cells: Int64s, slots: Int32s) -> tuple[Int64s, Int32s]:
@@ -179,10 +189,39 @@ class GeofenceIndex:
         return self.match_ids(lat, lon).tolist()  # type: ignore[no-any-return]
 
     def match_ids(self, lat: float, lon: float) -> Int64s:
-        """`match` as a numpy array of ids, with no Python object per subscriber."""
-        wanted = (
-            np.int64(h3i.latlng_to_cell(lat, lon, LOOKUP_RESOLUTION)) & self._ands
-        ) | self._ors
+        """`match` as a numpy array of ids, with no Python object per subscriber: the table
+        read by the compiled loop, areas added since (a few) and unsure edges here."""
+        wanted = self._wanted(lat, lon)
+        table = self._table
+        point = unit_vectors(np.array([lat]), np.array([lon]))[0]
+        found, unsure = match_table(
+            table.cells,
+            table.inside_at,
+            table.inside,
+            table.edge_at,
+            table.edge,
+            wanted,
+            self._params,
+            self._ids,
+            self._alive,
+            point,
+            UNSURE_COS,
+        )
+        parts = [found]
+        if len(unsure):
+            parts.append(self._ids.take(self._exact(unsure, lat, lon)))
+        if self._added:
+            inside, edge = self._added_near(wanted)
+            parts.append(self._ids.take(self._live(inside)))
+            if edge:
+                parts.append(
+                    self._ids.take(self._live(self._test_edge(np.concatenate(edge), lat, lon)))
+                )
+        return np.concatenate(parts) if len(parts) > 1 else found
+
+    def match_ids_numpy(self, lat: float, lon: float) -> Int64s:
+        """`match_ids` in numpy arrays alone: the reference the compiled loop is checked by."""
+        wanted = self._wanted(lat, lon)
         inside: list[Int32s] = []
         edge: list[Int32s] = []
         table = self._table
@@ -197,18 +236,35 @@ class GeofenceIndex:
                     if b > a:
                         out.append(slots[a:b])
         if self._added:
-            for cell in wanted.tolist():
-                got = self._added.get(cell)
-                if got is not None:
-                    inside.append(np.array(got[0], np.int32))
-                    edge.append(np.array(got[1], np.int32))
+            more_inside, more_edge = self._added_near(wanted)
+            inside.append(more_inside)
+            edge += more_edge
         if edge:
             inside.append(self._test_edge(np.concatenate(edge), lat, lon))
-        slots = np.concatenate(inside) if inside else _NO_SLOTS
-        if self._dead:
-            slots = slots[self._alive.take(slots)]
-        found: Int64s = self._ids.take(slots)
+        found: Int64s = self._ids.take(self._live(np.concatenate(inside) if inside else _NO_SLOTS))
         return found
+
+    def _wanted(self, lat: float, lon: float) -> Int64s:
+        """The point's ancestor cell at each resolution the table uses."""
+        point = np.int64(h3i.latlng_to_cell(lat, lon, LOOKUP_RESOLUTION))
+        wanted: Int64s = (point & self._ands) | self._ors
+        return wanted
+
+    def _added_near(self, wanted: Int64s) -> tuple[Int32s, list[Int32s]]:
+        """Slots of areas added since the table was made: inside the point's cells, and the
+        runs of those whose edge crosses them."""
+        inside: list[int] = []
+        edge: list[Int32s] = []
+        for cell in wanted.tolist():
+            got = self._added.get(cell)
+            if got is not None:
+                inside += got[0]
+                edge.append(np.array(got[1], np.int32))
+        return np.array(inside, np.int32), edge
+
+    def _live(self, slots: Int32s) -> Int32s:
+        """`slots` less those of removed areas."""
+        return slots[self._alive.take(slots)] if self._dead else slots
 
     def _test_edge(self, slots: Int32s, lat: float, lon: float) -> Int32s:
         """The slots among edge candidates whose areas hold the point."""
@@ -218,8 +274,11 @@ class GeofenceIndex:
         unsure = slots[~(np.abs(gap) > UNSURE_COS)]  # NaN (polygons) lands here too
         if not len(unsure):
             return hits
-        exact = [s for s in unsure.tolist() if self._contains(s, lat, lon)]
-        return np.concatenate([hits, np.array(exact, np.int32)])
+        return np.concatenate([hits, self._exact(unsure, lat, lon)])
+
+    def _exact(self, slots: Int32s, lat: float, lon: float) -> Int32s:
+        """The slots, among candidates too close to call, whose areas hold the point."""
+        return np.array([s for s in slots.tolist() if self._contains(s, lat, lon)], np.int32)
 
     def _contains(self, slot: int, lat: float, lon: float) -> bool:
         shape = self._shapes.get(slot)
@@ -304,6 +363,7 @@ class GeofenceIndex:
             index._dead = n - len(last)
         index._slot_of = last
         index._use(index._table.cells)
+        index._renumber_by_place()
         return index
 
     @classmethod
@@ -319,9 +379,36 @@ class GeofenceIndex:
         index._table = _Table.of(cells, slots.astype(np.int32), _EMPTY, _NO_SLOTS)
         index._params, index._circles = np.full((n, 4), np.nan), np.full((n, 3), np.nan)
         index._used, index._alive = n, np.ones(n, np.bool_)
-        index._slot_of = dict(zip(index._ids.tolist(), range(n), strict=True))
         index._use(index._table.cells)
+        index._renumber_by_place()
         return index
+
+    def _renumber_by_place(self) -> None:
+        """Give neighbouring areas neighbouring slots (by a resolution-5 ancestor of a cell of
+        theirs, H3 order being spatial), so that a match reads a few close stretches of the
+        per-slot arrays instead of thousands of scattered ones: areas arrive in sign-up order,
+        which is no order in space, and at a million areas the scattered reads miss the cache.
+        """
+        n, table = self._used, self._table
+        key = np.zeros(n, np.int64)
+        for edge in (False, True):
+            cells, slots = table.pairs(edge)
+            key[slots] = _place_key(cells)
+        order = np.argsort(key, kind="stable")
+        renumber = np.empty(n, np.int32)
+        renumber[order] = np.arange(n, dtype=np.int32)
+        self._table = _Table(
+            table.cells,
+            table.inside_at,
+            renumber[table.inside],
+            table.edge_at,
+            renumber[table.edge],
+        )
+        self._ids, self._alive = self._ids[order], self._alive[order]
+        self._params, self._circles = self._params[order], self._circles[order]
+        self._shapes = {int(renumber[s]): area for s, area in self._shapes.items()}
+        alive = np.flatnonzero(self._alive)
+        self._slot_of = dict(zip(self._ids[alive].tolist(), alive.tolist(), strict=True))
 
     def _use(self, cells: Int64s) -> None:
         """Look up the resolutions of `cells` from now on."""
