@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support import factories
 from tests.support.feed import CENTER, scattered
+from townsquare.agencies.models import Agency
 from townsquare.app import create_app
 from townsquare.db import transaction
-from townsquare.incidents import publish
+from townsquare.incidents import encoded, publish
 from townsquare.incidents.models import Incident
 from townsquare.platform import Platform
 from townsquare.settings import Settings
@@ -128,3 +129,27 @@ def test_concurrent_requests_get_their_own_pages(client: TestClient) -> None:
     with ThreadPoolExecutor(max_workers=6) as pool:
         got = list(pool.map(lambda a: client.get("/api/v1/incidents", params=a).content, areas * 4))
     assert got == expected * 4
+
+
+def test_a_renamed_agency_shows_in_the_feed_within_a_minute(
+    client: TestClient, platform: Platform
+) -> None:
+    """A rename sends no event about the agency's incidents: their bytes are read again once
+    they are a minute old, not kept for as long as the process runs."""
+    now = [1000.0]
+    platform.encoded.clock = lambda: now[0]
+    platform.relay_once()  # the stored incidents' events: none left to drop a kept entry
+    newest = _newest(client)
+    assert platform.encoded.get(newest["id"]) is not None  # kept: the next page reuses it
+    with transaction(platform.factory) as session:
+        incident = session.get(Incident, newest["id"])
+        assert incident is not None
+        assert incident.agency_id is not None
+        agency = session.get(Agency, incident.agency_id)
+        assert agency is not None
+        agency.name = "Metro Emergency Communications"
+    now[0] += encoded.MAX_AGE_S
+    after = _newest(client)
+    assert after["id"] == newest["id"]
+    assert after["properties"]["agency"] == "Metro Emergency Communications"
+    assert newest["properties"]["agency"] != after["properties"]["agency"]
