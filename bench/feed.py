@@ -4,8 +4,9 @@ Prints one table: the in-memory index alone, the HTTP endpoint (a real `townsqua
 process whose index is rebuilt from the store at start; the first request of each centre, which
 encodes its incidents, then the same again), and the SQL fallback (H3 cells IN (...) plus exact
 distance) on SQLite, all over the same data and the same query centres; then requests per
-second at 64 connections (the feed, /healthz, and a bare ASGI app as the ceiling) and the load
-average. `--before ../main/src` serves another source tree over the same store first.
+second at 64 connections (the feed, /healthz, and a bare ASGI app as the ceiling; by the Python
+load generator, and by `wrk` too when it is installed) and the load average.
+`--before ../main/src` serves another source tree over the same store first.
 Run: `make bench` (or `.venv/bin/python bench/feed.py --n 200000` for a quicker look).
 """
 
@@ -32,7 +33,7 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).parent))
 
 from feed_index import synthetic_items
-from feed_load import throughput
+from feed_load import throughput, wrk_throughput
 
 from townsquare import geo
 from townsquare.db import make_engine, make_sessionmaker
@@ -175,19 +176,27 @@ def bench_http(
         again = _latencies(port, paths)
         feed_rps = throughput(port, paths, seconds=seconds)
         health_rps = throughput(port, ["/healthz"], seconds=seconds)
-        return HttpFigures(first, again, feed_rps, health_rps, ready)
+        wrk = (
+            wrk_throughput(port, paths, seconds=seconds),
+            wrk_throughput(port, ["/healthz"], seconds=seconds),
+            os.getloadavg()[0],
+        )
+        return HttpFigures(first, again, feed_rps, health_rps, ready, os.getloadavg()[0], wrk)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def bench_raw(seconds: float) -> float:
-    """Requests per second of a bare ASGI app on uvicorn at 64 connections (the ceiling)."""
+def bench_raw(seconds: float) -> tuple[float, float | None]:
+    """Requests per second of a bare ASGI app on uvicorn at 64 connections (the ceiling), by
+    the Python load generator and by wrk (None without it)."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "feed_load:raw_app", "--port", str(port)]
     server, _ = _serve([*command, "--log-level", "warning"], dict(os.environ), port, "/")
     try:
-        return throughput(port, ["/"], seconds=seconds)
+        return throughput(port, ["/"], seconds=seconds), wrk_throughput(
+            port, ["/"], seconds=seconds
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -202,6 +211,10 @@ class HttpFigures:
     feed_rps: float
     health_rps: float
     ready_s: float
+    load: float
+    """The 1-minute load average after the Python generator's runs."""
+    wrk: tuple[float | None, float | None, float]
+    """wrk's feed and /healthz requests per second (None without wrk), and the load after."""
 
 
 def main() -> None:
@@ -246,7 +259,7 @@ def main() -> None:
         if args.before:
             runs["before"] = bench_http(url, points[: args.http_queries], args.before, args.seconds)
         runs["this tree"] = bench_http(url, points[: args.http_queries], src, args.seconds)
-    raw_rps = bench_raw(args.seconds)
+    raw_rps, raw_wrk = bench_raw(args.seconds)
 
     for name, run in runs.items():
         rows.append((f"HTTP {name}, first request", _figures(run.first)))
@@ -257,10 +270,20 @@ def main() -> None:
     print(f"{'path':36} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
     for name, figures in rows:
         print(f"{name:36} {figures}")
-    print("\nrequests per second at 64 connections, one worker:")
+    print("\nrequests per second at 64 connections, one worker (Python generator; wrk):")
     for name, run in runs.items():
-        print(f"  {name:10} feed {run.feed_rps:8.0f}   /healthz {run.health_rps:8.0f}")
-    print(f"  raw ASGI app on uvicorn (fixed JSON): {raw_rps:8.0f}")
+        print(
+            f"  {name:10} feed {run.feed_rps:8.0f}   /healthz {run.health_rps:8.0f}"
+            f"   load {run.load:.2f}"
+        )
+        feed_wrk, health_wrk, load = run.wrk
+        if feed_wrk is not None and health_wrk is not None:
+            print(
+                f"  {name:10} feed {feed_wrk:8.0f}   /healthz {health_wrk:8.0f}"
+                f"   load {load:.2f}  (wrk)"
+            )
+    wrk_raw = f", wrk {raw_wrk:8.0f}" if raw_wrk is not None else ""
+    print(f"  raw ASGI app on uvicorn (fixed JSON): {raw_rps:8.0f}{wrk_raw}")
     print(
         f"\nindex rebuild from memory: {rebuild_s:.2f} s; average results per query: "
         f"{statistics.fmean(touched):.1f}"

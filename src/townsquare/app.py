@@ -34,6 +34,7 @@ from townsquare.http.access import AccessLog
 from townsquare.http.caching import FeedCaching
 from townsquare.http.compress import Compression
 from townsquare.http.cors import PublicCors
+from townsquare.http.direct import DirectRoutes, direct_route
 from townsquare.http.headers import SecurityHeaders
 from townsquare.http.language import Language
 from townsquare.http.limits import BodyLimit
@@ -169,6 +170,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         openapi_url="/api/v1/openapi.json",
         docs_url=None,
         redoc_url=None,
+        # FastAPI's own OpenTelemetry would record paths (coordinates) on any global provider,
+        # and asked os.environ whether one exists on every request: our spans are by hand.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.platform = platform
     metrics = Metrics(platform.factory)
@@ -254,4 +258,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         )
 
     mount_web(app)
+    # Inside the exception handlers and every middleware: only the router's walk is skipped.
+    direct = [direct_route(app.router.routes, "/healthz")]
+    direct.append(direct_route(incidents_router.routes, "/api/v1/incidents"))
+    app.router.middleware_stack = DirectRoutes(app.router.middleware_stack, app.router, direct)
     return app

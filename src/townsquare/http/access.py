@@ -13,7 +13,6 @@ import re
 import time
 import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from townsquare.http.metrics import Metrics
@@ -70,7 +69,9 @@ class AccessLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = [(k, v) for k, v in message.get("headers", ()) if k != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -79,18 +80,23 @@ class AccessLog:
             seconds = time.perf_counter() - started
             route = route_of(scope)
             self.metrics.observe_request(scope["method"], route, status, seconds)
-            log.info(
-                "%s %s %s %.1fms %s",
-                scope["method"],
-                route,
-                status,
-                seconds * 1000,
-                request_id,
-                extra={
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 1),
-                    "request_id": request_id,
-                },
-            )
+            if log.isEnabledFor(logging.INFO):
+                _log_line(scope["method"], route, status, seconds, request_id)
+
+
+def _log_line(method: str, route: str, status: int, seconds: float, request_id: str) -> None:
+    log.info(
+        "%s %s %s %.1fms %s",
+        method,
+        route,
+        status,
+        seconds * 1000,
+        request_id,
+        extra={
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+            "request_id": request_id,
+        },
+    )

@@ -10,6 +10,7 @@ change among the items it lists. Feeds may be kept FEED_MAX_AGE_S; static files 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -76,9 +77,7 @@ class FeedCaching:
         async def hold_feeds(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                media = Headers(raw=message["headers"]).get("content-type", "")
-                is_feed = media.partition(";")[0].strip() in FEED_TYPES
-                if message["status"] == 200 and is_feed:
+                if message["status"] == 200 and _is_feed(message.get("headers", ())):
                     start = message
                     return
             elif message["type"] == "http.response.body" and start is not None:
@@ -90,6 +89,13 @@ class FeedCaching:
             await send(message)
 
         await self.app(scope, receive, hold_feeds)
+
+
+def _is_feed(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    for name, value in headers:  # the first Content-Type, as Headers.get reads it
+        if name.lower() == b"content-type":
+            return value.decode("latin-1").partition(";")[0].strip() in FEED_TYPES
+    return False
 
 
 async def _send_feed(start: Message, body: bytes, request: Headers, send: Send) -> None:

@@ -9,9 +9,13 @@ adds brotli to it.
 from __future__ import annotations
 
 import brotli
-from starlette.datastructures import Headers
-from starlette.middleware.gzip import GZipResponder, IdentityResponder
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.gzip import (
+    DEFAULT_EXCLUDED_CONTENT_TYPES,
+    GZipResponder,
+    IdentityResponder,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MINIMUM_SIZE = 500
 BROTLI_QUALITY = 5
@@ -30,6 +34,50 @@ def accepts(header: str, coding: str) -> bool:
             except ValueError:
                 return False
     return False
+
+
+EXCLUDED = frozenset(DEFAULT_EXCLUDED_CONTENT_TYPES)
+"""Media types (and `type/*` families) never compressed: already compressed, or streamed."""
+
+
+def _compressible(headers: list[tuple[bytes, bytes]], status: int) -> bool:
+    """Whether a response with these headers is one a compressing responder would encode."""
+    if status == 206:
+        return False
+    media = ""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"content-encoding":
+            return False
+        if lowered == b"content-type" and not media:
+            media = value.decode("latin-1").partition(";")[0].strip().lower()
+    family = media.partition("/")[0] + "/*"
+    grpc = media.startswith("application/grpc+")
+    return media not in EXCLUDED and family not in EXCLUDED and not grpc
+
+
+def _identity(send: Send) -> Send:
+    """The answer as it is, saying `Vary: Accept-Encoding` where a client that asked would
+    have had it compressed (what Starlette's identity responder does, in one light pass)."""
+    held: Message | None = None
+
+    async def send_identity(message: Message) -> None:
+        nonlocal held
+        kind = message["type"]
+        if kind == "http.response.start":
+            if _compressible(message.setdefault("headers", []), message["status"]):
+                held = message  # its Vary depends on the body's size
+                return
+        elif held is not None and kind in ("http.response.body", "http.response.pathsend"):
+            start, held = held, None
+            body = message.get("body", b"")
+            worth = message.get("more_body", False) or len(body) >= MINIMUM_SIZE
+            if kind == "http.response.body" and worth:
+                MutableHeaders(scope=start).add_vary_header("Accept-Encoding")
+            await send(start)
+        await send(message)
+
+    return send_identity
 
 
 class BrotliResponder(IdentityResponder):
@@ -58,12 +106,17 @@ class Compression:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        wanted = Headers(scope=scope).get("accept-encoding", "")
+        wanted = ""
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                wanted = value.decode("latin-1")
+                break
         responder: ASGIApp
         if accepts(wanted, "br"):
             responder = BrotliResponder(self.app, MINIMUM_SIZE)
         elif accepts(wanted, "gzip"):
             responder = GZipResponder(self.app, MINIMUM_SIZE, compresslevel=GZIP_LEVEL)
         else:
-            responder = IdentityResponder(self.app, MINIMUM_SIZE)
+            await self.app(scope, receive, _identity(send))
+            return
         await responder(scope, receive, send)

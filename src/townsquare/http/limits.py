@@ -78,6 +78,11 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > limit:
             await _too_large(scope, send, limit, kind)
             return
+        if b"transfer-encoding" not in headers and (declared.isdigit() or not declared):
+            # The server reads the declared length at most, and no length and no chunking is no
+            # body at all: nothing past the limit can arrive, nothing to count.
+            await self.app(scope, receive, send)
+            return
         state = _State()
 
         async def counted() -> Message:

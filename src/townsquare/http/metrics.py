@@ -28,6 +28,9 @@ STREAMS = frozenset({"/api/v1/stream"})
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+_Series = tuple[Counter, Histogram | None, Histogram | None]
+
+
 class StoreCollector(Collector):
     """Gauges read from the shared store when Prometheus scrapes."""
 
@@ -107,14 +110,29 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(StoreCollector(factory))
+        self._series: dict[tuple[str, str, int], _Series] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        self.requests.labels(method, route, str(status)).inc()
-        if route not in STREAMS:  # a stream lasts as long as its reader stays
-            self.latency.labels(route).observe(seconds)
+        key = (method, route, status)
+        series = self._series.get(key)
+        if series is None:  # the labelled children, looked up once per kind of request
+            series = self._series[key] = self._series_of(method, route, status)
+        count, latency, feed = series
+        count.inc()
+        if latency is not None:
+            latency.observe(seconds)
+        if feed is not None:
+            feed.observe(seconds)
+
+    def _series_of(self, method: str, route: str, status: int) -> _Series:
+        count = self.requests.labels(method, route, str(status))
+        latency = None if route in STREAMS else self.latency.labels(route)
+        # a stream lasts as long as its reader stays: no latency of it
+        feed = None
         if route in FEED_ROUTES and method in ("GET", "HEAD"):
-            self.feed.labels(route).observe(seconds)
+            feed = self.feed.labels(route)
+        return count, latency, feed
 
     def observe_fence(self, seconds: float) -> None:
         """Record one batch's geofence matching time."""
