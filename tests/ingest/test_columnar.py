@@ -7,6 +7,7 @@ ignored, wall times that happen twice), plus a hand-made file of every fault we 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -200,5 +201,47 @@ def test_every_known_fault_is_quarantined_with_its_field_as_before(
     assert errors["A13"] == "type"
     assert errors["A14"] == "when"
     page = next(iter(adapter_for("csv").pages(config)))
+    assert isinstance(page, Page)
+    assert row_digests(page) == [content_hash(o[1]) for o in outcomes]
+
+
+def test_json_records_normalize_the_same(tmp_path: Path) -> None:
+    rows = [
+        dict(zip(("id", "type", "when", "lat", "lon"), cells, strict=True))
+        for cells in (
+            ("J1", "Fire Alarm", 1_772_960_000_000, 47.6, -122.3),
+            ("J2", "Fire Alarm", "1772960000000", "47.6", "-122.3"),
+            ("J3", "Fire Alarm", None, 47.6, -122.3),  # no time
+            ("J4", "Burglary", 1_772_960_000_500, 47, -122),  # unmapped; integer degrees
+            ("J5", "Fire Alarm", 1.5e12, 147.6, -122.3),  # a float time; latitude out of range
+            ("J6", True, 1_772_960_000_000, 47.6, -122.3),  # a boolean call type
+        )
+    ]
+    path = tmp_path / "calls.json"
+    path.write_text(json.dumps({"data": {"items": rows}}), encoding="utf-8")
+    config = SourceConfig.model_validate(
+        {
+            "slug": "calls",
+            "name": "Calls",
+            "kind": "json",
+            "location": str(path),
+            "json": {"records": "data.items"},
+            "time_zone": "America/Chicago",
+            "agency": {"slug": "c", "name": "C", "time_zone": "America/Chicago"},
+            "fields": {
+                "external_id": "id",
+                "call_type": "type",
+                "latitude": "lat",
+                "longitude": "lon",
+                "occurred_at": {"column": "when", "formats": ["epoch_ms"]},
+            },
+            "categories": {"Fire Alarm": "fire.alarm"},
+        }
+    )
+    outcomes = _assert_same(config)
+    assert [o[0] for o in outcomes] == [f"record {n}" for n in range(1, 7)]
+    errors = {o[1]["id"]: o[2][0] for o in outcomes if isinstance(o[2], tuple)}
+    assert errors == {"J3": "when", "J5": "lat"}
+    page = next(iter(adapter_for("json").pages(config)))
     assert isinstance(page, Page)
     assert row_digests(page) == [content_hash(o[1]) for o in outcomes]

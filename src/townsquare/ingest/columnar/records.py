@@ -99,23 +99,26 @@ class Normalized:
             return None
         return table.column(name).combine_chunks()
 
-    def _per_distinct(
-        self, name: str | None, read: Callable[[str | None], Any], *, mark: bool = True
-    ) -> Objects:
-        """`read` of each row's cell, called once per distinct cell; BAD rows marked odd."""
+    def _distinct(
+        self, name: str | None, read: Callable[[str | None], Any]
+    ) -> tuple[Objects, npt.NDArray[np.intp]]:
+        """`read` of each distinct cell, and each row's index into those answers."""
         column = self._column(name) if name else None
         if column is None:
-            values = np.empty(self.page.rows, dtype=object)
-            values[:] = [read(None)] * self.page.rows
-        else:
-            encoded = column.dictionary_encode()
-            distinct = [read(self.plan.get({"c": v}, "c")) for v in encoded.dictionary.to_pylist()]
-            table = np.empty(len(distinct), dtype=object)
-            table[:] = distinct
-            values = table[encoded.indices.to_numpy()]
-        if mark:
-            self.odd |= np.fromiter((v is BAD for v in values), dtype=bool, count=len(values))
-        return values
+            answers = np.empty(1, dtype=object)
+            answers[0] = read(None)
+            return answers, np.zeros(self.page.rows, dtype=np.intp)
+        encoded = column.dictionary_encode()
+        cells = encoded.dictionary.to_pylist()
+        answers = np.empty(len(cells), dtype=object)
+        answers[:] = [read(self.plan.get({"c": cell}, "c")) for cell in cells]
+        return answers, encoded.indices.to_numpy().astype(np.intp)
+
+    def _per_distinct(self, name: str | None, read: Callable[[str | None], Any]) -> Objects:
+        """`read` of each row's cell, called once per distinct cell; BAD rows marked odd."""
+        answers, rows = self._distinct(name, read)
+        self.odd |= _where(answers, BAD)[rows]
+        return answers[rows]
 
     def _optional(self, name: str | None, read: Callable[[str], Any]) -> Objects | None:
         if name is None:
@@ -149,48 +152,50 @@ class Normalized:
 
     # --- times ---------------------------------------------------------------------------
 
-    def _occurred_at(self) -> Objects:
-        """(UTC time, second reading) per row from the first time column that has one."""
+    def _occurred_at(self) -> Objects | npt.NDArray[np.int64]:
+        """(UTC time, second reading) per row from the first time column that has one; for
+        a single epoch column, microseconds since the epoch (UTC)."""
+        times = self.plan.times
+        column = self._column(times[0].column)
+        if len(times) == 1 and times[0].epoch_divisor is not None and column is not None:
+            return self._epoch(column, times[0].epoch_divisor)
         found: Objects | None = None
-        for time in self.plan.times:
-            values = self._time_column(time)
+        state = np.ones(self.page.rows, dtype=np.int8)  # 0 read, 1 missing, 2 unreadable
+        for time in times:
+
+            def readings(value: str | None, time: Any = time) -> Any:
+                if value is None:
+                    return None
+                try:
+                    return time.readings(value)
+                except NormalizeError:
+                    return BAD
+
+            answers, rows = self._distinct(time.column, readings)
+            values = answers[rows]
+            states = (_where(answers, None) + 2 * _where(answers, BAD)).astype(np.int8)[rows]
             if found is None:
                 found = values
             else:
-                gaps = np.fromiter((v is None for v in found), dtype=bool, count=len(found))
+                gaps = state == 1
                 found[gaps] = values[gaps]
+            state = np.where(state == 1, states, state)
         assert found is not None
-        self.odd |= np.fromiter((v is None or v is BAD for v in found), bool, count=len(found))
+        self.odd |= state != 0
         return found
 
-    def _time_column(self, time: Any) -> Objects:
-        def readings(value: str | None) -> Any:
-            if value is None:
-                return None
-            try:
-                return time.readings(value)
-            except NormalizeError:
-                return BAD
-
-        column = self._column(time.column)
-        if time.epoch_divisor is None or column is None:
-            # a BAD cell only matters if no earlier column has a time: marked once combined
-            return self._per_distinct(time.column, readings, mark=False)
+    def _epoch(self, column: pa.Array, divisor: int) -> npt.NDArray[np.int64]:
+        """Microseconds of the plain epoch cells (exact as the per-record float reading);
+        any other cell (missing, signed, fractional) is left to the per-record code."""
         missing = pa.array(sorted(self.plan.missing), pa.string())
         plain = pc.and_(
-            pc.match_substring_regex(column, _DIGITS[time.epoch_divisor]),
+            pc.match_substring_regex(column, _DIGITS[divisor]),
             pc.invert(pc.is_in(column, missing)),
         )
-        micros = pc.multiply(
-            pc.cast(pc.if_else(plain, column, "0"), pa.int64()),
-            1_000_000 // time.epoch_divisor,
-        )
-        naive = pc.cast(micros, pa.timestamp("us")).to_pylist()
-        values = np.empty(len(naive), dtype=object)
-        values[:] = [(moment.replace(tzinfo=UTC), None) for moment in naive]
-        for index in np.flatnonzero(~plain.to_numpy(zero_copy_only=False)).tolist():
-            values[index] = readings(self.plan.get({"c": column[index].as_py()}, "c"))
-        return values
+        self.odd |= ~pc.fill_null(plain, False).to_numpy(zero_copy_only=False)
+        micros = pc.multiply(pc.cast(pc.if_else(plain, column, "0"), pa.int64()), 10**6 // divisor)
+        found: npt.NDArray[np.int64] = micros.to_numpy(zero_copy_only=False)
+        return found
 
     # --- ids and points ------------------------------------------------------------------
 
@@ -271,24 +276,37 @@ class Normalized:
 
     def _fill(self, out: list[NormalizedRecord | NormalizeError], rows: list[int]) -> None:
         ids = self.ids.to_pylist()
+        none: list[None] = [None] * len(ids)
+
+        def listed(values: Objects | None) -> list[Any]:
+            return none if values is None else values.tolist()
+
         points = self.points
+        places: list[Any]
         if isinstance(points, tuple):
             lats, lons = points[0].tolist(), points[1].tolist()
-        none: list[None] = [None] * len(ids)
-        address = none if self.address is None else self.address
-        unit = none if self.unit is None else self.unit
-        severity = none if self.severity is None else self.severity
-        scene = none if self.scene is None else self.scene
-        call, occurred = self.call, self.occurred
+            places = list(none)
+            for i in rows:
+                places[i] = Point(lats[i], lons[i])
+        else:
+            places = points.tolist()
+        occurred = self.occurred
+        if occurred.dtype == np.int64:
+            naive = pa.array(occurred, pa.timestamp("us")).to_pylist()
+            moments = [(moment.replace(tzinfo=UTC), None) for moment in naive]
+        else:
+            moments = occurred.tolist()
+        address, unit = listed(self.address), listed(self.unit)
+        severity, scene, call = listed(self.severity), listed(self.scene), self.call.tolist()
         for i in rows:
             original, category, mapped = call[i]
-            at, later = occurred[i]
+            at, later = moments[i]
             out[i] = NormalizedRecord(
                 external_id=ids[i],
                 original_type=original,
                 category=category,
                 address=address[i],
-                point=points[i] if not isinstance(points, tuple) else Point(lats[i], lons[i]),
+                point=places[i],
                 occurred_at=at,
                 unit=unit[i],
                 mapped=mapped,
@@ -298,11 +316,15 @@ class Normalized:
             )
 
 
+def _where(answers: Objects, marker: object) -> Flags:
+    """True where an answer is `marker` (BAD, None)."""
+    return np.fromiter((answer is marker for answer in answers), dtype=bool, count=len(answers))
+
+
 def first_seen(digests: list[str]) -> Flags:
     """True for the first row of each content hash (the store keeps one of each)."""
-    seen: dict[str, int] = {}
-    for index, digest in enumerate(digests):
-        seen.setdefault(digest, index)
+    codes = pa.array(digests, pa.string()).dictionary_encode().indices.to_numpy()
+    _, first = np.unique(codes, return_index=True)
     kept = np.zeros(len(digests), dtype=bool)
-    kept[list(seen.values())] = True
+    kept[first] = True
     return kept

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -36,6 +38,12 @@ class Page:
     def rows(self) -> int:
         """How many records the page holds."""
         return int(self.table.num_rows)
+
+    def only(self, kept: npt.NDArray[np.bool_]) -> Page:
+        """The rows marked True, each keeping its position (the others dropped: repeats)."""
+        indices = np.flatnonzero(kept)
+        position = self.position
+        return Page(self.table.take(pa.array(indices)), lambda i: position(int(indices[i])))
 
 
 def csv_page(
