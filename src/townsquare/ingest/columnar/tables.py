@@ -134,7 +134,9 @@ def _column(values: list[Any]) -> pa.Array | None:
             return pa.array(values, pa.int64()).cast(pa.string())
         except (pa.ArrowInvalid, OverflowError):
             pass
-    return pa.array([_text(value) for value in values], pa.string())
+    if kinds == {float} and np.isfinite(np.array(values, dtype=np.float64)).all():
+        return pa.array(list(map(float.__repr__, values)), pa.string())
+    return pa.array(list(map(_text, values)), pa.string())
 
 
 def records_page(records: Sequence[Any], position: Callable[[int], str]) -> Page | None:
