@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from townsquare.ingest.columnar import pages as columnar_pages
 from townsquare.ingest.columnar.digest import row_digests
 from townsquare.ingest.columnar.pages import fetch as columnar_fetch
 from townsquare.ingest.columnar.records import Normalized
@@ -245,3 +246,12 @@ def test_json_records_normalize_the_same(tmp_path: Path) -> None:
     page = next(iter(adapter_for("json").pages(config)))
     assert isinstance(page, Page)
     assert row_digests(page) == [content_hash(o[1]) for o in outcomes]
+
+
+@real_data
+def test_a_long_page_is_normalized_a_slice_at_a_time_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(columnar_pages, "SLICE_ROWS", 1000)
+    outcomes = _assert_same(_config("seattle_fire_911", SEATTLE))
+    assert outcomes[-1][0] == "line 13772"

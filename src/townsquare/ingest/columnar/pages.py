@@ -8,13 +8,16 @@ per-record items when it cannot be read as columns. Every item still carries its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from townsquare.ingest.columnar.records import Normalized
 from townsquare.ingest.columnar.tables import Page
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import RawItem
+
+SLICE_ROWS = 50_000
+"""Rows normalized together: distinct values are looked up once per slice."""
 
 
 def fetch(adapter: Any, config: SourceConfig) -> Iterator[RawItem]:
@@ -30,12 +33,15 @@ def fetch(adapter: Any, config: SourceConfig) -> Iterator[RawItem]:
             yield from page
 
 
-def items(page: Page, config: SourceConfig) -> Iterable[RawItem]:
-    """The page's items, each with its normalized record (or error) for `config`."""
-    records = Normalized(page, config).records()
-    payloads = page.table.to_pylist()
-    position = page.position
-    return [
-        RawItem(position(index), payload, normalized=(config, record))
-        for index, (payload, record) in enumerate(zip(payloads, records, strict=True))
-    ]
+def items(page: Page, config: SourceConfig) -> Iterator[RawItem]:
+    """The page's items, each with its normalized record (or error) for `config`; a long
+    page (a whole export) a slice at a time, so its payloads are not all held at once."""
+    for start in range(0, page.rows, SLICE_ROWS):
+        part = page.part(start, SLICE_ROWS)
+        records = Normalized(part, config).records()
+        payloads = part.table.to_pylist()
+        position = part.position
+        yield from [
+            RawItem(position(index), payload, normalized=(config, record))
+            for index, (payload, record) in enumerate(zip(payloads, records, strict=True))
+        ]

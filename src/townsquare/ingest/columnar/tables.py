@@ -39,6 +39,11 @@ class Page:
         """How many records the page holds."""
         return int(self.table.num_rows)
 
+    def part(self, start: int, rows: int) -> Page:
+        """Up to `rows` rows from `start`, each keeping its position."""
+        position = self.position
+        return Page(self.table.slice(start, rows), lambda i: position(start + i))
+
     def only(self, kept: npt.NDArray[np.bool_]) -> Page:
         """The rows marked True, each keeping its position (the others dropped: repeats)."""
         indices = np.flatnonzero(kept)
