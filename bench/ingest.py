@@ -1,9 +1,13 @@
 """Ingestion throughput: synthetic CAD rows as CSV and as ArcGIS JSON.
 
 Prints a table:
+- the peers, measured in the same run: reading the file alone with the csv module, with
+  pyarrow's CSV reader and with json.loads;
 - parse + normalize + dedupe (one core, no database): rows/s through the real adapter and
   `normalize`, with the content-hash dedupe the store applies, per wall second and per
   CPU second of this process (the figure to compare on a machine shared with others);
+  record by record (pushed records), and column by column (ingest.columnar: files and
+  pages), both as normalized columns and with every NormalizedRecord built;
 - stored records/s through `service.ingest_items` (raw record, source record, incident,
   outbox) on SQLite and, if TOWNSQUARE_BENCH_POSTGRES_URL is set, PostgreSQL.
 
@@ -25,11 +29,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import text
 
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.ingest import service
-from townsquare.ingest.config import SourceConfig
+from townsquare.ingest.columnar.digest import row_digests
+from townsquare.ingest.columnar.records import Normalized, first_seen
+from townsquare.ingest.columnar.tables import Page
+from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source_config
 from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.sources.arcgis import ArcgisSource
 from townsquare.ingest.sources.base import RawItem
@@ -126,6 +135,72 @@ def parse_normalize_dedupe(items: Iterator[RawItem], source: SourceConfig) -> tu
     return rows, kept
 
 
+def columnar(
+    pages: Iterator[Page | Iterator[RawItem]], source: SourceConfig, *, build: bool
+) -> tuple[int, int]:
+    """Rows read and records kept, page by page: row hashes, repeats dropped, then the
+    distinct rows normalized as columns (and, with `build`, as NormalizedRecords)."""
+    rows = kept = 0
+    for page in pages:
+        assert isinstance(page, Page)  # the synthetic files are read as columns
+        rows += page.rows
+        distinct = page.only(first_seen(row_digests(page)))
+        normalized = Normalized(distinct, source)
+        if build:
+            records = normalized.records()
+            kept += sum(1 for record in records if not isinstance(record, NormalizeError))
+        else:
+            kept += int((~normalized.odd).sum())
+    return rows, kept
+
+
+def peers(csv_path: Path, json_path: Path) -> list[tuple[str, str, int, float, float | None]]:
+    """The readers alone: the csv module, pyarrow's CSV reader (one thread), json.loads."""
+
+    def csv_module() -> int:
+        with csv_path.open(newline="", encoding="utf-8") as handle:
+            return sum(1 for _ in csv.DictReader(handle))
+
+    def arrow() -> int:
+        options = pacsv.ReadOptions(use_threads=False, block_size=1 << 24)
+        return int(pacsv.read_csv(csv_path, read_options=options).num_rows)
+
+    def json_loads() -> int:
+        return len(json.loads(json_path.read_bytes())["features"])
+
+    found = []
+    for name, stage, job in (
+        ("CSV", "read: csv module (dicts)", csv_module),
+        ("CSV", "read: pyarrow (table)", arrow),
+        ("ArcGIS JSON", "read: json.loads", json_loads),
+    ):
+        rows, seconds, cpu = timed(job)
+        found.append((name, stage, rows, rows / seconds, rows / cpu))
+    return found
+
+
+SEATTLE_EXPORT = Path(
+    "/work/shared/data/seattle_fire_911_csv/"
+    "Seattle_Real_Time_Fire_911_Calls_MVA_subset_2016export.csv"
+)
+
+
+def real_export() -> list[tuple[str, str, int, float, float | None]]:
+    """The real Seattle export (13,771 rows, "%m/%d/%Y %I:%M:%S %p %z" times, rows without
+    ids or coordinates) through its shipped mapping, record by record and as columns."""
+    mapping = load_source_config(bundled_mappings()["seattle_fire_911"])
+    source = mapping.model_copy(update={"location": str(SEATTLE_EXPORT)})
+    adapter = CsvSource()
+    found = []
+    for stage, job in (
+        ("per record", lambda: parse_normalize_dedupe(adapter.fetch(source), source)),
+        ("columnar, records", lambda: columnar(adapter.pages(source), source, build=True)),
+    ):
+        (rows, _kept), seconds, cpu = timed(job)
+        found.append(("Seattle CSV", f"p+n+d: {stage}", rows, rows / seconds, rows / cpu))
+    return found
+
+
 def timed(job: Callable[[], Any]) -> tuple[Any, float, float]:
     """The job's result, its wall time and the CPU time of this process, in seconds.
 
@@ -183,20 +258,39 @@ def main() -> None:
         write_arcgis(json_path, args.rows)
         csv_source = config("csv", str(csv_path))
         arcgis_source = config("arcgis", str(json_path), prefix="attributes.")
+        pa.set_cpu_count(1)
+        pa.set_io_thread_count(1)
+        results.extend(peers(csv_path, json_path))
         for name, source, adapter in (
             ("CSV", csv_source, CsvSource()),
             ("ArcGIS JSON", arcgis_source, ArcgisSource()),
         ):
-            (rows, _kept), seconds, cpu = timed(
-                lambda s=source, a=adapter: parse_normalize_dedupe(a.fetch(s), s)
-            )
-            results.append((name, "parse + normalize + dedupe", rows, rows / seconds, rows / cpu))
+            stages: list[tuple[str, Callable[[], tuple[int, int]]]] = [
+                ("per record", lambda s=source, a=adapter: parse_normalize_dedupe(a.fetch(s), s)),
+                (
+                    "columnar, columns",
+                    lambda s=source, a=adapter: columnar(a.pages(s), s, build=False),
+                ),
+                (
+                    "columnar, records",
+                    lambda s=source, a=adapter: columnar(a.pages(s), s, build=True),
+                ),
+            ]
+            kept_by: dict[str, int] = {}
+            for stage, job in stages:
+                (rows, kept), seconds, cpu = timed(job)
+                kept_by[stage] = kept
+                results.append((name, f"p+n+d: {stage}", rows, rows / seconds, rows / cpu))
+            assert len(set(kept_by.values())) == 1, kept_by  # every path keeps the same rows
+        if SEATTLE_EXPORT.exists():
+            results.extend(real_export())
         if not args.skip_store:
             results.extend(store_rates(base, csv_source, args.store_rows))
-    print(f"{'format':<12} {'stage':<28} {'rows':>10} {'rows/s':>12} {'rows/CPU-s':>12}")
+    print(f"{'format':<12} {'stage':<30} {'rows':>10} {'rows/s':>12} {'rows/CPU-s':>12}")
     for name, stage, rows, rate, cpu_rate in results:
         per_cpu = f"{cpu_rate:>12,.0f}" if cpu_rate else f"{'':>12}"
-        print(f"{name:<12} {stage:<28} {rows:>10,} {rate:>12,.0f} {per_cpu}")
+        print(f"{name:<12} {stage:<30} {rows:>10,} {rate:>12,.0f} {per_cpu}")
+    print("load average (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
     if not os.environ.get("TOWNSQUARE_BENCH_POSTGRES_URL"):
         print("(set TOWNSQUARE_BENCH_POSTGRES_URL to a scratch database to measure PostgreSQL)")
     assert Base.metadata.tables  # every table is known to the migrations run above

@@ -107,7 +107,17 @@ class NormalizedRecord:
 
 
 def normalize(item: RawItem, config: SourceConfig) -> NormalizedRecord:
-    """The normalized form of `item` under `config`, or NormalizeError naming the field."""
+    """The normalized form of `item` under `config`, or NormalizeError naming the field.
+
+    An item read by ingest.columnar carries its answer for the config it was read under.
+    """
+    done = item.normalized
+    if done is not None and done[0] is config:
+        found = done[1]
+        if isinstance(found, NormalizeError):
+            raise NormalizeError(found.field, found.reason)
+        if isinstance(found, NormalizedRecord):
+            return found
     return plan_for(config).normalize(item)
 
 
@@ -381,7 +391,7 @@ class Plan:
         if self.geocode_missing and self._no_coordinates(payload):
             return None  # this row alone is placed from its address
         if self.location is not None:
-            lat, lon = _pair(self.need(payload, self.location.key), self.location)
+            lat, lon = pair_of(self.need(payload, self.location.key), self.location)
             lat_field = lon_field = self.location.key
         else:
             assert self.latitude is not None
@@ -389,10 +399,7 @@ class Plan:
             lat_field, lon_field = self.latitude.key, self.longitude.key
             lat = _number(lat_field, self.need(payload, lat_field), self.latitude.scale)
             lon = _number(lon_field, self.need(payload, lon_field), self.longitude.scale)
-        bbox = self.bbox
-        if 0 < abs(lat) <= 90 and abs(lon) <= 180 and (bbox is None or _inside(lat, lon, bbox)):
-            return Point(lat, lon)  # the usual case, before the checks that explain faults
-        return _checked_point(lat, lon, lat_field, lon_field, bbox)
+        return check_point(lat, lon, lat_field, lon_field, self.bbox)
 
     def _no_coordinates(self, payload: dict[str, str]) -> bool:
         """True if the row's coordinate cells are empty (or the 0, 0 placeholder)."""
@@ -414,6 +421,20 @@ def _paragraphs(text: str) -> str:
 
 
 # --- point ---------------------------------------------------------------------------------
+
+
+def check_point(
+    lat: float,
+    lon: float,
+    lat_field: str,
+    lon_field: str,
+    bbox: tuple[float, float, float, float] | None,
+) -> Point:
+    """The point (lat, lon), or NormalizeError naming the field: a placeholder, out of range,
+    outside the source's bbox, or swapped."""
+    if 0 < abs(lat) <= 90 and abs(lon) <= 180 and (bbox is None or _inside(lat, lon, bbox)):
+        return Point(lat, lon)  # the usual case, before the checks that explain faults
+    return _checked_point(lat, lon, lat_field, lon_field, bbox)
 
 
 def _checked_point(
@@ -458,7 +479,8 @@ def _number(column: str, text: str, scale: float) -> float:
     return value * scale
 
 
-def _pair(text: str, spec: PairSpec) -> tuple[float, float]:
+def pair_of(text: str, spec: PairSpec) -> tuple[float, float]:
+    """(lat, lon) of a "(a, b)" cell in the spec's order; NormalizeError naming its column."""
     match = _PAIR.match(text)
     if match is None:
         raise NormalizeError(spec.key, f"{text!r} is not a '(a, b)' coordinate pair")

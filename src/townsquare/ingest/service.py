@@ -23,6 +23,7 @@ from townsquare.agencies.models import Agency
 from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError
 from townsquare.ingest import lifecycle, refers, snapshots
+from townsquare.ingest.columnar.pages import fetch as columnar_fetch
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.geocoding import Placer
 from townsquare.ingest.models import RawRecord, Source
@@ -164,7 +165,8 @@ def ingest(
 def _fetch(config: SourceConfig) -> Iterator[RawItem]:
     # A generator, so that even an adapter that reads eagerly fails inside ingest_items,
     # where the failure is recorded on the source.
-    yield from adapter_for(config.kind).fetch(config)
+    # Files and pages an adapter reads as columns are normalized column by column.
+    yield from columnar_fetch(adapter_for(config.kind), config)
 
 
 def ingest_items(

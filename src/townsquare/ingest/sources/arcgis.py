@@ -10,11 +10,13 @@ to dotted paths ("attributes.CALL_TIME", "geometry.x", "properties.id",
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from townsquare.errors import SourceError
+from townsquare.ingest.columnar.tables import Page, records_page
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import KindOptions, RawItem
 from townsquare.ingest.sources.http import flatten, get, parse_json, read_location
@@ -41,32 +43,48 @@ class ArcgisSource:
 
     def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
         """The layer's features (a URL is queried and paged; a file is one response)."""
-        if not config.is_url():
-            yield from _items(parse_json(read_location(config)), config.location, 1)
+        for document, where, page in _documents(config):
+            yield from _items(document, where, page)
+
+    def pages(self, config: SourceConfig) -> Iterator[Page | Iterator[RawItem]]:
+        """Each response as columns, or as items where its features differ in shape."""
+        for document, where, number in _documents(config):
+            found = records_page(_features(document, where), partial(_position, number))
+            yield found if found is not None else _items(document, where, number)
+
+
+def _position(page: int, index: int) -> str:
+    return f"page {page} feature {index + 1}"
+
+
+def _documents(config: SourceConfig) -> Iterator[tuple[Any, str, int]]:
+    """Each query response, where it came from, and its page number."""
+    if not config.is_url():
+        yield parse_json(read_location(config)), config.location, 1
+        return
+    options = config.kind_options(ArcgisOptions)
+    url = config.location.rstrip("/")
+    url = url if url.endswith("/query") else f"{url}/query"
+    offset = 0
+    for page in range(1, options.max_pages + 1):
+        params = {
+            "f": options.format,
+            "where": options.where,
+            "outFields": options.out_fields,
+            "returnGeometry": "true",
+            "outSR": "4326",
+            "resultOffset": str(offset),
+            "resultRecordCount": str(options.page_size),
+        }
+        if options.order_by:
+            params["orderByFields"] = options.order_by
+        document = parse_json(get(config, url, params, conditional_ok=page == 1))
+        features = _features(document, url)
+        yield document, url, page
+        if not _exceeded(document) or not features:
             return
-        options = config.kind_options(ArcgisOptions)
-        url = config.location.rstrip("/")
-        url = url if url.endswith("/query") else f"{url}/query"
-        offset = 0
-        for page in range(1, options.max_pages + 1):
-            params = {
-                "f": options.format,
-                "where": options.where,
-                "outFields": options.out_fields,
-                "returnGeometry": "true",
-                "outSR": "4326",
-                "resultOffset": str(offset),
-                "resultRecordCount": str(options.page_size),
-            }
-            if options.order_by:
-                params["orderByFields"] = options.order_by
-            document = parse_json(get(config, url, params, conditional_ok=page == 1))
-            features = _features(document, url)
-            yield from _items(document, url, page)
-            if not _exceeded(document) or not features:
-                return
-            offset += len(features)
-        raise SourceError(f"{url}: still more features after {options.max_pages} pages")
+        offset += len(features)
+    raise SourceError(f"{url}: still more features after {options.max_pages} pages")
 
 
 def _features(document: Any, where: str) -> list[Any]:

@@ -37,6 +37,9 @@ class RawItem:
     normalize() quarantines such a record under `defect_field`, or `_row`."""
     defect_field: str | None = None
     """The field that could not be read (a value nested past `MAX_DEPTH`), if one was."""
+    normalized: tuple[object, object] | None = None
+    """(config, its NormalizedRecord or NormalizeError), when ingest.columnar normalized
+    the item's page column by column; normalize() answers with it for that config."""
 
 
 MAX_DEPTH = 32

@@ -12,6 +12,7 @@ import httpx
 from pydantic import Field, model_validator
 
 from townsquare.errors import SourceError
+from townsquare.ingest.columnar.tables import Page, csv_page
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import KindOptions, RawItem
 
@@ -63,6 +64,24 @@ class CsvSource:
         """Every record of the file or URL in `config.location`."""
         return _records(_read_text(config), config.kind_options(CsvOptions), config.location)
 
+    def pages(self, config: SourceConfig) -> Iterator[Page | Iterator[RawItem]]:
+        """The file or URL as one page of columns, or its items where only the csv module
+        reads it faithfully (ragged rows, cells across lines, another encoding)."""
+        options = config.kind_options(CsvOptions)
+        data = _read_bytes(config)
+        page = csv_page(
+            data,
+            delimiter=options.delimiter,
+            quotechar=options.quotechar,
+            encoding=options.encoding,
+            header=options.header,
+            columns=options.columns,
+        )
+        if page is not None:
+            yield page
+        else:
+            yield _records(_decoded(data, options.encoding, config), options, config.location)
+
     def parse(self, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
         """The records of a pushed CSV body."""
         options = config.kind_options(CsvOptions)
@@ -75,6 +94,10 @@ class CsvSource:
 
 def _read_text(config: SourceConfig) -> str:
     encoding = config.kind_options(CsvOptions).encoding
+    return _decoded(_read_bytes(config), encoding, config)
+
+
+def _read_bytes(config: SourceConfig) -> bytes:
     if config.is_url():
         try:
             response = httpx.get(config.location, timeout=HTTP_TIMEOUT_S, follow_redirects=True)
@@ -87,6 +110,10 @@ def _read_text(config: SourceConfig) -> str:
             data = Path(config.location).read_bytes()
         except OSError as exc:
             raise SourceError(f"{config.location}: {exc.strerror or exc}") from exc
+    return data
+
+
+def _decoded(data: bytes, encoding: str, config: SourceConfig) -> str:
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:

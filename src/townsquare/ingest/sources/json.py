@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from townsquare.errors import SourceError
+from townsquare.ingest.columnar.tables import Page, records_page
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import KindOptions, RawItem
 from townsquare.ingest.sources.base import record as read_record
@@ -37,10 +38,22 @@ class JsonSource:
         """Every record at `[json] records` of the document at `location`."""
         return self.parse(config, read_location(config).content)
 
+    def pages(self, config: SourceConfig) -> Iterator[Page | Iterator[RawItem]]:
+        """The document's records as columns, or as items where they differ in shape."""
+        path = config.kind_options(JsonOptions).records
+        document = parse_json(read_location(config))
+        found = at_path(document, path)
+        page = records_page(found, _position) if isinstance(found, list) else None
+        yield page if page is not None else records(document, path)
+
     def parse(self, config: SourceConfig, body: bytes) -> Iterator[RawItem]:
         """The records of a JSON body (also what the push endpoint calls)."""
         path = config.kind_options(JsonOptions).records
         return records(parse_json(Fetched(config.location, body, "")), path)
+
+
+def _position(index: int) -> str:
+    return f"record {index + 1}"
 
 
 def records(document: Any, path: str) -> Iterator[RawItem]:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from townsquare.errors import SourceError
+from townsquare.ingest.columnar.tables import Page, records_page
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.sources.base import KindOptions, RawItem
 from townsquare.ingest.sources.http import (
@@ -47,6 +48,16 @@ class SocrataSource:
     kind: ClassVar[str] = "socrata"
     Options: ClassVar[type[SocrataOptions]] = SocrataOptions
     options_table: ClassVar[str] = "socrata"
+
+    def pages(self, config: SourceConfig) -> Iterator[Page | Iterator[RawItem]]:
+        """A saved response (a file) as columns; a resource's pages as items, read with
+        the cursor as `fetch` reads them."""
+        if config.is_url():
+            yield self.fetch(config)
+            return
+        rows = parse_json(read_location(config))
+        page = records_page(rows, _position) if isinstance(rows, list) else None
+        yield page if page is not None else _items(rows, config.location, 1)
 
     def fetch(self, config: SourceConfig) -> Iterator[RawItem]:
         """The resource's rows; a file `location` is one saved response."""
@@ -87,6 +98,10 @@ def _where(fixed: str | None, column: str | None, since: str | None) -> str | No
         quoted = since.replace("'", "''")
         parts.append(f"{column} > '{quoted}'")
     return " AND ".join(parts) or None
+
+
+def _position(index: int) -> str:
+    return f"page 1 row {index + 1}"
 
 
 def _items(rows: Any, where: str, page: int) -> Iterator[RawItem]:

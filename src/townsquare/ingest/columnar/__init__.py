@@ -1,0 +1,1 @@
+"""Files and pages normalized column by column (pyarrow); pushed records stay per record."""
