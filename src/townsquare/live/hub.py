@@ -60,6 +60,13 @@ class LiveEvent:
         """`sse()` encoded, made once for all the clients that get it."""
         return self.sse().encode()
 
+    @cached_property
+    def chunk(self) -> bytes:
+        """`frame` as one HTTP/1.1 chunk, for writing straight to a chunked response's
+        transport (`townsquare.live.direct`)."""
+        frame = self.frame
+        return b"%x\r\n%b\r\n" % (len(frame), frame)
+
 
 DROPPED = LiveEvent(-1, "dropped", None, None, "")
 KEEPALIVE = LiveEvent(-2, "keepalive", None, None, "")
@@ -169,7 +176,7 @@ class StreamHub:
 
     def dispatch(self, event: LiveEvent) -> None:
         """On the loop: queue the event for every client whose area holds it."""
-        event.frame  # noqa: B018  # encoded here, once, not by the first client to send it
+        event.chunk  # noqa: B018  # encoded here, once, not by the first client to send it
         lat, lon = event.lat, event.lon
         slow = []
         for area, group in self.areas.items():
