@@ -2,8 +2,9 @@
 
 Bus handlers run in threads; the hub hands each event to the server's event loop once,
 and the loop writes it to every idle client whose area holds the incident at once
-(`townsquare.live.direct`), or puts it on the queue of a client whose task is busy. The event
-is framed and encoded once (every client sends the same bytes); clients are grouped by area,
+(`townsquare.live.direct`: straight onto its transport under uvicorn), or puts it on the
+queue of a client whose task is busy. The event is framed, chunk-framed and encoded once
+(every client sends the same bytes); clients are grouped by area,
 so the area test is made once per distinct area and a group outside it costs nothing; idle
 clients get their keep-alive comment from one ticker of the hub rather than each from a
 timer of its own (a timeout per wait cost a task per event per client), and the same ticker
