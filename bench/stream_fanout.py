@@ -3,7 +3,11 @@ with 1 and with 2 worker processes, in the same run.
 
     .venv/bin/python bench/stream_fanout.py \
         --postgres postgresql+psycopg://postgres@127.0.0.1/postgres \
-        --nats nats://127.0.0.1:4222 [--clients 5000] [--events 20] [--workers 1,2]
+        --nats nats://127.0.0.1:4222 [--clients 5000] [--events 20] [--workers 1,2] \
+        [--before /path/to/other/src]
+
+With `--before`, each worker count is measured twice in the same run: first a server
+importing townsquare from that source folder (the code before a change), then this one.
 
 For each worker count: a real `townsquare serve --workers W` on a fresh PostgreSQL database
 and its own NATS stream (several workers need both), N concurrent
@@ -11,7 +15,9 @@ and its own NATS stream (several workers need both), N concurrent
 own (`--client-processes`, raw asyncio sockets on uvloop: lighter than an HTTP client), then
 one dispatch record at a time ingested through the ingest service in this process. For each
 event: the time from the ingest call's return (its commit, and the little after it) until the
-last connection has it, and until half have it (a fast event can beat the return). Times are
+last connection has it, until half and until the first have it (a fast event can beat the
+return; commit -> first is the relay, the bus and the store read, first -> last the fan-out).
+The relay runs at its default interval (`--relay-interval`, 0.2 s) unless told otherwise. Times are
 CLOCK_MONOTONIC, one clock for every process of the machine. The load average (1 min) is
 read before and after each run, and the CPU the server and the clients spent per event: the
 machine is shared, and the clients' own reading is part of the figure. Not run by the test
@@ -47,7 +53,15 @@ from townsquare.migrations import runner
 
 EVENT = b"event: incident.published"
 IDLE_S = 3.0
-SERVE = [sys.executable, "-m", "townsquare.cli", "serve"]
+SERVE_PATIENTLY = """
+import functools, uvicorn
+from townsquare.cli import app
+uvicorn.run = functools.partial(uvicorn.run, timeout_worker_healthcheck=60)
+app()
+"""
+"""`townsquare serve`, its workers given a minute to answer uvicorn's first ping (the code
+before the change kept uvicorn's 5 s, and a loaded machine starts a worker slower)."""
+SERVE = [sys.executable, "-c", SERVE_PATIENTLY, "serve"]
 PATH = f"/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
 
 
@@ -123,7 +137,10 @@ def client_process(port: int, count: int, pipe: Connection) -> None:
 class Result:
     """One configuration's figures."""
 
+    code: str
     workers: int
+    first: list[float]
+    """Commit until the first connection has it: the relay, the bus and the store read."""
     last: list[float]
     half: list[float]
     load_before: float
@@ -136,9 +153,11 @@ class Result:
 
 
 @contextmanager
-def serving(folder: Path, url: str, nats: str, workers: int) -> Iterator[tuple[int, int]]:
-    """`townsquare serve --workers W` on PostgreSQL and a NATS stream of its own; its port
-    and process id."""
+def serving(
+    folder: Path, url: str, nats: str, workers: int, source: str | None, relay_interval_s: float
+) -> Iterator[tuple[int, int]]:
+    """`townsquare serve --workers W` on PostgreSQL and a NATS stream of its own, importing
+    townsquare from `source` if given; its port and process id."""
     engine = make_engine(url)
     runner.upgrade(engine)
     engine.dispose()
@@ -153,10 +172,12 @@ def serving(folder: Path, url: str, nats: str, workers: int) -> Iterator[tuple[i
         "TOWNSQUARE_SECRET_KEY": secrets.token_hex(32),
         "TOWNSQUARE_MEDIA_STORAGE": "database",
         "TOWNSQUARE_MEDIA_JOBS": "0",
-        "TOWNSQUARE_RELAY_INTERVAL_S": "0.01",
+        "TOWNSQUARE_RELAY_INTERVAL_S": str(relay_interval_s),
         "TOWNSQUARE_STREAM_MAX_PER_ADDRESS": "100000",
         "TOWNSQUARE_LOG_LEVEL": "WARNING",
     }
+    if source is not None:
+        env["PYTHONPATH"] = source
     log_path = folder / f"server-{workers}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -211,11 +232,13 @@ def _ready(port: int) -> bool:
         return False
 
 
-def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
+def measure(
+    args: argparse.Namespace, workers: int, folder: Path, code: str, source: str | None
+) -> Result:
     """One configuration: serve, connect the clients, ingest `events` records one by one."""
     with (
         fresh_database(folder, args.postgres) as url,
-        serving(folder, url, args.nats, workers) as (port, server),
+        serving(folder, url, args.nats, workers, source, args.relay_interval) as (port, server),
     ):
         context = mp.get_context("spawn")
         shares = [args.clients // args.client_processes] * args.client_processes
@@ -239,7 +262,7 @@ def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
         idle_rate = (cpu_s(server) - idle) / IDLE_S
         started = time.monotonic()
         server_cpu, clients_cpu = cpu_s(server), sum(cpu_s(p.pid or 0) for p in processes)
-        last, half = [], []
+        first, last, half = [], [], []
         try:
             for n in range(args.events):
                 ingester.record(n)
@@ -250,6 +273,7 @@ def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
                         raise RuntimeError(f"event {n}: not every connection had it in 30 s")
                     got += pipe.recv()
                 got.sort()
+                first.append(got[0] - committed)
                 last.append(got[-1] - committed)
                 half.append(got[len(got) // 2] - committed)
                 time.sleep(0.3)
@@ -266,7 +290,9 @@ def measure(args: argparse.Namespace, workers: int, folder: Path) -> Result:
                     process.kill()
     shares = sorted(holders.values(), reverse=True)
     return Result(
+        code,
         workers,
+        first,
         last,
         half,
         load_before,
@@ -286,28 +312,39 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--events", type=int, default=20)
     parser.add_argument("--workers", default="1,2", help="worker counts to compare")
+    parser.add_argument("--before", help="a townsquare source folder to measure first")
+    parser.add_argument(
+        "--relay-interval",
+        type=float,
+        default=0.2,
+        help="TOWNSQUARE_RELAY_INTERVAL_S (0.2 s default)",
+    )
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the server inherits it
     results = []
+    codes = [("before", args.before), ("after", None)] if args.before else [("this", None)]
     for workers in [int(w) for w in args.workers.split(",")]:
-        with tempfile.TemporaryDirectory() as folder:
-            results.append(measure(args, workers, Path(folder)))
+        for code, source in codes:
+            with tempfile.TemporaryDirectory() as folder:
+                results.append(measure(args, workers, Path(folder), code, source))
     print(
         f"{args.clients:,} SSE connections from {args.client_processes} client processes, "
-        f"{args.events} events, {os.cpu_count()} cores; aim: all have it p99 <= 50 ms"
+        f"{args.events} events, {os.cpu_count()} cores, relay interval {args.relay_interval} s; "
+        "aim: all have it p99 <= 50 ms"
     )
     print(
-        "| workers | streams per worker | commit -> all have it, p50 / p99 "
+        "| code | workers | streams per worker | commit -> first has it, p50 / p99 "
+        "| commit -> all have it, p50 / p99 "
         "| commit -> half, p50 / p99 | server CPU per event | clients' CPU per event "
         "| load 1 min |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         load = f"{r.load_before:.2f} -> {r.load_after:.2f}"
         shares = " + ".join(f"{n:,}" for n in r.streams_per_worker)
         print(
-            f"| {r.workers} | {shares} | {_ms(r.last)} | {_ms(r.half)} "
+            f"| {r.code} | {r.workers} | {shares} | {_ms(r.first)} | {_ms(r.last)} | {_ms(r.half)} "
             f"| {r.server_cpu_s * 1e3:,.0f} ms | {r.clients_cpu_s * 1e3:,.0f} ms | {load} |"
         )
 

@@ -21,6 +21,7 @@ from townsquare.agencies.views import router as agencies_router
 from townsquare.alerts.views import router as alerts_router
 from townsquare.db import utcnow
 from townsquare.desk.views import router as desk_router
+from townsquare.events import wake
 from townsquare.feedback.views import router as feedback_router
 from townsquare.footage.views import cameras_router as footage_cameras_router
 from townsquare.footage.views import public_router as footage_public_router
@@ -80,6 +81,34 @@ async def _every(seconds: float, job: Callable[[], object], name: str, stop: asy
             await asyncio.wait_for(stop.wait(), seconds)
 
 
+async def _relaying(platform: Platform, stop: asyncio.Event) -> None:
+    """The outbox relay: every `relay_interval_s`, and at once when an announcing transaction
+    commits on PostgreSQL (`townsquare.events.wake`)."""
+    if not wake.listens(platform.engine):
+        await _every(platform.settings.relay_interval_s, platform.relay_once, "outbox relay", stop)
+        return
+    waking = wake.OutboxWake(platform.engine, asyncio.get_running_loop())
+    waking.start()
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        while not stop.is_set():
+            waking.event.clear()  # a commit during this run runs it again
+            try:
+                await asyncio.to_thread(platform.relay_once)
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+            woken = asyncio.ensure_future(waking.event.wait())
+            await asyncio.wait(
+                [stopped, woken],
+                timeout=platform.settings.relay_interval_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            woken.cancel()
+    finally:
+        stopped.cancel()
+        waking.stop()
+
+
 def _scheduled(platform: Platform, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
     """The housekeeping the server does itself unless settings leave it to the CLI (cron)."""
     settings, factory = platform.settings, platform.factory
@@ -130,7 +159,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         await asyncio.to_thread(platform.start)
         stop = asyncio.Event()
         jobs = [
-            _every(platform.settings.relay_interval_s, platform.relay_once, "outbox relay", stop),
+            _relaying(platform, stop),
             platform.alerts.run(stop),
             platform.hub.keep_alive(platform.settings.stream_keepalive_s, stop),
             _every(

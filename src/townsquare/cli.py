@@ -57,6 +57,11 @@ def main(
     """Townsquare: a privacy-first neighborhood safety feed."""
 
 
+WORKER_HEALTHCHECK_S = 60
+"""How long a worker of `serve --workers N` may take to answer uvicorn's ping. uvicorn's 5 s
+default killed workers still starting on a loaded machine, and restarted them for ever."""
+
+
 def serving_app() -> Any:
     """The app of one worker process of `serve --workers N` (uvicorn calls it in each)."""
     from townsquare.app import create_app
@@ -122,6 +127,7 @@ def serve(
         log_config=None,
         access_log=False,  # the app writes its own, privacy-safe (townsquare.http.access)
         proxy_headers=False,  # the app's TOWNSQUARE_TRUSTED_PROXIES decides, not 127.0.0.1
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 

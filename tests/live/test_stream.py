@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,6 +15,7 @@ from tests.support.alerts import HOME, add_incident, alert_settings, change_inci
 from tests.support.server import running
 from tests.support.sse import open_stream
 from tests.support.waiting import wait_for
+from townsquare.db import make_sessionmaker
 from townsquare.live.hub import LiveEvent
 from townsquare.platform import Platform
 
@@ -37,6 +39,22 @@ def test_stream_sends_the_areas_incidents_then_their_removal(
             removed = stream.next()
             assert (removed.name, removed.json()) == ("incident.removed", {"id": near})
             assert far not in {e.json().get("id") for e in stream.quiet(0.5)}
+
+
+def test_a_change_another_process_commits_reaches_the_stream_without_the_relay_interval(
+    engine: Engine, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL tells other processes of a commit (LISTEN/NOTIFY)")
+    settings = alert_settings(tmp_path, relay_interval_s=3600)
+    platform = Platform(settings, engine, factory)
+    elsewhere = make_sessionmaker(engine)  # not the platform's: no relay on its commits
+    with running(platform) as base:
+        url = f"{base}/api/v1/stream?lat={HOME[0]}&lon={HOME[1]}&radius_m=2000"
+        with open_stream(url) as stream:
+            stream.next("ready")
+            near = add_incident(elsewhere)
+            assert stream.next("incident.published").json()["id"] == near
 
 
 def test_stream_resumes_after_the_last_event_id(

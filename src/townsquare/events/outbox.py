@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, select
+from sqlalchemy import JSON, Index, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from townsquare.db import Base, UTCDateTime, transaction, utcnow
@@ -39,6 +39,10 @@ class OutboxEvent(Base):
     relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+WAKE_CHANNEL = "townsquare_outbox"
+"""The PostgreSQL NOTIFY channel an announcing transaction wakes relays on."""
+NOTIFIED = "townsquare.outbox_notified"
+"""Session.info key: the transaction that sent its wake-up already (one per transaction)."""
 ANNOUNCED = "townsquare.announced"
 """Session.info key: this transaction queued events (a serving process relays on commit)."""
 
@@ -46,6 +50,13 @@ ANNOUNCED = "townsquare.announced"
 def announce(session: Session, topic: str, payload: dict[str, Any]) -> None:
     """Queue an event in the caller's transaction; it is relayed only if that commits."""
     session.add(OutboxEvent(topic=topic, payload=payload, created_at=utcnow()))
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection()  # the transaction begun, so it can be told apart from the last
+        transaction = session.get_transaction()
+        if session.info.get(NOTIFIED) is not transaction:
+            session.info[NOTIFIED] = transaction
+            # delivered on commit only: wakes every process's relay (`townsquare.events.wake`)
+            session.execute(select(func.pg_notify(WAKE_CHANNEL, "")))
     session.info[ANNOUNCED] = True
 
 

@@ -2,8 +2,9 @@
 
 Bus handlers run in threads; the hub hands each event to the server's event loop once,
 and the loop writes it to every idle client whose area holds the incident at once
-(`townsquare.live.direct`), or puts it on the queue of a client whose task is busy. The event
-is framed and encoded once (every client sends the same bytes); clients are grouped by area,
+(`townsquare.live.direct`: straight onto its transport under uvicorn), or puts it on the
+queue of a client whose task is busy. The event is framed, chunk-framed and encoded once
+(every client sends the same bytes); clients are grouped by area,
 so the area test is made once per distinct area and a group outside it costs nothing; idle
 clients get their keep-alive comment from one ticker of the hub rather than each from a
 timer of its own (a timeout per wait cost a task per event per client), and the same ticker
@@ -59,6 +60,13 @@ class LiveEvent:
     def frame(self) -> bytes:
         """`sse()` encoded, made once for all the clients that get it."""
         return self.sse().encode()
+
+    @cached_property
+    def chunk(self) -> bytes:
+        """`frame` as one HTTP/1.1 chunk, for writing straight to a chunked response's
+        transport (`townsquare.live.direct`)."""
+        frame = self.frame
+        return b"%x\r\n%b\r\n" % (len(frame), frame)
 
 
 DROPPED = LiveEvent(-1, "dropped", None, None, "")
@@ -169,7 +177,7 @@ class StreamHub:
 
     def dispatch(self, event: LiveEvent) -> None:
         """On the loop: queue the event for every client whose area holds it."""
-        event.frame  # noqa: B018  # encoded here, once, not by the first client to send it
+        event.chunk  # noqa: B018  # encoded here, once, not by the first client to send it
         lat, lon = event.lat, event.lon
         slow = []
         for area, group in self.areas.items():

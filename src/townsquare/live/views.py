@@ -130,7 +130,7 @@ class BoundedStream(StreamingResponse):
 
         raw = scope.get(RAW_SEND)
         self.frame_send = bounded(raw) if raw is not None else None
-        self.direct.send = raw
+        self.direct.use(raw)
 
         def watch(writing: bool) -> None:
             if writing:
