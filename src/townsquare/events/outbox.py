@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, select
+from sqlalchemy import JSON, Index, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from townsquare.db import Base, UTCDateTime, transaction, utcnow
@@ -46,6 +46,16 @@ ANNOUNCED = "townsquare.announced"
 def announce(session: Session, topic: str, payload: dict[str, Any]) -> None:
     """Queue an event in the caller's transaction; it is relayed only if that commits."""
     session.add(OutboxEvent(topic=topic, payload=payload, created_at=utcnow()))
+    session.info[ANNOUNCED] = True
+
+
+def announce_many(session: Session, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Queue events in order in the caller's transaction, in one statement (a batch's)."""
+    if not events:
+        return
+    at = utcnow()
+    rows = [{"topic": t, "payload": p, "created_at": at, "relayed_at": None} for t, p in events]
+    session.execute(insert(Base.metadata.tables[OutboxEvent.__tablename__]), rows)
     session.info[ANNOUNCED] = True
 
 
