@@ -19,7 +19,9 @@ received (already-stored ones included: a snapshot applies them too) per wall se
 
 Measured 2026-12-08 (2 cores shared with other jobs, load 6-14: figures are noisy), 50k
 records, peer = main a099254 -> this tree, records/s: log SQLite 156 -> 866, PostgreSQL 129 ->
-186; snapshot SQLite 268 -> 475, PostgreSQL 211 -> 308. The log workload's `now` runs ahead
+186; snapshot SQLite 268 -> 475, PostgreSQL 211 -> 308. Again with 20k records at load
+1.2-4.7: log SQLite 1,236 -> 1,423, PostgreSQL 337 -> 899; snapshot SQLite 962 -> 1,366,
+PostgreSQL 587 -> 801. The log workload's `now` runs ahead
 of its calls' times, so most of its incidents are not timely and announce nothing.
 """
 
