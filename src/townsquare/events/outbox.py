@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String, func, select
+from sqlalchemy import JSON, Index, String, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from townsquare.db import Base, UTCDateTime, transaction, utcnow
@@ -57,6 +57,16 @@ def announce(session: Session, topic: str, payload: dict[str, Any]) -> None:
             session.info[NOTIFIED] = transaction
             # delivered on commit only: wakes every process's relay (`townsquare.events.wake`)
             session.execute(select(func.pg_notify(WAKE_CHANNEL, "")))
+    session.info[ANNOUNCED] = True
+
+
+def announce_many(session: Session, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Queue events in order in the caller's transaction, in one statement (a batch's)."""
+    if not events:
+        return
+    at = utcnow()
+    rows = [{"topic": t, "payload": p, "created_at": at, "relayed_at": None} for t, p in events]
+    session.execute(insert(Base.metadata.tables[OutboxEvent.__tablename__]), rows)
     session.info[ANNOUNCED] = True
 
 

@@ -21,14 +21,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from townsquare import geo, taxonomy
-from townsquare.events import topics
+from townsquare.events import outbox, topics
 from townsquare.incidents import publish
 from townsquare.incidents.models import Incident
+from townsquare.ingest import bulk
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.models import Source, SourceRecord, SourceSnapshot
 from townsquare.ingest.policy import policy_for, policy_of
@@ -107,6 +109,10 @@ class _State:
     topics: dict[int, tuple[Incident, str]] = field(default_factory=dict)
     created: set[int] = field(default_factory=set)
     agency: str = ""
+    fresh_incidents: list[Incident] = field(default_factory=list)
+    """Incidents opened by this batch, kept out of the session until `_store` inserts them."""
+    fresh_links: list[SourceRecord] = field(default_factory=list)
+    """Source records first seen in this batch, likewise."""
 
 
 def apply_versions(
@@ -135,7 +141,7 @@ def apply_versions(
         for version in versions:
             link = state.links.get(version.key)
             if link is None:
-                link, incident, change = _attach(session, state, source, config, version)
+                link, incident, change = _attach(state, source, config, version)
             else:
                 incident = link.incident
                 change = _update(link, version, replay=replay, force=force)
@@ -147,7 +153,7 @@ def apply_versions(
             outcome.changes.append(change)
         for incident in touched.values():
             _refresh(state, incident, rules, now=now, replay=replay, outcome=outcome)
-    _announce(session, state)
+    _store(session, state, source.id)
     return outcome
 
 
@@ -313,7 +319,7 @@ def _members_of(session: Session, incident_ids: set[int]) -> _State:
 
 
 def _attach(
-    session: Session, state: _State, source: Source, config: SourceConfig, version: Version
+    state: _State, source: Source, config: SourceConfig, version: Version
 ) -> tuple[SourceRecord, Incident, str]:
     """A record seen for the first time: join its call or scene, or open a new incident."""
     incident = state.by_external.get(version.external_id) or _scene_incident(
@@ -321,24 +327,36 @@ def _attach(
     )
     change = "merged"
     if incident is None:
-        identity = publish.Identity(
-            "dispatch", version.external_id, source_id=source.id, agency_id=source.agency_id
+        incident = bulk.fresh(  # as publish.open_incident, outside the session (ingest.bulk)
+            Incident,
+            {
+                "origin": "dispatch",
+                "source_id": source.id,
+                "external_id": version.external_id,
+                "agency_id": source.agency_id,
+                "status": "active",
+                "unit_count": 1,
+                "content_hash": "",
+            },
         )
-        incident = publish.open_incident(session, identity)
+        state.fresh_incidents.append(incident)
         state.by_external[version.external_id] = incident
         state.created.add(id(incident))
         change = "created"
-    link = SourceRecord(
-        source_id=source.id,
-        record_key=version.key,
-        external_id=version.external_id,
-        unit=version.unit,
-        scene=version.scene,
-        incident=incident,
-        seen_at=version.seen_at,
+    link = bulk.fresh(
+        SourceRecord,
+        {
+            "source_id": source.id,
+            "record_key": version.key,
+            "external_id": version.external_id,
+            "unit": version.unit,
+            "scene": version.scene,
+            "incident": incident,
+            "seen_at": version.seen_at,
+            **_values(version, occurred_at=version.occurred_at),
+        },
     )
-    _copy(link, version, occurred_at=version.occurred_at)
-    session.add(link)
+    state.fresh_links.append(link)
     state.links[version.key] = link
     state.members[id(incident)].append(link)
     if version.scene is not None:
@@ -361,7 +379,8 @@ def _scene_incident(state: _State, version: Version, window: timedelta) -> Incid
 
 def _update(link: SourceRecord, version: Version, *, replay: bool, force: bool = False) -> str:
     """Apply a version to a known record if it is newer; 'updated', 'unchanged' or 'stale'."""
-    link.seen_at = max(link.seen_at, version.seen_at)
+    if version.seen_at > link.seen_at:
+        link.seen_at = version.seen_at
     if force:
         if version.digest == link.version_hash:
             return "unchanged"
@@ -370,7 +389,8 @@ def _update(link: SourceRecord, version: Version, *, replay: bool, force: bool =
         link.closed_at = version.cleared_at or closed_at
         return "updated"
     if version.digest == link.version_hash and not replay:
-        link.version_at = max(link.version_at, version.version_at)
+        if version.version_at > link.version_at:
+            link.version_at = version.version_at
         return "unchanged"
     if not replay and (version.version_at, version.digest) < (link.version_at, link.version_hash):
         return "stale"
@@ -381,19 +401,28 @@ def _update(link: SourceRecord, version: Version, *, replay: bool, force: bool =
 
 
 def _copy(link: SourceRecord, version: Version, *, occurred_at: datetime) -> None:
-    link.version_at = version.version_at
-    link.version_hash = version.digest
-    link.category = version.category
-    link.mapped = version.mapped
-    link.original_type = version.original_type
-    link.address_block = version.address_block
-    link.lat, link.lon = version.point.lat, version.point.lon
-    link.precision = version.precision
-    link.occurred_at = occurred_at
-    link.closed_at = version.cleared_at
-    link.severity = version.severity
-    link.expires_at = version.expires_at
-    link.summary = version.summary
+    for name, value in _values(version, occurred_at=occurred_at).items():
+        setattr(link, name, value)
+
+
+def _values(version: Version, *, occurred_at: datetime) -> dict[str, Any]:
+    """The columns of a source record a version gives."""
+    return {
+        "version_at": version.version_at,
+        "version_hash": version.digest,
+        "category": version.category,
+        "mapped": version.mapped,
+        "original_type": version.original_type,
+        "address_block": version.address_block,
+        "lat": version.point.lat,
+        "lon": version.point.lon,
+        "precision": version.precision,
+        "occurred_at": occurred_at,
+        "closed_at": version.cleared_at,
+        "severity": version.severity,
+        "expires_at": version.expires_at,
+        "summary": version.summary,
+    }
 
 
 def _mark_seen(
@@ -504,9 +533,19 @@ def _summary(agency: str, links: Sequence[SourceRecord]) -> str:
     return f"{agency} dispatched {units} {noun}."
 
 
+def _store(session: Session, state: _State, source_id: int) -> None:
+    """Insert the batch's new incidents and records, then queue its events in one go."""
+    bulk.insert_incidents(session, source_id, state.fresh_incidents)
+    for link in state.fresh_links:
+        link.incident_id = link.incident.id
+    bulk.insert_rows(session, state.fresh_links)
+    _announce(session, state)
+
+
 def _announce(session: Session, state: _State) -> None:
     if not state.topics:
         return
     session.flush()
-    for incident, topic in state.topics.values():
-        publish.announce(session, incident, topic)
+    outbox.announce_many(
+        session, [(topic, {"id": incident.id}) for incident, topic in state.topics.values()]
+    )

@@ -19,10 +19,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from townsquare import geo
 from townsquare.agencies.models import Agency
 from townsquare.db import transaction, utcnow
 from townsquare.errors import SourceError
-from townsquare.ingest import lifecycle, refers, snapshots
+from townsquare.ingest import bulk, lifecycle, refers, snapshots
 from townsquare.ingest.columnar.pages import fetch as columnar_fetch
 from townsquare.ingest.config import SourceConfig
 from townsquare.ingest.geocoding import Placer
@@ -325,6 +326,7 @@ def store_items(
         tuple[RawItem, RawRecord, bool, NormalizedRecord | NormalizeError, refers.Closing | None]
     ] = []
     closings: list[tuple[RawRecord, refers.Closing, NormalizeError | None]] = []
+    fresh: list[RawRecord] = []
     for item, digest in pending:
         report.received += 1
         raw = known.get(digest)
@@ -333,16 +335,19 @@ def store_items(
             report.unchanged += 1
             continue
         if raw is None:
-            raw = RawRecord(
-                source_id=source.id,
-                position=item.position,
-                content_hash=digest,
-                payload=json.dumps(item.payload, ensure_ascii=False),
-                received_at=now,
-                outcome="quarantined",
-                error="not yet processed",
+            raw = bulk.fresh(
+                RawRecord,
+                {
+                    "source_id": source.id,
+                    "position": item.position,
+                    "content_hash": digest,
+                    "payload": json.dumps(item.payload, ensure_ascii=False),
+                    "received_at": now,
+                    "outcome": "quarantined",
+                    "error": "not yet processed",
+                },
             )
-            session.add(raw)
+            fresh.append(raw)  # inserted once decided, with the batch's others (ingest.bulk)
             known[digest] = raw
         closing = refers.closing_of(item, config, retime)
         try:
@@ -373,8 +378,8 @@ def store_items(
         todo.append((raw, _retimed(record, retime) if retime else record, seen))
         if closing is not None:
             closings.append((raw, closing, None))
-    rules = policy_for(config)
-    versions = [public_version(record, rules, now) for _, record, _ in todo]
+    public = Publicizer(policy_for(config))
+    versions = [public_version(record, public.rules, now, public) for _, record, _ in todo]
     outcome = lifecycle.apply_versions(
         session,
         source,
@@ -389,10 +394,16 @@ def store_items(
     for (raw, record, seen), incident, change in zip(
         todo, outcome.incidents, outcome.changes, strict=True
     ):
-        raw.external_id = record.external_id
-        raw.outcome = "withheld" if incident.visibility == "withheld" else "normalized"
-        raw.error_field = raw.error = None
-        raw.incident_id = incident.id
+        bulk.assign(
+            raw,
+            {
+                "external_id": record.external_id,
+                "outcome": "withheld" if incident.visibility == "withheld" else "normalized",
+                "error_field": None,
+                "error": None,
+                "incident_id": incident.id,
+            },
+        )
         if seen and retime is None:
             change = "unchanged"  # the same bytes again in a snapshot: only seen again
         setattr(report, change, getattr(report, change) + 1)
@@ -408,6 +419,7 @@ def store_items(
             report.quarantined_by_field[field_at_fault] += 1
         elif fault is not None:
             report.updated += 1
+    bulk.insert_rows(session, fresh)
 
 
 def quarantine(raw: RawRecord, error: NormalizeError, report: IngestReport) -> None:
@@ -430,11 +442,49 @@ def _retimed(record: NormalizedRecord, retime: Retime) -> NormalizedRecord:
     )
 
 
+class Publicizer:
+    """The privacy stage's answers for one batch, each worked out once.
+
+    The units of a call share its type, address and point, and a snapshot repeats its open
+    calls: the scrub and the block address cost more than the rest of a record.
+    """
+
+    def __init__(self, rules: Policy) -> None:
+        self.rules = rules
+        self.texts: dict[str, str] = {}
+        self.addresses: dict[str | None, str | None] = {}
+        self.points: dict[geo.Point, geo.Point] = {}
+
+    def text(self, text: str) -> str:
+        """`privacy.public_text` of `text`."""
+        found = self.texts.get(text)
+        if found is None:
+            found = self.texts[text] = privacy.public_text(text, self.rules)
+        return found
+
+    def address(self, address: str | None) -> str | None:
+        """`privacy.public_address` of `address`."""
+        if address in self.addresses:
+            return self.addresses[address]
+        found = self.addresses[address] = privacy.public_address(address, self.rules)
+        return found
+
+    def point(self, point: geo.Point) -> geo.Point:
+        """`privacy.public_point` of `point`."""
+        found = self.points.get(point)
+        if found is None:
+            found = self.points[point] = privacy.public_point(point, self.rules)
+        return found
+
+
 def public_version(
-    record: NormalizedRecord, rules: Policy, received_at: datetime
+    record: NormalizedRecord,
+    rules: Policy,
+    received_at: datetime,
+    public: Publicizer | None = None,
 ) -> lifecycle.Version:
     """The record as it may be public: the privacy stage runs here, before anything is kept."""
-    text = privacy.public_text(record.original_type, rules)
+    public = public or Publicizer(rules)
     assert record.point is not None  # placed by settle() before any version is made
     return lifecycle.Version(
         key=record.key,
@@ -443,9 +493,9 @@ def public_version(
         scene=record.scene,
         category=record.category,
         mapped=record.mapped,
-        original_type=text,
-        address_block=privacy.public_address(record.address, rules),
-        point=privacy.public_point(record.point, rules),
+        original_type=public.text(record.original_type),
+        address_block=public.address(record.address),
+        point=public.point(record.point),
         precision=record.precision,
         occurred_at=record.occurred_at,
         version_at=record.version_at or received_at,
@@ -453,7 +503,7 @@ def public_version(
         seen_at=received_at,
         severity=record.severity,
         expires_at=record.expires_at,
-        summary=privacy.public_text(record.summary, rules) if record.summary else None,
+        summary=public.text(record.summary) if record.summary else None,
     )
 
 
