@@ -26,7 +26,7 @@ from townsquare.incidents.feedcells import build_columns
 
 __all__ = ["STEPS", "FeedIndex", "IndexItem", "haversine_m"]
 
-STEPS = (1 / 128, 1 / 32, 1 / 8, 1 / 2, 2.0)
+STEPS = (1 / 512, 1 / 128, 1 / 32, 1 / 8, 1 / 2, 2.0)
 """Cell sides of the grid levels in degrees, finest first; a query walks one of them."""
 _SPAN = 4.0  # a level fits a radius when its cells are at least radius / _SPAN
 _BAND = 1e-3  # relative width around the rim where the dot product defers to the haversine
