@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from h3.api import basic_int as h3i
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,7 +126,7 @@ def filters(draw: st.DrawFn, items: list[IndexItem]) -> Filters:
 
 
 def built(items: list[IndexItem], scan_below: int) -> FeedIndex:
-    """An index in bulk; `scan_below` 0 forces the cell tables, a huge one the full scan."""
+    """An index in bulk; `scan_below` 0 forces the grid, a huge one the scan in feed order."""
     index = FeedIndex.build(items)
     index.scan_below = scan_below
     return index
@@ -240,15 +239,15 @@ def test_upserts_and_removals_match_a_rebuild(data: st.DataObject) -> None:
 @given(
     st.floats(-89.0, 89.0),
     st.floats(-180.0, 180.0),
-    st.integers(0, len(index_module.LEVELS) - 1),
+    st.integers(0, len(index_module.STEPS) - 1),
     st.floats(0.3, 1.0),
     st.sampled_from([0, 10**9]),
 )
 def test_items_on_the_rim_are_all_found(
     lat: float, lon: float, level: int, share: float, scan_below: int
 ) -> None:
-    # radii up to the top of each level, where the cell tables are tightest
-    radius = index_module._REACH_M[level] * share
+    # radii up to the top of each level, where the fewest cells cover the circle
+    radius = index_module.STEPS[level] * index_module._SPAN * M_PER_DEG * share
     rim = [destination(lat, lon, k * math.pi / 18, radius * (1 - 1e-7)) for k in range(36)]
     items = [IndexItem(k, a, b, float(k), "fire") for k, (a, b) in enumerate(rim, start=1)]
     index = built(items, scan_below)
@@ -259,31 +258,60 @@ def test_items_on_the_rim_are_all_found(
 @given(
     st.floats(-89.0, 89.0),
     st.floats(-180.0, 180.0),
-    st.integers(0, len(index_module.LEVELS) - 1),
-    st.floats(2.5, 5.5),
-    st.sampled_from([0, 10**9]),
+    st.integers(0, len(index_module.STEPS) - 1),
+    st.floats(1.5, 5.5),
 )
 def test_items_in_cell_corners_are_found(
-    lat: float, lon: float, level: int, stretch: float, scan_below: int
+    lat: float, lon: float, level: int, stretch: float
 ) -> None:
-    # an item in a cell's corner, seen from outside the cell along the centre-corner line:
-    # only a cell reach that covers the corner keeps that cell
-    res = index_module.LEVELS[level]
-    cell = h3i.latlng_to_cell(lat, lon, res)
-    (clat, clon), items = h3i.cell_to_latlng(cell), []
-    for k, (vlat, vlon) in enumerate(h3i.cell_to_boundary(cell), start=1):
-        ilat, ilon = vlat + (clat - vlat) * 1e-6, vlon + (clon - vlon) * 1e-6
-        if h3i.latlng_to_cell(ilat, ilon, res) == cell and abs(vlon - clon) < 90:
-            items.append(IndexItem(k, ilat, ilon, float(k), "fire"))
-    index = built(items, scan_below)
+    # an item in a grid cell's corner, seen from outside the cell along the diagonal, with
+    # the radius reaching it exactly
+    step = index_module.STEPS[level]
+    south, west = (
+        math.floor((lat + 90) / step) * step - 90,
+        math.floor((lon + 180) / step) * step - 180,
+    )
+    corners = [
+        (south, west),
+        (south, west + step),
+        (south + step, west),
+        (south + step, west + step),
+    ]
+    clat, clon = south + step / 2, west + step / 2
+    inner = [(clat + (a - clat) * (1 - 1e-6), clon + (b - clon) * (1 - 1e-6)) for a, b in corners]
+    items = [
+        IndexItem(k, a, b, float(k), "fire")
+        for k, (a, b) in enumerate(inner, start=1)
+        if -90 <= a <= 90 and -180 <= b <= 180
+    ]
+    index = built(items, 0)
     for it in items:
         plat = it.lat + (it.lat - clat) * stretch
         plon = it.lon + (it.lon - clon) * stretch
         if not (-90 <= plat <= 90 and -180 <= plon <= 180):
             continue
         radius = haversine_m(plat, plon, it.lat, it.lon)
-        if index_module.LEVELS[index_module._level(radius)] == res:
-            assert it in index.query(plat, plon, radius, 10)
+        assert it in index.query(plat, plon, radius, 10)
+
+
+def test_circles_across_the_antimeridian_and_over_a_pole() -> None:
+    items = [
+        IndexItem(1, 10.0, 179.999, 1.0, "fire"),
+        IndexItem(2, 10.0, -179.999, 2.0, "fire"),
+        IndexItem(3, 89.99, 0.0, 3.0, "fire"),
+        IndexItem(4, 89.99, 180.0, 4.0, "fire"),
+        IndexItem(5, -89.999, 90.0, 5.0, "fire"),
+    ]
+    index = built(items, 0)
+    for lat, lon, radius in [
+        (10.0, 180.0, 500.0),
+        (10.0, -180.0, 500.0),
+        (90.0, 45.0, 5_000.0),
+        (89.995, -100.0, 2_000.0),
+        (-90.0, 0.0, 200.0),
+        (0.0, 0.0, 2e7),
+    ]:
+        assert index.query(lat, lon, radius, 10) == brute(items, within(lat, lon, radius), 10)
 
 
 def test_the_boundary_is_inclusive_and_exact() -> None:
