@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml constraints.txt package.json package-lock.json
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/python scripts/vendor_static.py
+	$(BIN)/python scripts/compile_kernels.py
 	touch $@
 
 install: $(STAMP)

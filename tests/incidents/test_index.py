@@ -233,6 +233,19 @@ def test_upserts_and_removals_match_a_rebuild(data: st.DataObject) -> None:
         got = index.query(lat, lon, radius, 40, category=category)
         assert got == brute(live, within(lat, lon, radius), 40, category=category)
         assert got == rebuilt.query(lat, lon, radius, 40, category=category)
+        # a feed page asks for ids alone, from the base and the recent changes alike
+        ranks = index.query_ranks(lat, lon, radius, 40, category=category)
+        assert index.ids_of(ranks) == [it.id for it in got]
+        box = (
+            max(-180.0, lon - 0.3),
+            max(-90.0, lat - 0.2),
+            min(180.0, lon + 0.3),
+            min(90.0, lat + 0.2),
+        )
+        in_box = index.query_bbox(*box, 40, category=category)
+        assert index.ids_of(index.query_bbox_ranks(*box, 40, category=category)) == [
+            it.id for it in in_box
+        ]
 
 
 @FAST

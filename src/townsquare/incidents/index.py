@@ -282,13 +282,45 @@ class FeedIndex:
         category: str | None = None,
     ) -> list[IndexItem]:
         """Items inside the box (edges included), newest first, at most `limit`; west < east."""
+        return self._items_of(
+            self.query_bbox_ranks(
+                west, south, east, north, limit, before=before, since=since, until=until,
+                category=category,
+            )
+        )  # fmt: skip
+
+    def query_bbox_ranks(
+        self,
+        west: float,
+        south: float,
+        east: float,
+        north: float,
+        limit: int,
+        *,
+        before: _Bound | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        category: str | None = None,
+    ) -> Any:
+        """What `query_bbox` answers, as ranks (see `query_ranks`)."""
         if not bbox_is_valid(west, south, east, north):
             raise ValueError(f"box ({west}, {south}, {east}, {north}) unordered or out of range")
         q = np.zeros(kernel.Q_SIZE)
         q[: kernel.Q_D + 1] = kernel.BOX, west, south, east, north
         across = max(north - south, (east - west) * math.cos(math.radians((north + south) / 2)))
         filters = (before, since, until, category)
-        return self._items_of(self._run(q, across / 2.0, limit, filters))
+        return self._run(q, across / 2.0, limit, filters)
+
+    def ids_of(self, found: Any) -> list[int]:
+        """Incident ids of ranks a query answered, in order: what a feed page needs, with no
+        item made."""
+        delta = self._delta_rows
+        ranks: list[int] = found.tolist()
+        base_ids: list[int] = self._base.ids[found[found >= 0]].tolist()
+        if len(base_ids) == len(ranks):
+            return base_ids
+        at = iter(base_ids)
+        return [delta[-1 - r].id if r < 0 else next(at) for r in ranks]
 
     def _run(self, q: Any, radius_deg: float, limit: int, filters: _Filters) -> Any:
         if not isinstance(limit, int) or limit < 0:

@@ -256,7 +256,7 @@ def index_ids(index: FeedIndex, query: FeedQuery) -> list[int]:
     since = query.since.timestamp() if query.since else None
     until = query.until.timestamp() if query.until else None
     if isinstance(query.area, Circle):
-        items = index.query(
+        found = index.query_ranks(
             query.area.center.lat,
             query.area.center.lon,
             query.area.radius_m,
@@ -268,7 +268,7 @@ def index_ids(index: FeedIndex, query: FeedQuery) -> list[int]:
         )
     else:
         box = query.area
-        items = index.query_bbox(
+        found = index.query_bbox_ranks(
             box.west,
             box.south,
             box.east,
@@ -279,7 +279,7 @@ def index_ids(index: FeedIndex, query: FeedQuery) -> list[int]:
             until=until,
             category=query.category,
         )
-    return [item.id for item in items]
+    return index.ids_of(found)
 
 
 def _sql_resolution(radius_m: float) -> int:
