@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     ("housekeeping", frozenset({"housekeeping"})),
     ("http", frozenset({"http", "web"})),
-    ("composition", frozenset({"platform", "app", "cli", "migrations"})),
+    ("composition", frozenset({"platform", "app", "cli", "migrations", "compiled"})),
 )
 RANK = {package: rank for rank, (_, packages) in enumerate(LAYERS) for package in packages}
 TABLES, HTTP = (

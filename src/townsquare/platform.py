@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from townsquare import sealing
+from townsquare import compiled, sealing
 from townsquare.alerts.runtime import AlertEngine
 from townsquare.db import make_engine, make_sessionmaker
 from townsquare.deployment import check_shared
@@ -73,6 +73,7 @@ class Platform:
 
     def start(self) -> None:
         """Rebuild the indexes from the store and follow the bus from now on."""
+        compiled.warm()
         self.bus.open()
         with self.factory() as session:
             index = incidents.load_index(session)
