@@ -68,15 +68,10 @@ def bench_index(
     build = time.perf_counter() - start
     bench_index.memory_mb = rss_mb() - before  # type: ignore[attr-defined]
     array_times, list_times, matched = [], [], []
-    numpy_times = bench_index.numpy_times = []  # type: ignore[attr-defined]
     for lat, lon in incidents:
         t0 = time.perf_counter()
         found = index.match_ids(lat, lon)
         array_times.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        reference = index.match_ids_numpy(lat, lon)
-        numpy_times.append(time.perf_counter() - t0)
-        assert np.array_equal(np.sort(found), np.sort(reference)), "kernel and numpy disagree"
         t0 = time.perf_counter()
         index.match(lat, lon)
         list_times.append(time.perf_counter() - t0)
@@ -265,7 +260,6 @@ def main() -> None:
         ("index p50 / p99 (numpy ids)", micros(idx_times)),
         ("index ns per matched subscriber", f"{sum(idx_times) / max(1, total) * 1e9:,.1f}"),
         ("index p50 / p99 (list of int)", micros(list_times)),
-        ("same index, numpy arrays (reference)", micros(bench_index.numpy_times)),  # type: ignore[attr-defined]
         ("split grid p50 / p99 (peer)", micros(grid_times)),
         ("stored covers: load", f"{stored_build:.1f} s, +{stored_memory:,.0f} MB resident"),
         ("stored covers: p50 / p99", micros(stored_times)),

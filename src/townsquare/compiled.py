@@ -1,9 +1,9 @@
-"""The numba loops compiled before the first request, not during it.
+"""The numba loop compiled before the first request, not during it.
 
-The feed index's merge (`incidents.feedkernel`) and the geofence match (`alerts.kernel`) are
-compiled on first use and cached on disk beside their modules: some 15 s on a 2-core machine
-the first time after an install or upgrade, under a second after. The server runs them once at
-start, before it answers, so no request waits for the compiler (`make install` does too).
+The feed index's merge (`incidents.feedkernel`) is compiled on first use and cached on disk
+beside its module: some 15 s on a 2-core machine the first time after an install or upgrade,
+under a second after. The server runs it once at start, before it answers, so no request
+waits for the compiler (`make install` does too).
 """
 
 from __future__ import annotations
@@ -11,20 +11,18 @@ from __future__ import annotations
 import logging
 import time
 
-from townsquare.alerts.index import CircleArea, GeofenceIndex
 from townsquare.incidents.index import FeedIndex, IndexItem
 
 log = logging.getLogger(__name__)
 
 
 def warm() -> float:
-    """Run each compiled loop once on a one-item index; the seconds it took."""
+    """Run the compiled loop once on a one-item index; the seconds it took."""
     start = time.perf_counter()
     feed = FeedIndex.build([IndexItem(1, 47.6, -122.3, 0.0, "fire")])
     feed.query(47.6, -122.3, 2000.0, 50)
     feed.query_bbox(-123.0, 47.0, -122.0, 48.0, 50)
-    GeofenceIndex.build([(1, CircleArea(47.6, -122.3, 1000.0), None)]).match(47.6, -122.3)
     took = time.perf_counter() - start
     if took > 1.0:
-        log.info("compiled the index loops", extra={"seconds": round(took, 1)})
+        log.info("compiled the feed index loop", extra={"seconds": round(took, 1)})
     return took

@@ -45,7 +45,6 @@ from townsquare.alerts.cover import (
     resolution_of,
     unit_vectors,
 )
-from townsquare.alerts.kernel import match_table
 
 __all__ = [
     "CHILD_OFFSET_FACTOR",
@@ -189,38 +188,7 @@ class GeofenceIndex:
         return self.match_ids(lat, lon).tolist()  # type: ignore[no-any-return]
 
     def match_ids(self, lat: float, lon: float) -> Int64s:
-        """`match` as a numpy array of ids, with no Python object per subscriber: the table
-        read by the compiled loop, areas added since (a few) and unsure edges here."""
-        wanted = self._wanted(lat, lon)
-        table = self._table
-        point = unit_vectors(np.array([lat]), np.array([lon]))[0]
-        found, unsure = match_table(
-            table.cells,
-            table.inside_at,
-            table.inside,
-            table.edge_at,
-            table.edge,
-            wanted,
-            self._params,
-            self._ids,
-            self._alive,
-            point,
-            UNSURE_COS,
-        )
-        parts = [found]
-        if len(unsure):
-            parts.append(self._ids.take(self._exact(unsure, lat, lon)))
-        if self._added:
-            inside, edge = self._added_near(wanted)
-            parts.append(self._ids.take(self._live(inside)))
-            if edge:
-                parts.append(
-                    self._ids.take(self._live(self._test_edge(np.concatenate(edge), lat, lon)))
-                )
-        return np.concatenate(parts) if len(parts) > 1 else found
-
-    def match_ids_numpy(self, lat: float, lon: float) -> Int64s:
-        """`match_ids` in numpy arrays alone: the reference the compiled loop is checked by."""
+        """`match` as a numpy array of ids, with no Python object per subscriber."""
         wanted = self._wanted(lat, lon)
         inside: list[Int32s] = []
         edge: list[Int32s] = []
@@ -375,17 +343,23 @@ class GeofenceIndex:
         made per row."""
         index = cls(merge_floor)
         ids, slots = np.unique(subscription_ids, return_inverse=True)
-        index._ids, n = ids.astype(np.int64), len(ids)
-        index._table = _Table.of(cells, slots.astype(np.int32), _EMPTY, _NO_SLOTS)
+        n = len(ids)
+        key = np.zeros(n, np.int64)
+        key[slots] = _place_key(cells)  # slots in place order from the start (see below)
+        order = np.argsort(key, kind="stable")
+        renumber = np.empty(n, np.int32)
+        renumber[order] = np.arange(n, dtype=np.int32)
+        index._ids = ids[order].astype(np.int64)
+        index._table = _Table.of(cells, renumber[slots], _EMPTY, _NO_SLOTS)
         index._params, index._circles = np.full((n, 4), np.nan), np.full((n, 3), np.nan)
         index._used, index._alive = n, np.ones(n, np.bool_)
+        index._slot_of = dict(zip(index._ids.tolist(), range(n), strict=True))
         index._use(index._table.cells)
-        index._renumber_by_place()
         return index
 
     def _renumber_by_place(self) -> None:
-        """Give neighbouring areas neighbouring slots (by a resolution-5 ancestor of a cell of
-        theirs, H3 order being spatial), so that a match reads a few close stretches of the
+        """Give neighbouring areas neighbouring slots (by a cell of theirs, in H3 order, which
+        is spatial: `_place_key`), so that a match reads a few close stretches of the
         per-slot arrays instead of thousands of scattered ones: areas arrive in sign-up order,
         which is no order in space, and at a million areas the scattered reads miss the cache.
         """
