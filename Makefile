@@ -42,9 +42,11 @@ run: install
 	$(BIN)/townsquare replay $(MAPPINGS)/sf_fire_calls.toml --speed 100
 	$(BIN)/townsquare serve
 
-# Two workers (pytest-xdist): each has its own PostgreSQL database and SQLite files.
+# Three workers (pytest-xdist), each with its own PostgreSQL database and SQLite files: much of
+# a test's time is spent waiting (the browser, the databases, served nodes), so a third worker
+# keeps a 2-core machine busy (two left it a third idle).
 test: install system-deps
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 3
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts
