@@ -5,7 +5,7 @@ clusters of varying size plus 10 % uniform, public points snapped like `geo.coar
 30 days, 30 categories) and prints one table. `bench/feed.py` imports `synthetic_items` and
 `measure` to compare the HTTP endpoint and the SQL fallback over the same data.
 Peers in the same run: a plain numpy grid (gather the cells' items, filter, sort) and the
-H3 index this one replaced (`--before SRC`, default /work/main/src, loaded from its file).
+H3 index this one replaced (`--before SRC`: a source tree that has it, loaded from its file).
 Every answer of a sample of queries is checked against brute force over all items.
 Run: `.venv/bin/python bench/feed_index.py` (`--n 200000` for a quicker look).
 """
@@ -277,7 +277,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=5_000, help="timed queries per row")
     parser.add_argument("--warm", type=int, default=5_000, help="untimed queries per shape")
     parser.add_argument("--check", type=int, default=300, help="queries checked by brute force")
-    parser.add_argument("--before", type=Path, default=Path("/work/main/src"), help="H3 source")
+    parser.add_argument("--before", type=Path, help="a source tree with the H3 index (its src)")
     parser.add_argument("--no-before", action="store_true", help="skip the H3 index")
     args = parser.parse_args()
 
@@ -298,7 +298,7 @@ def main() -> None:
     print(f"{'numpy grid (columns from items)':34} {times[0]:8.2f} {'':8} {traced:9.1f} {rss:8.1f}")
     print(f"{'numpy grid (cells from columns)':34} {row(times2, traced2, rss2)}")
     peers: dict[str, Any] = {"numpy grid": grid}
-    before = None if args.no_before else load_before(args.before)
+    before = None if args.no_before or args.before is None else load_before(args.before)
     if before is not None:
         h3index, times, traced, rss = timed_build(lambda: before.FeedIndex.build(items), 1)
         print(f"{'H3 index (before), 1 run':34} {row(times, traced, rss)}")

@@ -38,7 +38,12 @@ from townsquare.ingest import service
 from townsquare.ingest.columnar.digest import row_digests
 from townsquare.ingest.columnar.records import Normalized, first_seen
 from townsquare.ingest.columnar.tables import Page
-from townsquare.ingest.config import SourceConfig, bundled_mappings, load_source_config
+from townsquare.ingest.config import (
+    MAPPINGS_DIR,
+    SourceConfig,
+    bundled_mappings,
+    load_source_config,
+)
 from townsquare.ingest.normalize import NormalizeError, normalize
 from townsquare.ingest.sources.arcgis import ArcgisSource
 from townsquare.ingest.sources.base import RawItem
@@ -180,8 +185,13 @@ def peers(csv_path: Path, json_path: Path) -> list[tuple[str, str, int, float, f
 
 
 SEATTLE_EXPORT = Path(
-    "/work/shared/data/seattle_fire_911_csv/"
-    "Seattle_Real_Time_Fire_911_Calls_MVA_subset_2016export.csv"
+    os.environ.get(
+        "TOWNSQUARE_BENCH_SEATTLE_CSV",  # the whole export (13,771 rows), where it is at hand
+        str(
+            MAPPINGS_DIR.parent.parent
+            / "samples/seattle_fire_911/seattle_fire_911_calls_extract.csv"
+        ),
+    )
 )
 
 

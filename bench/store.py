@@ -2,7 +2,7 @@
 
 Two workloads of CAD records, each stored on an empty SQLite (WAL) store and, if
 TOWNSQUARE_BENCH_POSTGRES_URL names a scratch database (its public schema is dropped), on
-PostgreSQL; each through this tree's code and through a peer tree's (default /work/main/src),
+PostgreSQL; each through this tree's code and through a peer tree's (`--peer SRC`, if given),
 one after the other in the same run, in subprocesses:
 
 - "log": a dispatch log read in pages: new calls of 1-3 units (the units of a call merge into
@@ -15,7 +15,7 @@ Every record goes through the real lifecycle: raw record, source record versions
 snapshot closes, incident with its public form, outbox events. Records/s counts every record
 received (already-stored ones included: a snapshot applies them too) per wall second.
 
-    .venv/bin/python bench/store.py [--records 100000] [--peer /work/main/src]
+    .venv/bin/python bench/store.py [--records 100000] [--peer ../before/src]
 
 Measured 2026-12-08 (2 cores shared with other jobs, load 6-14: figures are noisy), 50k
 records, peer = main a099254 -> this tree, records/s: log SQLite 156 -> 866, PostgreSQL 129 ->
@@ -238,7 +238,7 @@ def main() -> None:
     """Each workload on each store, peer tree then this tree; print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--peer", default="/work/main/src", help="The tree to compare with.")
+    parser.add_argument("--peer", help="The source tree to compare with (its src folder).")
     parser.add_argument("--worker", choices=["log", "snapshot"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["log", "snapshot"])
@@ -248,7 +248,8 @@ def main() -> None:
         print(json.dumps(measure(args.url, args.worker, args.records)))
         return
     here = str(Path(__file__).resolve().parent.parent / "src")
-    trees = [("this tree", here)] if args.skip_peer else [("peer", args.peer), ("this tree", here)]
+    trees = [("peer", args.peer)] if args.peer and not args.skip_peer else []
+    trees.append(("this tree", here))
     print(f"load average at start: {os.getloadavg()}")
     head = f"{'workload':<9} {'store':<11} {'tree':<10} {'records':>8} {'rec/s':>8}"
     print(f"{head} {'created':>8} {'merged':>7} {'updated':>8} {'closed':>7} {'outbox':>7} load")
